@@ -1,0 +1,186 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// clockTicks is USER_HZ, the unit of the CPU times in /proc (`getconf
+// CLK_TCK`): 100 on every Linux architecture Go supports.
+const clockTicks = 100
+
+func ticks(n uint64) time.Duration { return time.Duration(n) * time.Second / clockTicks }
+
+// parseProcStat returns utime+stime from the text of /proc/<pid>/stat. The
+// command name (field 2) may hold spaces and parentheses, so the fields are
+// counted from the last ')'.
+func parseProcStat(s string) (time.Duration, error) {
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, errors.New("procstat: no ')' in stat line")
+	}
+	f := strings.Fields(s[i+1:])
+	// f[0] is field 3 (state); utime is field 14, stime field 15.
+	if len(f) < 13 {
+		return 0, fmt.Errorf("procstat: %d fields after comm, want at least 13", len(f))
+	}
+	ut, err := strconv.ParseUint(f[11], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("procstat: utime: %w", err)
+	}
+	st, err := strconv.ParseUint(f[12], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("procstat: stime: %w", err)
+	}
+	return ticks(ut + st), nil
+}
+
+// procCPU is the CPU time (user+system) a process has used.
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseProcStat(string(b))
+}
+
+// memInfo is what /proc/<pid>/status says about a process's memory.
+type memInfo struct {
+	RSS uint64 // VmRSS, bytes
+	HWM uint64 // VmHWM (peak RSS), bytes
+}
+
+// parseStatus reads VmRSS and VmHWM (given in kB) from /proc/<pid>/status.
+func parseStatus(s string) (memInfo, error) {
+	var m memInfo
+	var found int
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		key, val, ok := strings.Cut(sc.Text(), ":")
+		if !ok || (key != "VmRSS" && key != "VmHWM") {
+			continue
+		}
+		f := strings.Fields(val)
+		if len(f) == 0 {
+			continue
+		}
+		kb, err := strconv.ParseUint(f[0], 10, 64)
+		if err != nil {
+			return m, fmt.Errorf("procstat: %s: %w", key, err)
+		}
+		if key == "VmRSS" {
+			m.RSS = kb * 1024
+		} else {
+			m.HWM = kb * 1024
+		}
+		found++
+	}
+	if found < 2 {
+		return m, errors.New("procstat: VmRSS or VmHWM missing")
+	}
+	return m, nil
+}
+
+func procMem(pid int) (memInfo, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return memInfo{}, err
+	}
+	return parseStatus(string(b))
+}
+
+// resetPeakRSS sets a process's VmHWM back to its current RSS (Linux 4.0+;
+// we may do it to our own child processes).
+func resetPeakRSS(pid int) error {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
+}
+
+// parseCPULine returns the busy time from the aggregate "cpu" line of
+// /proc/stat: user+nice+system+irq+softirq+steal (idle and iowait are not
+// busy; guest time is already inside user and nice).
+func parseCPULine(s string) (time.Duration, error) {
+	for line := range strings.Lines(s) {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "cpu" {
+			continue
+		}
+		if len(f) < 8 {
+			return 0, errors.New("procstat: short cpu line")
+		}
+		var busy uint64
+		for i, v := range f[1:] {
+			if i == 3 || i == 4 || i >= 8 { // idle, iowait, guest, guest_nice
+				continue
+			}
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("procstat: cpu line: %w", err)
+			}
+			busy += n
+		}
+		return ticks(busy), nil
+	}
+	return 0, errors.New("procstat: no cpu line")
+}
+
+// machineBusy is the CPU time all processes on the machine have used.
+func machineBusy() (time.Duration, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	return parseCPULine(string(b))
+}
+
+// selfCPU is this process's own CPU time (the load generator).
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// commCPU sums the CPU time of every visible process whose command name is
+// comm (for example the local PostgreSQL server and its backends). Backends
+// that exit between two samples are missed, so it is a lower bound.
+func commCPU(comm string) time.Duration {
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	var total time.Duration
+	for _, d := range dirs {
+		c, err := os.ReadFile(d + "/comm")
+		if err != nil || string(bytes.TrimSpace(c)) != comm {
+			continue
+		}
+		b, err := os.ReadFile(d + "/stat")
+		if err != nil {
+			continue
+		}
+		if t, err := parseProcStat(string(b)); err == nil {
+			total += t
+		}
+	}
+	return total
+}
+
+// cpuModel is the first "model name" in /proc/cpuinfo.
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown"
+	}
+	for line := range strings.Lines(string(b)) {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/sekisho/sekisho/config"
+	"github.com/sekisho/sekisho/password"
+	"github.com/sekisho/sekisho/server"
+	"github.com/sekisho/sekisho/storage"
+)
+
+func newServeCmd() *cobra.Command {
+	var dev bool
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the provider",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd, dev)
+			if err != nil {
+				return err
+			}
+			return serve(cmd.Context(), cfg)
+		},
+	}
+	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: SQLite under ./data, demo client and user, mails to the log")
+	return cmd
+}
+
+func serve(parent context.Context, cfg *config.Config) error {
+	log := newLogger(cfg, os.Stderr)
+	// zitadel/oidc logs only through the default logger.
+	slog.SetDefault(log)
+	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if cfg.Dev {
+		if err := ensureDemoUser(ctx, cfg, st); err != nil {
+			return err
+		}
+	}
+	srv, err := server.New(ctx, server.Options{Config: cfg, Store: st, Logger: log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	workers, stopWorkers := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.Run(workers); close(done) }()
+
+	log.Info("sekisho is serving", "issuer", cfg.Issuer, "listen", ln.Addr().String(), "database", cfg.Database.Driver)
+	if cfg.Dev {
+		printDev(cfg)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		stopWorkers()
+		<-done
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace.D())
+	defer cancel()
+	err = hs.Shutdown(sctx)
+	stopWorkers()
+	<-done
+	if errors.Is(err, context.DeadlineExceeded) {
+		return errors.New("shutdown grace period ended with requests still running")
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// ensureDemoUser creates the --dev demo user once.
+func ensureDemoUser(ctx context.Context, cfg *config.Config, st storage.Storage) error {
+	if _, err := st.GetUserByEmail(ctx, config.DevUserEmail); err == nil {
+		return nil
+	}
+	h := password.New(passwordParams(cfg), 1)
+	hash, err := h.Hash(ctx, config.DevUserPassword)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	err = st.CreateUser(ctx, storage.User{ID: uuid.NewString(), Email: config.DevUserEmail, EmailVerified: true,
+		Name: "Demo User", PasswordHash: hash, CreatedAt: now, UpdatedAt: now})
+	if errors.Is(err, storage.ErrAlreadyExists) {
+		return nil
+	}
+	return err
+}
+
+func passwordParams(cfg *config.Config) password.Params {
+	return password.Params{MemoryKiB: cfg.Password.MemoryKiB, Iterations: cfg.Password.Iterations,
+		Parallelism: cfg.Password.Parallelism}
+}
+
+// printDev prints what a newcomer needs to click through a sign-in. The
+// one place credentials are printed, and only in --dev.
+func printDev(cfg *config.Config) {
+	fmt.Fprintf(os.Stderr, `
+  sekisho --dev is running (development only: fixed secret, demo credentials)
+
+    issuer         %s
+    demo app       %s/demo/
+    demo client    id=%s  secret=%s
+                   redirect_uri=%s
+    demo user      email=%s  password=%s
+    discovery      %s/.well-known/openid-configuration
+
+`, cfg.Issuer, cfg.Issuer, config.DevClientID, config.DevClientSecret, config.DevRedirectURI,
+		config.DevUserEmail, config.DevUserPassword, cfg.Issuer)
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/sekisho/sekisho/password"
+	"github.com/sekisho/sekisho/storage"
+	"github.com/sekisho/sekisho/storage/gormstore"
+)
+
+// withStore loads the configuration, opens the database and runs fn.
+func withStore(cmd *cobra.Command, fn func(ctx context.Context, st *gormstore.Store, cfgPassword password.Params) error) error {
+	cfg, err := loadConfig(cmd, false)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(cmd.Context(), cfg, newLogger(cfg, os.Stderr))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(cmd.Context(), st, passwordParams(cfg))
+}
+
+func newUserCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "user", Short: "Manage user accounts"}
+	cmd.AddCommand(newUserAddCmd(), newUserListCmd(),
+		newUserStateCmd("disable", "Disable an account and end its sessions and tokens"),
+		newUserStateCmd("enable", "Enable a disabled account"),
+		newUserStateCmd("delete", "Delete an account, its sessions and tokens"))
+	return cmd
+}
+
+func newUserAddCmd() *cobra.Command {
+	var email, name string
+	var fromStdin, mustChange bool
+	cmd := &cobra.Command{
+		Use:   "add",
+		Short: "Add a user (the password is read from standard input)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !fromStdin {
+				return errors.New("pass --password-stdin and write the password to standard input")
+			}
+			pw, err := readPassword(cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, p password.Params) error {
+				hash, err := password.New(p, 1).Hash(ctx, pw)
+				if err != nil {
+					return err
+				}
+				now := time.Now().UTC()
+				u := storage.User{ID: uuid.NewString(), Email: strings.TrimSpace(email), Name: name,
+					PasswordHash: hash, MustChangePassword: mustChange, CreatedAt: now, UpdatedAt: now}
+				if err := st.CreateUser(ctx, u); err != nil {
+					if errors.Is(err, storage.ErrAlreadyExists) {
+						return fmt.Errorf("a user with the email %s already exists", u.Email)
+					}
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "created user %s (%s)\n", u.ID, u.Email)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&email, "email", "", "email address (the sign-in name)")
+	cmd.Flags().StringVar(&name, "name", "", "display name")
+	cmd.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from standard input")
+	cmd.Flags().BoolVar(&mustChange, "must-change-password", false, "ask for a new password at the next sign-in")
+	_ = cmd.MarkFlagRequired("email")
+	return cmd
+}
+
+// readPassword reads the password from r; one trailing newline is dropped.
+func readPassword(r io.Reader) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(bufio.NewReader(r), 4096))
+	if err != nil {
+		return "", err
+	}
+	pw := string(b)
+	pw = strings.TrimSuffix(pw, "\n")
+	pw = strings.TrimSuffix(pw, "\r")
+	if pw == "" {
+		return "", errors.New("empty password on standard input")
+	}
+	return pw, nil
+}
+
+func newUserListCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List users",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, _ password.Params) error {
+				users, err := st.ListUsers(ctx)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tVERIFIED\tDISABLED\tCREATED")
+				for _, u := range users {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%t\t%s\n", u.ID, u.Email, u.Name, u.EmailVerified, u.Disabled,
+						u.CreatedAt.Format(time.RFC3339))
+				}
+				return tw.Flush()
+			})
+		},
+	}
+}
+
+func newUserStateCmd(action, short string) *cobra.Command {
+	var email string
+	cmd := &cobra.Command{
+		Use:   action,
+		Short: short,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, _ password.Params) error {
+				u, err := st.GetUserByEmail(ctx, email)
+				if errors.Is(err, storage.ErrNotFound) {
+					return fmt.Errorf("no user with the email %s", email)
+				}
+				if err != nil {
+					return err
+				}
+				now := time.Now().UTC()
+				switch action {
+				case "delete":
+					err = st.DeleteUser(ctx, u.ID, now)
+				default:
+					_, err = st.UpdateUser(ctx, u.ID, func(u storage.User) (storage.User, error) {
+						u.Disabled, u.UpdatedAt = action == "disable", now
+						return u, nil
+					})
+					if err == nil && action == "disable" {
+						_, err = st.EndUserSessions(ctx, u.ID, now)
+					}
+				}
+				if err != nil {
+					return err
+				}
+				_ = st.AddAuditEvent(ctx, storage.AuditEvent{ID: uuid.NewString(), Time: now, Type: "user_" + action,
+					UserID: u.ID, Outcome: "success", Detail: "cli"})
+				fmt.Fprintf(cmd.OutOrStdout(), "%sd user %s\n", strings.TrimSuffix(action, "e"), u.ID)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&email, "email", "", "the user's email")
+	_ = cmd.MarkFlagRequired("email")
+	return cmd
+}

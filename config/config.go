@@ -1,0 +1,202 @@
+// Package config is sekisho's configuration schema: one typed struct tree
+// decoded strictly from YAML, its defaults, and a Validate that reports every
+// problem at once, naming the bad key.
+//
+// Start-up reads a file with Load (or takes Dev for `serve --dev`), then
+// calls ApplyEnv(os.Getenv), ApplyDefaults and Validate, in that order.
+// testdata/example.yaml documents every key.
+package config
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/goccy/go-yaml/ast"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Issuer         string        `yaml:"issuer"`
+	Listen         string        `yaml:"listen"`
+	Database       Database      `yaml:"database"`
+	SMTP           SMTP          `yaml:"smtp"`
+	Clients        []Client      `yaml:"clients"`
+	Lifetimes      Lifetimes     `yaml:"lifetimes"`
+	Session        Session       `yaml:"session"`
+	Password       Password      `yaml:"password"`
+	Keys           Keys          `yaml:"keys"`
+	Throttle       Throttle      `yaml:"throttle"`
+	TrustedProxies []string      `yaml:"trusted_proxies"`
+	Log            Log           `yaml:"log"`
+	SweepInterval  Duration      `yaml:"sweep_interval"`
+	ShutdownGrace  Duration      `yaml:"shutdown_grace"`
+	Limits         RequestLimits `yaml:"limits"`
+
+	// Secret is SEKISHO_SECRET (base64, at least 32 bytes decoded). It is
+	// never read from the file.
+	Secret string `yaml:"-"`
+	// Dev is set by `serve --dev`: fixed dev secret, demo client and user,
+	// mails to the log, short secrets allowed.
+	Dev bool `yaml:"-"`
+}
+
+// Client returns the registered client with the given id.
+func (c *Config) Client(id string) (Client, bool) {
+	for _, cl := range c.Clients {
+		if cl.ID == id {
+			return cl, true
+		}
+	}
+	return Client{}, false
+}
+
+// Database selects the storage engine.
+type Database struct {
+	Driver       string `yaml:"driver"` // sqlite | postgres
+	DSN          string `yaml:"dsn"`    // file path for sqlite, URL for postgres
+	MaxOpenConns int    `yaml:"max_open_conns"`
+}
+
+// SMTP is the outgoing mail server (used by the mail issue).
+type SMTP struct {
+	Host     string   `yaml:"host"`
+	Port     int      `yaml:"port"`
+	Security string   `yaml:"security"` // none | starttls | tls
+	Username string   `yaml:"username"`
+	Password string   `yaml:"password"`
+	From     string   `yaml:"from"`
+	Timeout  Duration `yaml:"timeout"`
+}
+
+// Client is a relying application registered by the operator.
+type Client struct {
+	ID                                string          `yaml:"id"`
+	Name                              string          `yaml:"name"`
+	Secret                            string          `yaml:"secret"`
+	SecretSHA256                      string          `yaml:"secret_sha256"`
+	RedirectURIs                      []string        `yaml:"redirect_uris"`
+	PostLogoutRedirectURIs            []string        `yaml:"post_logout_redirect_uris"`
+	BackchannelLogoutURI              string          `yaml:"backchannel_logout_uri"`
+	BackchannelLogoutSessionRequired  bool            `yaml:"backchannel_logout_session_required"`
+	FrontchannelLogoutURI             string          `yaml:"frontchannel_logout_uri"`
+	FrontchannelLogoutSessionRequired bool            `yaml:"frontchannel_logout_session_required"`
+	GrantTypes                        []string        `yaml:"grant_types"`
+	Scopes                            []string        `yaml:"scopes"`
+	AccessTokenFormat                 string          `yaml:"access_token_format"` // jwt | opaque
+	RequirePKCE                       *bool           `yaml:"require_pkce"`
+	AllowedOrigins                    []string        `yaml:"allowed_origins"`
+	Lifetimes                         ClientLifetimes `yaml:"lifetimes"`
+}
+
+// Public reports whether the client has no secret (PKCE, auth method none).
+func (c Client) Public() bool { return c.Secret == "" && c.SecretSHA256 == "" }
+
+// PKCERequired reports whether authorization requests must carry an S256
+// code challenge: always for public clients, by default for the others.
+func (c Client) PKCERequired() bool {
+	return c.Public() || c.RequirePKCE == nil || *c.RequirePKCE
+}
+
+// HasGrant reports whether the client may use the grant type.
+func (c Client) HasGrant(g string) bool {
+	for _, x := range c.GrantTypes {
+		if x == g {
+			return true
+		}
+	}
+	return false
+}
+
+// ClientLifetimes override the global token lifetimes for one client.
+// Zero means "use the global value".
+type ClientLifetimes struct {
+	AccessToken          Duration `yaml:"access_token"`
+	IDToken              Duration `yaml:"id_token"`
+	RefreshTokenIdle     Duration `yaml:"refresh_token_idle"`
+	RefreshTokenAbsolute Duration `yaml:"refresh_token_absolute"`
+}
+
+// Lifetimes of protocol artefacts.
+type Lifetimes struct {
+	AuthRequest          Duration `yaml:"auth_request"`
+	Code                 Duration `yaml:"code"`
+	AccessToken          Duration `yaml:"access_token"`
+	IDToken              Duration `yaml:"id_token"`
+	RefreshTokenIdle     Duration `yaml:"refresh_token_idle"`
+	RefreshTokenAbsolute Duration `yaml:"refresh_token_absolute"`
+}
+
+// Session configures SSO sessions.
+type Session struct {
+	Idle     Duration `yaml:"idle"`
+	Absolute Duration `yaml:"absolute"`
+}
+
+// Password configures argon2id hashing.
+type Password struct {
+	MemoryKiB     uint32 `yaml:"memory_kib"`
+	Iterations    uint32 `yaml:"iterations"`
+	Parallelism   uint8  `yaml:"parallelism"`
+	MaxConcurrent int    `yaml:"max_concurrent"` // 0: GOMAXPROCS
+}
+
+// Keys configures token signing keys.
+type Keys struct {
+	Algorithm       string   `yaml:"algorithm"`        // RS256 | ES256
+	RefreshInterval Duration `yaml:"refresh_interval"` // how often replicas reload keys
+}
+
+// Throttle configures the growing delay after wrong passwords.
+type Throttle struct {
+	FreeFailures int      `yaml:"free_failures"` // failures before delays start
+	BaseDelay    Duration `yaml:"base_delay"`    // first delay, doubled per further failure
+	MaxDelay     Duration `yaml:"max_delay"`
+	Window       Duration `yaml:"window"` // failures older than this are forgotten
+}
+
+// Log configures log output.
+type Log struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error
+	Format string `yaml:"format"` // json | text
+}
+
+// RequestLimits bound what clients may send.
+type RequestLimits struct {
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+}
+
+// Duration is a time.Duration written in YAML as "15m", "90s", "720h".
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// String formats the duration like time.Duration does ("15m0s").
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalText writes the duration in the form UnmarshalText reads.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText parses a Go duration string such as "15m", "90s" or "720h".
+// A bare number is refused: the unit must be written.
+func (d *Duration) UnmarshalText(text []byte) error {
+	v, err := time.ParseDuration(string(text))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q: want a number with a unit, like \"90s\", \"15m\" or \"720h\"", text)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// UnmarshalYAML decodes the duration from YAML (goccy/go-yaml prefers this
+// method to UnmarshalText), naming the key and line in its error.
+func (d *Duration) UnmarshalYAML(n ast.Node) error {
+	s := n.String()
+	if str, ok := n.(*ast.StringNode); ok {
+		s = str.Value
+	}
+	if err := d.UnmarshalText([]byte(s)); err != nil {
+		return fmt.Errorf("%s (line %d): %w", keyPath(n), n.GetToken().Position.Line, err)
+	}
+	return nil
+}

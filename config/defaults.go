@@ -1,0 +1,120 @@
+package config
+
+import "time"
+
+// Defaults filled in by ApplyDefaults for keys the file leaves out.
+const (
+	DefaultListen         = ":8080"
+	DefaultDatabaseDriver = DriverSQLite
+	DefaultDatabaseDSN    = "data/sekisho.db"
+
+	DefaultSMTPPort     = 587
+	DefaultSMTPSecurity = SecurityStartTLS
+	DefaultSMTPTimeout  = 10 * time.Second
+
+	DefaultAuthRequestLifetime          = 30 * time.Minute
+	DefaultCodeLifetime                 = 60 * time.Second
+	DefaultAccessTokenLifetime          = 15 * time.Minute
+	DefaultIDTokenLifetime              = time.Hour
+	DefaultRefreshTokenIdleLifetime     = 720 * time.Hour  // 30 days
+	DefaultRefreshTokenAbsoluteLifetime = 2160 * time.Hour // 90 days
+
+	DefaultSessionIdle     = 24 * time.Hour
+	DefaultSessionAbsolute = 168 * time.Hour // 7 days
+
+	// The argon2id parameters follow the OWASP minimum (19 MiB, t=2, p=1).
+	DefaultPasswordMemoryKiB   = 19456
+	DefaultPasswordIterations  = 2
+	DefaultPasswordParallelism = 1
+
+	DefaultKeysAlgorithm       = AlgRS256
+	DefaultKeysRefreshInterval = 10 * time.Second
+
+	DefaultThrottleFreeFailures = 5
+	DefaultThrottleBaseDelay    = time.Second
+	DefaultThrottleMaxDelay     = 15 * time.Minute
+	DefaultThrottleWindow       = time.Hour
+
+	DefaultLogLevel  = "info"
+	DefaultLogFormat = "json"
+
+	DefaultSweepInterval = 5 * time.Minute
+	DefaultShutdownGrace = 20 * time.Second
+	DefaultMaxBodyBytes  = 64 << 10
+
+	DefaultAccessTokenFormat = TokenFormatJWT
+)
+
+// DefaultGrantTypes are the grant types of a client that names none. It
+// returns a new slice on each call, like DefaultScopes.
+func DefaultGrantTypes() []string { return []string{GrantAuthorizationCode} }
+
+// DefaultScopes are the scopes of an authorization-code client that names
+// none.
+func DefaultScopes() []string { return []string{"openid", "profile", "email"} }
+
+// ApplyDefaults fills every key left empty (zero) with its default.
+// Password.MaxConcurrent stays 0, which callers read as GOMAXPROCS.
+func (c *Config) ApplyDefaults() {
+	setDefault(&c.Listen, DefaultListen)
+	setDefault(&c.Database.Driver, DefaultDatabaseDriver)
+	setDefault(&c.Database.DSN, DefaultDatabaseDSN)
+
+	setDefault(&c.SMTP.Port, DefaultSMTPPort)
+	setDefault(&c.SMTP.Security, DefaultSMTPSecurity)
+	setDuration(&c.SMTP.Timeout, DefaultSMTPTimeout)
+
+	setDuration(&c.Lifetimes.AuthRequest, DefaultAuthRequestLifetime)
+	setDuration(&c.Lifetimes.Code, DefaultCodeLifetime)
+	setDuration(&c.Lifetimes.AccessToken, DefaultAccessTokenLifetime)
+	setDuration(&c.Lifetimes.IDToken, DefaultIDTokenLifetime)
+	setDuration(&c.Lifetimes.RefreshTokenIdle, DefaultRefreshTokenIdleLifetime)
+	setDuration(&c.Lifetimes.RefreshTokenAbsolute, DefaultRefreshTokenAbsoluteLifetime)
+
+	setDuration(&c.Session.Idle, DefaultSessionIdle)
+	setDuration(&c.Session.Absolute, DefaultSessionAbsolute)
+
+	setDefault(&c.Password.MemoryKiB, DefaultPasswordMemoryKiB)
+	setDefault(&c.Password.Iterations, DefaultPasswordIterations)
+	setDefault(&c.Password.Parallelism, DefaultPasswordParallelism)
+
+	setDefault(&c.Keys.Algorithm, DefaultKeysAlgorithm)
+	setDuration(&c.Keys.RefreshInterval, DefaultKeysRefreshInterval)
+
+	setDefault(&c.Throttle.FreeFailures, DefaultThrottleFreeFailures)
+	setDuration(&c.Throttle.BaseDelay, DefaultThrottleBaseDelay)
+	setDuration(&c.Throttle.MaxDelay, DefaultThrottleMaxDelay)
+	setDuration(&c.Throttle.Window, DefaultThrottleWindow)
+
+	setDefault(&c.Log.Level, DefaultLogLevel)
+	setDefault(&c.Log.Format, DefaultLogFormat)
+
+	setDuration(&c.SweepInterval, DefaultSweepInterval)
+	setDuration(&c.ShutdownGrace, DefaultShutdownGrace)
+	setDefault(&c.Limits.MaxBodyBytes, DefaultMaxBodyBytes)
+
+	for i := range c.Clients {
+		c.Clients[i].applyDefaults()
+	}
+}
+
+func (cl *Client) applyDefaults() {
+	if len(cl.GrantTypes) == 0 {
+		cl.GrantTypes = DefaultGrantTypes()
+	}
+	setDefault(&cl.AccessTokenFormat, DefaultAccessTokenFormat)
+	if len(cl.Scopes) == 0 && cl.HasGrant(GrantAuthorizationCode) {
+		cl.Scopes = DefaultScopes()
+	}
+}
+
+// setDefault stores def in *p if *p is the zero value.
+func setDefault[T comparable](p *T, def T) {
+	var zero T
+	if *p == zero {
+		*p = def
+	}
+}
+
+// setDuration is setDefault for a Duration with a time.Duration default.
+func setDuration(p *Duration, def time.Duration) { setDefault(p, Duration(def)) }

@@ -1,0 +1,409 @@
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/zitadel/oidc/v3/pkg/client/rp"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"golang.org/x/net/html"
+
+	"github.com/sekisho/sekisho/config"
+	"github.com/sekisho/sekisho/password"
+	"github.com/sekisho/sekisho/server"
+	"github.com/sekisho/sekisho/storage"
+	"github.com/sekisho/sekisho/storage/gormstore/gormstoretest"
+)
+
+const (
+	webSecret  = "web-secret-0123456789-0123456789-abcdef"
+	web2Secret = "web2-secret-0123456789-0123456789-abcdef"
+	apiSecret  = "api-secret-0123456789-0123456789-abcdef"
+	userPass   = "Correct-horse-9!"
+	otherPass  = "Other-battery-7?"
+	webCB      = "http://127.0.0.1/web/callback"
+	web2CB     = "http://127.0.0.1/web2/callback"
+	spaCB      = "http://127.0.0.1/spa/callback"
+	webHome    = "http://127.0.0.1/web/"
+)
+
+// backends runs fn against SQLite and PostgreSQL.
+func backends(t *testing.T, fn func(t *testing.T, newStore func(t *testing.T) storage.Storage)) {
+	t.Run("sqlite", func(t *testing.T) {
+		fn(t, func(t *testing.T) storage.Storage { return gormstoretest.NewSQLite(t) })
+	})
+	t.Run("postgres", func(t *testing.T) {
+		fn(t, func(t *testing.T) storage.Storage { return gormstoretest.NewPostgres(t) })
+	})
+}
+
+type env struct {
+	t     *testing.T
+	store storage.Storage
+	ts    *httptest.Server
+	cfg   *config.Config
+	user  storage.User
+	other storage.User
+}
+
+func testConfig(issuer string) *config.Config {
+	no := false
+	cfg := &config.Config{
+		Issuer: issuer,
+		Secret: base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef")),
+		Clients: []config.Client{
+			{ID: "web", Name: "Web App", Secret: webSecret, RedirectURIs: []string{webCB},
+				PostLogoutRedirectURIs: []string{webHome},
+				GrantTypes:             []string{"authorization_code", "refresh_token"},
+				Scopes:                 []string{"openid", "profile", "email", "offline_access"}},
+			{ID: "web2", Name: "Second App", Secret: web2Secret, RedirectURIs: []string{web2CB},
+				GrantTypes: []string{"authorization_code"}, Scopes: []string{"openid", "profile", "email"},
+				AccessTokenFormat: "opaque"},
+			{ID: "legacy", Name: "Certification", Secret: web2Secret, RedirectURIs: []string{"http://127.0.0.1/legacy/callback"},
+				GrantTypes: []string{"authorization_code"}, Scopes: []string{"openid"}, RequirePKCE: &no},
+			{ID: "spa", Name: "SPA", RedirectURIs: []string{spaCB}, GrantTypes: []string{"authorization_code", "refresh_token"},
+				Scopes: []string{"openid", "profile", "email", "offline_access"}},
+			{ID: "api", Name: "API", Secret: apiSecret, GrantTypes: []string{"client_credentials"},
+				Scopes: []string{"api", "reports"}, AccessTokenFormat: "opaque"},
+		},
+		Password: config.Password{MemoryKiB: 8192, Iterations: 1, Parallelism: 1},
+		Log:      config.Log{Level: "error"},
+	}
+	cfg.ApplyDefaults()
+	return cfg
+}
+
+// newEnv starts a provider on store with two users.
+func newEnv(t *testing.T, store storage.Storage, mutate ...func(*config.Config)) *env {
+	t.Helper()
+	ts := httptest.NewUnstartedServer(nil)
+	issuer := "http://" + ts.Listener.Addr().String()
+	cfg := testConfig(issuer)
+	for _, m := range mutate {
+		m(cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	e := &env{t: t, store: store, ts: ts, cfg: cfg}
+	e.start()
+	e.user = e.addUser("alice@example.com", "Alice", userPass)
+	e.other = e.addUser("bob@example.com", "Bob", otherPass)
+	return e
+}
+
+func (e *env) start() {
+	e.t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := server.New(e.t.Context(), server.Options{Config: e.cfg, Store: e.store, Logger: log})
+	if err != nil {
+		e.t.Fatalf("server.New: %v", err)
+	}
+	e.ts.Config.Handler = srv.Handler()
+	e.ts.Start()
+	e.t.Cleanup(e.ts.Close)
+}
+
+// second starts another provider instance on the same database.
+func (e *env) second(store storage.Storage) *env {
+	e.t.Helper()
+	ts := httptest.NewUnstartedServer(nil)
+	cfg := *e.cfg
+	cfg.Issuer = e.cfg.Issuer // one issuer: both are replicas behind one name
+	e2 := &env{t: e.t, store: store, ts: ts, cfg: &cfg, user: e.user, other: e.other}
+	e2.start()
+	return e2
+}
+
+func (e *env) addUser(email, name, pw string) storage.User {
+	e.t.Helper()
+	h := password.New(password.Params{MemoryKiB: 8192, Iterations: 1, Parallelism: 1}, 2)
+	hash, err := h.Hash(e.t.Context(), pw)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	u := storage.User{ID: uuid.NewString(), Email: email, Name: name, EmailVerified: true, PasswordHash: hash,
+		CreatedAt: now, UpdatedAt: now}
+	if err := e.store.CreateUser(e.t.Context(), u); err != nil {
+		e.t.Fatal(err)
+	}
+	return u
+}
+
+type nonceKey struct{}
+
+// rp returns a relying party for a configured client.
+func (e *env) rp(clientID, secret, redirect string, scopes ...string) rp.RelyingParty {
+	e.t.Helper()
+	opts := []rp.Option{rp.WithVerifierOpts(rp.WithNonce(func(ctx context.Context) string {
+		n, _ := ctx.Value(nonceKey{}).(string)
+		return n
+	}))}
+	r, err := rp.NewRelyingPartyOIDC(e.t.Context(), e.cfg.Issuer, clientID, secret, redirect, scopes, opts...)
+	if err != nil {
+		e.t.Fatalf("rp: %v", err)
+	}
+	return r
+}
+
+// browser is a user agent with cookies that stops at client redirects.
+type browser struct {
+	t *testing.T
+	c *http.Client
+	e *env
+}
+
+func (e *env) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	host := e.ts.Listener.Addr().String()
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if req.URL.Host != host {
+				return http.ErrUseLastResponse
+			}
+			return nil
+		}}
+	return &browser{t: e.t, c: c, e: e}
+}
+
+// page is a fetched response with its body.
+type page struct {
+	status int
+	url    *url.URL
+	header http.Header
+	body   string
+	doc    *html.Node
+}
+
+func (b *browser) do(req *http.Request) page {
+	b.t.Helper()
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	p := page{status: resp.StatusCode, url: resp.Request.URL, header: resp.Header, body: string(body)}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		p.doc, _ = html.Parse(strings.NewReader(p.body))
+	}
+	return p
+}
+
+func (b *browser) get(u string) page {
+	b.t.Helper()
+	req, _ := http.NewRequestWithContext(b.t.Context(), http.MethodGet, u, nil)
+	return b.do(req)
+}
+
+func (b *browser) post(u string, form url.Values, origin string) page {
+	b.t.Helper()
+	req, _ := http.NewRequestWithContext(b.t.Context(), http.MethodPost, u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+	}
+	return b.do(req)
+}
+
+// location is the redirect target of a 3xx page.
+func (p page) location(t *testing.T) *url.URL {
+	t.Helper()
+	if p.status < 300 || p.status > 399 {
+		t.Fatalf("status %d at %s, want a redirect; body: %.300s", p.status, p.url, p.body)
+	}
+	u, err := url.Parse(p.header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// authz is one authorization request.
+type authz struct {
+	clientID, redirect, scope, state, nonce, verifier string
+	extra                                             url.Values
+}
+
+func newAuthz(clientID, redirect, scope string) *authz {
+	return &authz{clientID: clientID, redirect: redirect, scope: scope, state: rand.Text(), nonce: rand.Text(),
+		verifier: rand.Text() + rand.Text(), extra: url.Values{}}
+}
+
+func (a *authz) url(issuer string) string {
+	sum := sha256.Sum256([]byte(a.verifier))
+	q := url.Values{"client_id": {a.clientID}, "redirect_uri": {a.redirect}, "response_type": {"code"},
+		"scope": {a.scope}, "state": {a.state}, "nonce": {a.nonce},
+		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
+	for k, v := range a.extra {
+		q[k] = v
+	}
+	return issuer + "/authorize?" + q.Encode()
+}
+
+// formInputs returns name → value of the inputs of the first form whose
+// action is action, and the input elements' attributes.
+func formInputs(t *testing.T, doc *html.Node, action string) (map[string]string, []map[string]string) {
+	t.Helper()
+	var form *html.Node
+	walk(doc, func(n *html.Node) {
+		if form == nil && n.Type == html.ElementNode && n.Data == "form" && attr(n, "action") == action {
+			form = n
+		}
+	})
+	if form == nil {
+		t.Fatalf("no form with action %q", action)
+	}
+	values := map[string]string{}
+	var inputs []map[string]string
+	walk(form, func(n *html.Node) {
+		if n.Type == html.ElementNode && (n.Data == "input" || n.Data == "button") {
+			m := map[string]string{"tag": n.Data}
+			for _, a := range n.Attr {
+				m[a.Key] = a.Val
+			}
+			inputs = append(inputs, m)
+			if n.Data == "input" && m["name"] != "" {
+				values[m["name"]] = m["value"]
+			}
+		}
+	})
+	return values, inputs
+}
+
+func walk(n *html.Node, fn func(*html.Node)) {
+	fn(n)
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		walk(c, fn)
+	}
+}
+
+func attr(n *html.Node, k string) string {
+	for _, a := range n.Attr {
+		if a.Key == k {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+// hasLoginForm reports whether p is the sign-in page.
+func (p page) hasLoginForm() bool { return p.hasForm("/login") }
+
+// hasForm reports whether p has a form posting to action.
+func (p page) hasForm(action string) bool {
+	found := false
+	if p.doc != nil {
+		walk(p.doc, func(n *html.Node) {
+			if n.Type == html.ElementNode && n.Data == "form" && attr(n, "action") == action {
+				found = true
+			}
+		})
+	}
+	return found
+}
+
+// signIn submits the login form on p and returns the response.
+func (b *browser) signIn(p page, email, pw string) page {
+	b.t.Helper()
+	if !p.hasLoginForm() {
+		b.t.Fatalf("no login form (status %d at %s): %.300s", p.status, p.url, p.body)
+	}
+	vals, _ := formInputs(b.t, p.doc, "/login")
+	form := url.Values{"id": {vals["id"]}, "email": {email}, "password": {pw}}
+	return b.post(b.e.cfg.Issuer+"/login", form, b.e.cfg.Issuer)
+}
+
+// code checks the authorization response and returns its code.
+func (e *env) code(t *testing.T, p page, a *authz) string {
+	t.Helper()
+	loc := p.location(t)
+	if got := loc.Scheme + "://" + loc.Host + loc.Path; got != a.redirect {
+		t.Fatalf("redirected to %s, want %s", got, a.redirect)
+	}
+	q := loc.Query()
+	if q.Get("error") != "" {
+		t.Fatalf("authorization error %s: %s", q.Get("error"), q.Get("error_description"))
+	}
+	if q.Get("state") != a.state {
+		t.Errorf("state = %q, want %q", q.Get("state"), a.state)
+	}
+	if q.Get("iss") != e.cfg.Issuer {
+		t.Errorf("iss = %q, want %q (RFC 9207)", q.Get("iss"), e.cfg.Issuer)
+	}
+	if q.Get("code") == "" {
+		t.Fatal("no code in the authorization response")
+	}
+	return q.Get("code")
+}
+
+// exchange redeems a code through the relying party (ID token verified
+// against the JWKS: signature, iss, aud, exp, nonce).
+func (e *env) exchange(t *testing.T, r rp.RelyingParty, code string, a *authz) (*oidc.Tokens[*oidc.IDTokenClaims], error) {
+	t.Helper()
+	ctx := context.WithValue(t.Context(), nonceKey{}, a.nonce)
+	return rp.CodeExchange[*oidc.IDTokenClaims](ctx, code, r, rp.WithCodeVerifier(a.verifier))
+}
+
+// tokenPost calls the token endpoint directly and decodes the JSON answer.
+func (e *env) tokenPost(t *testing.T, user, pass string, form url.Values) (int, map[string]any) {
+	t.Helper()
+	return e.postJSON(t, "/oauth/token", user, pass, form)
+}
+
+func (e *env) postJSON(t *testing.T, path, user, pass string, form url.Values) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, e.cfg.Issuer+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if user != "" {
+		req.SetBasicAuth(url.QueryEscape(user), url.QueryEscape(pass))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	body, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(body, &m)
+	return resp.StatusCode, m
+}
+
+// introspect reports whether token is active, asked by the api client.
+func (e *env) introspect(t *testing.T, token string) bool {
+	t.Helper()
+	status, m := e.postJSON(t, "/oauth/introspect", "web", webSecret, url.Values{"token": {token}})
+	if status != http.StatusOK {
+		t.Fatalf("introspection status %d: %v", status, m)
+	}
+	active, _ := m["active"].(bool)
+	return active
+}
+
+// signInFresh runs a full sign-in for client web as alice and returns the
+// tokens.
+func (e *env) signInFresh(t *testing.T, b *browser, scope string) (*oidc.Tokens[*oidc.IDTokenClaims], *authz) {
+	t.Helper()
+	a := newAuthz("web", webCB, scope)
+	p := b.signIn(b.get(a.url(e.cfg.Issuer)), e.user.Email, userPass)
+	tok, err := e.exchange(t, e.rp("web", webSecret, webCB, strings.Fields(scope)...), e.code(t, p, a), a)
+	if err != nil {
+		t.Fatalf("code exchange: %v", err)
+	}
+	return tok, a
+}

@@ -1,0 +1,233 @@
+package login
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+
+	"github.com/sekisho/sekisho/op"
+	"github.com/sekisho/sekisho/storage"
+)
+
+// OP is what the login pages need from the OpenID provider.
+type OP interface {
+	Respond(w http.ResponseWriter, r *http.Request, a storage.AuthRequest)
+	RedirectError(w http.ResponseWriter, r *http.Request, a storage.AuthRequest, err *oidc.Error)
+	ClientDisplay(id string) (name, home string, ok bool)
+	VerifyEndSession(r *http.Request) (op.EndSession, error)
+}
+
+// LoginView is the data of the sign-in page.
+type LoginView struct {
+	AuthRequestID string
+	Email         string
+	ClientName    string
+	ErrorKey      string   // catalog key, or empty
+	UILocales     []string // from the auth request
+}
+
+// Pages renders the pages of the browser flows in the request's language.
+type Pages interface {
+	Login(w http.ResponseWriter, r *http.Request, status int, v LoginView)
+	Error(w http.ResponseWriter, r *http.Request, status int, messageKey, backURL string)
+	LogoutConfirm(w http.ResponseWriter, r *http.Request, params url.Values, clientName string)
+	SignedOut(w http.ResponseWriter, r *http.Request, backURL, clientName string)
+}
+
+// HandlerConfig configures the handlers.
+type HandlerConfig struct {
+	Flow     *Flow
+	OP       OP
+	Pages    Pages
+	ClientIP func(*http.Request) string
+	// Secure cookies (https issuer): SameSite=None; Secure. Otherwise Lax.
+	Secure bool
+	// Origin is the issuer's scheme://host, for the same-origin check of
+	// the sign-out confirmation (end_session accepts cross-site POSTs).
+	Origin string
+	Logger *slog.Logger
+	// LoginOutcome counts password sign-in attempts ("success", "failure").
+	LoginOutcome func(outcome string)
+}
+
+// Handlers are the HTTP side of the browser flows.
+type Handlers struct{ c HandlerConfig }
+
+// NewHandlers returns the handlers.
+func NewHandlers(c HandlerConfig) *Handlers {
+	if c.LoginOutcome == nil {
+		c.LoginOutcome = func(string) {}
+	}
+	return &Handlers{c: c}
+}
+
+// SessionCookie is the name of the SSO session cookie.
+const SessionCookie = "sekisho_session"
+
+// LoginPage serves GET /login?id=…: finish with the SSO session when it
+// may, answer prompt=none, or show the form.
+func (h *Handlers) LoginPage(w http.ResponseWriter, r *http.Request) {
+	st, err := h.c.Flow.Start(r.Context(), r.URL.Query().Get("id"), h.sessionToken(r))
+	if err != nil {
+		h.requestError(w, r, st.Request, err)
+		return
+	}
+	switch st.Decision {
+	case Respond:
+		h.c.OP.Respond(w, r, st.Request)
+	case RedirectError:
+		e := oidc.ErrLoginRequired()
+		if st.OAuthError == "interaction_required" {
+			e = oidc.ErrInteractionRequired()
+		}
+		h.c.OP.RedirectError(w, r, st.Request, e)
+	default:
+		h.showForm(w, r, http.StatusOK, st.Request, st.Email, "")
+	}
+}
+
+// LoginSubmit serves POST /login.
+func (h *Handlers) LoginSubmit(w http.ResponseWriter, r *http.Request) {
+	in := Credentials{
+		AuthRequestID: r.PostFormValue("id"),
+		Email:         r.PostFormValue("email"),
+		Password:      r.PostFormValue("password"),
+		IP:            h.c.ClientIP(r),
+		UserAgent:     r.UserAgent(),
+		SessionToken:  h.sessionToken(r),
+	}
+	res, err := h.c.Flow.Login(r.Context(), in)
+	switch {
+	case err == nil:
+		h.c.LoginOutcome("success")
+	case errors.Is(err, ErrInvalidCredentials):
+		h.c.LoginOutcome("failure")
+		h.showForm(w, r, http.StatusOK, res.Request, in.Email, "login.error.invalid")
+		return
+	case err != nil:
+		h.requestError(w, r, res.Request, err)
+		return
+	}
+	h.setSessionCookie(w, res.SessionToken, res.Session.AbsoluteExpiresAt)
+	h.c.OP.Respond(w, r, res.Request)
+}
+
+func (h *Handlers) showForm(w http.ResponseWriter, r *http.Request, status int, a storage.AuthRequest, email, errKey string) {
+	name, _, _ := h.c.OP.ClientDisplay(a.ClientID)
+	h.c.Pages.Login(w, r, status, LoginView{AuthRequestID: a.ID, Email: email, ClientName: name,
+		ErrorKey: errKey, UILocales: a.UILocales})
+}
+
+// requestError maps flow errors to pages, in one place.
+func (h *Handlers) requestError(w http.ResponseWriter, r *http.Request, a storage.AuthRequest, err error) {
+	switch {
+	case errors.Is(err, ErrExpired):
+		_, home, _ := h.c.OP.ClientDisplay(a.ClientID)
+		h.c.Pages.Error(w, r, http.StatusGone, "error.expired", home)
+	case errors.Is(err, ErrUnknownRequest):
+		h.c.Pages.Error(w, r, http.StatusNotFound, "error.not_found", "")
+	default:
+		h.c.Logger.ErrorContext(r.Context(), "login flow", "err", err)
+		h.c.Pages.Error(w, r, http.StatusServiceUnavailable, "error.unavailable", "")
+	}
+}
+
+// EndSession serves /end_session (GET and POST; RP-Initiated Logout 1.0).
+// A valid id_token_hint for this browser's session signs out at once;
+// anything else asks the user to confirm, so a cross-site link cannot sign
+// users out. An unregistered post_logout_redirect_uri gets an error page.
+func (h *Handlers) EndSession(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		h.c.Pages.Error(w, r, http.StatusBadRequest, "error.invalid_request", "")
+		return
+	}
+	es, err := h.c.OP.VerifyEndSession(r)
+	switch {
+	case errors.Is(err, op.ErrBadPostLogoutRedirect):
+		h.c.Pages.Error(w, r, http.StatusBadRequest, "error.bad_post_logout_redirect", "")
+		return
+	case err != nil:
+		h.c.Pages.Error(w, r, http.StatusBadRequest, "error.invalid_request", "")
+		return
+	}
+	sess, hasSession := h.c.Flow.Session(r.Context(), h.sessionToken(r))
+	confirmed := r.Method == http.MethodPost && r.PostForm.Get("confirm") == "yes" && h.sameOrigin(r)
+	hintMatches := es.HintValid && hasSession &&
+		(es.SessionID == sess.ID || (es.SessionID == "" && es.UserID == sess.UserID))
+	switch {
+	case !hasSession:
+		// Nothing to end.
+	case hintMatches || confirmed:
+		if err := h.c.Flow.Logout(r.Context(), sess, h.c.ClientIP(r), es.ClientID); err != nil {
+			h.requestError(w, r, storage.AuthRequest{}, err)
+			return
+		}
+	default:
+		h.c.Pages.LogoutConfirm(w, r, es.Params, es.ClientName)
+		return
+	}
+	h.clearSessionCookie(w)
+	if es.RedirectURI != "" {
+		http.Redirect(w, r, es.RedirectURI, http.StatusSeeOther)
+		return
+	}
+	_, home, _ := h.c.OP.ClientDisplay(es.ClientID)
+	h.c.Pages.SignedOut(w, r, home, es.ClientName)
+}
+
+// LogoutPage serves GET /logout: the provider's own sign-out page for
+// users who come directly.
+func (h *Handlers) LogoutPage(w http.ResponseWriter, r *http.Request) {
+	h.c.Pages.LogoutConfirm(w, r, url.Values{}, "")
+}
+
+// sameOrigin reports whether a POST came from our own pages.
+func (h *Handlers) sameOrigin(r *http.Request) bool {
+	if o := r.Header.Get("Origin"); o != "" {
+		return o == h.c.Origin
+	}
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin":
+		return true
+	case "":
+		// Neither header: not a browser form post from another site
+		// (old browsers, tools); SameSite cookies still apply.
+		return true
+	}
+	return false
+}
+
+func (h *Handlers) sessionToken(r *http.Request) string {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+func (h *Handlers) setSessionCookie(w http.ResponseWriter, token string, expires time.Time) {
+	c := &http.Cookie{Name: SessionCookie, Value: token, Path: "/", Expires: expires, HttpOnly: true}
+	h.cookieSite(c)
+	http.SetCookie(w, c)
+}
+
+func (h *Handlers) clearSessionCookie(w http.ResponseWriter) {
+	c := &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true}
+	h.cookieSite(c)
+	http.SetCookie(w, c)
+}
+
+// cookieSite: the session cookie must travel on the cross-site POSTs to
+// /authorize and /end_session that relying parties may send, so
+// SameSite=None with Secure under https; Lax on plain-http development.
+func (h *Handlers) cookieSite(c *http.Cookie) {
+	if h.c.Secure {
+		c.SameSite, c.Secure = http.SameSiteNoneMode, true
+	} else {
+		c.SameSite = http.SameSiteLaxMode
+	}
+}

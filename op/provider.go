@@ -1,0 +1,307 @@
+// Package op is sekisho's OpenID provider: the zitadel/oidc wiring, clients
+// from configuration, signing keys, token issuance, and the protocol pieces
+// the library leaves to us (our own discovery, `/authorize` pre-validation,
+// RFC 9207 `iss` in authorization responses, end_session validation).
+package op
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/cors"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	zop "github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/text/language"
+
+	"github.com/sekisho/sekisho/config"
+	"github.com/sekisho/sekisho/storage"
+)
+
+// ErrorPages renders readable error pages for people (not OAuth JSON).
+type ErrorPages interface {
+	// RenderError writes a page with status in the request's language.
+	// backURL, when not empty, is a link back to the application.
+	RenderError(w http.ResponseWriter, r *http.Request, status int, messageKey, backURL string)
+}
+
+// Config is what New needs.
+type Config struct {
+	Config    *config.Config
+	Store     storage.Storage
+	Keys      *KeyManager
+	Hasher    Hasher
+	CryptoKey [32]byte
+	Pages     ErrorPages
+	LoginPath string // where the library sends browsers, e.g. "/login"
+	Now       func() time.Time
+	Logger    *slog.Logger
+	// TokenIssued is called once per issued token response, by grant.
+	TokenIssued func(grant string)
+}
+
+// Provider is the OpenID provider.
+type Provider struct {
+	zp      *zop.Provider
+	storage *opStorage
+	clients *Clients
+	keys    *KeyManager
+	pages   ErrorPages
+	issuer  string
+	log     *slog.Logger
+
+	discoMu      sync.Mutex
+	discoVersion uint64
+	disco        []byte
+	discoETag    string
+}
+
+// New builds the provider.
+func New(c Config) (*Provider, error) {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.TokenIssued == nil {
+		c.TokenIssued = func(string) {}
+	}
+	clients, err := NewClients(c.Config, c.LoginPath)
+	if err != nil {
+		return nil, fmt.Errorf("op: clients: %w", err)
+	}
+	st := &opStorage{store: c.Store, clients: clients, keys: c.Keys, hasher: c.Hasher,
+		lifetimes: c.Config.Lifetimes, now: c.Now, log: c.Logger, issued: c.TokenIssued}
+	zcfg := &zop.Config{
+		CryptoKey:                c.CryptoKey,
+		CryptoKeyId:              "k1",
+		CodeMethodS256:           true,
+		AuthMethodPost:           true,
+		GrantTypeRefreshToken:    true,
+		SupportedUILocales:       []language.Tag{language.English, language.Japanese},
+		SupportedScopes:          supportedScopes(c.Config),
+		DefaultLogoutRedirectURI: "",
+	}
+	opts := []zop.Option{
+		zop.WithCORSOptions(corsOptions(c.Config)),
+		zop.WithHttpInterceptors(noStore),
+	}
+	if strings.HasPrefix(c.Config.Issuer, "http://") {
+		opts = append(opts, zop.WithAllowInsecure())
+	}
+	zp, err := zop.NewProvider(zcfg, st, zop.StaticIssuer(c.Config.Issuer), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("op: new provider: %w", err)
+	}
+	return &Provider{zp: zp, storage: st, clients: clients, keys: c.Keys, pages: c.Pages,
+		issuer: c.Config.Issuer, log: c.Logger}, nil
+}
+
+func supportedScopes(cfg *config.Config) []string {
+	out := []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess}
+	seen := map[string]bool{}
+	for _, s := range out {
+		seen[s] = true
+	}
+	for _, c := range cfg.Clients {
+		for _, s := range c.Scopes {
+			if !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// corsOptions replaces the library's default (any origin, with
+// credentials): only the origins clients registered, without credentials.
+func corsOptions(cfg *config.Config) *cors.Options {
+	allowed := map[string]bool{}
+	for _, c := range cfg.Clients {
+		for _, o := range c.AllowedOrigins {
+			allowed[strings.TrimSuffix(o, "/")] = true
+		}
+	}
+	return &cors.Options{
+		AllowOriginFunc:  func(o string) bool { return allowed[o] },
+		AllowedMethods:   []string{http.MethodGet, http.MethodPost},
+		AllowedHeaders:   []string{"Authorization", "Content-Type", "Accept"},
+		AllowCredentials: false,
+		MaxAge:           600,
+	}
+}
+
+// noStore marks every response of the library's endpoints uncacheable
+// (tokens, userinfo, introspection).
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Pragma", "no-cache")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Clients returns the configured clients.
+func (p *Provider) Clients() *Clients { return p.clients }
+
+// Issuer returns the issuer URL.
+func (p *Provider) Issuer() string { return p.issuer }
+
+// Handler is the library's router (token, userinfo, introspection,
+// revocation, authorize): mount it after our own routes.
+func (p *Provider) Handler() http.Handler { return p.zp }
+
+// withIssuer puts the issuer into the context the library reads.
+func (p *Provider) withIssuer(r *http.Request) *http.Request {
+	return r.WithContext(zop.ContextWithIssuer(r.Context(), p.issuer))
+}
+
+// Authorize checks client_id and redirect_uri before the library sees the
+// request: an unknown client or an unregistered redirect_uri gets a
+// readable 400 page, never a redirect. Authorization responses and error
+// redirects carry `iss` (RFC 9207).
+func (p *Provider) Authorize(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		p.pages.RenderError(w, r, http.StatusBadRequest, "error.invalid_request", "")
+		return
+	}
+	c, ok := p.clients.Get(r.Form.Get("client_id"))
+	if !ok {
+		p.pages.RenderError(w, r, http.StatusBadRequest, "error.unknown_client", "")
+		return
+	}
+	rt := oidc.ResponseType(r.Form.Get("response_type"))
+	if err := zop.ValidateAuthReqRedirectURI(c, r.Form.Get("redirect_uri"), rt); err != nil {
+		p.pages.RenderError(w, r, http.StatusBadRequest, "error.bad_redirect_uri", c.HomeURL())
+		return
+	}
+	p.zp.ServeHTTP(&issWriter{ResponseWriter: w, issuer: p.issuer}, r)
+}
+
+// Respond sends the authorization response (the code) for a finished auth
+// request, with `iss`.
+func (p *Provider) Respond(w http.ResponseWriter, r *http.Request, a storage.AuthRequest) {
+	zop.AuthResponse(authRequest{a}, p.zp, &issWriter{ResponseWriter: w, issuer: p.issuer}, p.withIssuer(r))
+}
+
+// RedirectError sends an OAuth error for the auth request to the client's
+// (already validated) redirect URI, with `state` and `iss`.
+func (p *Provider) RedirectError(w http.ResponseWriter, r *http.Request, a storage.AuthRequest, err *oidc.Error) {
+	zop.AuthRequestError(&issWriter{ResponseWriter: w, issuer: p.issuer}, p.withIssuer(r), authRequest{a}, err, p.zp)
+}
+
+// issWriter adds `iss` to authorization responses: a redirect carrying a
+// `code` or an `error` in its query.
+type issWriter struct {
+	http.ResponseWriter
+	issuer string
+}
+
+func (w *issWriter) WriteHeader(status int) {
+	if status >= 300 && status < 400 {
+		if loc := w.Header().Get("Location"); loc != "" {
+			if u, err := url.Parse(loc); err == nil {
+				q := u.Query()
+				if (q.Has("code") || q.Has("error")) && !q.Has("iss") {
+					q.Set("iss", w.issuer)
+					u.RawQuery = q.Encode()
+					w.Header().Set("Location", u.String())
+				}
+			}
+		}
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// Discovery serves /.well-known/openid-configuration from bytes built once
+// per key-set version, with an ETag.
+func (p *Provider) Discovery(w http.ResponseWriter, r *http.Request) {
+	body, etag, err := p.discovery(r.Context())
+	if err != nil {
+		p.log.ErrorContext(r.Context(), "build discovery", "err", err)
+		http.Error(w, "discovery unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	serveJSON(w, r, body, etag, "public, max-age=300")
+}
+
+func (p *Provider) discovery(ctx context.Context) ([]byte, string, error) {
+	_, _, version := p.keys.JWKS()
+	p.discoMu.Lock()
+	defer p.discoMu.Unlock()
+	if p.disco != nil && p.discoVersion == version {
+		return p.disco, p.discoETag, nil
+	}
+	d := zop.CreateDiscoveryConfig(zop.ContextWithIssuer(ctx, p.issuer), p.zp, p.storage)
+	d.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
+	d.ResponseModesSupported = []string{string(oidc.ResponseModeQuery)}
+	d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeClientCredentials}
+	d.CodeChallengeMethodsSupported = []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256}
+	d.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone}
+	d.IntrospectionEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic}
+	d.RevocationEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone}
+	d.TokenEndpointAuthSigningAlgValuesSupported = nil
+	d.IntrospectionEndpointAuthSigningAlgValuesSupported = nil
+	d.RevocationEndpointAuthSigningAlgValuesSupported = nil
+	d.RequestObjectSigningAlgValuesSupported = nil
+	d.DeviceAuthorizationEndpoint = ""
+	d.CheckSessionIframe = ""
+	d.ClaimsSupported = []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp",
+		"at_hash", "c_hash", "sid", "name", "preferred_username", "email", "email_verified"}
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return nil, "", err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, "", err
+	}
+	m["authorization_response_iss_parameter_supported"] = true
+	m["request_parameter_supported"] = false
+	m["request_uri_parameter_supported"] = false
+	m["claims_parameter_supported"] = false
+	body, err := json.Marshal(m)
+	if err != nil {
+		return nil, "", err
+	}
+	sum := sha256.Sum256(body)
+	p.disco, p.discoVersion = body, version
+	p.discoETag = `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`
+	return p.disco, p.discoETag, nil
+}
+
+// JWKS serves the pre-serialised public key set.
+func (p *Provider) JWKS(w http.ResponseWriter, r *http.Request) {
+	body, etag, _ := p.keys.JWKS()
+	serveJSON(w, r, body, etag, "public, max-age=60")
+}
+
+func serveJSON(w http.ResponseWriter, r *http.Request, body []byte, etag, cache string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", cache)
+	h.Set("ETag", etag)
+	h.Set("Access-Control-Allow-Origin", "*")
+	if inm := r.Header.Get("If-None-Match"); inm != "" && inm == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	_, _ = w.Write(body)
+}
+
+// ClientDisplay returns the client's name for pages and the link back to
+// it; ok is false for an unknown client.
+func (p *Provider) ClientDisplay(id string) (name, home string, ok bool) {
+	c, ok := p.clients.Get(id)
+	if !ok {
+		return "", "", false
+	}
+	return c.DisplayName(), c.HomeURL(), true
+}

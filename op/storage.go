@@ -1,0 +1,522 @@
+package op
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/google/uuid"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	zop "github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/sekisho/sekisho/config"
+	"github.com/sekisho/sekisho/secret"
+	"github.com/sekisho/sekisho/storage"
+)
+
+// Hasher computes the keyed hashes under which codes and tokens are stored.
+type Hasher interface {
+	Hash(kind, value string) string
+}
+
+// Hash kinds.
+const (
+	hashCode    = "code"
+	hashRefresh = "refresh"
+)
+
+// refreshIDPrefix marks a refresh token id handed to the library's
+// revocation (access token ids are UUIDs and never carry it).
+const refreshIDPrefix = "rt."
+
+// opStorage adapts storage.Storage to the library's op.Storage and the
+// optional capabilities sekisho offers.
+type opStorage struct {
+	store     storage.Storage
+	clients   *Clients
+	keys      *KeyManager
+	hasher    Hasher
+	lifetimes config.Lifetimes
+	now       func() time.Time
+	log       *slog.Logger
+	issued    func(grant string)
+}
+
+var (
+	_ zop.Storage                   = (*opStorage)(nil)
+	_ zop.ClientCredentialsStorage  = (*opStorage)(nil)
+	_ zop.CanSetUserinfoFromRequest = (*opStorage)(nil)
+)
+
+func (s *opStorage) client(id string) (*Client, error) {
+	c, ok := s.clients.Get(id)
+	if !ok {
+		return nil, oidc.ErrInvalidClient().WithDescription("unknown client")
+	}
+	return c, nil
+}
+
+// CreateAuthRequest stores the request after the checks the library leaves
+// to us: PKCE with S256 only (required unless a confidential client opted
+// out), and the query response mode only (RFC 9207 `iss` is added there).
+func (s *opStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, hintUserID string) (zop.AuthRequest, error) {
+	c, err := s.client(req.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case req.CodeChallenge != "" && req.CodeChallengeMethod != oidc.CodeChallengeMethodS256:
+		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256")
+	case req.CodeChallenge == "" && c.cfg.PKCERequired():
+		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge (PKCE with S256) is required")
+	case req.ResponseMode != "" && req.ResponseMode != oidc.ResponseModeQuery:
+		return nil, oidc.ErrInvalidRequest().WithDescription("only response_mode=query is supported")
+	}
+	now := s.now().UTC()
+	a := storage.AuthRequest{
+		ID:                  uuid.NewString(),
+		ClientID:            req.ClientID,
+		RedirectURI:         req.RedirectURI,
+		Scopes:              req.Scopes,
+		State:               req.State,
+		Nonce:               req.Nonce,
+		ResponseType:        string(req.ResponseType),
+		ResponseMode:        string(req.ResponseMode),
+		CodeChallenge:       req.CodeChallenge,
+		CodeChallengeMethod: string(req.CodeChallengeMethod),
+		Prompt:              req.Prompt,
+		LoginHint:           req.LoginHint,
+		ACRValues:           req.ACRValues,
+		CreatedAt:           now,
+		ExpiresAt:           now.Add(s.lifetimes.AuthRequest.D()),
+	}
+	if req.MaxAge != nil {
+		d := time.Duration(*req.MaxAge) * time.Second
+		a.MaxAge = &d
+	}
+	for _, t := range req.UILocales {
+		a.UILocales = append(a.UILocales, t.String())
+	}
+	if err := s.store.CreateAuthRequest(ctx, a); err != nil {
+		return nil, fmt.Errorf("op: create auth request: %w", err)
+	}
+	return authRequest{a}, nil
+}
+
+func (s *opStorage) AuthRequestByID(ctx context.Context, id string) (zop.AuthRequest, error) {
+	a, err := s.store.GetAuthRequest(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !s.now().Before(a.ExpiresAt) {
+		return nil, oidc.ErrInvalidRequest().WithDescription("the sign-in request expired")
+	}
+	return authRequest{a}, nil
+}
+
+// AuthRequestByCode finds the request of an unexpired code. It does not
+// claim the code: that happens when tokens are created, after client
+// authentication and PKCE have passed.
+func (s *opStorage) AuthRequestByCode(ctx context.Context, code string) (zop.AuthRequest, error) {
+	a, err := s.store.GetAuthRequestByCode(ctx, s.hasher.Hash(hashCode, code))
+	if err != nil {
+		return nil, err
+	}
+	if !s.now().Before(a.CodeExpiresAt) {
+		return nil, errors.New("op: code expired")
+	}
+	return authRequest{a}, nil
+}
+
+func (s *opStorage) SaveAuthCode(ctx context.Context, id, code string) error {
+	now := s.now().UTC()
+	_, err := s.store.UpdateAuthRequest(ctx, id, func(a storage.AuthRequest) (storage.AuthRequest, error) {
+		if a.CodeUsedAt != nil {
+			return a, storage.ErrAlreadyUsed
+		}
+		a.CodeHash = s.hasher.Hash(hashCode, code)
+		a.CodeExpiresAt = now.Add(s.lifetimes.Code.D())
+		return a, nil
+	})
+	return err
+}
+
+// DeleteAuthRequest keeps the row: a replayed code must still find it so
+// the tokens of the first use can be revoked. The sweep removes it once
+// the code has expired.
+func (s *opStorage) DeleteAuthRequest(context.Context, string) error { return nil }
+
+func (s *opStorage) CreateAccessToken(ctx context.Context, req zop.TokenRequest) (string, time.Time, error) {
+	id, _, exp, err := s.issue(ctx, req, "")
+	return id, exp, err
+}
+
+func (s *opStorage) CreateAccessAndRefreshTokens(ctx context.Context, req zop.TokenRequest, current string) (string, string, time.Time, error) {
+	return s.issue(ctx, req, current)
+}
+
+// issue writes what one token response needs in one transaction: claim the
+// code or rotate the refresh token, then the new access token (and refresh
+// token when the request calls for one).
+func (s *opStorage) issue(ctx context.Context, req zop.TokenRequest, current string) (string, string, time.Time, error) {
+	now := s.now().UTC()
+	var clientID string
+	switch r := req.(type) {
+	case authRequest:
+		clientID = r.ClientID
+	case *refreshRequest:
+		clientID = r.ClientID
+	case *clientCredentialsRequest:
+		clientID = r.clientID
+	default:
+		return "", "", time.Time{}, fmt.Errorf("op: unexpected token request %T", req)
+	}
+	c, err := s.client(clientID)
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	at := storage.AccessToken{
+		ID:        uuid.NewString(),
+		ClientID:  clientID,
+		Subject:   req.GetSubject(),
+		Audience:  req.GetAudience(),
+		Scopes:    req.GetScopes(),
+		CreatedAt: now,
+		ExpiresAt: now.Add(c.AccessTokenLifetime()),
+	}
+	issue := storage.TokenIssue{AccessToken: at, Now: now}
+	var newRefresh, grant string
+	var familyID string
+	switch r := req.(type) {
+	case *clientCredentialsRequest:
+		grant = GrantClientCredentials
+		if err := s.store.CreateAccessToken(ctx, at); err != nil {
+			return "", "", time.Time{}, fmt.Errorf("op: create access token: %w", err)
+		}
+		s.issued(grant)
+		return at.ID, "", at.ExpiresAt, nil
+	case authRequest:
+		grant = GrantAuthorizationCode
+		issue.ClaimCodeOf = r.ID
+		issue.AccessToken.UserID = r.UserID
+		issue.AccessToken.SessionID = r.SessionID
+		issue.AccessToken.AuthRequestID = r.ID
+		if current == "" && s.wantsRefresh(r, c) {
+			idle, abs := c.RefreshTokenLifetimes()
+			familyID = uuid.NewString()
+			newRefresh = secret.RandomToken(32)
+			issue.RefreshToken = &storage.RefreshToken{
+				ID: uuid.NewString(), TokenHash: s.hasher.Hash(hashRefresh, newRefresh), FamilyID: familyID,
+				ClientID: r.ClientID, UserID: r.UserID, SessionID: r.SessionID, AuthRequestID: r.ID,
+				Scopes: r.Scopes, Audience: r.GetAudience(), AMR: r.AMR, ACR: r.ACR, AuthTime: r.AuthTime,
+				CreatedAt: now, ExpiresAt: minTime(now.Add(idle), now.Add(abs)), FamilyExpiresAt: now.Add(abs),
+			}
+		}
+	case *refreshRequest:
+		grant = GrantRefreshToken
+		idle, _ := c.RefreshTokenLifetimes()
+		familyID = r.FamilyID
+		newRefresh = secret.RandomToken(32)
+		issue.RotateFromHash = s.hasher.Hash(hashRefresh, current)
+		issue.AccessToken.UserID = r.UserID
+		issue.AccessToken.SessionID = r.SessionID
+		issue.AccessToken.AuthRequestID = r.AuthRequestID
+		next := r.RefreshToken
+		next.ID = uuid.NewString()
+		next.TokenHash = s.hasher.Hash(hashRefresh, newRefresh)
+		next.Scopes = r.scopes
+		next.CreatedAt = now
+		next.ExpiresAt = minTime(now.Add(idle), r.FamilyExpiresAt)
+		next.UsedAt, next.RevokedAt = nil, nil
+		issue.RefreshToken = &next
+	}
+	issue.AccessToken.RefreshFamilyID = familyID
+	if err := s.store.IssueTokens(ctx, issue); err != nil {
+		if errors.Is(err, storage.ErrAlreadyUsed) {
+			return "", "", time.Time{}, s.replayed(ctx, req, now)
+		}
+		return "", "", time.Time{}, fmt.Errorf("op: issue tokens: %w", err)
+	}
+	s.issued(grant)
+	return issue.AccessToken.ID, newRefresh, issue.AccessToken.ExpiresAt, nil
+}
+
+// wantsRefresh mirrors the library's rule for issuing a refresh token.
+func (s *opStorage) wantsRefresh(a authRequest, c *Client) bool {
+	return c.cfg.HasGrant(GrantRefreshToken) && slices.Contains(a.Scopes, oidc.ScopeOfflineAccess)
+}
+
+// replayed handles a code or refresh token presented a second time: what
+// the first use issued is revoked (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
+func (s *opStorage) replayed(ctx context.Context, req zop.TokenRequest, now time.Time) error {
+	var err error
+	var kind, clientID, userID string
+	switch r := req.(type) {
+	case authRequest:
+		kind, clientID, userID = "code_replay", r.ClientID, r.UserID
+		err = s.store.RevokeAuthRequestTokens(ctx, r.ID, now)
+	case *refreshRequest:
+		kind, clientID, userID = "refresh_reuse", r.ClientID, r.UserID
+		err = s.store.RevokeRefreshFamily(ctx, r.FamilyID, now)
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "revoke after replay", "err", err)
+	}
+	s.log.WarnContext(ctx, "replayed grant; revoked what it issued", "kind", kind, "client_id", clientID)
+	s.audit(ctx, storage.AuditEvent{Type: kind, UserID: userID, ClientID: clientID, Outcome: "failure"})
+	return oidc.ErrInvalidGrant().WithDescription("the grant was already used")
+}
+
+func (s *opStorage) audit(ctx context.Context, e storage.AuditEvent) {
+	e.ID = uuid.NewString()
+	e.Time = s.now().UTC()
+	if err := s.store.AddAuditEvent(ctx, e); err != nil {
+		s.log.ErrorContext(ctx, "write audit event", "type", e.Type, "err", err)
+	}
+}
+
+// TokenRequestByRefreshToken loads an active refresh token. A token that
+// was already used is a replay: its whole family is revoked.
+func (s *opStorage) TokenRequestByRefreshToken(ctx context.Context, token string) (zop.RefreshTokenRequest, error) {
+	rt, err := s.store.GetRefreshToken(ctx, s.hasher.Hash(hashRefresh, token))
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	req := &refreshRequest{RefreshToken: rt, scopes: rt.Scopes}
+	if rt.UsedAt != nil && rt.RevokedAt == nil {
+		return nil, s.replayed(ctx, req, now)
+	}
+	if !rt.Active(now) {
+		return nil, oidc.ErrInvalidGrant().WithDescription("refresh token is not active")
+	}
+	return req, nil
+}
+
+// TerminateSession is not reached: /end_session is our own handler.
+func (s *opStorage) TerminateSession(context.Context, string, string) error { return nil }
+
+func (s *opStorage) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
+	h := s.hasher.Hash(hashRefresh, token)
+	rt, err := s.store.GetRefreshToken(ctx, h)
+	if errors.Is(err, storage.ErrNotFound) {
+		return "", "", zop.ErrInvalidRefreshToken
+	}
+	if err != nil {
+		return "", "", err
+	}
+	return rt.UserID, refreshIDPrefix + h, nil
+}
+
+// RevokeToken revokes an access token (by id) or a refresh token's whole
+// family. Unknown tokens succeed silently (RFC 7009 §2.2); a token of
+// another client is refused.
+func (s *opStorage) RevokeToken(ctx context.Context, tokenOrID, _, clientID string) *oidc.Error {
+	now := s.now().UTC()
+	if h, ok := strings.CutPrefix(tokenOrID, refreshIDPrefix); ok {
+		rt, err := s.store.GetRefreshToken(ctx, h)
+		if err != nil {
+			return revokeLookupError(err)
+		}
+		if rt.ClientID != clientID {
+			return oidc.ErrInvalidClient().WithDescription("the token was not issued to this client")
+		}
+		if err := s.store.RevokeRefreshFamily(ctx, rt.FamilyID, now); err != nil {
+			return oidc.ErrServerError().WithParent(err)
+		}
+		return nil
+	}
+	at, err := s.store.GetAccessToken(ctx, tokenOrID)
+	if err != nil {
+		return revokeLookupError(err)
+	}
+	if at.ClientID != clientID {
+		return oidc.ErrInvalidClient().WithDescription("the token was not issued to this client")
+	}
+	if err := s.store.RevokeAccessToken(ctx, at.ID, now); err != nil {
+		return oidc.ErrServerError().WithParent(err)
+	}
+	return nil
+}
+
+func revokeLookupError(err error) *oidc.Error {
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	return oidc.ErrServerError().WithParent(err)
+}
+
+func (s *opStorage) SigningKey(context.Context) (zop.SigningKey, error) { return s.keys.SigningKey() }
+
+func (s *opStorage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
+	return s.keys.Algorithms(), nil
+}
+
+func (s *opStorage) KeySet(context.Context) ([]zop.Key, error) { return s.keys.KeySet(), nil }
+
+func (s *opStorage) GetClientByClientID(_ context.Context, id string) (zop.Client, error) {
+	return s.client(id)
+}
+
+func (s *opStorage) AuthorizeClientIDSecret(_ context.Context, id, secret string) error {
+	c, err := s.client(id)
+	if err != nil || !c.CheckSecret(secret) {
+		return oidc.ErrInvalidClient().WithDescription("client authentication failed")
+	}
+	return nil
+}
+
+// SetUserinfoFromScopes is deprecated in the library; claims come from
+// SetUserinfoFromRequest.
+func (s *opStorage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string, string, []string) error {
+	return nil
+}
+
+// SetUserinfoFromRequest sets the ID token's user claims, plus `sid` and,
+// for refreshed tokens, `acr` (which the library only takes from auth
+// requests).
+func (s *opStorage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInfo, req zop.IDTokenRequest, scopes []string) error {
+	if err := s.setUserinfo(ctx, ui, req.GetSubject(), scopes); err != nil {
+		return err
+	}
+	switch r := req.(type) {
+	case authRequest:
+		if r.SessionID != "" {
+			ui.AppendClaims("sid", r.SessionID)
+		}
+	case *refreshRequest:
+		if r.SessionID != "" {
+			ui.AppendClaims("sid", r.SessionID)
+		}
+		if r.ACR != "" {
+			ui.AppendClaims("acr", r.ACR)
+		}
+	}
+	return nil
+}
+
+func (s *opStorage) setUserinfo(ctx context.Context, ui *oidc.UserInfo, userID string, scopes []string) error {
+	u, err := s.store.GetUser(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("op: load user: %w", err)
+	}
+	if u.Disabled {
+		return oidc.ErrAccessDenied().WithDescription("the account is disabled")
+	}
+	ui.Subject = u.ID
+	for _, sc := range scopes {
+		switch sc {
+		case oidc.ScopeProfile:
+			ui.Name = u.Name
+			ui.PreferredUsername = u.Email
+		case oidc.ScopeEmail:
+			ui.Email = u.Email
+			ui.EmailVerified = oidc.Bool(u.EmailVerified)
+		}
+	}
+	return nil
+}
+
+// activeToken loads the access token's record: revoked, expired and
+// session-ended tokens (JWTs included) are not active.
+func (s *opStorage) activeToken(ctx context.Context, id string) (storage.AccessToken, error) {
+	at, err := s.store.GetAccessToken(ctx, id)
+	if err != nil {
+		return at, err
+	}
+	if !at.Active(s.now()) {
+		return at, errors.New("op: access token is not active")
+	}
+	return at, nil
+}
+
+func (s *opStorage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, tokenID, _, _ string) error {
+	at, err := s.activeToken(ctx, tokenID)
+	if err != nil {
+		return err
+	}
+	if at.UserID == "" {
+		return oidc.ErrInvalidRequest().WithDescription("the token has no user")
+	}
+	return s.setUserinfo(ctx, ui, at.UserID, at.Scopes)
+}
+
+func (s *opStorage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, _, _ string) error {
+	at, err := s.activeToken(ctx, tokenID)
+	if err != nil {
+		return err
+	}
+	if at.UserID != "" {
+		ui := new(oidc.UserInfo)
+		if err := s.setUserinfo(ctx, ui, at.UserID, at.Scopes); err != nil {
+			return err
+		}
+		resp.SetUserInfo(ui)
+		resp.Username = ui.PreferredUsername
+	}
+	resp.Subject = at.Subject
+	resp.Scope = at.Scopes
+	resp.ClientID = at.ClientID
+	resp.TokenType = oidc.BearerToken
+	resp.Expiration = oidc.FromTime(at.ExpiresAt)
+	resp.IssuedAt = oidc.FromTime(at.CreatedAt)
+	resp.Audience = at.Audience
+	resp.JWTID = at.ID
+	return nil
+}
+
+func (s *opStorage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
+	return nil, nil
+}
+
+var errUnsupported = errors.New("op: not supported")
+
+func (s *opStorage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.JSONWebKey, error) {
+	return nil, errUnsupported
+}
+
+func (s *opStorage) ValidateJWTProfileScopes(context.Context, string, []string) ([]string, error) {
+	return nil, errUnsupported
+}
+
+func (s *opStorage) Health(ctx context.Context) error { return s.store.Ping(ctx) }
+
+// ClientCredentials authenticates an API client for the client_credentials
+// grant.
+func (s *opStorage) ClientCredentials(_ context.Context, id, secret string) (zop.Client, error) {
+	c, ok := s.clients.Get(id)
+	if !ok || !c.CheckSecret(secret) {
+		return nil, oidc.ErrInvalidClient().WithDescription("client authentication failed")
+	}
+	if !c.cfg.HasGrant(GrantClientCredentials) {
+		return nil, oidc.ErrUnauthorizedClient().WithDescription("client_credentials is not allowed for this client")
+	}
+	return c, nil
+}
+
+// ClientCredentialsTokenRequest allows only scopes from the client's list.
+func (s *opStorage) ClientCredentialsTokenRequest(_ context.Context, id string, scopes []string) (zop.TokenRequest, error) {
+	c, err := s.client(id)
+	if err != nil {
+		return nil, err
+	}
+	for _, sc := range scopes {
+		if !c.IsScopeAllowed(sc) {
+			return nil, oidc.ErrInvalidScope().WithDescription("scope %s is not allowed for this client", sc)
+		}
+	}
+	return &clientCredentialsRequest{clientID: id, scopes: scopes}, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+

@@ -1,0 +1,192 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sekisho/sekisho/secret"
+)
+
+type ctxKey int
+
+const requestIDKey ctxKey = iota
+
+// RequestID returns the request id the middleware put in ctx.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// LogHandler wraps a slog.Handler so every record logged with a request's
+// context carries its request_id (the library's log lines included).
+type LogHandler struct{ slog.Handler }
+
+// Handle adds request_id.
+func (h LogHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := RequestID(ctx); id != "" {
+		r.AddAttrs(slog.String("request_id", id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+// WithAttrs keeps the wrapper.
+func (h LogHandler) WithAttrs(a []slog.Attr) slog.Handler { return LogHandler{h.Handler.WithAttrs(a)} }
+
+// WithGroup keeps the wrapper.
+func (h LogHandler) WithGroup(n string) slog.Handler { return LogHandler{h.Handler.WithGroup(n)} }
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(s int) {
+	if w.status == 0 {
+		w.status = s
+	}
+	w.ResponseWriter.WriteHeader(s)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// knownRoutes bounds the route label of the request metric.
+var knownRoutes = map[string]bool{
+	"/.well-known/openid-configuration": true, "/keys": true, "/authorize": true, "/oauth/token": true,
+	"/oauth/introspect": true, "/userinfo": true, "/revoke": true, "/end_session": true, "/login": true,
+	"/logout": true, "/healthz": true, "/readyz": true, "/metrics": true,
+}
+
+func routeLabel(p string) string {
+	switch {
+	case knownRoutes[p]:
+		return p
+	case strings.HasPrefix(p, "/static/"):
+		return "/static/"
+	case strings.HasPrefix(p, "/demo"):
+		return "/demo"
+	}
+	return "other"
+}
+
+// observe gives each request an id, logs it and counts it by route and
+// status.
+func observe(log *slog.Logger, requests *prometheus.CounterVec, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := secret.RandomToken(12)
+		w.Header().Set("X-Request-Id", id)
+		ctx := context.WithValue(r.Context(), requestIDKey, id)
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r.WithContext(ctx))
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		route := routeLabel(r.URL.Path)
+		requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
+		lvl := slog.LevelDebug
+		if sw.status >= 500 {
+			lvl = slog.LevelError
+		} else if sw.status >= 400 {
+			lvl = slog.LevelInfo
+		}
+		log.Log(ctx, lvl, "request", "method", r.Method, "route", route, "status", sw.status,
+			"duration_ms", time.Since(start).Milliseconds())
+	})
+}
+
+// securityHeaders sets the headers every page carries.
+func securityHeaders(csp string, https bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", csp)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		if https {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitBody bounds request bodies.
+func limitBody(max int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, max)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// ClientIP returns the client address: the peer, or — when the peer is a
+// trusted proxy — the right-most X-Forwarded-For entry that is not one.
+type ClientIP struct{ trusted []netip.Prefix }
+
+// NewClientIP parses trusted proxies (IPs or CIDRs).
+func NewClientIP(proxies []string) (*ClientIP, error) {
+	c := &ClientIP{}
+	for _, p := range proxies {
+		if !strings.Contains(p, "/") {
+			a, err := netip.ParseAddr(p)
+			if err != nil {
+				return nil, err
+			}
+			c.trusted = append(c.trusted, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		pf, err := netip.ParsePrefix(p)
+		if err != nil {
+			return nil, err
+		}
+		c.trusted = append(c.trusted, pf)
+	}
+	return c, nil
+}
+
+func (c *ClientIP) isTrusted(a netip.Addr) bool {
+	for _, p := range c.trusted {
+		if p.Contains(a.Unmap()) {
+			return true
+		}
+	}
+	return false
+}
+
+// Of returns the client IP of r.
+func (c *ClientIP) Of(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !c.isTrusted(peer) {
+		return host
+	}
+	parts := strings.Split(r.Header.Get("X-Forwarded-For"), ",")
+	for i := len(parts) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
+		if err != nil {
+			return host
+		}
+		if !c.isTrusted(a) {
+			return a.Unmap().String()
+		}
+	}
+	return host
+}

@@ -1,0 +1,87 @@
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"golang.org/x/text/language"
+
+	"github.com/sekisho/sekisho/i18n"
+	"github.com/sekisho/sekisho/login"
+	"github.com/sekisho/sekisho/templates"
+)
+
+// pages renders the templates in the language of the request: ?lang=
+// (remembered in a cookie), then the auth request's ui_locales, then the
+// cookie, then Accept-Language.
+type pages struct {
+	r      *templates.Renderer
+	secure bool
+	log    *slog.Logger
+}
+
+const langCookie = "lang"
+
+func (p *pages) lang(w http.ResponseWriter, r *http.Request, uiLocales []string) language.Tag {
+	if q := r.URL.Query().Get("lang"); q == "en" || q == "ja" {
+		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: q, Path: "/", MaxAge: 365 * 24 * 3600,
+			HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
+		return i18n.Negotiate([]string{q}, "", "")
+	}
+	if len(uiLocales) == 0 {
+		if v := r.FormValue("ui_locales"); v != "" {
+			uiLocales = strings.Fields(v)
+		}
+	}
+	cookie := ""
+	if c, err := r.Cookie(langCookie); err == nil {
+		cookie = c.Value
+	}
+	return i18n.Negotiate(uiLocales, cookie, r.Header.Get("Accept-Language"))
+}
+
+func (p *pages) base(w http.ResponseWriter, r *http.Request, uiLocales []string) templates.Base {
+	return templates.Base{Lang: p.lang(w, r, uiLocales), CurrentURL: r.URL}
+}
+
+func (p *pages) logErr(r *http.Request, err error) {
+	if err != nil {
+		p.log.ErrorContext(r.Context(), "render page", "err", err)
+	}
+}
+
+func (p *pages) Login(w http.ResponseWriter, r *http.Request, status int, v login.LoginView) {
+	b := p.base(w, r, v.UILocales)
+	if r.Method == http.MethodPost {
+		// Language links go back to the form of this request.
+		b.CurrentURL = &url.URL{Path: "/login", RawQuery: url.Values{"id": {v.AuthRequestID}}.Encode()}
+	}
+	p.logErr(r, p.r.RenderLogin(w, status, templates.LoginPage{Base: b, AuthRequestID: v.AuthRequestID,
+		Email: v.Email, ClientName: v.ClientName, Error: v.ErrorKey}))
+}
+
+// Error renders an error page (it serves login.Pages and op.ErrorPages).
+func (p *pages) Error(w http.ResponseWriter, r *http.Request, status int, key, backURL string) {
+	p.logErr(r, p.r.RenderError(w, status, templates.ErrorPage{Base: p.base(w, r, nil), Message: key, BackURL: backURL}))
+}
+
+// RenderError serves op.ErrorPages.
+func (p *pages) RenderError(w http.ResponseWriter, r *http.Request, status int, key, backURL string) {
+	p.Error(w, r, status, key, backURL)
+}
+
+func (p *pages) LogoutConfirm(w http.ResponseWriter, r *http.Request, params url.Values, clientName string) {
+	var hidden []templates.HiddenField
+	for _, k := range []string{"id_token_hint", "client_id", "post_logout_redirect_uri", "state", "ui_locales", "logout_hint"} {
+		if v := params.Get(k); v != "" {
+			hidden = append(hidden, templates.HiddenField{Name: k, Value: v})
+		}
+	}
+	p.logErr(r, p.r.RenderLogoutConfirm(w, templates.LogoutConfirmPage{Base: p.base(w, r, nil), Hidden: hidden}))
+}
+
+func (p *pages) SignedOut(w http.ResponseWriter, r *http.Request, backURL, clientName string) {
+	p.logErr(r, p.r.RenderSignedOut(w, templates.SignedOutPage{Base: p.base(w, r, nil), BackURL: backURL, ClientName: clientName}))
+}

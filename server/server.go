@@ -1,0 +1,239 @@
+// Package server assembles sekisho into one http.Handler: the OpenID
+// provider, the login pages, health and metrics, and the middleware every
+// request passes (request id, logs, security headers, body limits,
+// cross-origin protection); it also runs the background workers.
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sekisho/sekisho/config"
+	"github.com/sekisho/sekisho/login"
+	"github.com/sekisho/sekisho/op"
+	"github.com/sekisho/sekisho/password"
+	"github.com/sekisho/sekisho/secret"
+	"github.com/sekisho/sekisho/storage"
+	"github.com/sekisho/sekisho/templates"
+)
+
+// Options are the inputs of New.
+type Options struct {
+	Config *config.Config // validated
+	Store  storage.Storage
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Server is an assembled sekisho.
+type Server struct {
+	handler  http.Handler
+	cfg      *config.Config
+	store    storage.Storage
+	keys     *op.KeyManager
+	provider *op.Provider
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// Metrics of the process.
+type metrics struct {
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	tokens   *prometheus.CounterVec
+	logins   *prometheus.CounterVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sekisho_http_requests_total",
+			Help: "HTTP requests by route and status."}, []string{"route", "code"}),
+		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sekisho_tokens_issued_total",
+			Help: "Token responses issued, by grant type."}, []string{"grant"}),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sekisho_logins_total",
+			Help: "Password sign-in attempts, by outcome."}, []string{"outcome"}),
+	}
+	m.registry.MustRegister(m.requests, m.tokens, m.logins,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// New builds the server: it loads (or creates) the signing keys and wires
+// every handler. Background work starts with Run.
+func New(ctx context.Context, o Options) (*Server, error) {
+	cfg := o.Config
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	log := o.Logger
+	keys, err := secret.Parse(cfg.Secret)
+	if err != nil {
+		return nil, fmt.Errorf("server: SEKISHO_SECRET: %w", err)
+	}
+	km := op.NewKeyManager(op.KeyManagerConfig{Store: o.Store, Sealer: keys, Algorithm: cfg.Keys.Algorithm,
+		RefreshInterval: cfg.Keys.RefreshInterval.D(), Now: o.Now, Logger: log})
+	if err := km.Init(ctx); err != nil {
+		return nil, err
+	}
+	renderer, err := templates.New()
+	if err != nil {
+		return nil, err
+	}
+	https := strings.HasPrefix(cfg.Issuer, "https://")
+	pg := &pages{r: renderer, secure: https, log: log}
+	m := newMetrics()
+	provider, err := op.New(op.Config{Config: cfg, Store: o.Store, Keys: km, Hasher: keys,
+		CryptoKey: keys.OPCryptoKey(), Pages: pg, LoginPath: "/login", Now: o.Now, Logger: log,
+		TokenIssued: func(g string) { m.tokens.WithLabelValues(g).Inc() }})
+	if err != nil {
+		return nil, err
+	}
+	maxHash := cfg.Password.MaxConcurrent
+	if maxHash <= 0 {
+		maxHash = runtime.GOMAXPROCS(0)
+	}
+	hasher := password.New(password.Params{MemoryKiB: cfg.Password.MemoryKiB, Iterations: cfg.Password.Iterations,
+		Parallelism: cfg.Password.Parallelism}, maxHash)
+	flow := login.NewFlow(login.FlowConfig{Store: o.Store, Passwords: hasher, Hasher: keys,
+		SessionIdle: cfg.Session.Idle.D(), SessionAbsolute: cfg.Session.Absolute.D(),
+		Throttle: login.Throttle{FreeFailures: cfg.Throttle.FreeFailures, BaseDelay: cfg.Throttle.BaseDelay.D(),
+			MaxDelay: cfg.Throttle.MaxDelay.D(), Window: cfg.Throttle.Window.D()},
+		Now: o.Now, Logger: log})
+	clientIP, err := NewClientIP(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("server: trusted_proxies: %w", err)
+	}
+	issuerURL, err := url.Parse(cfg.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	lh := login.NewHandlers(login.HandlerConfig{Flow: flow, OP: provider, Pages: pg, ClientIP: clientIP.Of,
+		Secure: https, Origin: issuerURL.Scheme + "://" + issuerURL.Host, Logger: log,
+		LoginOutcome: func(o string) { m.logins.WithLabelValues(o).Inc() }})
+
+	s := &Server{cfg: cfg, store: o.Store, keys: km, provider: provider, log: log, now: o.Now}
+	r := mux.NewRouter()
+	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)
+	r.HandleFunc("/.well-known/openid-configuration", provider.Discovery).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/keys", provider.JWKS).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/authorize", provider.Authorize).Methods(http.MethodGet, http.MethodPost)
+	// The library's callback would hand a code to whoever knows a finished
+	// request's id; our login pages answer directly instead.
+	r.HandleFunc("/authorize/callback", func(w http.ResponseWriter, r *http.Request) {
+		pg.Error(w, r, http.StatusNotFound, "error.not_found", "")
+	})
+	r.HandleFunc("/login", lh.LoginPage).Methods(http.MethodGet)
+	r.HandleFunc("/login", lh.LoginSubmit).Methods(http.MethodPost)
+	r.HandleFunc("/end_session", lh.EndSession).Methods(http.MethodGet, http.MethodPost)
+	r.HandleFunc("/logout", lh.LogoutPage).Methods(http.MethodGet)
+	r.PathPrefix(templates.StaticPrefix).Handler(renderer.StaticHandler())
+	if cfg.Dev {
+		if err := mountDemo(r, cfg, renderer, pg); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range []string{"/oauth/token", "/oauth/introspect", "/userinfo", "/revoke"} {
+		r.Handle(p, provider.Handler())
+	}
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pg.Error(w, r, http.StatusNotFound, "error.not_found", "")
+	})
+
+	cop := http.NewCrossOriginProtection()
+	for _, p := range []string{"/authorize", "/end_session", "/oauth/token", "/oauth/introspect", "/userinfo", "/revoke"} {
+		cop.AddInsecureBypassPattern(p)
+	}
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pg.Error(w, r, http.StatusForbidden, "error.cross_site", "")
+	}))
+	var h http.Handler = cop.Handler(r)
+	h = limitBody(cfg.Limits.MaxBodyBytes, h)
+	h = securityHeaders(contentSecurityPolicy(cfg), https, h)
+	h = observe(log, m.requests, h)
+	s.handler = h
+	return s, nil
+}
+
+// contentSecurityPolicy allows our own stylesheet and nothing else; form
+// submissions may end in redirects to the clients' registered URIs.
+func contentSecurityPolicy(cfg *config.Config) string {
+	targets := []string{"'self'"}
+	seen := map[string]bool{}
+	for _, c := range cfg.Clients {
+		for _, u := range append(append([]string{}, c.RedirectURIs...), c.PostLogoutRedirectURIs...) {
+			p, err := url.Parse(u)
+			if err != nil {
+				continue
+			}
+			src := p.Scheme + ":"
+			if p.Host != "" {
+				src = p.Scheme + "://" + p.Host
+			}
+			if !seen[src] {
+				seen[src] = true
+				targets = append(targets, src)
+			}
+		}
+	}
+	return "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action " +
+		strings.Join(targets, " ")
+}
+
+// Handler is the whole HTTP surface.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Keys returns the signing-key manager (for `keys rotate` and tests).
+func (s *Server) Keys() *op.KeyManager { return s.keys }
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.WarnContext(r.Context(), "not ready: database", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("database unreachable\n"))
+		return
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}
+
+// Run runs the background workers (key reload, expiry sweep) until ctx
+// ends.
+func (s *Server) Run(ctx context.Context) {
+	go s.keys.Run(ctx)
+	t := time.NewTicker(s.cfg.SweepInterval.D())
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := s.store.DeleteExpired(ctx, s.now().UTC())
+			if err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "sweep expired rows", "err", err)
+			} else if n > 0 {
+				s.log.InfoContext(ctx, "swept expired rows", "rows", n)
+			}
+		}
+	}
+}

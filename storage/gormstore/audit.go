@@ -1,0 +1,49 @@
+package gormstore
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/sekisho/sekisho/storage"
+)
+
+const defaultAuditLimit = 100
+
+// AddAuditEvent inserts e, with a new UUID when e.ID is empty.
+func (s *Store) AddAuditEvent(ctx context.Context, e storage.AuditEvent) error {
+	return wrap("add audit event", createAuditEvent(s.db.WithContext(ctx), e))
+}
+
+func createAuditEvent(db *gorm.DB, e storage.AuditEvent) error {
+	if e.ID == "" {
+		e.ID = uuid.NewString()
+	}
+	row := toAuditEventRow(e)
+	return db.Create(&row).Error
+}
+
+func (s *Store) ListAuditEvents(ctx context.Context, f storage.AuditFilter) ([]storage.AuditEvent, error) {
+	q := s.db.WithContext(ctx).Model(&auditEventRow{})
+	if f.UserID != "" {
+		q = q.Where(map[string]any{"user_id": f.UserID})
+	}
+	if f.Type != "" {
+		q = q.Where(map[string]any{"type": f.Type})
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultAuditLimit
+	}
+	var rows []auditEventRow
+	err := q.Order(clause.OrderBy{Columns: []clause.OrderByColumn{
+		{Column: clause.Column{Name: "time"}, Desc: true},
+		{Column: clause.Column{Name: "id"}, Desc: true},
+	}}).Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, wrap("list audit events", err)
+	}
+	return convert(rows, auditEventRow.auditEvent), nil
+}

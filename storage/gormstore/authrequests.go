@@ -1,0 +1,92 @@
+package gormstore
+
+import (
+	"context"
+
+	"gorm.io/gorm"
+
+	"github.com/sekisho/sekisho/storage"
+)
+
+func (s *Store) CreateAuthRequest(ctx context.Context, a storage.AuthRequest) error {
+	row := toAuthRequestRow(a)
+	return wrap("create auth request", s.db.WithContext(ctx).Create(&row).Error)
+}
+
+func (s *Store) GetAuthRequest(ctx context.Context, id string) (storage.AuthRequest, error) {
+	var row authRequestRow
+	if err := s.db.WithContext(ctx).Take(&row, "id = ?", id).Error; err != nil {
+		return storage.AuthRequest{}, wrap("get auth request", err)
+	}
+	return row.authRequest(), nil
+}
+
+func (s *Store) GetAuthRequestByCode(ctx context.Context, codeHash string) (storage.AuthRequest, error) {
+	if codeHash == "" {
+		return storage.AuthRequest{}, wrap("get auth request by code", storage.ErrNotFound)
+	}
+	var row authRequestRow
+	if err := s.db.WithContext(ctx).Take(&row, "code_hash = ?", codeHash).Error; err != nil {
+		return storage.AuthRequest{}, wrap("get auth request by code", err)
+	}
+	return row.authRequest(), nil
+}
+
+func (s *Store) UpdateAuthRequest(ctx context.Context, id string, fn func(storage.AuthRequest) (storage.AuthRequest, error)) (storage.AuthRequest, error) {
+	var out storage.AuthRequest
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var row authRequestRow
+		if err := s.forUpdate(tx).Take(&row, "id = ?", id).Error; err != nil {
+			return err
+		}
+		a, err := fn(row.authRequest())
+		if err != nil {
+			return err
+		}
+		a.ID = id
+		row = toAuthRequestRow(a)
+		if err := tx.Save(&row).Error; err != nil {
+			return err
+		}
+		out = row.authRequest()
+		return nil
+	})
+	return out, wrap("update auth request", err)
+}
+
+// CompleteLogin returns ErrNotFound, and changes nothing, when the auth
+// request does not exist. An EndSessionID that does not exist is ignored.
+func (s *Store) CompleteLogin(ctx context.Context, c storage.LoginCompletion) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if c.NewSession != nil {
+			row := toSessionRow(*c.NewSession)
+			if err := tx.Create(&row).Error; err != nil {
+				return err
+			}
+		}
+		if c.EndSessionID != "" {
+			if _, err := endSession(tx, c.EndSessionID, c.Now); err != nil {
+				return err
+			}
+		}
+		res := tx.Model(&authRequestRow{}).Where("id = ?", c.AuthRequestID).Updates(map[string]any{
+			"user_id":      c.UserID,
+			"session_id":   c.SessionID,
+			"auth_time":    utc(c.AuthTime),
+			"amr":          stringList(c.AMR),
+			"acr":          c.ACR,
+			"completed_at": utc(c.Now),
+		})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return storage.ErrNotFound
+		}
+		if c.Audit != nil {
+			return createAuditEvent(tx, *c.Audit)
+		}
+		return nil
+	})
+	return wrap("complete login", err)
+}

@@ -1,0 +1,490 @@
+package gormstore
+
+import (
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/sekisho/sekisho/storage"
+)
+
+// Rows mirror the tables of migrations/*/00001_init.sql. Every time column
+// opts out of gorm's automatic timestamps: times come from the caller's
+// clock.
+
+// stringList is a list field, stored as a JSON array in a TEXT column on
+// both databases. Nil and empty are stored as "[]" and read back as nil.
+type stringList []string
+
+func (l stringList) Value() (driver.Value, error) {
+	if len(l) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal([]string(l))
+	return string(b), err
+}
+
+func (l *stringList) Scan(src any) error {
+	var b []byte
+	switch v := src.(type) {
+	case nil:
+		*l = nil
+		return nil
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	default:
+		return fmt.Errorf("stringList: cannot scan %T", src)
+	}
+	var out []string
+	if err := json.Unmarshal(b, &out); err != nil {
+		return fmt.Errorf("stringList: %w", err)
+	}
+	if len(out) == 0 {
+		out = nil
+	}
+	*l = out
+	return nil
+}
+
+// utc is the form every time takes on its way into the database: UTC (so
+// SQLite's text compares in time order) with microseconds (PostgreSQL's
+// precision), so both databases return what they were given.
+func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// utcPtr is utc for optional times.
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := utc(*t)
+	return &v
+}
+
+// fromDB is the form every time takes on its way out: the database may
+// return another location (pgx uses time.Local).
+func fromDB(t time.Time) time.Time { return t.UTC() }
+
+func fromDBPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := t.UTC()
+	return &v
+}
+
+type userRow struct {
+	ID                 string `gorm:"primaryKey"`
+	Email              string
+	EmailLower         string
+	EmailVerified      bool
+	Name               string
+	PasswordHash       string
+	Disabled           bool
+	MustChangePassword bool
+	CreatedAt          time.Time `gorm:"autoCreateTime:false"`
+	UpdatedAt          time.Time `gorm:"autoUpdateTime:false"`
+}
+
+func (userRow) TableName() string { return "users" }
+
+func toUserRow(u storage.User) userRow {
+	return userRow{
+		ID:                 u.ID,
+		Email:              u.Email,
+		EmailLower:         normalizeEmail(u.Email),
+		EmailVerified:      u.EmailVerified,
+		Name:               u.Name,
+		PasswordHash:       u.PasswordHash,
+		Disabled:           u.Disabled,
+		MustChangePassword: u.MustChangePassword,
+		CreatedAt:          utc(u.CreatedAt),
+		UpdatedAt:          utc(u.UpdatedAt),
+	}
+}
+
+func (r userRow) user() storage.User {
+	return storage.User{
+		ID:                 r.ID,
+		Email:              r.Email,
+		EmailVerified:      r.EmailVerified,
+		Name:               r.Name,
+		PasswordHash:       r.PasswordHash,
+		Disabled:           r.Disabled,
+		MustChangePassword: r.MustChangePassword,
+		CreatedAt:          fromDB(r.CreatedAt),
+		UpdatedAt:          fromDB(r.UpdatedAt),
+	}
+}
+
+type authRequestRow struct {
+	ID                  string `gorm:"primaryKey"`
+	ClientID            string
+	RedirectURI         string
+	Scopes              stringList
+	State               string
+	Nonce               string
+	ResponseType        string
+	ResponseMode        string
+	CodeChallenge       string
+	CodeChallengeMethod string
+	Prompt              stringList
+	MaxAgeNS            *int64 `gorm:"column:max_age_ns"`
+	LoginHint           string
+	UILocales           stringList `gorm:"column:ui_locales"`
+	ACRValues           stringList `gorm:"column:acr_values"`
+	BrowserHash         string
+	CreatedAt           time.Time `gorm:"autoCreateTime:false"`
+	ExpiresAt           time.Time
+	UserID              string
+	SessionID           string
+	AuthTime            time.Time
+	AMR                 stringList `gorm:"column:amr"`
+	ACR                 string     `gorm:"column:acr"`
+	CompletedAt         *time.Time
+	CodeHash            string
+	CodeExpiresAt       time.Time
+	CodeUsedAt          *time.Time
+}
+
+func (authRequestRow) TableName() string { return "auth_requests" }
+
+func toAuthRequestRow(a storage.AuthRequest) authRequestRow {
+	var maxAge *int64
+	if a.MaxAge != nil {
+		ns := int64(*a.MaxAge)
+		maxAge = &ns
+	}
+	return authRequestRow{
+		ID:                  a.ID,
+		ClientID:            a.ClientID,
+		RedirectURI:         a.RedirectURI,
+		Scopes:              a.Scopes,
+		State:               a.State,
+		Nonce:               a.Nonce,
+		ResponseType:        a.ResponseType,
+		ResponseMode:        a.ResponseMode,
+		CodeChallenge:       a.CodeChallenge,
+		CodeChallengeMethod: a.CodeChallengeMethod,
+		Prompt:              a.Prompt,
+		MaxAgeNS:            maxAge,
+		LoginHint:           a.LoginHint,
+		UILocales:           a.UILocales,
+		ACRValues:           a.ACRValues,
+		BrowserHash:         a.BrowserHash,
+		CreatedAt:           utc(a.CreatedAt),
+		ExpiresAt:           utc(a.ExpiresAt),
+		UserID:              a.UserID,
+		SessionID:           a.SessionID,
+		AuthTime:            utc(a.AuthTime),
+		AMR:                 a.AMR,
+		ACR:                 a.ACR,
+		CompletedAt:         utcPtr(a.CompletedAt),
+		CodeHash:            a.CodeHash,
+		CodeExpiresAt:       utc(a.CodeExpiresAt),
+		CodeUsedAt:          utcPtr(a.CodeUsedAt),
+	}
+}
+
+func (r authRequestRow) authRequest() storage.AuthRequest {
+	var maxAge *time.Duration
+	if r.MaxAgeNS != nil {
+		d := time.Duration(*r.MaxAgeNS)
+		maxAge = &d
+	}
+	return storage.AuthRequest{
+		ID:                  r.ID,
+		ClientID:            r.ClientID,
+		RedirectURI:         r.RedirectURI,
+		Scopes:              r.Scopes,
+		State:               r.State,
+		Nonce:               r.Nonce,
+		ResponseType:        r.ResponseType,
+		ResponseMode:        r.ResponseMode,
+		CodeChallenge:       r.CodeChallenge,
+		CodeChallengeMethod: r.CodeChallengeMethod,
+		Prompt:              r.Prompt,
+		MaxAge:              maxAge,
+		LoginHint:           r.LoginHint,
+		UILocales:           r.UILocales,
+		ACRValues:           r.ACRValues,
+		BrowserHash:         r.BrowserHash,
+		CreatedAt:           fromDB(r.CreatedAt),
+		ExpiresAt:           fromDB(r.ExpiresAt),
+		UserID:              r.UserID,
+		SessionID:           r.SessionID,
+		AuthTime:            fromDB(r.AuthTime),
+		AMR:                 r.AMR,
+		ACR:                 r.ACR,
+		CompletedAt:         fromDBPtr(r.CompletedAt),
+		CodeHash:            r.CodeHash,
+		CodeExpiresAt:       fromDB(r.CodeExpiresAt),
+		CodeUsedAt:          fromDBPtr(r.CodeUsedAt),
+	}
+}
+
+type accessTokenRow struct {
+	ID              string `gorm:"primaryKey"`
+	ClientID        string
+	Subject         string
+	UserID          string
+	Audience        stringList
+	Scopes          stringList
+	SessionID       string
+	RefreshFamilyID string
+	AuthRequestID   string
+	CreatedAt       time.Time `gorm:"autoCreateTime:false"`
+	ExpiresAt       time.Time
+	RevokedAt       *time.Time
+}
+
+func (accessTokenRow) TableName() string { return "access_tokens" }
+
+func toAccessTokenRow(t storage.AccessToken) accessTokenRow {
+	return accessTokenRow{
+		ID:              t.ID,
+		ClientID:        t.ClientID,
+		Subject:         t.Subject,
+		UserID:          t.UserID,
+		Audience:        t.Audience,
+		Scopes:          t.Scopes,
+		SessionID:       t.SessionID,
+		RefreshFamilyID: t.RefreshFamilyID,
+		AuthRequestID:   t.AuthRequestID,
+		CreatedAt:       utc(t.CreatedAt),
+		ExpiresAt:       utc(t.ExpiresAt),
+		RevokedAt:       utcPtr(t.RevokedAt),
+	}
+}
+
+func (r accessTokenRow) accessToken() storage.AccessToken {
+	return storage.AccessToken{
+		ID:              r.ID,
+		ClientID:        r.ClientID,
+		Subject:         r.Subject,
+		UserID:          r.UserID,
+		Audience:        r.Audience,
+		Scopes:          r.Scopes,
+		SessionID:       r.SessionID,
+		RefreshFamilyID: r.RefreshFamilyID,
+		AuthRequestID:   r.AuthRequestID,
+		CreatedAt:       fromDB(r.CreatedAt),
+		ExpiresAt:       fromDB(r.ExpiresAt),
+		RevokedAt:       fromDBPtr(r.RevokedAt),
+	}
+}
+
+type refreshTokenRow struct {
+	ID              string `gorm:"primaryKey"`
+	TokenHash       string
+	FamilyID        string
+	ClientID        string
+	UserID          string
+	SessionID       string
+	AuthRequestID   string
+	Scopes          stringList
+	Audience        stringList
+	AMR             stringList `gorm:"column:amr"`
+	ACR             string     `gorm:"column:acr"`
+	AuthTime        time.Time
+	CreatedAt       time.Time `gorm:"autoCreateTime:false"`
+	ExpiresAt       time.Time
+	FamilyExpiresAt time.Time
+	UsedAt          *time.Time
+	RevokedAt       *time.Time
+}
+
+func (refreshTokenRow) TableName() string { return "refresh_tokens" }
+
+func toRefreshTokenRow(t storage.RefreshToken) refreshTokenRow {
+	return refreshTokenRow{
+		ID:              t.ID,
+		TokenHash:       t.TokenHash,
+		FamilyID:        t.FamilyID,
+		ClientID:        t.ClientID,
+		UserID:          t.UserID,
+		SessionID:       t.SessionID,
+		AuthRequestID:   t.AuthRequestID,
+		Scopes:          t.Scopes,
+		Audience:        t.Audience,
+		AMR:             t.AMR,
+		ACR:             t.ACR,
+		AuthTime:        utc(t.AuthTime),
+		CreatedAt:       utc(t.CreatedAt),
+		ExpiresAt:       utc(t.ExpiresAt),
+		FamilyExpiresAt: utc(t.FamilyExpiresAt),
+		UsedAt:          utcPtr(t.UsedAt),
+		RevokedAt:       utcPtr(t.RevokedAt),
+	}
+}
+
+func (r refreshTokenRow) refreshToken() storage.RefreshToken {
+	return storage.RefreshToken{
+		ID:              r.ID,
+		TokenHash:       r.TokenHash,
+		FamilyID:        r.FamilyID,
+		ClientID:        r.ClientID,
+		UserID:          r.UserID,
+		SessionID:       r.SessionID,
+		AuthRequestID:   r.AuthRequestID,
+		Scopes:          r.Scopes,
+		Audience:        r.Audience,
+		AMR:             r.AMR,
+		ACR:             r.ACR,
+		AuthTime:        fromDB(r.AuthTime),
+		CreatedAt:       fromDB(r.CreatedAt),
+		ExpiresAt:       fromDB(r.ExpiresAt),
+		FamilyExpiresAt: fromDB(r.FamilyExpiresAt),
+		UsedAt:          fromDBPtr(r.UsedAt),
+		RevokedAt:       fromDBPtr(r.RevokedAt),
+	}
+}
+
+type sessionRow struct {
+	ID                string `gorm:"primaryKey"`
+	TokenHash         string
+	UserID            string
+	AuthTime          time.Time
+	AMR               stringList `gorm:"column:amr"`
+	ACR               string     `gorm:"column:acr"`
+	IP                string     `gorm:"column:ip"`
+	UserAgent         string
+	CreatedAt         time.Time `gorm:"autoCreateTime:false"`
+	LastSeenAt        time.Time
+	IdleExpiresAt     time.Time
+	AbsoluteExpiresAt time.Time
+	EndedAt           *time.Time
+}
+
+func (sessionRow) TableName() string { return "sessions" }
+
+func toSessionRow(s storage.Session) sessionRow {
+	return sessionRow{
+		ID:                s.ID,
+		TokenHash:         s.TokenHash,
+		UserID:            s.UserID,
+		AuthTime:          utc(s.AuthTime),
+		AMR:               s.AMR,
+		ACR:               s.ACR,
+		IP:                s.IP,
+		UserAgent:         s.UserAgent,
+		CreatedAt:         utc(s.CreatedAt),
+		LastSeenAt:        utc(s.LastSeenAt),
+		IdleExpiresAt:     utc(s.IdleExpiresAt),
+		AbsoluteExpiresAt: utc(s.AbsoluteExpiresAt),
+		EndedAt:           utcPtr(s.EndedAt),
+	}
+}
+
+func (r sessionRow) session() storage.Session {
+	return storage.Session{
+		ID:                r.ID,
+		TokenHash:         r.TokenHash,
+		UserID:            r.UserID,
+		AuthTime:          fromDB(r.AuthTime),
+		AMR:               r.AMR,
+		ACR:               r.ACR,
+		IP:                r.IP,
+		UserAgent:         r.UserAgent,
+		CreatedAt:         fromDB(r.CreatedAt),
+		LastSeenAt:        fromDB(r.LastSeenAt),
+		IdleExpiresAt:     fromDB(r.IdleExpiresAt),
+		AbsoluteExpiresAt: fromDB(r.AbsoluteExpiresAt),
+		EndedAt:           fromDBPtr(r.EndedAt),
+	}
+}
+
+type signingKeyRow struct {
+	ID                  string `gorm:"primaryKey"`
+	Algorithm           string
+	PrivateKeyEncrypted []byte
+	PublicKey           []byte
+	CreatedAt           time.Time `gorm:"autoCreateTime:false"`
+	ActivatesAt         time.Time
+	RetiresAt           *time.Time
+}
+
+func (signingKeyRow) TableName() string { return "signing_keys" }
+
+func toSigningKeyRow(k storage.SigningKey) signingKeyRow {
+	return signingKeyRow{
+		ID:                  k.ID,
+		Algorithm:           k.Algorithm,
+		PrivateKeyEncrypted: k.PrivateKeyEncrypted,
+		PublicKey:           k.PublicKey,
+		CreatedAt:           utc(k.CreatedAt),
+		ActivatesAt:         utc(k.ActivatesAt),
+		RetiresAt:           utcPtr(k.RetiresAt),
+	}
+}
+
+func (r signingKeyRow) signingKey() storage.SigningKey {
+	return storage.SigningKey{
+		ID:                  r.ID,
+		Algorithm:           r.Algorithm,
+		PrivateKeyEncrypted: r.PrivateKeyEncrypted,
+		PublicKey:           r.PublicKey,
+		CreatedAt:           fromDB(r.CreatedAt),
+		ActivatesAt:         fromDB(r.ActivatesAt),
+		RetiresAt:           fromDBPtr(r.RetiresAt),
+	}
+}
+
+type auditEventRow struct {
+	ID       string `gorm:"primaryKey"`
+	Time     time.Time
+	Type     string
+	UserID   string
+	ClientID string
+	IP       string `gorm:"column:ip"`
+	Outcome  string
+	Detail   string
+}
+
+func (auditEventRow) TableName() string { return "audit_events" }
+
+func toAuditEventRow(e storage.AuditEvent) auditEventRow {
+	return auditEventRow{
+		ID:       e.ID,
+		Time:     utc(e.Time),
+		Type:     e.Type,
+		UserID:   e.UserID,
+		ClientID: e.ClientID,
+		IP:       e.IP,
+		Outcome:  e.Outcome,
+		Detail:   e.Detail,
+	}
+}
+
+func (r auditEventRow) auditEvent() storage.AuditEvent {
+	return storage.AuditEvent{
+		ID:       r.ID,
+		Time:     fromDB(r.Time),
+		Type:     r.Type,
+		UserID:   r.UserID,
+		ClientID: r.ClientID,
+		IP:       r.IP,
+		Outcome:  r.Outcome,
+		Detail:   r.Detail,
+	}
+}
+
+type counterRow struct {
+	Key         string `gorm:"primaryKey"`
+	Count       int
+	WindowStart time.Time
+	Last        time.Time
+}
+
+func (counterRow) TableName() string { return "counters" }
+
+func (r counterRow) counter() storage.Counter {
+	return storage.Counter{
+		Key:         r.Key,
+		Count:       r.Count,
+		WindowStart: fromDB(r.WindowStart),
+		Last:        fromDB(r.Last),
+	}
+}

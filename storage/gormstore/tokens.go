@@ -1,0 +1,126 @@
+package gormstore
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/sekisho/sekisho/storage"
+)
+
+// IssueTokens claims with one conditional UPDATE, so of several
+// transactions (in any process) claiming the same code or refresh token
+// exactly one changes the row; the others see ErrAlreadyUsed. A code or
+// refresh token that does not exist gives ErrNotFound.
+func (s *Store) IssueTokens(ctx context.Context, t storage.TokenIssue) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		now := utc(t.Now)
+		if t.ClaimCodeOf != "" {
+			res := tx.Exec("UPDATE auth_requests SET code_used_at = ? WHERE id = ? AND code_used_at IS NULL", now, t.ClaimCodeOf)
+			if err := claimed(tx, res, "auth_requests", "id", t.ClaimCodeOf); err != nil {
+				return err
+			}
+		}
+		if t.RotateFromHash != "" {
+			res := tx.Exec("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL", now, t.RotateFromHash)
+			if err := claimed(tx, res, "refresh_tokens", "token_hash", t.RotateFromHash); err != nil {
+				return err
+			}
+		}
+		access := toAccessTokenRow(t.AccessToken)
+		if err := tx.Create(&access).Error; err != nil {
+			return err
+		}
+		if t.RefreshToken != nil {
+			refresh := toRefreshTokenRow(*t.RefreshToken)
+			return tx.Create(&refresh).Error
+		}
+		return nil
+	})
+	return wrap("issue tokens", err)
+}
+
+// claimed interprets a conditional claim: one row changed is a win; none is
+// ErrAlreadyUsed when the row exists and ErrNotFound when it does not.
+func claimed(tx, res *gorm.DB, table, column, value string) error {
+	if res.Error != nil || res.RowsAffected == 1 {
+		return res.Error
+	}
+	found, err := exists(tx, table, column, value)
+	switch {
+	case err != nil:
+		return err
+	case found:
+		return storage.ErrAlreadyUsed
+	default:
+		return storage.ErrNotFound
+	}
+}
+
+func (s *Store) CreateAccessToken(ctx context.Context, t storage.AccessToken) error {
+	row := toAccessTokenRow(t)
+	return wrap("create access token", s.db.WithContext(ctx).Create(&row).Error)
+}
+
+func (s *Store) GetAccessToken(ctx context.Context, id string) (storage.AccessToken, error) {
+	var row accessTokenRow
+	if err := s.db.WithContext(ctx).Take(&row, "id = ?", id).Error; err != nil {
+		return storage.AccessToken{}, wrap("get access token", err)
+	}
+	return row.accessToken(), nil
+}
+
+// RevokeAccessToken keeps the first revocation time of a token revoked
+// before; ErrNotFound when there is no such token.
+func (s *Store) RevokeAccessToken(ctx context.Context, id string, now time.Time) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		res := revoke(tx, now, "access_tokens", "id = ?", id)
+		if res.Error != nil || res.RowsAffected > 0 {
+			return res.Error
+		}
+		found, err := exists(tx, "access_tokens", "id", id)
+		if err == nil && !found {
+			err = storage.ErrNotFound
+		}
+		return err
+	})
+	return wrap("revoke access token", err)
+}
+
+func (s *Store) GetRefreshToken(ctx context.Context, tokenHash string) (storage.RefreshToken, error) {
+	var row refreshTokenRow
+	if err := s.db.WithContext(ctx).Take(&row, "token_hash = ?", tokenHash).Error; err != nil {
+		return storage.RefreshToken{}, wrap("get refresh token", err)
+	}
+	return row.refreshToken(), nil
+}
+
+func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := revoke(tx, now, "refresh_tokens", "family_id = ?", familyID).Error; err != nil {
+			return err
+		}
+		return revoke(tx, now, "access_tokens", "refresh_family_id = ?", familyID).Error
+	})
+	return wrap("revoke refresh family", err)
+}
+
+// RevokeAuthRequestTokens revokes the tokens issued from the auth request
+// and, through their families, the tokens refreshed from them.
+func (s *Store) RevokeAuthRequestTokens(ctx context.Context, authRequestID string, now time.Time) error {
+	const families = "SELECT family_id FROM refresh_tokens WHERE auth_request_id = ? AND family_id <> ''"
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := revoke(tx, now, "access_tokens", "auth_request_id = ? OR refresh_family_id IN ("+families+")", authRequestID, authRequestID).Error; err != nil {
+			return err
+		}
+		return revoke(tx, now, "refresh_tokens", "auth_request_id = ? OR family_id IN ("+families+")", authRequestID, authRequestID).Error
+	})
+	return wrap("revoke auth request tokens", err)
+}
+
+// revoke sets revoked_at on the rows of table (access_tokens or
+// refresh_tokens) that match cond and are not revoked yet.
+func revoke(tx *gorm.DB, now time.Time, table, cond string, args ...any) *gorm.DB {
+	return tx.Table(table).Where("revoked_at IS NULL").Where("("+cond+")", args...).Update("revoked_at", utc(now))
+}

@@ -1,0 +1,342 @@
+// Package storage defines the one storage interface of sekisho, its domain
+// types and the sentinel errors callers decide on. The gorm implementation
+// for SQLite and PostgreSQL lives in storage/gormstore; the contract suite
+// that both must pass lives in storage/storagetest.
+//
+// All times are stored and returned in UTC. Secrets (codes, refresh tokens,
+// session cookies) reach storage only as keyed hashes computed by callers.
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Implementations translate driver errors into these, so
+// callers never see gorm or SQL errors.
+var (
+	// ErrNotFound: no row matches.
+	ErrNotFound = errors.New("storage: not found")
+	// ErrAlreadyExists: a unique key (id, email) is taken.
+	ErrAlreadyExists = errors.New("storage: already exists")
+	// ErrAlreadyUsed: a single-use item (authorization code, refresh token)
+	// was claimed before, or has been revoked. Callers treat it as replay.
+	ErrAlreadyUsed = errors.New("storage: already used")
+	// ErrConflict: a conditional change did not apply because the row is in
+	// another state (an auth request bound to another browser, ...).
+	ErrConflict = errors.New("storage: conflict")
+)
+
+// Storage is everything sekisho keeps. Every method takes the request's
+// context first. Methods that change several rows do so in one transaction.
+type Storage interface {
+	UserStore
+	AuthRequestStore
+	TokenStore
+	SessionStore
+	KeyStore
+	AuditStore
+	CounterStore
+
+	// DeleteExpired removes rows whose lifetime ended before now (auth
+	// requests, tokens, sessions, counters, retired keys) and reports how
+	// many rows went.
+	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the connections.
+	Close() error
+}
+
+// User is an account that can sign in.
+type User struct {
+	ID                 string // UUID; the stable `sub`
+	Email              string // as entered (trimmed)
+	EmailVerified      bool
+	Name               string
+	PasswordHash       string // argon2id PHC string
+	Disabled           bool
+	MustChangePassword bool
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+// UserStore keeps accounts. Emails are unique case-insensitively: the
+// implementation compares a lower-cased copy made in Go.
+type UserStore interface {
+	CreateUser(ctx context.Context, u User) error
+	GetUser(ctx context.Context, id string) (User, error)
+	GetUserByEmail(ctx context.Context, email string) (User, error)
+	ListUsers(ctx context.Context) ([]User, error)
+	// UpdateUser loads the user, calls fn and stores what it returns, in
+	// one transaction. An error from fn aborts the change and is returned.
+	UpdateUser(ctx context.Context, id string, fn func(User) (User, error)) (User, error)
+	// DeleteUser removes the user and ends all of their sessions and
+	// tokens.
+	DeleteUser(ctx context.Context, id string, now time.Time) error
+}
+
+// AuthRequest is an OIDC authorization request from /authorize until its
+// code is redeemed.
+type AuthRequest struct {
+	ID                  string
+	ClientID            string
+	RedirectURI         string
+	Scopes              []string
+	State               string
+	Nonce               string
+	ResponseType        string
+	ResponseMode        string
+	CodeChallenge       string
+	CodeChallengeMethod string
+	Prompt              []string
+	MaxAge              *time.Duration // nil when not asked
+	LoginHint           string
+	UILocales           []string
+	ACRValues           []string
+	// BrowserHash binds the request to the browser that first opened the
+	// login page (keyed hash of a browser cookie). Empty until bound.
+	BrowserHash string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+
+	// Set when the user is authenticated.
+	UserID      string
+	SessionID   string
+	AuthTime    time.Time
+	AMR         []string
+	ACR         string
+	CompletedAt *time.Time
+
+	// Authorization code (keyed hash) and its single use.
+	CodeHash      string
+	CodeExpiresAt time.Time
+	CodeUsedAt    *time.Time
+}
+
+// Done reports whether the user has been authenticated for this request.
+func (a AuthRequest) Done() bool { return a.CompletedAt != nil && a.UserID != "" }
+
+// AuthRequestStore keeps authorization requests and their codes.
+type AuthRequestStore interface {
+	CreateAuthRequest(ctx context.Context, a AuthRequest) error
+	GetAuthRequest(ctx context.Context, id string) (AuthRequest, error)
+	GetAuthRequestByCode(ctx context.Context, codeHash string) (AuthRequest, error)
+	// UpdateAuthRequest loads the request, calls fn and stores the result
+	// in one transaction.
+	UpdateAuthRequest(ctx context.Context, id string, fn func(AuthRequest) (AuthRequest, error)) (AuthRequest, error)
+	// CompleteLogin records a finished sign-in in one transaction: it
+	// creates NewSession (when not nil), ends EndSessionID (when not
+	// empty), marks the auth request done with the given user and
+	// authentication facts, and appends Audit (when not nil).
+	CompleteLogin(ctx context.Context, c LoginCompletion) error
+}
+
+// LoginCompletion is the input of CompleteLogin.
+type LoginCompletion struct {
+	AuthRequestID string
+	UserID        string
+	SessionID     string
+	AuthTime      time.Time
+	AMR           []string
+	ACR           string
+	Now           time.Time
+	NewSession    *Session
+	EndSessionID  string
+	Audit         *AuditEvent
+}
+
+// AccessToken is the record behind every access token, JWT or opaque, so
+// introspection and userinfo can tell a revoked or session-ended token.
+type AccessToken struct {
+	ID              string // the JWT `jti`, or the id inside an opaque token
+	ClientID        string
+	Subject         string // user id, or client id for client_credentials
+	UserID          string // empty for client_credentials
+	Audience        []string
+	Scopes          []string
+	SessionID       string
+	RefreshFamilyID string
+	AuthRequestID   string
+	CreatedAt       time.Time
+	ExpiresAt       time.Time
+	RevokedAt       *time.Time
+}
+
+// Active reports whether the token may be used at now.
+func (t AccessToken) Active(now time.Time) bool {
+	return t.RevokedAt == nil && now.Before(t.ExpiresAt)
+}
+
+// RefreshToken is one link of a rotation chain (a family). Using a token
+// marks it used and issues the next link; presenting a used token again
+// revokes the whole family.
+type RefreshToken struct {
+	ID              string
+	TokenHash       string
+	FamilyID        string
+	ClientID        string
+	UserID          string
+	SessionID       string
+	AuthRequestID   string
+	Scopes          []string
+	Audience        []string
+	AMR             []string
+	ACR             string
+	AuthTime        time.Time
+	CreatedAt       time.Time
+	ExpiresAt       time.Time // idle expiry of this link
+	FamilyExpiresAt time.Time // absolute expiry of the chain
+	UsedAt          *time.Time
+	RevokedAt       *time.Time
+}
+
+// Active reports whether the token may be redeemed at now.
+func (t RefreshToken) Active(now time.Time) bool {
+	return t.UsedAt == nil && t.RevokedAt == nil && now.Before(t.ExpiresAt) && now.Before(t.FamilyExpiresAt)
+}
+
+// TokenIssue is the input of IssueTokens: everything one token response
+// writes, applied atomically.
+type TokenIssue struct {
+	// ClaimCodeOf, when set, claims the authorization code of this auth
+	// request; ErrAlreadyUsed if it was claimed before.
+	ClaimCodeOf string
+	// RotateFromHash, when set, marks that refresh token used;
+	// ErrAlreadyUsed if it was used or revoked before.
+	RotateFromHash string
+	AccessToken    AccessToken
+	RefreshToken   *RefreshToken
+	Now            time.Time
+}
+
+// TokenStore keeps access and refresh tokens.
+type TokenStore interface {
+	// IssueTokens claims the code or rotates the refresh token named in
+	// t, then inserts the new tokens, all in one transaction. When the
+	// claim fails nothing is written and ErrAlreadyUsed is returned.
+	IssueTokens(ctx context.Context, t TokenIssue) error
+	// CreateAccessToken inserts one access token (client_credentials).
+	CreateAccessToken(ctx context.Context, t AccessToken) error
+	GetAccessToken(ctx context.Context, id string) (AccessToken, error)
+	RevokeAccessToken(ctx context.Context, id string, now time.Time) error
+	GetRefreshToken(ctx context.Context, tokenHash string) (RefreshToken, error)
+	// RevokeRefreshFamily revokes every link of the family and every
+	// access token issued from it.
+	RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) error
+	// RevokeAuthRequestTokens revokes every access and refresh token
+	// issued from the auth request's code (code replay).
+	RevokeAuthRequestTokens(ctx context.Context, authRequestID string, now time.Time) error
+}
+
+// Session is an SSO session of one browser. ID is the public `sid`; the
+// cookie value is only ever stored as TokenHash.
+type Session struct {
+	ID                string
+	TokenHash         string
+	UserID            string
+	AuthTime          time.Time
+	AMR               []string
+	ACR               string
+	IP                string
+	UserAgent         string
+	CreatedAt         time.Time
+	LastSeenAt        time.Time
+	IdleExpiresAt     time.Time
+	AbsoluteExpiresAt time.Time
+	EndedAt           *time.Time
+}
+
+// Active reports whether the session may be used at now.
+func (s Session) Active(now time.Time) bool {
+	return s.EndedAt == nil && now.Before(s.IdleExpiresAt) && now.Before(s.AbsoluteExpiresAt)
+}
+
+// SessionStore keeps SSO sessions.
+type SessionStore interface {
+	CreateSession(ctx context.Context, s Session) error
+	GetSession(ctx context.Context, id string) (Session, error)
+	GetSessionByTokenHash(ctx context.Context, tokenHash string) (Session, error)
+	// TouchSession records use of the session and moves its idle expiry.
+	TouchSession(ctx context.Context, id string, now, idleExpiresAt time.Time) error
+	// EndSession ends the session and revokes the access and refresh
+	// tokens issued in it.
+	EndSession(ctx context.Context, id string, now time.Time) error
+	// EndUserSessions ends every session of the user and revokes every
+	// token the user holds (offline ones included). It reports how many
+	// sessions were ended.
+	EndUserSessions(ctx context.Context, userID string, now time.Time) (int, error)
+	ListUserSessions(ctx context.Context, userID string) ([]Session, error)
+}
+
+// SigningKey is a token signing key. The private key is encrypted by the
+// caller before it reaches storage; the public key is stored in the clear.
+type SigningKey struct {
+	ID                  string // kid
+	Algorithm           string // RS256, ES256
+	PrivateKeyEncrypted []byte
+	PublicKey           []byte // PKIX DER
+	CreatedAt           time.Time
+	ActivatesAt         time.Time  // signs from then on
+	RetiresAt           *time.Time // leaves the JWKS then
+}
+
+// KeyStore keeps signing keys.
+type KeyStore interface {
+	// ListSigningKeys returns every key, oldest first.
+	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
+	// EnsureSigningKey makes sure a key that is not retired exists. Under
+	// a lock that serialises replicas, it calls generate and inserts its
+	// key only when none exists. It reports whether it inserted one.
+	EnsureSigningKey(ctx context.Context, now time.Time, generate func() (SigningKey, error)) (bool, error)
+	// RotateSigningKey inserts k and sets RetiresAt = retireAt on every
+	// other key that has no retirement yet, in one transaction.
+	RotateSigningKey(ctx context.Context, k SigningKey, retireAt time.Time) error
+}
+
+// AuditEvent is one security-relevant event. Emails are never stored in
+// full here; UserID identifies the account.
+type AuditEvent struct {
+	ID       string
+	Time     time.Time
+	Type     string // login, login_failed, logout, user_disabled, ...
+	UserID   string
+	ClientID string
+	IP       string
+	Outcome  string // success, failure
+	Detail   string
+}
+
+// AuditFilter narrows ListAuditEvents. Zero values match everything.
+type AuditFilter struct {
+	UserID string
+	Type   string
+	Limit  int // 0 means 100
+}
+
+// AuditStore keeps audit events.
+type AuditStore interface {
+	AddAuditEvent(ctx context.Context, e AuditEvent) error
+	// ListAuditEvents returns matching events, newest first.
+	ListAuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+}
+
+// Counter counts events under a key within a window (failed sign-ins per
+// account or per IP, mails sent per address).
+type Counter struct {
+	Key         string
+	Count       int
+	WindowStart time.Time
+	Last        time.Time
+}
+
+// CounterStore keeps rate counters.
+type CounterStore interface {
+	// IncrementCounters adds one to each key. A counter whose window
+	// started before now-window starts again at one.
+	IncrementCounters(ctx context.Context, keys []string, now time.Time, window time.Duration) error
+	// GetCounters returns the counters that exist among keys.
+	GetCounters(ctx context.Context, keys []string) (map[string]Counter, error)
+	ResetCounters(ctx context.Context, keys []string) error
+}

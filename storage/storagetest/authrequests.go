@@ -1,0 +1,232 @@
+package storagetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/sekisho/sekisho/storage"
+)
+
+func testAuthRequestRoundTrip(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	full := newAuthRequest("full")
+	full.Prompt = []string{"login", "consent"}
+	full.MaxAge = ptr(10 * time.Minute)
+	full.LoginHint = "alice@example.com"
+	full.UILocales = []string{"ja", "en"}
+	full.ACRValues = []string{"urn:sekisho:acr:mfa"}
+	full.BrowserHash = "browser-hash"
+	full.UserID = "u1"
+	full.SessionID = "s1"
+	full.AuthTime = t0.Add(time.Minute)
+	full.AMR = []string{"pwd", "otp"}
+	full.ACR = "urn:sekisho:acr:mfa"
+	full.CompletedAt = ptr(t0.Add(time.Minute))
+	full.CodeHash = "code-hash-full"
+	full.CodeExpiresAt = t0.Add(2 * time.Minute)
+	full.CodeUsedAt = ptr(t0.Add(90 * time.Second))
+
+	nilLists := storage.AuthRequest{ID: "nil-lists", ClientID: "c", RedirectURI: "https://x", CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)}
+	emptyLists := nilLists
+	emptyLists.ID = "empty-lists"
+	emptyLists.Scopes, emptyLists.Prompt, emptyLists.UILocales, emptyLists.ACRValues, emptyLists.AMR = []string{}, []string{}, []string{}, []string{}, []string{}
+	zeroMaxAge := nilLists
+	zeroMaxAge.ID = "max-age-zero"
+	zeroMaxAge.MaxAge = ptr(time.Duration(0)) // max_age=0 is not "not asked"
+	specials := nilLists
+	specials.ID = "specials"
+	specials.Scopes = []string{"a;b", `quote"d`, "space d", "日本語", ""}
+
+	for _, a := range []storage.AuthRequest{full, nilLists, emptyLists, zeroMaxAge, specials} {
+		t.Run(a.ID, func(t *testing.T) {
+			must(t, s.CreateAuthRequest(ctx, a))
+			got, err := s.GetAuthRequest(ctx, a.ID)
+			must(t, err)
+			diff(t, "GetAuthRequest", a, got)
+			if (a.MaxAge == nil) != (got.MaxAge == nil) {
+				t.Errorf("MaxAge = %v, want %v", got.MaxAge, a.MaxAge)
+			}
+		})
+	}
+	t.Run("duplicate id", func(t *testing.T) {
+		wantErr(t, "CreateAuthRequest", s.CreateAuthRequest(ctx, newAuthRequest("full")), storage.ErrAlreadyExists)
+	})
+}
+
+func testAuthRequestLookups(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	withCode := newAuthRequest("ar1")
+	withCode.CodeHash = "code-1"
+	withCode.CodeExpiresAt = t0.Add(time.Minute)
+	must(t, s.CreateAuthRequest(ctx, withCode))
+	must(t, s.CreateAuthRequest(ctx, newAuthRequest("ar2"))) // no code yet
+	must(t, s.CreateAuthRequest(ctx, newAuthRequest("ar3"))) // no code either
+
+	tests := []struct {
+		name string
+		get  func() (storage.AuthRequest, error)
+		want storage.AuthRequest
+		err  error
+	}{
+		{"by id", func() (storage.AuthRequest, error) { return s.GetAuthRequest(ctx, "ar1") }, withCode, nil},
+		{"by missing id", func() (storage.AuthRequest, error) { return s.GetAuthRequest(ctx, "nope") }, storage.AuthRequest{}, storage.ErrNotFound},
+		{"by code", func() (storage.AuthRequest, error) { return s.GetAuthRequestByCode(ctx, "code-1") }, withCode, nil},
+		{"by unknown code", func() (storage.AuthRequest, error) { return s.GetAuthRequestByCode(ctx, "code-2") }, storage.AuthRequest{}, storage.ErrNotFound},
+		{"by empty code", func() (storage.AuthRequest, error) { return s.GetAuthRequestByCode(ctx, "") }, storage.AuthRequest{}, storage.ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.get()
+			wantErr(t, tt.name, err, tt.err)
+			diff(t, tt.name, tt.want, got)
+		})
+	}
+}
+
+func testUpdateAuthRequest(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	a := newAuthRequest("ar1")
+	must(t, s.CreateAuthRequest(ctx, a))
+
+	t.Run("Change", func(t *testing.T) {
+		want := a
+		want.BrowserHash = "browser-1"
+		want.CodeHash = "code-1"
+		want.CodeExpiresAt = t0.Add(time.Minute)
+		want.MaxAge = ptr(time.Hour)
+		want.Prompt = []string{"none"}
+		got, err := s.UpdateAuthRequest(ctx, "ar1", func(old storage.AuthRequest) (storage.AuthRequest, error) {
+			diff(t, "request passed to fn", a, old)
+			old.BrowserHash, old.CodeHash, old.CodeExpiresAt, old.MaxAge, old.Prompt = want.BrowserHash, want.CodeHash, want.CodeExpiresAt, want.MaxAge, want.Prompt
+			return old, nil
+		})
+		must(t, err)
+		diff(t, "UpdateAuthRequest result", want, got)
+		stored, err := s.GetAuthRequestByCode(ctx, "code-1")
+		must(t, err)
+		diff(t, "stored request", want, stored)
+		a = want
+	})
+
+	tests := []struct {
+		name string
+		id   string
+		fn   func(storage.AuthRequest) (storage.AuthRequest, error)
+		want error
+	}{
+		{"abort", "ar1", func(old storage.AuthRequest) (storage.AuthRequest, error) {
+			old.BrowserHash = "other"
+			return old, storage.ErrConflict
+		}, storage.ErrConflict},
+		{"missing", "nope", func(old storage.AuthRequest) (storage.AuthRequest, error) { return old, nil }, storage.ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := s.UpdateAuthRequest(ctx, tt.id, tt.fn)
+			wantErr(t, "UpdateAuthRequest", err, tt.want)
+			got, err := s.GetAuthRequest(ctx, "ar1")
+			must(t, err)
+			diff(t, "unchanged request", a, got)
+		})
+	}
+
+	t.Run("clear MaxAge and lists", func(t *testing.T) {
+		got, err := s.UpdateAuthRequest(ctx, "ar1", func(old storage.AuthRequest) (storage.AuthRequest, error) {
+			old.MaxAge, old.Prompt, old.Scopes = nil, nil, nil
+			return old, nil
+		})
+		must(t, err)
+		stored, err := s.GetAuthRequest(ctx, "ar1")
+		must(t, err)
+		diff(t, "stored request", got, stored)
+		if stored.MaxAge != nil || len(stored.Scopes) != 0 {
+			t.Errorf("MaxAge = %v, Scopes = %v; want nil, empty", stored.MaxAge, stored.Scopes)
+		}
+	})
+}
+
+func testCompleteLogin(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	now := t0.Add(5 * time.Minute)
+	must(t, s.CreateAuthRequest(ctx, newAuthRequest("ar1")))
+	old := newSession("old", "u1")
+	must(t, s.CreateSession(ctx, old))
+	oldToken := newAccessToken("at-old")
+	oldToken.SessionID = "old"
+	must(t, s.CreateAccessToken(ctx, oldToken))
+
+	fresh := newSession("new", "u1")
+	fresh.AuthTime, fresh.CreatedAt, fresh.LastSeenAt = now, now, now
+	audit := storage.AuditEvent{Time: now, Type: "login", UserID: "u1", ClientID: "client-1", IP: "192.0.2.1", Outcome: "success"}
+	must(t, s.CompleteLogin(ctx, storage.LoginCompletion{
+		AuthRequestID: "ar1",
+		UserID:        "u1",
+		SessionID:     "new",
+		AuthTime:      now,
+		AMR:           []string{"pwd", "otp"},
+		ACR:           "urn:sekisho:acr:mfa",
+		Now:           now,
+		NewSession:    &fresh,
+		EndSessionID:  "old",
+		Audit:         &audit,
+	}))
+
+	want := newAuthRequest("ar1")
+	want.UserID, want.SessionID, want.AuthTime = "u1", "new", now
+	want.AMR, want.ACR, want.CompletedAt = []string{"pwd", "otp"}, "urn:sekisho:acr:mfa", &now
+	got, err := s.GetAuthRequest(ctx, "ar1")
+	must(t, err)
+	diff(t, "completed auth request", want, got)
+	if !got.Done() {
+		t.Error("auth request not Done")
+	}
+
+	gotSession, err := s.GetSession(ctx, "new")
+	must(t, err)
+	diff(t, "new session", fresh, gotSession)
+	checkSessionEnded(t, s, "old", &now)
+	checkAccessRevoked(t, s, "at-old", &now)
+
+	events, err := s.ListAuditEvents(ctx, storage.AuditFilter{UserID: "u1"})
+	must(t, err)
+	if len(events) != 1 || events[0].ID == "" {
+		t.Fatalf("audit events = %+v, want one with an ID", events)
+	}
+	audit.ID = events[0].ID
+	diff(t, "audit event", []storage.AuditEvent{audit}, events)
+
+	// Without session changes or audit: only the request changes.
+	must(t, s.CreateAuthRequest(ctx, newAuthRequest("ar2")))
+	must(t, s.CompleteLogin(ctx, storage.LoginCompletion{AuthRequestID: "ar2", UserID: "u1", SessionID: "new", AuthTime: now, Now: now}))
+	got, err = s.GetAuthRequest(ctx, "ar2")
+	must(t, err)
+	if !got.Done() || got.SessionID != "new" {
+		t.Errorf("ar2 = %+v, want done in session new", got)
+	}
+}
+
+// testCompleteLoginUnknownRequest checks that nothing is written when the
+// auth request does not exist.
+func testCompleteLoginUnknownRequest(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	now := t0.Add(time.Minute)
+	must(t, s.CreateSession(ctx, newSession("old", "u1")))
+	fresh := newSession("new", "u1")
+	err := s.CompleteLogin(ctx, storage.LoginCompletion{
+		AuthRequestID: "missing",
+		UserID:        "u1",
+		SessionID:     "new",
+		AuthTime:      now,
+		Now:           now,
+		NewSession:    &fresh,
+		EndSessionID:  "old",
+		Audit:         &storage.AuditEvent{Time: now, Type: "login", UserID: "u1", Outcome: "success"},
+	})
+	wantErr(t, "CompleteLogin", err, storage.ErrNotFound)
+	_, err = s.GetSession(ctx, "new")
+	wantErr(t, "GetSession(new)", err, storage.ErrNotFound)
+	checkSessionEnded(t, s, "old", nil)
+	events, err := s.ListAuditEvents(ctx, storage.AuditFilter{})
+	must(t, err)
+	diff(t, "audit events", []storage.AuditEvent(nil), events)
+}

@@ -1,0 +1,269 @@
+package storagetest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/sekisho/sekisho/storage"
+)
+
+// issuedRequest creates an auth request whose code was issued and not yet
+// redeemed.
+func issuedRequest(t *testing.T, s storage.Storage, id string) storage.AuthRequest {
+	t.Helper()
+	a := newAuthRequest(id)
+	a.UserID, a.SessionID, a.AuthTime, a.CompletedAt = "user-1", "session-1", t0, ptr(t0)
+	a.CodeHash, a.CodeExpiresAt = "code-"+id, t0.Add(time.Minute)
+	must(t, s.CreateAuthRequest(t.Context(), a))
+	return a
+}
+
+func testIssueTokens(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	issuedRequest(t, s, "ar1")
+	now := t0.Add(10 * time.Second)
+
+	at1 := newAccessToken("at1")
+	at1.AuthRequestID, at1.RefreshFamilyID = "ar1", "f1"
+	rt1 := newRefreshToken("rt1", "f1")
+	rt1.AuthRequestID = "ar1"
+	must(t, s.IssueTokens(ctx, storage.TokenIssue{ClaimCodeOf: "ar1", AccessToken: at1, RefreshToken: &rt1, Now: now}))
+
+	got, err := s.GetAuthRequest(ctx, "ar1")
+	must(t, err)
+	diff(t, "CodeUsedAt", &now, got.CodeUsedAt)
+	gotAT, err := s.GetAccessToken(ctx, "at1")
+	must(t, err)
+	diff(t, "access token", at1, gotAT)
+	gotRT, err := s.GetRefreshToken(ctx, rt1.TokenHash)
+	must(t, err)
+	diff(t, "refresh token", rt1, gotRT)
+
+	// Rotation: rt1 → rt2.
+	later := now.Add(time.Hour)
+	at2 := newAccessToken("at2")
+	at2.RefreshFamilyID = "f1"
+	rt2 := newRefreshToken("rt2", "f1")
+	must(t, s.IssueTokens(ctx, storage.TokenIssue{RotateFromHash: rt1.TokenHash, AccessToken: at2, RefreshToken: &rt2, Now: later}))
+	gotRT, err = s.GetRefreshToken(ctx, rt1.TokenHash)
+	must(t, err)
+	diff(t, "rotated UsedAt", &later, gotRT.UsedAt)
+	if gotRT.Active(later) {
+		t.Error("used refresh token is still Active")
+	}
+
+	// A revoked link cannot be rotated either.
+	rt3 := newRefreshToken("rt3", "f3")
+	must(t, s.IssueTokens(ctx, storage.TokenIssue{AccessToken: newAccessToken("at3"), RefreshToken: &rt3, Now: now}))
+	must(t, s.RevokeRefreshFamily(ctx, "f3", now))
+
+	tests := []struct {
+		name  string
+		issue storage.TokenIssue
+		want  error
+	}{
+		{"code replay", storage.TokenIssue{ClaimCodeOf: "ar1"}, storage.ErrAlreadyUsed},
+		{"unknown auth request", storage.TokenIssue{ClaimCodeOf: "nope"}, storage.ErrNotFound},
+		{"used refresh token", storage.TokenIssue{RotateFromHash: rt1.TokenHash}, storage.ErrAlreadyUsed},
+		{"revoked refresh token", storage.TokenIssue{RotateFromHash: rt3.TokenHash}, storage.ErrAlreadyUsed},
+		{"unknown refresh token", storage.TokenIssue{RotateFromHash: "nope"}, storage.ErrNotFound},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := fmt.Sprintf("fail-%d", i)
+			rt := newRefreshToken(id, id)
+			tt.issue.AccessToken, tt.issue.RefreshToken, tt.issue.Now = newAccessToken(id), &rt, later
+			wantErr(t, "IssueTokens", s.IssueTokens(ctx, tt.issue), tt.want)
+			_, err := s.GetAccessToken(ctx, id)
+			wantErr(t, "access token of a failed issue", err, storage.ErrNotFound)
+			_, err = s.GetRefreshToken(ctx, rt.TokenHash)
+			wantErr(t, "refresh token of a failed issue", err, storage.ErrNotFound)
+		})
+	}
+
+	t.Run("client credentials", func(t *testing.T) {
+		at := storage.AccessToken{ID: "cc1", ClientID: "machine", Subject: "machine", Scopes: []string{"api"}, CreatedAt: now, ExpiresAt: later}
+		must(t, s.IssueTokens(ctx, storage.TokenIssue{AccessToken: at, Now: now}))
+		got, err := s.GetAccessToken(ctx, "cc1")
+		must(t, err)
+		diff(t, "access token", at, got)
+	})
+}
+
+// testIssueTokensAtomic checks that a failed insert undoes the claim.
+func testIssueTokensAtomic(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	issuedRequest(t, s, "ar1")
+	rt := newRefreshToken("rt1", "f1")
+	must(t, s.IssueTokens(ctx, storage.TokenIssue{AccessToken: newAccessToken("taken"), RefreshToken: &rt, Now: t0}))
+
+	err := s.IssueTokens(ctx, storage.TokenIssue{ClaimCodeOf: "ar1", AccessToken: newAccessToken("taken"), Now: t0})
+	wantErr(t, "IssueTokens(duplicate access token)", err, storage.ErrAlreadyExists)
+	dup := newRefreshToken("rt2", "f2")
+	dup.TokenHash = rt.TokenHash
+	err = s.IssueTokens(ctx, storage.TokenIssue{RotateFromHash: rt.TokenHash, AccessToken: newAccessToken("at2"), RefreshToken: &dup, Now: t0})
+	wantErr(t, "IssueTokens(duplicate refresh hash)", err, storage.ErrAlreadyExists)
+
+	got, err := s.GetAuthRequest(ctx, "ar1")
+	must(t, err)
+	diff(t, "CodeUsedAt after a failed issue", (*time.Time)(nil), got.CodeUsedAt)
+	gotRT, err := s.GetRefreshToken(ctx, rt.TokenHash)
+	must(t, err)
+	diff(t, "UsedAt after a failed issue", (*time.Time)(nil), gotRT.UsedAt)
+	_, err = s.GetAccessToken(ctx, "at2")
+	wantErr(t, "GetAccessToken(at2)", err, storage.ErrNotFound)
+
+	// The code is still redeemable.
+	must(t, s.IssueTokens(ctx, storage.TokenIssue{ClaimCodeOf: "ar1", AccessToken: newAccessToken("at3"), Now: t0}))
+}
+
+const racers = 16
+
+func testConcurrentCodeClaim(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	issuedRequest(t, s, "ar1")
+	errs := race(racers, func(i int) error {
+		rt := newRefreshToken(fmt.Sprintf("rt%d", i), fmt.Sprintf("f%d", i))
+		return s.IssueTokens(ctx, storage.TokenIssue{
+			ClaimCodeOf:  "ar1",
+			AccessToken:  newAccessToken(fmt.Sprintf("at%d", i)),
+			RefreshToken: &rt,
+			Now:          t0.Add(time.Duration(i) * time.Millisecond),
+		})
+	})
+	winner := oneWinner(t, errs, storage.ErrAlreadyUsed)
+	checkOnlyWinnerWrote(t, s, winner)
+}
+
+func testConcurrentRefreshRotation(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	parent := newRefreshToken("parent", "f")
+	must(t, s.IssueTokens(ctx, storage.TokenIssue{AccessToken: newAccessToken("parent-at"), RefreshToken: &parent, Now: t0}))
+	errs := race(racers, func(i int) error {
+		rt := newRefreshToken(fmt.Sprintf("rt%d", i), "f")
+		return s.IssueTokens(ctx, storage.TokenIssue{
+			RotateFromHash: parent.TokenHash,
+			AccessToken:    newAccessToken(fmt.Sprintf("at%d", i)),
+			RefreshToken:   &rt,
+			Now:            t0.Add(time.Duration(i) * time.Millisecond),
+		})
+	})
+	winner := oneWinner(t, errs, storage.ErrAlreadyUsed)
+	checkOnlyWinnerWrote(t, s, winner)
+	got, err := s.GetRefreshToken(ctx, parent.TokenHash)
+	must(t, err)
+	diff(t, "parent UsedAt", ptr(t0.Add(time.Duration(winner)*time.Millisecond)), got.UsedAt)
+}
+
+// checkOnlyWinnerWrote checks that of the racers' tokens (at<i>, rt<i>)
+// only the winner's exist.
+func checkOnlyWinnerWrote(t *testing.T, s storage.Storage, winner int) {
+	t.Helper()
+	for i := range racers {
+		var want error
+		if i != winner {
+			want = storage.ErrNotFound
+		}
+		_, err := s.GetAccessToken(t.Context(), fmt.Sprintf("at%d", i))
+		wantErr(t, fmt.Sprintf("GetAccessToken(at%d)", i), err, want)
+		_, err = s.GetRefreshToken(t.Context(), fmt.Sprintf("hash-rt%d", i))
+		wantErr(t, fmt.Sprintf("GetRefreshToken(rt%d)", i), err, want)
+	}
+}
+
+func testAccessTokens(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	at := newAccessToken("at1")
+	at.RefreshFamilyID, at.AuthRequestID = "f1", "ar1"
+	must(t, s.CreateAccessToken(ctx, at))
+	wantErr(t, "CreateAccessToken(duplicate)", s.CreateAccessToken(ctx, at), storage.ErrAlreadyExists)
+
+	got, err := s.GetAccessToken(ctx, "at1")
+	must(t, err)
+	diff(t, "GetAccessToken", at, got)
+	if !got.Active(t0) || got.Active(at.ExpiresAt) {
+		t.Error("Active wrong around ExpiresAt")
+	}
+	_, err = s.GetAccessToken(ctx, "nope")
+	wantErr(t, "GetAccessToken(missing)", err, storage.ErrNotFound)
+
+	first, second := t0.Add(time.Minute), t0.Add(2*time.Minute)
+	must(t, s.RevokeAccessToken(ctx, "at1", first))
+	must(t, s.RevokeAccessToken(ctx, "at1", second)) // idempotent
+	checkAccessRevoked(t, s, "at1", &first)
+	wantErr(t, "RevokeAccessToken(missing)", s.RevokeAccessToken(ctx, "nope", first), storage.ErrNotFound)
+}
+
+func testRefreshTokenRoundTrip(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	full := newRefreshToken("full", "f1")
+	full.AuthRequestID = "ar1"
+	full.UsedAt, full.RevokedAt = ptr(t0.Add(time.Minute)), ptr(t0.Add(2*time.Minute))
+	bare := storage.RefreshToken{ID: "bare", TokenHash: "hash-bare", FamilyID: "f2", ClientID: "c", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour), FamilyExpiresAt: t0.Add(time.Hour)}
+	for _, rt := range []storage.RefreshToken{full, bare} {
+		t.Run(rt.ID, func(t *testing.T) {
+			must(t, s.IssueTokens(ctx, storage.TokenIssue{AccessToken: newAccessToken("at-" + rt.ID), RefreshToken: &rt, Now: t0}))
+			got, err := s.GetRefreshToken(ctx, rt.TokenHash)
+			must(t, err)
+			diff(t, "GetRefreshToken", rt, got)
+		})
+	}
+	_, err := s.GetRefreshToken(ctx, "nope")
+	wantErr(t, "GetRefreshToken(missing)", err, storage.ErrNotFound)
+}
+
+func testRevokeRefreshFamily(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	// Family f1: rt1 (used) → rt2, with an access token from each step;
+	// family f2 is another login of the same user.
+	for _, link := range []struct{ rt, at, family string }{{"rt1", "at1", "f1"}, {"rt2", "at2", "f1"}, {"rt3", "at3", "f2"}} {
+		rt := newRefreshToken(link.rt, link.family)
+		at := newAccessToken(link.at)
+		at.RefreshFamilyID = link.family
+		must(t, s.IssueTokens(ctx, storage.TokenIssue{AccessToken: at, RefreshToken: &rt, Now: t0}))
+	}
+	must(t, s.IssueTokens(ctx, storage.TokenIssue{RotateFromHash: "hash-rt1", AccessToken: newAccessToken("unrelated"), Now: t0}))
+
+	now := t0.Add(time.Hour)
+	must(t, s.RevokeRefreshFamily(ctx, "f1", now))
+	must(t, s.RevokeRefreshFamily(ctx, "f1", now.Add(time.Hour))) // idempotent
+	must(t, s.RevokeRefreshFamily(ctx, "unknown", now))
+	checkRefreshRevoked(t, s, "hash-rt1", &now)
+	checkRefreshRevoked(t, s, "hash-rt2", &now)
+	checkAccessRevoked(t, s, "at1", &now)
+	checkAccessRevoked(t, s, "at2", &now)
+	checkRefreshRevoked(t, s, "hash-rt3", nil)
+	checkAccessRevoked(t, s, "at3", nil)
+	checkAccessRevoked(t, s, "unrelated", nil)
+}
+
+func testRevokeAuthRequestTokens(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	for _, ar := range []string{"ar1", "ar2"} {
+		issuedRequest(t, s, ar)
+		rt := newRefreshToken("rt-"+ar, "f-"+ar)
+		rt.AuthRequestID = ar
+		at := newAccessToken("at-" + ar)
+		at.AuthRequestID, at.RefreshFamilyID = ar, rt.FamilyID
+		must(t, s.IssueTokens(ctx, storage.TokenIssue{ClaimCodeOf: ar, AccessToken: at, RefreshToken: &rt, Now: t0}))
+		// A refresh: the new tokens name only the family.
+		next := newRefreshToken("rt2-"+ar, "f-"+ar)
+		nextAT := newAccessToken("at2-" + ar)
+		nextAT.RefreshFamilyID = rt.FamilyID
+		must(t, s.IssueTokens(ctx, storage.TokenIssue{RotateFromHash: rt.TokenHash, AccessToken: nextAT, RefreshToken: &next, Now: t0}))
+	}
+
+	now := t0.Add(time.Minute)
+	must(t, s.RevokeAuthRequestTokens(ctx, "ar1", now))
+	must(t, s.RevokeAuthRequestTokens(ctx, "unknown", now))
+	for _, tt := range []struct {
+		ar   string
+		want *time.Time
+	}{{"ar1", &now}, {"ar2", nil}} {
+		checkAccessRevoked(t, s, "at-"+tt.ar, tt.want)
+		checkAccessRevoked(t, s, "at2-"+tt.ar, tt.want)
+		checkRefreshRevoked(t, s, "hash-rt-"+tt.ar, tt.want)
+		checkRefreshRevoked(t, s, "hash-rt2-"+tt.ar, tt.want)
+	}
+}

@@ -1,0 +1,141 @@
+package templates
+
+import "net/http"
+
+// LoginPage is the data of the unified sign-in form, posted to /login.
+type LoginPage struct {
+	Base
+	// AuthRequestID is the auth request id, sent back in the hidden field
+	// "id". The form carries no CSRF token: the Origin check protects it.
+	AuthRequestID string
+	// Email prefills the email field (login_hint, or the address the user
+	// just typed).
+	Email string
+	// ClientName is the display name of the relying application, shown as
+	// "Sign in to continue to …"; empty shows a generic line.
+	ClientName string
+	// Error is the catalog key of the error to show above the form, such as
+	// "login.error.invalid" or "login.error.throttled"; empty shows none.
+	Error string
+	// ForgotURL is the link of "Forgot your password?"; empty hides it.
+	ForgotURL string
+}
+
+// ErrorPage is the data of a readable error page.
+type ErrorPage struct {
+	Base
+	// Message is the catalog key of the explanation, such as
+	// "error.expired"; empty means "error.server". Base.Title defaults to
+	// "error.title"; "error.expired.title", "error.not_found.title" and
+	// "error.unavailable.title" exist for those cases.
+	Message string
+	// BackURL is an optional link back to the application. Only pass a URL
+	// that is known to belong to the client (never an unvalidated
+	// redirect_uri).
+	BackURL string
+	// BackLabel is the catalog key of the BackURL link text; empty means
+	// "error.back_to_app".
+	BackLabel string
+}
+
+// HiddenField is one name/value pair carried by a form.
+type HiddenField struct {
+	Name, Value string
+}
+
+// LogoutConfirmPage is the data of "Do you want to sign out?", whose form
+// posts to /end_session.
+type LogoutConfirmPage struct {
+	Base
+	// Hidden are the end_session parameters to post back (state,
+	// post_logout_redirect_uri, client_id, ui_locales, ...), in order. The
+	// form always adds confirm=yes; a "confirm" entry here is dropped.
+	Hidden []HiddenField
+	// CancelURL is the target of the cancel link; empty hides the link.
+	CancelURL string
+}
+
+// SignedOutPage is the data of "You have been signed out".
+type SignedOutPage struct {
+	Base
+	// BackURL is an optional link back to the application (a registered
+	// post_logout_redirect_uri); empty shows "you can close this window".
+	BackURL string
+	// ClientName names the application in the BackURL link text; empty
+	// says "the application".
+	ClientName string
+}
+
+// Claim is one claim of an ID token, shown on the demo page.
+type Claim struct {
+	Name, Value string
+}
+
+// DemoPage is the data of the built-in demo relying application at /demo.
+type DemoPage struct {
+	Base
+	// SignedIn selects the signed-in view (claims, refresh and sign-out
+	// buttons) over the introduction with its sign-in button.
+	SignedIn bool
+	// Claims are listed in order (sub, email, name, amr, acr, sid,
+	// auth_time, ...).
+	Claims []Claim
+	// RawJSON is the claims JSON, shown preformatted.
+	RawJSON string
+	// Error is plain text (not a catalog key), shown escaped when
+	// non-empty.
+	Error string
+}
+
+// RenderLogin writes the sign-in page with status (200, or 400/401/429 when
+// showing an error). The returned error is non-nil only when the page could
+// not be rendered; a plain 500 has then already been written.
+func (r *Renderer) RenderLogin(w http.ResponseWriter, status int, p LoginPage) error {
+	p.Base = p.Base.complete("login.title")
+	return r.render(w, status, pageLogin, p.Lang, p)
+}
+
+// RenderError writes an error page with status. The returned error is
+// non-nil only when the page could not be rendered; a plain 500 has then
+// already been written.
+func (r *Renderer) RenderError(w http.ResponseWriter, status int, p ErrorPage) error {
+	p.Base = p.Base.complete("error.title")
+	if p.Message == "" {
+		p.Message = "error.server"
+	}
+	if p.BackLabel == "" {
+		p.BackLabel = "error.back_to_app"
+	}
+	return r.render(w, status, pageError, p.Lang, p)
+}
+
+// RenderLogoutConfirm writes the sign-out confirmation page with status 200.
+// The returned error is non-nil only when the page could not be rendered; a
+// plain 500 has then already been written.
+func (r *Renderer) RenderLogoutConfirm(w http.ResponseWriter, p LogoutConfirmPage) error {
+	p.Base = p.Base.complete("logout.title")
+	hidden := make([]HiddenField, 0, len(p.Hidden))
+	for _, f := range p.Hidden {
+		if f.Name != "confirm" {
+			hidden = append(hidden, f)
+		}
+	}
+	p.Hidden = hidden
+	return r.render(w, http.StatusOK, pageLogoutConfirm, p.Lang, p)
+}
+
+// RenderSignedOut writes the signed-out page with status 200. The returned
+// error is non-nil only when the page could not be rendered; a plain 500 has
+// then already been written.
+func (r *Renderer) RenderSignedOut(w http.ResponseWriter, p SignedOutPage) error {
+	p.Base = p.Base.complete("signedout.title")
+	return r.render(w, http.StatusOK, pageSignedOut, p.Lang, p)
+}
+
+// RenderDemo writes the demo application page with status 200. The returned
+// error is non-nil only when the page could not be rendered; a plain 500 has
+// then already been written.
+func (r *Renderer) RenderDemo(w http.ResponseWriter, p DemoPage) error {
+	p.Base = p.Base.complete("demo.title")
+	return r.render(w, http.StatusOK, pageDemo, p.Lang, p)
+}

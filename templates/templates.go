@@ -1,0 +1,264 @@
+// Package templates renders sekisho's user-visible HTML pages (sign-in,
+// errors, sign-out, the demo relying party) in English and Japanese, and
+// serves their stylesheet.
+//
+// The pages are html/template files embedded from html/, parsed once per
+// language by New. Every text comes from the i18n catalogs through the
+// template function t, which is bound to the language of the parsed set, so a
+// page renders in the language of its Base.Lang. Each page has one typed
+// render method that renders into a buffer first: a template error never
+// sends half a page.
+//
+// The pages contain no inline script or style, so they run under the CSP
+//
+//	default-src 'none'; style-src 'self'; img-src 'self' data:;
+//	form-action 'self' <redirects>; frame-ancestors 'none'; base-uri 'none'
+//
+// which the caller sets.
+package templates
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+
+	"golang.org/x/text/language"
+
+	"github.com/sekisho/sekisho/i18n"
+)
+
+//go:embed html/*.html static
+var files embed.FS
+
+// Page names: each is html/<name>.html, which defines "content".
+const (
+	pageLogin         = "login"
+	pageError         = "error"
+	pageLogoutConfirm = "logout_confirm"
+	pageSignedOut     = "signed_out"
+	pageDemo          = "demo"
+)
+
+// requiredPages are the pages New parses and checks.
+var requiredPages = []string{pageLogin, pageError, pageLogoutConfirm, pageSignedOut, pageDemo}
+
+// StaticPrefix is the URL path under which StaticHandler must be mounted.
+const StaticPrefix = "/static/"
+
+// staticCacheControl lets browsers keep static files for a year. Page links
+// carry a content hash (?v=...), so a changed file gets a new URL.
+const staticCacheControl = "public, max-age=31536000, immutable"
+
+// Renderer renders the HTML pages. It is built once by New and is safe for
+// concurrent use.
+type Renderer struct {
+	// pages maps a language code ("en", "ja") and a page name to the parsed
+	// template set whose t function prints in that language.
+	pages map[string]map[string]*template.Template
+	// static holds the files under static/, served by StaticHandler.
+	static fs.FS
+	// versions maps a static file name to the short hash of its content.
+	versions map[string]string
+}
+
+// New parses every page for every supported language and checks that each
+// required page and the stylesheet exist. It is called once at start-up.
+func New() (*Renderer, error) {
+	if err := i18n.Check(); err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	}
+	static, err := fs.Sub(files, "static")
+	if err != nil {
+		return nil, fmt.Errorf("templates: static files: %w", err)
+	}
+	versions, err := hashFiles(static)
+	if err != nil {
+		return nil, fmt.Errorf("templates: static files: %w", err)
+	}
+	if _, ok := versions["style.css"]; !ok {
+		return nil, errors.New("templates: static/style.css is missing")
+	}
+	r := &Renderer{
+		pages:    make(map[string]map[string]*template.Template),
+		static:   static,
+		versions: versions,
+	}
+	for _, tag := range i18n.Supported() {
+		code := i18n.Code(tag)
+		printer := i18n.NewPrinter(tag)
+		funcs := template.FuncMap{
+			"t":      printer.T,
+			"static": r.staticURL,
+		}
+		r.pages[code] = make(map[string]*template.Template, len(requiredPages))
+		for _, page := range requiredPages {
+			tmpl, err := template.New(page).Funcs(funcs).ParseFS(files, "html/layout.html", "html/"+page+".html")
+			if err != nil {
+				return nil, fmt.Errorf("templates: parse page %s: %w", page, err)
+			}
+			for _, name := range []string{"layout", "content"} {
+				if tmpl.Lookup(name) == nil {
+					return nil, fmt.Errorf("templates: page %s: template %q is not defined", page, name)
+				}
+			}
+			r.pages[code][page] = tmpl
+		}
+	}
+	return r, nil
+}
+
+// hashFiles returns the short content hash of every regular file in fsys.
+func hashFiles(fsys fs.FS) (map[string]string, error) {
+	versions := make(map[string]string)
+	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(data)
+		versions[name] = hex.EncodeToString(sum[:6])
+		return nil
+	})
+	return versions, err
+}
+
+// staticURL returns the URL of a static file with its content hash, for the
+// template function static.
+func (r *Renderer) staticURL(name string) (string, error) {
+	v, ok := r.versions[name]
+	if !ok {
+		return "", fmt.Errorf("unknown static file %q", name)
+	}
+	return StaticPrefix + name + "?v=" + v, nil
+}
+
+// StaticHandler serves the embedded static files (the stylesheet) under
+// StaticPrefix; mount it at "/static/". Responses may be cached for a year:
+// pages link to them with a content hash in the query. Directory listings are
+// not served.
+func (r *Renderer) StaticHandler() http.Handler {
+	files := http.FileServerFS(r.static)
+	return http.StripPrefix(StaticPrefix, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		name := path.Clean("/" + req.URL.Path)[1:]
+		if _, ok := r.versions[name]; !ok {
+			http.NotFound(w, req)
+			return
+		}
+		w.Header().Set("Cache-Control", staticCacheControl)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		files.ServeHTTP(w, req)
+	}))
+}
+
+// Base holds the fields every page has. Embed it in the page data.
+type Base struct {
+	// Lang is the page language, usually the result of i18n.Negotiate. Any
+	// Japanese tag renders in Japanese, anything else in English.
+	Lang language.Tag
+	// Title is the catalog key of the page title (<title> and, on most
+	// pages, the heading). Empty means the page's own default.
+	Title string
+	// LangSwitchEN and LangSwitchJA are the URLs of the language-switch
+	// links. Leave them empty to have the renderer compute them from
+	// CurrentURL with LangSwitchURL.
+	LangSwitchEN, LangSwitchJA string
+	// CurrentURL is the URL of the request (r.URL), used only to compute
+	// empty LangSwitch* fields: its path and query with lang set. When it
+	// is nil too, the links are just "?lang=en" and "?lang=ja".
+	CurrentURL *url.URL
+}
+
+// LangCode returns the two-letter code of the page language, "en" or "ja";
+// the templates use it for the lang attribute.
+func (b Base) LangCode() string {
+	return i18n.Code(b.Lang)
+}
+
+// complete returns b with the defaults filled in.
+func (b Base) complete(defaultTitle string) Base {
+	if b.Title == "" {
+		b.Title = defaultTitle
+	}
+	if b.LangSwitchEN == "" {
+		b.LangSwitchEN = LangSwitchURL(b.CurrentURL, "en")
+	}
+	if b.LangSwitchJA == "" {
+		b.LangSwitchJA = LangSwitchURL(b.CurrentURL, "ja")
+	}
+	return b
+}
+
+// LangSwitchURL returns a same-origin relative URL (path and query only) for
+// u with its lang query parameter set to lang, keeping every other parameter.
+// The scheme and host of u are dropped, so the link can never leave the
+// site. A nil u gives "?lang=" + lang.
+func LangSwitchURL(u *url.URL, lang string) string {
+	q := url.Values{}
+	p := ""
+	if u != nil {
+		q = u.Query()
+		p = u.EscapedPath()
+		// A path starting with "//" would read as a host.
+		if strings.HasPrefix(p, "//") {
+			p = "/" + strings.TrimLeft(p, "/")
+		}
+	}
+	q.Set("lang", lang)
+	return p + "?" + q.Encode()
+}
+
+// render executes page in lang into a buffer and only then writes it with
+// status. When execution fails it writes a plain 500 and returns the error.
+// Errors writing to w (a client that went away) are not reported.
+func (r *Renderer) render(w http.ResponseWriter, status int, page string, lang language.Tag, data any) error {
+	code := i18n.Code(lang)
+	tmpl := r.pages[code][page]
+	if tmpl == nil {
+		writeServerError(w)
+		return fmt.Errorf("templates: render %s: page not parsed", page)
+	}
+	return r.execute(w, status, tmpl, code, page, data)
+}
+
+// execute runs tmpl's "layout" into a buffer and writes it.
+func (r *Renderer) execute(w http.ResponseWriter, status int, tmpl *template.Template, code, page string, data any) error {
+	if status == 0 {
+		status = http.StatusOK
+	}
+	if status < 200 || status > 599 {
+		writeServerError(w)
+		return fmt.Errorf("templates: render %s: invalid status %d", page, status)
+	}
+	var buf bytes.Buffer
+	if err := tmpl.ExecuteTemplate(&buf, "layout", data); err != nil {
+		writeServerError(w)
+		return fmt.Errorf("templates: render %s: %w", page, err)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Language", code)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+	return nil
+}
+
+// writeServerError writes the minimal plain-text 500 used when a page cannot
+// be rendered.
+func writeServerError(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+}
