@@ -104,8 +104,9 @@ func resetPeakRSS(pid int) error {
 }
 
 // parseCPULine returns the busy time from the aggregate "cpu" line of
-// /proc/stat: user+nice+system+irq+softirq+steal (idle and iowait are not
-// busy; guest time is already inside user and nice).
+// /proc/stat: user+nice+system+irq+softirq. Idle and iowait are not busy,
+// steal is time the hypervisor gave to other machines, and guest time is
+// already inside user and nice.
 func parseCPULine(s string) (time.Duration, error) {
 	for line := range strings.Lines(s) {
 		f := strings.Fields(line)
@@ -117,7 +118,7 @@ func parseCPULine(s string) (time.Duration, error) {
 		}
 		var busy uint64
 		for i, v := range f[1:] {
-			if i == 3 || i == 4 || i >= 8 { // idle, iowait, guest, guest_nice
+			if i == 3 || i == 4 || i >= 7 { // idle, iowait, steal, guest, guest_nice
 				continue
 			}
 			n, err := strconv.ParseUint(v, 10, 64)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/zitadel/oidc/v3/pkg/client/rp"
@@ -34,6 +35,9 @@ func TestFlows(t *testing.T) {
 			{"end_session", testEndSession},
 			{"cross-site form posts are refused", testCrossSite},
 			{"discovery and JWKS", testDiscovery},
+			{"an expired sign-in shows a page with a way back", testExpiredRequest},
+			{"wrong passwords are throttled, then allowed again", testThrottle},
+			{"a disabled user cannot sign in and loses the session", testDisabledUser},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) { c.run(t, newEnv(t, newStore(t))) })
@@ -526,5 +530,75 @@ func testDiscovery(t *testing.T, e *env) {
 	_, keys := getJSON(t, e.cfg.Issuer+"/keys")
 	if ks, _ := keys["keys"].([]any); len(ks) != 1 {
 		t.Errorf("JWKS has %d keys, want 1", len(ks))
+	}
+}
+
+func testExpiredRequest(t *testing.T, e *env) {
+	b := e.browser()
+	a := newAuthz("web", webCB, "openid")
+	p := b.get(a.url(e.cfg.Issuer))
+	e.clock.add(31 * time.Minute)
+	r := b.signIn(p, e.user.Email, userPass)
+	if r.status != http.StatusGone || r.header.Get("Location") != "" {
+		t.Fatalf("expired sign-in: status %d location %q", r.status, r.header.Get("Location"))
+	}
+	found := false
+	walk(r.doc, func(n *htmlNode) {
+		if n.Data == "a" && attr(n, "href") == webHome {
+			found = true
+		}
+	})
+	if !found {
+		t.Error("the expired page has no link back to the application")
+	}
+}
+
+func testThrottle(t *testing.T, e *env) {
+	b := e.browser()
+	a := newAuthz("web", webCB, "openid")
+	p := b.get(a.url(e.cfg.Issuer))
+	for range e.cfg.Throttle.FreeFailures {
+		if r := b.signIn(p, e.user.Email, "Wrong-password-1!"); r.status != http.StatusOK || !r.hasLoginForm() {
+			t.Fatalf("wrong password: %d", r.status)
+		}
+	}
+	// During the delay even the right password gets the ordinary answer.
+	if r := b.signIn(p, e.user.Email, userPass); !r.hasLoginForm() {
+		t.Errorf("throttled sign-in went through (status %d)", r.status)
+	}
+	e.clock.add(e.cfg.Throttle.MaxDelay.D() + time.Second)
+	e.code(t, b.signIn(p, e.user.Email, userPass), a)
+	// The throttle was per account: another account is not affected.
+	b2 := e.browser()
+	a2 := newAuthz("web", webCB, "openid")
+	e.code(t, b2.signIn(b2.get(a2.url(e.cfg.Issuer)), e.other.Email, otherPass), a2)
+}
+
+func testDisabledUser(t *testing.T, e *env) {
+	b := e.browser()
+	tok, _ := e.signInFresh(t, b, "openid offline_access")
+	now := time.Now().UTC()
+	if _, err := e.store.UpdateUser(t.Context(), e.user.ID, func(u storage.User) (storage.User, error) {
+		u.Disabled = true
+		return u, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.EndUserSessions(t.Context(), e.user.ID, now); err != nil {
+		t.Fatal(err)
+	}
+	if e.introspect(t, tok.AccessToken) {
+		t.Error("a disabled user's access token is active")
+	}
+	if status, _ := e.tokenPost(t, "web", webSecret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}); status == http.StatusOK {
+		t.Error("a disabled user's refresh token works")
+	}
+	a := newAuthz("web", webCB, "openid")
+	p := b.get(a.url(e.cfg.Issuer))
+	if !p.hasLoginForm() {
+		t.Fatalf("disabled user's browser skipped the form: %d", p.status)
+	}
+	if r := b.signIn(p, e.user.Email, userPass); !r.hasLoginForm() {
+		t.Error("a disabled user signed in")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,6 +53,7 @@ func backends(t *testing.T, fn func(t *testing.T, newStore func(t *testing.T) st
 
 type env struct {
 	t     *testing.T
+	clock *clock
 	store storage.Storage
 	ts    *httptest.Server
 	cfg   *config.Config
@@ -98,7 +100,7 @@ func newEnv(t *testing.T, store storage.Storage, mutate ...func(*config.Config))
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	e := &env{t: t, store: store, ts: ts, cfg: cfg}
+	e := &env{t: t, store: store, ts: ts, cfg: cfg, clock: &clock{}}
 	e.start()
 	e.user = e.addUser("alice@example.com", "Alice", userPass)
 	e.other = e.addUser("bob@example.com", "Bob", otherPass)
@@ -108,7 +110,7 @@ func newEnv(t *testing.T, store storage.Storage, mutate ...func(*config.Config))
 func (e *env) start() {
 	e.t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := server.New(e.t.Context(), server.Options{Config: e.cfg, Store: e.store, Logger: log})
+	srv, err := server.New(e.t.Context(), server.Options{Config: e.cfg, Store: e.store, Logger: log, Now: e.clock.now})
 	if err != nil {
 		e.t.Fatalf("server.New: %v", err)
 	}
@@ -123,7 +125,7 @@ func (e *env) second(store storage.Storage) *env {
 	ts := httptest.NewUnstartedServer(nil)
 	cfg := *e.cfg
 	cfg.Issuer = e.cfg.Issuer // one issuer: both are replicas behind one name
-	e2 := &env{t: e.t, store: store, ts: ts, cfg: &cfg, user: e.user, other: e.other}
+	e2 := &env{t: e.t, store: store, ts: ts, cfg: &cfg, user: e.user, other: e.other, clock: e.clock}
 	e2.start()
 	return e2
 }
@@ -142,6 +144,24 @@ func (e *env) addUser(email, name, pw string) storage.User {
 		e.t.Fatal(err)
 	}
 	return u
+}
+
+// clock is the server's time: the wall clock plus an offset tests move.
+type clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
 }
 
 type nonceKey struct{}
@@ -368,7 +388,13 @@ func (e *env) tokenPost(t *testing.T, user, pass string, form url.Values) (int, 
 
 func (e *env) postJSON(t *testing.T, path, user, pass string, form url.Values) (int, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, e.cfg.Issuer+path, strings.NewReader(form.Encode()))
+	return e.postTo(t, e.cfg.Issuer, path, user, pass, form)
+}
+
+// postTo posts to a given base URL (a replica) instead of the issuer.
+func (e *env) postTo(t *testing.T, base, path, user, pass string, form url.Values) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, base+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if user != "" {
 		req.SetBasicAuth(url.QueryEscape(user), url.QueryEscape(pass))
@@ -387,7 +413,12 @@ func (e *env) postJSON(t *testing.T, path, user, pass string, form url.Values) (
 // introspect reports whether token is active, asked by the api client.
 func (e *env) introspect(t *testing.T, token string) bool {
 	t.Helper()
-	status, m := e.postJSON(t, "/oauth/introspect", "web", webSecret, url.Values{"token": {token}})
+	return e.introspectAt(t, e.cfg.Issuer, token)
+}
+
+func (e *env) introspectAt(t *testing.T, base, token string) bool {
+	t.Helper()
+	status, m := e.postTo(t, base, "/oauth/introspect", "web", webSecret, url.Values{"token": {token}})
 	if status != http.StatusOK {
 		t.Fatalf("introspection status %d: %v", status, m)
 	}

@@ -254,18 +254,23 @@ func (m *KeyManager) Rotate(ctx context.Context, alg string, activationDelay, re
 // refresh intervals, so every replica has loaded it.
 func (m *KeyManager) ActivationDelay() time.Duration { return 3 * m.refresh }
 
-// SigningKey returns the newest key whose activation time has passed.
+// SigningKey returns the key with the latest activation time that has
+// passed (every replica computes the same choice from the same rows).
 func (m *KeyManager) SigningKey() (zop.SigningKey, error) {
 	now := m.now()
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	for i := len(m.keys) - 1; i >= 0; i-- {
-		k := m.keys[i]
-		if !now.Before(k.activates) {
-			return signingKey{k}, nil
+	var best *loadedKey
+	for _, k := range m.keys {
+		if !now.Before(k.activates) && (best == nil || k.activates.After(best.activates) ||
+			(k.activates.Equal(best.activates) && k.id > best.id)) {
+			best = k
 		}
 	}
-	return nil, ErrNoSigningKey
+	if best == nil {
+		return nil, ErrNoSigningKey
+	}
+	return signingKey{best}, nil
 }
 
 // Algorithms lists the algorithms of the published keys.

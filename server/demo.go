@@ -87,7 +87,7 @@ type demoApp struct {
 type demoSession struct {
 	IDToken      string          `json:"i"`
 	RefreshToken string          `json:"r,omitempty"`
-	Claims       json.RawMessage `json:"c"`
+	Claims       json.RawMessage `json:"c,omitempty"`
 }
 
 type demoNonceKey struct{}
@@ -233,14 +233,14 @@ func (d *demoApp) callbackError(w http.ResponseWriter, r *http.Request, errorTyp
 	if !demoErrorCode.MatchString(errorType) {
 		errorType = "unknown_error"
 	}
-	d.render(w, r, nil, "Sign-in did not complete: the provider answered "+errorType+".")
+	d.render(w, r, d.session(r), "Sign-in did not complete: the provider answered "+errorType+".")
 }
 
 // callbackFailed answers a callback that failed on our side (state or PKCE
 // cookie missing, code exchange or ID token verification failed).
 func (d *demoApp) callbackFailed(w http.ResponseWriter, r *http.Request, desc, _ string) {
 	d.log.WarnContext(r.Context(), "demo: callback failed", "err", desc)
-	d.render(w, r, nil, "Sign-in failed. Please try again.")
+	d.render(w, r, d.session(r), "Sign-in failed. Please try again.")
 }
 
 // refresh serves POST /demo/refresh: redeem the refresh token and verify
@@ -332,18 +332,27 @@ func (d *demoApp) session(r *http.Request) *demoSession {
 		return nil
 	}
 	var s demoSession
-	if err := json.Unmarshal([]byte(v), &s); err != nil || s.IDToken == "" || len(s.Claims) == 0 {
+	if err := json.Unmarshal([]byte(v), &s); err != nil || s.IDToken == "" {
 		return nil
+	}
+	if len(s.Claims) == 0 { // left out by setSession to fit
+		if s.Claims, err = jwtPayload(s.IDToken); err != nil {
+			return nil
+		}
 	}
 	return &s
 }
 
+// setSession stores s in the session cookie. The claims JSON repeats the
+// ID token's payload, so when the cookie would be too large for browsers it
+// is left out and session recomputes it.
 func (d *demoApp) setSession(w http.ResponseWriter, s *demoSession) error {
-	b, err := json.Marshal(s)
-	if err != nil {
-		return err
+	c, err := d.sessionCookie(*s)
+	if err != nil || len(c.Name)+1+len(c.Value) > demoMaxCookie {
+		s := *s
+		s.Claims = nil
+		c, err = d.sessionCookie(s)
 	}
-	c, err := d.cookies.CreateCookie(demoSessionCookie, string(b))
 	if err != nil {
 		return err
 	}
@@ -352,6 +361,14 @@ func (d *demoApp) setSession(w http.ResponseWriter, s *demoSession) error {
 	}
 	http.SetCookie(w, c)
 	return nil
+}
+
+func (d *demoApp) sessionCookie(s demoSession) (*http.Cookie, error) {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, err
+	}
+	return d.cookies.CreateCookie(demoSessionCookie, string(b))
 }
 
 // fail logs err and renders msg, a short text without internal details.

@@ -1,11 +1,12 @@
 -- Initial schema (SQLite).
 --
--- Times are DATETIME columns holding UTC text written by the driver
--- ("2006-01-02 15:04:05.999999-07:00" with a +00:00 offset): for UTC values
--- that text sorts and compares in time order, and the driver parses it back
--- into time.Time. List fields are JSON arrays of strings in TEXT columns.
--- Ids are TEXT. Optional strings are '' rather than NULL; optional times
--- are NULL.
+-- Times are DATETIME columns holding text that the driver writes and parses
+-- back into time.Time: "2025-04-01 09:00:00.123456+00:00". The store passes
+-- only UTC times with at most microseconds, and for those this text sorts
+-- and compares in time order (trailing zeros of the fraction are dropped,
+-- and "+" sorts before "." and every digit). List fields are JSON arrays
+-- of strings in TEXT columns. Ids are TEXT. Optional strings are '' rather
+-- than NULL; optional times are NULL.
 
 -- +goose Up
 CREATE TABLE users (

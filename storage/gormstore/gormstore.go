@@ -238,6 +238,6 @@ func (s *Store) forUpdate(tx *gorm.DB) *gorm.DB {
 // changed nothing.
 func exists(tx *gorm.DB, table, column string, value any) (bool, error) {
 	var n int64
-	err := tx.Table(table).Where(clause.Eq{Column: clause.Column{Name: column}, Value: value}).Limit(1).Count(&n).Error
+	err := tx.Table(table).Where(clause.Eq{Column: clause.Column{Name: column}, Value: value}).Count(&n).Error
 	return n > 0, err
 }

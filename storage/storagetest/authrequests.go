@@ -11,7 +11,7 @@ func testAuthRequestRoundTrip(t *testing.T, s storage.Storage) {
 	ctx := t.Context()
 	full := newAuthRequest("full")
 	full.Prompt = []string{"login", "consent"}
-	full.MaxAge = ptr(10 * time.Minute)
+	full.MaxAge = new(10 * time.Minute)
 	full.LoginHint = "alice@example.com"
 	full.UILocales = []string{"ja", "en"}
 	full.ACRValues = []string{"urn:sekisho:acr:mfa"}
@@ -21,10 +21,10 @@ func testAuthRequestRoundTrip(t *testing.T, s storage.Storage) {
 	full.AuthTime = t0.Add(time.Minute)
 	full.AMR = []string{"pwd", "otp"}
 	full.ACR = "urn:sekisho:acr:mfa"
-	full.CompletedAt = ptr(t0.Add(time.Minute))
+	full.CompletedAt = new(t0.Add(time.Minute))
 	full.CodeHash = "code-hash-full"
 	full.CodeExpiresAt = t0.Add(2 * time.Minute)
-	full.CodeUsedAt = ptr(t0.Add(90 * time.Second))
+	full.CodeUsedAt = new(t0.Add(90 * time.Second))
 
 	nilLists := storage.AuthRequest{ID: "nil-lists", ClientID: "c", RedirectURI: "https://x", CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)}
 	emptyLists := nilLists
@@ -32,7 +32,7 @@ func testAuthRequestRoundTrip(t *testing.T, s storage.Storage) {
 	emptyLists.Scopes, emptyLists.Prompt, emptyLists.UILocales, emptyLists.ACRValues, emptyLists.AMR = []string{}, []string{}, []string{}, []string{}, []string{}
 	zeroMaxAge := nilLists
 	zeroMaxAge.ID = "max-age-zero"
-	zeroMaxAge.MaxAge = ptr(time.Duration(0)) // max_age=0 is not "not asked"
+	zeroMaxAge.MaxAge = new(time.Duration(0)) // max_age=0 is not "not asked"
 	specials := nilLists
 	specials.ID = "specials"
 	specials.Scopes = []string{"a;b", `quote"d`, "space d", "日本語", ""}
@@ -93,7 +93,7 @@ func testUpdateAuthRequest(t *testing.T, s storage.Storage) {
 		want.BrowserHash = "browser-1"
 		want.CodeHash = "code-1"
 		want.CodeExpiresAt = t0.Add(time.Minute)
-		want.MaxAge = ptr(time.Hour)
+		want.MaxAge = new(time.Hour)
 		want.Prompt = []string{"none"}
 		got, err := s.UpdateAuthRequest(ctx, "ar1", func(old storage.AuthRequest) (storage.AuthRequest, error) {
 			diff(t, "request passed to fn", a, old)

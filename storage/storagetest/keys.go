@@ -46,7 +46,7 @@ func testSigningKeys(t *testing.T, s storage.Storage) {
 	// A third key, created at the same time as k2, sorts by id; k2 retires.
 	k0 := newSigningKey("k0", k2.CreatedAt)
 	must(t, s.RotateSigningKey(ctx, k0, retire.Add(time.Hour)))
-	k2.RetiresAt = ptr(retire.Add(time.Hour))
+	k2.RetiresAt = new(retire.Add(time.Hour))
 	keys, err = s.ListSigningKeys(ctx)
 	must(t, err)
 	diff(t, "keys after second rotation", []storage.SigningKey{k1, k0, k2}, keys)

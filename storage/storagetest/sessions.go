@@ -103,7 +103,7 @@ func testEndUserSessions(t *testing.T, s storage.Storage) {
 	ctx := t.Context()
 	now := t0.Add(3 * time.Hour)
 	ended := newSession("ended", "u1")
-	ended.EndedAt = ptr(t0.Add(time.Hour))
+	ended.EndedAt = new(t0.Add(time.Hour))
 	expired := newSession("expired", "u1") // idle expiry t0+2h < now
 	active1, active2 := newSession("active1", "u1"), newSession("active2", "u1")
 	for _, a := range []*storage.Session{&active1, &active2} {

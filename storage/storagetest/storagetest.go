@@ -32,6 +32,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"Ping", testPing},
 		{"Users", testUsers},
 		{"UpdateUser", testUpdateUser},
+		{"ConcurrentUpdate", testConcurrentUpdate},
 		{"DeleteUser", testDeleteUser},
 		{"TimeZone", testTimeZone},
 		{"TimeComparison", testTimeComparison},
@@ -141,8 +142,6 @@ func oneWinner(t *testing.T, errs []error, loss error) int {
 	}
 	return winner
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // Fixtures. Each returns a value with every field set, relative to t0.
 

@@ -13,7 +13,7 @@ import (
 func issuedRequest(t *testing.T, s storage.Storage, id string) storage.AuthRequest {
 	t.Helper()
 	a := newAuthRequest(id)
-	a.UserID, a.SessionID, a.AuthTime, a.CompletedAt = "user-1", "session-1", t0, ptr(t0)
+	a.UserID, a.SessionID, a.AuthTime, a.CompletedAt = "user-1", "session-1", t0, new(t0)
 	a.CodeHash, a.CodeExpiresAt = "code-"+id, t0.Add(time.Minute)
 	must(t, s.CreateAuthRequest(t.Context(), a))
 	return a
@@ -153,7 +153,7 @@ func testConcurrentRefreshRotation(t *testing.T, s storage.Storage) {
 	checkOnlyWinnerWrote(t, s, winner)
 	got, err := s.GetRefreshToken(ctx, parent.TokenHash)
 	must(t, err)
-	diff(t, "parent UsedAt", ptr(t0.Add(time.Duration(winner)*time.Millisecond)), got.UsedAt)
+	diff(t, "parent UsedAt", new(t0.Add(time.Duration(winner)*time.Millisecond)), got.UsedAt)
 }
 
 // checkOnlyWinnerWrote checks that of the racers' tokens (at<i>, rt<i>)
@@ -199,7 +199,7 @@ func testRefreshTokenRoundTrip(t *testing.T, s storage.Storage) {
 	ctx := t.Context()
 	full := newRefreshToken("full", "f1")
 	full.AuthRequestID = "ar1"
-	full.UsedAt, full.RevokedAt = ptr(t0.Add(time.Minute)), ptr(t0.Add(2*time.Minute))
+	full.UsedAt, full.RevokedAt = new(t0.Add(time.Minute)), new(t0.Add(2*time.Minute))
 	bare := storage.RefreshToken{ID: "bare", TokenHash: "hash-bare", FamilyID: "f2", ClientID: "c", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour), FamilyExpiresAt: t0.Add(time.Hour)}
 	for _, rt := range []storage.RefreshToken{full, bare} {
 		t.Run(rt.ID, func(t *testing.T) {

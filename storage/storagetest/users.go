@@ -1,6 +1,8 @@
 package storagetest
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -188,7 +190,7 @@ func testTimeZone(t *testing.T, s storage.Storage) {
 
 	a := newAuthRequest("ar1")
 	a.CreatedAt, a.ExpiresAt = local, local.Add(time.Hour)
-	a.CompletedAt = ptr(local)
+	a.CompletedAt = new(local)
 	must(t, s.CreateAuthRequest(ctx, a))
 	gotA, err := s.GetAuthRequest(ctx, "ar1")
 	must(t, err)
@@ -243,4 +245,39 @@ func checkRefreshRevoked(t *testing.T, s storage.Storage, hash string, want *tim
 	got, err := s.GetRefreshToken(t.Context(), hash)
 	must(t, err)
 	diff(t, "refresh token "+hash+" RevokedAt", want, got.RevokedAt)
+}
+
+// testConcurrentUpdate runs updaters at once: none may lose another's
+// change.
+func testConcurrentUpdate(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	must(t, s.CreateUser(ctx, newUser("u1", "u1@example.com")))
+	must(t, s.CreateAuthRequest(ctx, newAuthRequest("ar1")))
+	errs := race(racers, func(i int) error {
+		if i%2 == 0 {
+			_, err := s.UpdateUser(ctx, "u1", func(u storage.User) (storage.User, error) {
+				u.Name += "x"
+				return u, nil
+			})
+			return err
+		}
+		_, err := s.UpdateAuthRequest(ctx, "ar1", func(a storage.AuthRequest) (storage.AuthRequest, error) {
+			a.AMR = append(a.AMR, "x")
+			return a, nil
+		})
+		return err
+	})
+	for i, err := range errs {
+		wantErr(t, fmt.Sprintf("update #%d", i), err, nil)
+	}
+	u, err := s.GetUser(ctx, "u1")
+	must(t, err)
+	if want := "User u1" + strings.Repeat("x", racers/2); u.Name != want {
+		t.Errorf("Name = %q, want %q", u.Name, want)
+	}
+	a, err := s.GetAuthRequest(ctx, "ar1")
+	must(t, err)
+	if len(a.AMR) != racers/2 {
+		t.Errorf("AMR has %d entries, want %d", len(a.AMR), racers/2)
+	}
 }

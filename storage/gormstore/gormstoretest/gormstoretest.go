@@ -48,7 +48,7 @@ func NewPostgres(t testing.TB) *gormstore.Store {
 
 func open(t testing.TB, cfg gormstore.Config) *gormstore.Store {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	s, err := gormstore.Open(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +80,7 @@ func PostgresDSN(t testing.TB) string {
 		t.Fatalf("gormstoretest: %s: %v", EnvDatabaseURL, err)
 	}
 	defer admin.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	if err := admin.PingContext(ctx); err != nil {
 		skipOrFail(t, fmt.Sprintf("PostgreSQL at %s does not answer: %v", EnvDatabaseURL, err))

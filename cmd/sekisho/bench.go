@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sekisho/sekisho/bench"
+)
+
+func newBenchCmd() *cobra.Command {
+	o := bench.Options{
+		Storage:           "sqlite",
+		PostgresURL:       os.Getenv("TEST_DATABASE_URL"),
+		Scenarios:         "all",
+		Alg:               "RS256",
+		Concurrency:       32,
+		SignInConcurrency: 8,
+		Warmup:            3 * time.Second,
+		Duration:          15 * time.Second,
+		Runs:              3,
+		Users:             64,
+		Timeout:           10 * time.Second,
+		Markdown:          true,
+		ClientSecret:      os.Getenv("SEKISHO_BENCH_CLIENT_SECRET"),
+		UserPassword:      os.Getenv("SEKISHO_BENCH_USER_PASSWORD"),
+	}
+	if o.PostgresURL == "" {
+		o.PostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Benchmark a sekisho server (started here, or --target)",
+		Long: `bench starts a sekisho server on a loopback port with a fresh SQLite file or
+PostgreSQL database, seeds clients and users, and drives the scenarios of the
+benchmark notes with a closed-loop load generator:
+
+  S1 discovery   S2 JWKS   S3a/S3b client_credentials (opaque / JWT)
+  S4a/S4b introspection (opaque / JWT)   S5 refresh with rotation
+  S6 browser sign-in (PKCE)   S7 userinfo   S8 argon2id ceiling in process
+  S9 two replicas behind a round-robin (postgres only, only when named)
+
+It prints a table (rps, latency percentiles, errors, requests per server
+CPU-second, peak RSS) and writes JSON to --out. A scenario that fails its
+correctness checks is marked FAILED and the command exits non-zero.`,
+		Example: `  sekisho bench --storage sqlite --out bench.json
+  sekisho bench --storage postgres --scenario S3a,S5,S9 --duration 10s
+  sekisho bench --storage sqlite --duration 3s --runs 1 --warmup 1s --users 8`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			o.Executable = exe
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			rep, err := bench.Run(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			if rep.Failed {
+				return errors.New("bench: one or more scenarios FAILED")
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Storage, "storage", o.Storage, "sqlite or postgres")
+	f.StringVar(&o.PostgresURL, "postgres-url", o.PostgresURL, "PostgreSQL server to create the benchmark database on (default $TEST_DATABASE_URL)")
+	f.StringVar(&o.Scenarios, "scenario", o.Scenarios, "all, or a comma-separated list: S1,S2,S3a,S3b,S4a,S4b,S5,S6,S7,S8,S9 (S3, S4 name both)")
+	f.StringVar(&o.Alg, "alg", o.Alg, "signing algorithm: RS256 or ES256")
+	f.IntVarP(&o.Concurrency, "concurrency", "c", o.Concurrency, "connections (closed-loop workers)")
+	f.IntVar(&o.SignInConcurrency, "signin-c", o.SignInConcurrency, "connections for the browser sign-in (S6)")
+	f.DurationVar(&o.Warmup, "warmup", o.Warmup, "warm-up before the measured runs")
+	f.DurationVar(&o.Duration, "duration", o.Duration, "length of each run")
+	f.IntVar(&o.Runs, "runs", o.Runs, "measured runs per scenario")
+	f.IntVar(&o.Users, "users", o.Users, "users to seed (one refresh-token chain each in S5)")
+	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "timeout of each HTTP request")
+	f.StringVar(&o.Out, "out", "bench.json", `JSON report ("" for none)`)
+	f.BoolVar(&o.Markdown, "markdown", o.Markdown, "print the table as Markdown (--markdown=false: aligned text)")
+	f.StringVar(&o.Target, "target", "", "benchmark this running server instead of starting one (loopback)")
+	f.IntVar(&o.ServerPID, "server-pid", 0, "with --target: the server's pid, to measure its CPU and memory")
+	f.StringVar(&o.ClientSecret, "client-secret", o.ClientSecret, "with --target: secret of bench-confidential and bench-jwt (default $SEKISHO_BENCH_CLIENT_SECRET)")
+	f.StringVar(&o.UserPassword, "user-password", o.UserPassword, "with --target: password of the bench-user-NNN@bench.example.com users (default $SEKISHO_BENCH_USER_PASSWORD)")
+	return cmd
+}
