@@ -185,7 +185,10 @@ func Run(ctx context.Context, o Options, out, log io.Writer) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
-		e.base, e.pids, e.localPG = h.main.url, []int{h.main.pid()}, h.pg != nil && isLoopbackURL(o.PostgresURL)
+		e.base, e.pids = h.main.url, []int{h.main.pid()}
+		if h.pg != nil && isLoopbackURL(o.PostgresURL) {
+			e.localPG, e.pgDatabase = true, h.pg.name
+		}
 		h.fill(e)
 	} else {
 		rep.Target = o.Target

@@ -151,8 +151,8 @@ func runPhase(ctx context.Context, op Op, clients []*http.Client, d time.Duratio
 				w.start = time.Now()
 				err := op(ctx, w)
 				lat := time.Since(w.start)
-				if errors.Is(err, errStopped) {
-					return
+				if errors.Is(err, errStopped) || (err != nil && ctx.Err() != nil) {
+					return // interrupted: neither counted nor timed
 				}
 				r.c.classify(err)
 				if err == nil || !isTimeout(err) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -150,16 +151,24 @@ func selfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// commCPU sums the CPU time of every visible process whose command name is
-// comm (for example the local PostgreSQL server and its backends). Backends
-// that exit between two samples are missed, so it is a lower bound.
-func commCPU(comm string) time.Duration {
+// postgresCPU sums the CPU time of the local PostgreSQL processes: with a
+// database name, only the backends connected to it (their process title is
+// "postgres: <cluster>: <user> <database> <client> <state>"), else all of
+// them. Backends that exit between two samples are missed, so it is a lower
+// bound.
+func postgresCPU(database string) time.Duration {
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	var total time.Duration
 	for _, d := range dirs {
 		c, err := os.ReadFile(d + "/comm")
-		if err != nil || string(bytes.TrimSpace(c)) != comm {
+		if err != nil || string(bytes.TrimSpace(c)) != "postgres" {
 			continue
+		}
+		if database != "" {
+			cmd, err := os.ReadFile(d + "/cmdline")
+			if err != nil || !isBackendOf(string(cmd), database) {
+				continue
+			}
 		}
 		b, err := os.ReadFile(d + "/stat")
 		if err != nil {
@@ -170,6 +179,15 @@ func commCPU(comm string) time.Duration {
 		}
 	}
 	return total
+}
+
+// isBackendOf reports whether a PostgreSQL process title is that of a
+// backend connected to database.
+func isBackendOf(title, database string) bool {
+	// "postgres: 15/main: user db ...", or without a cluster name
+	// "postgres: user db ...".
+	f := strings.Fields(strings.ReplaceAll(title, "\x00", " "))
+	return len(f) >= 4 && f[0] == "postgres:" && slices.Contains(f[2:4], database)
 }
 
 // cpuModel is the first "model name" in /proc/cpuinfo.

@@ -64,3 +64,17 @@ func TestProcSelf(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestIsBackendOf(t *testing.T) {
+	for title, want := range map[string]bool{
+		"postgres: 15/main: postgres sekisho_bench_ab 127.0.0.1(44518) idle\x00": true,
+		"postgres: postgres sekisho_bench_ab [local] UPDATE":                     true,
+		"postgres: 15/main: postgres other_db 127.0.0.1(1) idle":                 false,
+		"postgres: 15/main: walwriter":                                           false,
+		"/usr/lib/postgresql/15/bin/postgres -D /var/lib/postgresql/15/main":     false,
+	} {
+		if got := isBackendOf(title, "sekisho_bench_ab"); got != want {
+			t.Errorf("isBackendOf(%q) = %v, want %v", title, got, want)
+		}
+	}
+}

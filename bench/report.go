@@ -87,7 +87,7 @@ func cpuRow(r Result) []string {
 	}
 }
 
-var cpuHeader = []string{"scenario", "server CPU-s", "generator CPU-s", "other CPU-s", "postgres CPU-s (in other)", "RSS start / end MiB"}
+var cpuHeader = []string{"scenario", "server CPU-s", "generator CPU-s", "other CPU-s", "postgres backends CPU-s (in other)", "RSS start / end MiB"}
 
 // table writes rows as Markdown or as aligned text.
 func table(w io.Writer, markdown bool, head []string, rows [][]string) {

@@ -20,6 +20,7 @@ type env struct {
 	setup       *http.Client // for setup and checks, not for the load
 	pids        []int        // server processes to measure (none: not measured)
 	localPG     bool         // sum the CPU of local "postgres" processes
+	pgDatabase  string       // ... only of the backends of this database, if set
 	conf, jwt   client       // confidential clients: opaque and JWT access tokens
 	public      client       // public PKCE client
 	redirectURI string
@@ -57,7 +58,7 @@ func (e *env) sampleCPU() cpuSample {
 	s.self = selfCPU()
 	s.machine, _ = machineBusy()
 	if e.localPG {
-		s.postgres = commCPU("postgres")
+		s.postgres = postgresCPU(e.pgDatabase)
 	}
 	return s
 }
@@ -71,7 +72,7 @@ type RunStats struct {
 	ReqPerCPUSecond     float64 `json:"req_per_cpu_second"`
 	GeneratorCPUSeconds float64 `json:"generator_cpu_seconds"`
 	OtherCPUSeconds     float64 `json:"other_cpu_seconds"`
-	PostgresCPUSeconds  float64 `json:"postgres_cpu_seconds,omitempty"`
+	PostgresCPUSeconds  float64 `json:"postgres_cpu_seconds,omitempty"` // its backends (part of other)
 }
 
 // Result is one scenario's figures.
@@ -160,7 +161,7 @@ func runScenario(ctx context.Context, e *env, sc scenario) Result {
 		rs.RPS = float64(ph.Counts.OK) / ph.Elapsed.Seconds()
 		dSrv, dSelf := after.server-before.server, after.self-before.self
 		dOther := max(0, after.machine-before.machine-dSrv-dSelf)
-		dPG := after.postgres - before.postgres
+		dPG := max(0, after.postgres-before.postgres) // a backend that exited takes its time with it
 		rs.ServerCPUSeconds, rs.GeneratorCPUSeconds = dSrv.Seconds(), dSelf.Seconds()
 		rs.OtherCPUSeconds, rs.PostgresCPUSeconds = dOther.Seconds(), dPG.Seconds()
 		denom := dSrv

@@ -121,7 +121,7 @@ func runS9(ctx context.Context, h *harness, o *Options, logf func(string, ...any
 	res := &S9Result{Factor: map[string]float64{}}
 	run := func(label string) ([]Result, error) {
 		e := &env{opts: o, base: issuer, setup: newClient(64, o.Timeout), alg: o.Alg, argon: DefaultArgon2,
-			localPG: isLoopbackURL(o.PostgresURL)}
+			localPG: isLoopbackURL(o.PostgresURL), pgDatabase: h.pg.name}
 		defer e.setup.CloseIdleConnections()
 		for _, p := range procs {
 			e.pids = append(e.pids, p.pid())
@@ -135,7 +135,7 @@ func runS9(ctx context.Context, h *harness, o *Options, logf func(string, ...any
 		var rs []Result
 		for _, id := range s9Scenarios {
 			sc, _ := findScenario(id)
-			sc.ID, sc.Name = "S9 "+sc.ID+" "+label, sc.Name+" ("+label+")"
+			sc.ID = "S9 " + sc.ID + " " + label
 			logf("%s ...", sc.ID)
 			r := runScenario(ctx, e, sc)
 			logf("%s", summaryLine(r))

@@ -240,6 +240,11 @@ func (s *opStorage) issue(ctx context.Context, req zop.TokenRequest, current str
 		if errors.Is(err, storage.ErrAlreadyUsed) {
 			return "", "", time.Time{}, s.replayed(ctx, req, now)
 		}
+		if errors.Is(err, storage.ErrNotFound) {
+			// The code's or token's row went (expiry sweep) between look-up
+			// and claim.
+			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the grant expired")
+		}
 		return "", "", time.Time{}, fmt.Errorf("op: issue tokens: %w", err)
 	}
 	s.issued(grant)

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// run executes the CLI in-process with stdin and returns its output.
+func run(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	cmd := newRootCmd()
+	var out bytes.Buffer
+	cmd.SetArgs(args)
+	cmd.SetIn(strings.NewReader(stdin))
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	err := cmd.ExecuteContext(t.Context())
+	return out.String(), err
+}
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "sekisho.yaml")
+	body = strings.ReplaceAll(body, "DIR", dir)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const cliConfig = `issuer: http://localhost:8080
+database: {driver: sqlite, dsn: DIR/sekisho.db}
+password: {memory_kib: 8192, iterations: 1, parallelism: 1}
+log: {level: error}
+`
+
+func TestUserAndKeysCommands(t *testing.T) {
+	t.Setenv("SEKISHO_SECRET", base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef")))
+	cfg := writeConfig(t, cliConfig)
+	if out, err := run(t, "S3cret-pass!\n", "user", "add", "--config", cfg, "--email", "Ann@Example.com", "--name", "Ann", "--password-stdin"); err != nil {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+	if _, err := run(t, "x\n", "user", "add", "--config", cfg, "--email", "ann@example.com", "--password-stdin"); err == nil ||
+		!strings.Contains(err.Error(), "already exists") {
+		t.Errorf("duplicate email (other case): %v", err)
+	}
+	out, err := run(t, "", "user", "list", "--config", cfg)
+	if err != nil || !strings.Contains(out, "Ann@Example.com") || !strings.Contains(out, "false") {
+		t.Errorf("user list: %v\n%s", err, out)
+	}
+	if out, err := run(t, "", "user", "disable", "--config", cfg, "--email", "ann@example.com"); err != nil {
+		t.Errorf("disable: %v %s", err, out)
+	}
+	if out, _ := run(t, "", "user", "list", "--config", cfg); !strings.Contains(out, "true") {
+		t.Errorf("after disable: %s", out)
+	}
+	if _, err := run(t, "", "user", "delete", "--config", cfg, "--email", "nobody@example.com"); err == nil {
+		t.Error("deleting an unknown user succeeded")
+	}
+	if out, err := run(t, "", "keys", "rotate", "--config", cfg); err != nil || !strings.Contains(out, "new key") {
+		t.Errorf("keys rotate: %v %s", err, out)
+	}
+	out, err = run(t, "", "keys", "list", "--config", cfg)
+	if err != nil || !strings.Contains(out, "pending") {
+		t.Errorf("keys list after rotate: %v\n%s", err, out)
+	}
+}
+
+func TestBadConfigNamesTheKey(t *testing.T) {
+	t.Setenv("SEKISHO_SECRET", base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef")))
+	cfg := writeConfig(t, cliConfig+"clients:\n  - id: app\n    redirct_uris: [https://app.example/cb]\n")
+	_, err := run(t, "", "migrate", "--config", cfg)
+	if err == nil || !strings.Contains(err.Error(), "redirct_uris") || !strings.Contains(err.Error(), "line") {
+		t.Errorf("misspelled key: %v", err)
+	}
+	cfg = writeConfig(t, cliConfig+"clients:\n  - id: app\n    secret: short\n    redirect_uris: [https://app.example/cb]\n")
+	if _, err := run(t, "", "migrate", "--config", cfg); err == nil || !strings.Contains(err.Error(), "clients[0].secret") {
+		t.Errorf("short secret: %v", err)
+	}
+	t.Setenv("SEKISHO_SECRET", "")
+	if _, err := run(t, "", "migrate", "--config", writeConfig(t, cliConfig)); err == nil || !strings.Contains(err.Error(), "SEKISHO_SECRET") {
+		t.Errorf("missing secret: %v", err)
+	}
+}
