@@ -151,7 +151,7 @@ func TestLoginThrottleAndSameAnswer(t *testing.T) {
 	pw := &fakePasswords{}
 	f := NewFlow(FlowConfig{Store: st, Hasher: plainHasher{}, Passwords: pw, SessionIdle: time.Hour, SessionAbsolute: time.Hour,
 		Throttle: Throttle{FreeFailures: 3, BaseDelay: time.Second, MaxDelay: time.Minute, Window: time.Hour},
-		Now: func() time.Time { return clock }})
+		Now:      func() time.Time { return clock }})
 	in := func(email, p string) error {
 		_, err := f.Login(t.Context(), Credentials{AuthRequestID: "r1", Email: email, Password: p, IP: "192.0.2.1"})
 		return err

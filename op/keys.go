@@ -239,6 +239,21 @@ func (m *KeyManager) generate(alg string, now, activates time.Time) (storage.Sig
 // longest lifetime of a token they signed). It returns the new key.
 func (m *KeyManager) Rotate(ctx context.Context, alg string, activationDelay, retireAfter time.Duration) (storage.SigningKey, error) {
 	now := m.now().UTC()
+	existing, err := m.store.ListSigningKeys(ctx)
+	if err != nil {
+		return storage.SigningKey{}, fmt.Errorf("op: list signing keys: %w", err)
+	}
+	signing := false
+	for _, k := range existing {
+		if !now.Before(k.ActivatesAt) && (k.RetiresAt == nil || now.Before(*k.RetiresAt)) {
+			signing = true
+		}
+	}
+	if !signing {
+		// Nothing signs yet (a fresh database): no replica can be
+		// holding an older key, so the new one signs at once.
+		activationDelay = 0
+	}
 	activates := now.Add(activationDelay)
 	k, err := m.generate(alg, now, activates)
 	if err != nil {

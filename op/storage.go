@@ -524,4 +524,3 @@ func minTime(a, b time.Time) time.Time {
 	}
 	return b
 }
-

@@ -50,7 +50,9 @@ func serve(parent context.Context, cfg *config.Config) error {
 		return err
 	}
 	defer st.Close()
-	if cfg.Dev {
+	_, demo := cfg.Client(config.DevClientID)
+	demo = demo && cfg.Dev
+	if demo {
 		if err := ensureDemoUser(ctx, cfg, st); err != nil {
 			return err
 		}
@@ -77,7 +79,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 	go func() { srv.Run(workers); close(done) }()
 
 	log.Info("sekisho is serving", "issuer", cfg.Issuer, "listen", ln.Addr().String(), "database", cfg.Database.Driver)
-	if cfg.Dev {
+	if demo {
 		printDev(cfg)
 	}
 	errc := make(chan error, 1)

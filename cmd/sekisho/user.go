@@ -152,7 +152,7 @@ func newUserStateCmd(action, short string) *cobra.Command {
 				}
 				_ = st.AddAuditEvent(ctx, storage.AuditEvent{ID: uuid.NewString(), Time: now, Type: "user_" + action,
 					UserID: u.ID, Outcome: "success", Detail: "cli"})
-				fmt.Fprintf(cmd.OutOrStdout(), "%sd user %s\n", strings.TrimSuffix(action, "e"), u.ID)
+				fmt.Fprintf(cmd.OutOrStdout(), "%s user %s\n", map[string]string{"disable": "disabled", "enable": "enabled", "delete": "deleted"}[action], u.ID)
 				return nil
 			})
 		},
