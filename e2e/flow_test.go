@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"github.com/sekisho/sekisho/htmltest"
+	"golang.org/x/net/html"
 	"net/http"
 	"net/url"
 	"slices"
@@ -119,18 +121,12 @@ func testCodeFlow(t *testing.T, e *env) {
 	}
 }
 
-// textOf is the visible text of the page's main element (for comparing
-// answers).
+// textOf is the page's text (for comparing two answers).
 func textOf(p page) string {
-	var sb strings.Builder
-	if p.doc != nil {
-		walk(p.doc, func(n *htmlNode) {
-			if n.Type == textNode {
-				sb.WriteString(strings.TrimSpace(n.Data))
-			}
-		})
+	if p.doc == nil {
+		return ""
 	}
-	return sb.String()
+	return htmltest.Text(p.doc)
 }
 
 func testSSO(t *testing.T, e *env) {
@@ -542,13 +538,9 @@ func testExpiredRequest(t *testing.T, e *env) {
 	if r.status != http.StatusGone || r.header.Get("Location") != "" {
 		t.Fatalf("expired sign-in: status %d location %q", r.status, r.header.Get("Location"))
 	}
-	found := false
-	walk(r.doc, func(n *htmlNode) {
-		if n.Data == "a" && attr(n, "href") == webHome {
-			found = true
-		}
-	})
-	if !found {
+	if len(htmltest.Find(r.doc, func(n *html.Node) bool {
+		return htmltest.IsTag(n, "a") && htmltest.Attr(n, "href") == webHome
+	})) == 0 {
 		t.Error("the expired page has no link back to the application")
 	}
 }

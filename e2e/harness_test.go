@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/sekisho/sekisho/htmltest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -280,46 +281,25 @@ func (a *authz) url(issuer string) string {
 // action is action, and the input elements' attributes.
 func formInputs(t *testing.T, doc *html.Node, action string) (map[string]string, []map[string]string) {
 	t.Helper()
-	var form *html.Node
-	walk(doc, func(n *html.Node) {
-		if form == nil && n.Type == html.ElementNode && n.Data == "form" && attr(n, "action") == action {
-			form = n
-		}
-	})
-	if form == nil {
+	forms := htmltest.Find(doc, isForm(action))
+	if len(forms) == 0 {
 		t.Fatalf("no form with action %q", action)
 	}
 	values := map[string]string{}
 	var inputs []map[string]string
-	walk(form, func(n *html.Node) {
-		if n.Type == html.ElementNode && (n.Data == "input" || n.Data == "button") {
-			m := map[string]string{"tag": n.Data}
-			for _, a := range n.Attr {
-				m[a.Key] = a.Val
-			}
-			inputs = append(inputs, m)
-			if n.Data == "input" && m["name"] != "" {
-				values[m["name"]] = m["value"]
-			}
+	for _, n := range htmltest.Find(forms[0], func(n *html.Node) bool {
+		return htmltest.IsTag(n, "input") || htmltest.IsTag(n, "button")
+	}) {
+		m := map[string]string{"tag": n.Data}
+		for _, a := range n.Attr {
+			m[a.Key] = a.Val
 		}
-	})
+		inputs = append(inputs, m)
+		if n.Data == "input" && m["name"] != "" {
+			values[m["name"]] = m["value"]
+		}
+	}
 	return values, inputs
-}
-
-func walk(n *html.Node, fn func(*html.Node)) {
-	fn(n)
-	for c := n.FirstChild; c != nil; c = c.NextSibling {
-		walk(c, fn)
-	}
-}
-
-func attr(n *html.Node, k string) string {
-	for _, a := range n.Attr {
-		if a.Key == k {
-			return a.Val
-		}
-	}
-	return ""
 }
 
 // hasLoginForm reports whether p is the sign-in page.
@@ -327,15 +307,11 @@ func (p page) hasLoginForm() bool { return p.hasForm("/login") }
 
 // hasForm reports whether p has a form posting to action.
 func (p page) hasForm(action string) bool {
-	found := false
-	if p.doc != nil {
-		walk(p.doc, func(n *html.Node) {
-			if n.Type == html.ElementNode && n.Data == "form" && attr(n, "action") == action {
-				found = true
-			}
-		})
-	}
-	return found
+	return p.doc != nil && len(htmltest.Find(p.doc, isForm(action))) > 0
+}
+
+func isForm(action string) func(*html.Node) bool {
+	return func(n *html.Node) bool { return htmltest.IsTag(n, "form") && htmltest.Attr(n, "action") == action }
 }
 
 // signIn submits the login form on p and returns the response.

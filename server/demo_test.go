@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/base64"
 	"encoding/json"
+	"github.com/sekisho/sekisho/htmltest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -128,72 +129,41 @@ type demoView struct {
 func readDemo(doc *html.Node) demoView {
 	v := demoView{claims: map[string]string{}}
 	var dt string
-	walk(doc, func(n *html.Node) {
+	for n := range doc.Descendants() {
+		if n.Type != html.ElementNode {
+			continue
+		}
 		switch n.Data {
 		case "form":
-			switch attr(n, "action") {
+			switch htmltest.Attr(n, "action") {
 			case "/demo/logout":
 				v.signedIn = true
 			case "/demo/login":
 				v.intro = true
 			}
 		case "dt":
-			dt = text(n)
+			dt = htmltest.Text(n)
 		case "dd":
-			v.claims[dt] = text(n)
+			v.claims[dt] = htmltest.Text(n)
 		case "pre":
-			v.raw = text(n)
+			v.raw = htmltest.Text(n)
 		case "p":
-			if attr(n, "role") == "alert" {
-				v.alert = text(n)
+			if htmltest.Attr(n, "role") == "alert" {
+				v.alert = htmltest.Text(n)
 			}
 		}
-	})
+	}
 	return v
-}
-
-func walk(n *html.Node, f func(*html.Node)) {
-	if n.Type == html.ElementNode {
-		f(n)
-	}
-	for c := n.FirstChild; c != nil; c = c.NextSibling {
-		walk(c, f)
-	}
-}
-
-func attr(n *html.Node, key string) string {
-	for _, a := range n.Attr {
-		if a.Key == key {
-			return a.Val
-		}
-	}
-	return ""
-}
-
-func text(n *html.Node) string {
-	var b strings.Builder
-	var rec func(*html.Node)
-	rec = func(n *html.Node) {
-		if n.Type == html.TextNode {
-			b.WriteString(n.Data)
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			rec(c)
-		}
-	}
-	rec(n)
-	return strings.TrimSpace(b.String())
 }
 
 // loginFormID returns the auth request id of the sign-in form, or "".
 func loginFormID(doc *html.Node) string {
-	id := ""
-	walk(doc, func(n *html.Node) {
-		if n.Data == "input" && attr(n, "name") == "id" {
-			id = attr(n, "value")
-		}
-	})
-	return id
+	for _, n := range htmltest.Find(doc, func(n *html.Node) bool {
+		return htmltest.IsTag(n, "input") && htmltest.Attr(n, "name") == "id"
+	}) {
+		return htmltest.Attr(n, "value")
+	}
+	return ""
 }
 
 func (e *demoEnv) demoCookie() *http.Cookie {

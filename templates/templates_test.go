@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"github.com/sekisho/sekisho/htmltest"
 	"html/template"
 	"io"
 	"net/http"
@@ -117,30 +118,30 @@ func TestPagesCommon(t *testing.T) {
 // button per form and that no message key leaked into the text.
 func checkCommon(t *testing.T, doc *html.Node, lang string) {
 	t.Helper()
-	htmlEl := find(doc, tagIs("html"))
-	if len(htmlEl) != 1 || attr(htmlEl[0], "lang") != lang {
+	htmlEl := htmltest.Find(doc, tagIs("html"))
+	if len(htmlEl) != 1 || htmltest.Attr(htmlEl[0], "lang") != lang {
 		t.Errorf("<html lang> = %v, want %q", attrs(htmlEl, "lang"), lang)
 	}
-	if n := find(doc, func(n *html.Node) bool {
-		return isTag(n, "meta") && attr(n, "name") == "viewport" && strings.Contains(attr(n, "content"), "width=device-width")
+	if n := htmltest.Find(doc, func(n *html.Node) bool {
+		return htmltest.IsTag(n, "meta") && htmltest.Attr(n, "name") == "viewport" && strings.Contains(htmltest.Attr(n, "content"), "width=device-width")
 	}); len(n) != 1 {
 		t.Errorf("viewport meta: found %d, want 1", len(n))
 	}
-	links := find(doc, func(n *html.Node) bool { return isTag(n, "link") && attr(n, "rel") == "stylesheet" })
+	links := htmltest.Find(doc, func(n *html.Node) bool { return htmltest.IsTag(n, "link") && htmltest.Attr(n, "rel") == "stylesheet" })
 	if len(links) != 1 {
 		t.Fatalf("stylesheet links: found %d, want 1", len(links))
 	}
-	if u, err := url.Parse(attr(links[0], "href")); err != nil || u.Path != "/static/style.css" || u.Host != "" {
-		t.Errorf("stylesheet href = %q, want /static/style.css", attr(links[0], "href"))
+	if u, err := url.Parse(htmltest.Attr(links[0], "href")); err != nil || u.Path != "/static/style.css" || u.Host != "" {
+		t.Errorf("stylesheet href = %q, want /static/style.css", htmltest.Attr(links[0], "href"))
 	}
-	if titles := find(doc, tagIs("title")); len(titles) != 1 || text(titles[0]) == "" {
+	if titles := htmltest.Find(doc, tagIs("title")); len(titles) != 1 || htmltest.Text(titles[0]) == "" {
 		t.Errorf("want one non-empty <title>")
 	}
-	if h1 := find(doc, tagIs("h1")); len(h1) != 1 {
+	if h1 := htmltest.Find(doc, tagIs("h1")); len(h1) != 1 {
 		t.Errorf("<h1>: found %d, want 1", len(h1))
 	}
 	// CSP: no scripts, no inline styles, no event handlers.
-	for _, n := range find(doc, func(n *html.Node) bool { return n.Type == html.ElementNode }) {
+	for _, n := range htmltest.Find(doc, func(n *html.Node) bool { return n.Type == html.ElementNode }) {
 		if n.Data == "script" || n.Data == "style" {
 			t.Errorf("found <%s> element", n.Data)
 		}
@@ -152,8 +153,8 @@ func checkCommon(t *testing.T, doc *html.Node, lang string) {
 	}
 	// Unique ids.
 	ids := map[string]bool{}
-	for _, n := range find(doc, func(n *html.Node) bool { return n.Type == html.ElementNode && hasAttr(n, "id") }) {
-		id := attr(n, "id")
+	for _, n := range htmltest.Find(doc, func(n *html.Node) bool { return n.Type == html.ElementNode && htmltest.HasAttr(n, "id") }) {
+		id := htmltest.Attr(n, "id")
 		if ids[id] {
 			t.Errorf("duplicate id %q", id)
 		}
@@ -161,25 +162,25 @@ func checkCommon(t *testing.T, doc *html.Node, lang string) {
 	}
 	// Every visible input has a label.
 	labels := map[string]bool{}
-	for _, l := range find(doc, tagIs("label")) {
-		if text(l) == "" {
-			t.Errorf("empty label for %q", attr(l, "for"))
+	for _, l := range htmltest.Find(doc, tagIs("label")) {
+		if htmltest.Text(l) == "" {
+			t.Errorf("empty label for %q", htmltest.Attr(l, "for"))
 		}
-		labels[attr(l, "for")] = true
+		labels[htmltest.Attr(l, "for")] = true
 	}
-	for _, in := range find(doc, tagIs("input")) {
-		switch attr(in, "type") {
+	for _, in := range htmltest.Find(doc, tagIs("input")) {
+		switch htmltest.Attr(in, "type") {
 		case "hidden", "submit":
 			continue
 		}
-		if id := attr(in, "id"); id == "" || !labels[id] {
-			t.Errorf("input name=%q id=%q has no <label for>", attr(in, "name"), id)
+		if id := htmltest.Attr(in, "id"); id == "" || !labels[id] {
+			t.Errorf("input name=%q id=%q has no <label for>", htmltest.Attr(in, "name"), id)
 		}
 	}
 	// Every form has exactly one submit button.
-	for _, f := range find(doc, tagIs("form")) {
-		if n := len(find(f, isSubmit)); n != 1 {
-			t.Errorf("form action=%q has %d submit buttons, want 1", attr(f, "action"), n)
+	for _, f := range htmltest.Find(doc, tagIs("form")) {
+		if n := len(htmltest.Find(f, isSubmit)); n != 1 {
+			t.Errorf("form action=%q has %d submit buttons, want 1", htmltest.Attr(f, "action"), n)
 		}
 	}
 	// No untranslated catalog key in the text.
@@ -195,8 +196,8 @@ var keyPattern = regexp.MustCompile(`\b(lang|login|error|logout|signedout|demo)\
 func checkLangSwitch(t *testing.T, doc *html.Node, want map[string]string) {
 	t.Helper()
 	got := map[string]string{}
-	for _, a := range find(doc, func(n *html.Node) bool { return isTag(n, "a") && hasAttr(n, "hreflang") }) {
-		got[attr(a, "hreflang")] = attr(a, "href")
+	for _, a := range htmltest.Find(doc, func(n *html.Node) bool { return htmltest.IsTag(n, "a") && htmltest.HasAttr(n, "hreflang") }) {
+		got[htmltest.Attr(a, "hreflang")] = htmltest.Attr(a, "href")
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("language switch links (-want +got):\n%s", diff)
@@ -274,24 +275,24 @@ func TestLogin(t *testing.T) {
 				t.Fatal(err)
 			}
 			doc := parseHTML(t, w.Body.String())
-			forms := find(doc, tagIs("form"))
+			forms := htmltest.Find(doc, tagIs("form"))
 			if len(forms) != 1 {
 				t.Fatalf("found %d forms, want 1", len(forms))
 			}
 			f := forms[0]
-			if got := attr(f, "method"); got != "post" {
+			if got := htmltest.Attr(f, "method"); got != "post" {
 				t.Errorf("method = %q, want post", got)
 			}
-			if got := attr(f, "action"); got != "/login" {
+			if got := htmltest.Attr(f, "action"); got != "/login" {
 				t.Errorf("action = %q, want /login", got)
 			}
-			if n := len(find(f, isSubmit)); n != 1 {
+			if n := len(htmltest.Find(f, isSubmit)); n != 1 {
 				t.Errorf("%d submit buttons, want 1", n)
 			}
 			type input struct{ Type, Name, Value, Autocomplete string }
 			var got []input
-			for _, in := range find(f, tagIs("input")) {
-				got = append(got, input{attr(in, "type"), attr(in, "name"), attr(in, "value"), attr(in, "autocomplete")})
+			for _, in := range htmltest.Find(f, tagIs("input")) {
+				got = append(got, input{htmltest.Attr(in, "type"), htmltest.Attr(in, "name"), htmltest.Attr(in, "value"), htmltest.Attr(in, "autocomplete")})
 			}
 			want := []input{
 				{"hidden", "id", `req"<1>`, ""},
@@ -302,17 +303,17 @@ func TestLogin(t *testing.T) {
 				t.Errorf("inputs (-want +got):\n%s", diff)
 			}
 			// The client name is text, not markup.
-			if b := find(doc, tagIs("b")); len(b) != 0 {
+			if b := htmltest.Find(doc, tagIs("b")); len(b) != 0 {
 				t.Errorf("client name was rendered as markup: %d <b> elements", len(b))
 			}
 			wantLead := i18n.T(l.tag, "login.continue_to", "<b>x</b>")
 			if !slices.Contains(textNodes(doc), wantLead) {
 				t.Errorf("text %q not found in %q", wantLead, textNodes(doc))
 			}
-			if a := find(doc, func(n *html.Node) bool { return isTag(n, "a") && !hasAttr(n, "hreflang") }); len(a) != 0 {
+			if a := htmltest.Find(doc, func(n *html.Node) bool { return htmltest.IsTag(n, "a") && !htmltest.HasAttr(n, "hreflang") }); len(a) != 0 {
 				t.Errorf("forgot link shown without ForgotURL")
 			}
-			if alerts := find(doc, roleAlert); len(alerts) != 0 {
+			if alerts := htmltest.Find(doc, roleAlert); len(alerts) != 0 {
 				t.Errorf("alert shown without Error")
 			}
 		})
@@ -337,12 +338,14 @@ func TestLoginError(t *testing.T) {
 				t.Errorf("status = %d, want 401", w.Code)
 			}
 			doc := parseHTML(t, w.Body.String())
-			alerts := find(doc, roleAlert)
-			if len(alerts) != 1 || text(alerts[0]) != i18n.T(l.tag, "login.error.invalid") {
+			alerts := htmltest.Find(doc, roleAlert)
+			if len(alerts) != 1 || htmltest.Text(alerts[0]) != i18n.T(l.tag, "login.error.invalid") {
 				t.Errorf("alert = %v, want %q", texts(alerts), i18n.T(l.tag, "login.error.invalid"))
 			}
-			forgot := find(doc, func(n *html.Node) bool { return isTag(n, "a") && attr(n, "href") == "/forgot?id=req-1" })
-			if len(forgot) != 1 || text(forgot[0]) != i18n.T(l.tag, "login.forgot") {
+			forgot := htmltest.Find(doc, func(n *html.Node) bool {
+				return htmltest.IsTag(n, "a") && htmltest.Attr(n, "href") == "/forgot?id=req-1"
+			})
+			if len(forgot) != 1 || htmltest.Text(forgot[0]) != i18n.T(l.tag, "login.forgot") {
 				t.Errorf("forgot link = %v", texts(forgot))
 			}
 		})
@@ -366,18 +369,18 @@ func TestErrorPage(t *testing.T) {
 				t.Errorf("status = %d, want 503", w.Code)
 			}
 			doc := parseHTML(t, w.Body.String())
-			if got, want := text(find(doc, tagIs("h1"))[0]), i18n.T(l.tag, "error.unavailable.title"); got != want {
+			if got, want := htmltest.Text(htmltest.Find(doc, tagIs("h1"))[0]), i18n.T(l.tag, "error.unavailable.title"); got != want {
 				t.Errorf("h1 = %q, want %q", got, want)
 			}
-			if got, want := text(find(doc, tagIs("title"))[0]), i18n.T(l.tag, "error.unavailable.title"); got != want {
+			if got, want := htmltest.Text(htmltest.Find(doc, tagIs("title"))[0]), i18n.T(l.tag, "error.unavailable.title"); got != want {
 				t.Errorf("title = %q, want %q", got, want)
 			}
-			main := find(doc, tagIs("main"))[0]
-			if ps := texts(find(main, tagIs("p"))); !slices.Contains(ps, i18n.T(l.tag, "error.unavailable")) {
+			main := htmltest.Find(doc, tagIs("main"))[0]
+			if ps := texts(htmltest.Find(main, tagIs("p"))); !slices.Contains(ps, i18n.T(l.tag, "error.unavailable")) {
 				t.Errorf("paragraphs %q lack the message", ps)
 			}
-			back := find(main, tagIs("a"))
-			if len(back) != 1 || attr(back[0], "href") != "https://app.example.com/start?a=1&b=2" || text(back[0]) != i18n.T(l.tag, "error.back_to_app") {
+			back := htmltest.Find(main, tagIs("a"))
+			if len(back) != 1 || htmltest.Attr(back[0], "href") != "https://app.example.com/start?a=1&b=2" || htmltest.Text(back[0]) != i18n.T(l.tag, "error.back_to_app") {
 				t.Errorf("back link = %v %v", attrs(back, "href"), texts(back))
 			}
 		})
@@ -391,14 +394,14 @@ func TestErrorPageDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := parseHTML(t, w.Body.String())
-	if got, want := text(find(doc, tagIs("h1"))[0]), i18n.T(language.Japanese, "error.title"); got != want {
+	if got, want := htmltest.Text(htmltest.Find(doc, tagIs("h1"))[0]), i18n.T(language.Japanese, "error.title"); got != want {
 		t.Errorf("h1 = %q, want %q", got, want)
 	}
-	main := find(doc, tagIs("main"))[0]
-	if ps := texts(find(main, tagIs("p"))); !slices.Contains(ps, i18n.T(language.Japanese, "error.server")) {
+	main := htmltest.Find(doc, tagIs("main"))[0]
+	if ps := texts(htmltest.Find(main, tagIs("p"))); !slices.Contains(ps, i18n.T(language.Japanese, "error.server")) {
 		t.Errorf("paragraphs %q lack error.server", ps)
 	}
-	if a := find(main, tagIs("a")); len(a) != 0 {
+	if a := htmltest.Find(main, tagIs("a")); len(a) != 0 {
 		t.Errorf("back link shown without BackURL")
 	}
 }
@@ -421,17 +424,17 @@ func TestLogoutConfirm(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := parseHTML(t, w.Body.String())
-	forms := find(doc, tagIs("form"))
+	forms := htmltest.Find(doc, tagIs("form"))
 	if len(forms) != 1 {
 		t.Fatalf("found %d forms, want 1", len(forms))
 	}
 	f := forms[0]
-	if attr(f, "method") != "post" || attr(f, "action") != "/end_session" {
-		t.Errorf("form method=%q action=%q, want post /end_session", attr(f, "method"), attr(f, "action"))
+	if htmltest.Attr(f, "method") != "post" || htmltest.Attr(f, "action") != "/end_session" {
+		t.Errorf("form method=%q action=%q, want post /end_session", htmltest.Attr(f, "method"), htmltest.Attr(f, "action"))
 	}
 	var got []HiddenField
-	for _, in := range find(f, func(n *html.Node) bool { return isTag(n, "input") && attr(n, "type") == "hidden" }) {
-		got = append(got, HiddenField{attr(in, "name"), attr(in, "value")})
+	for _, in := range htmltest.Find(f, func(n *html.Node) bool { return htmltest.IsTag(n, "input") && htmltest.Attr(n, "type") == "hidden" }) {
+		got = append(got, HiddenField{htmltest.Attr(in, "name"), htmltest.Attr(in, "value")})
 	}
 	want := []HiddenField{
 		{"state", `"><x`},
@@ -443,11 +446,13 @@ func TestLogoutConfirm(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("hidden fields (-want +got):\n%s", diff)
 	}
-	if h1 := text(find(doc, tagIs("h1"))[0]); h1 != "ログアウトしますか？" {
+	if h1 := htmltest.Text(htmltest.Find(doc, tagIs("h1"))[0]); h1 != "ログアウトしますか？" {
 		t.Errorf("h1 = %q", h1)
 	}
-	cancel := find(doc, func(n *html.Node) bool { return isTag(n, "a") && attr(n, "href") == "https://app.example.com/" })
-	if len(cancel) != 1 || text(cancel[0]) != "キャンセル" {
+	cancel := htmltest.Find(doc, func(n *html.Node) bool {
+		return htmltest.IsTag(n, "a") && htmltest.Attr(n, "href") == "https://app.example.com/"
+	})
+	if len(cancel) != 1 || htmltest.Text(cancel[0]) != "キャンセル" {
 		t.Errorf("cancel link = %v", texts(cancel))
 	}
 }
@@ -469,21 +474,21 @@ func TestSignedOut(t *testing.T) {
 				t.Fatal(err)
 			}
 			doc := parseHTML(t, w.Body.String())
-			main := find(doc, tagIs("main"))[0]
-			if ps := texts(find(main, tagIs("p"))); !slices.Contains(ps, "You have been signed out.") {
+			main := htmltest.Find(doc, tagIs("main"))[0]
+			if ps := texts(htmltest.Find(main, tagIs("p"))); !slices.Contains(ps, "You have been signed out.") {
 				t.Errorf("paragraphs %q", ps)
 			}
-			links := find(main, tagIs("a"))
+			links := htmltest.Find(main, tagIs("a"))
 			if tc.wantLink == "" {
 				if len(links) != 0 {
 					t.Errorf("unexpected links %v", texts(links))
 				}
 				return
 			}
-			if len(links) != 1 || text(links[0]) != tc.wantLink || attr(links[0], "href") != tc.page.BackURL {
+			if len(links) != 1 || htmltest.Text(links[0]) != tc.wantLink || htmltest.Attr(links[0], "href") != tc.page.BackURL {
 				t.Errorf("links = %v %v, want %q", texts(links), attrs(links, "href"), tc.wantLink)
 			}
-			if len(find(main, tagIs("i"))) != 0 {
+			if len(htmltest.Find(main, tagIs("i"))) != 0 {
 				t.Errorf("client name rendered as markup")
 			}
 		})
@@ -498,14 +503,14 @@ func TestDemo(t *testing.T) {
 			t.Fatal(err)
 		}
 		doc := parseHTML(t, w.Body.String())
-		forms := find(doc, tagIs("form"))
-		if len(forms) != 1 || attr(forms[0], "action") != "/demo/login" || attr(forms[0], "method") != "get" {
+		forms := htmltest.Find(doc, tagIs("form"))
+		if len(forms) != 1 || htmltest.Attr(forms[0], "action") != "/demo/login" || htmltest.Attr(forms[0], "method") != "get" {
 			t.Fatalf("forms = %v, want one GET /demo/login", attrs(forms, "action"))
 		}
-		if got := texts(find(forms[0], isSubmit)); !cmp.Equal(got, []string{"Sign in"}) {
+		if got := texts(htmltest.Find(forms[0], isSubmit)); !cmp.Equal(got, []string{"Sign in"}) {
 			t.Errorf("submit = %q", got)
 		}
-		if len(find(doc, tagIs("dl"))) != 0 || len(find(doc, tagIs("pre"))) != 0 {
+		if len(htmltest.Find(doc, tagIs("dl"))) != 0 || len(htmltest.Find(doc, tagIs("pre"))) != 0 {
 			t.Errorf("claims shown while signed out")
 		}
 	})
@@ -524,29 +529,29 @@ func TestDemo(t *testing.T) {
 		}
 		doc := parseHTML(t, w.Body.String())
 		var got []Claim
-		for _, dl := range find(doc, tagIs("dl")) {
-			dts, dds := find(dl, tagIs("dt")), find(dl, tagIs("dd"))
+		for _, dl := range htmltest.Find(doc, tagIs("dl")) {
+			dts, dds := htmltest.Find(dl, tagIs("dt")), htmltest.Find(dl, tagIs("dd"))
 			if len(dts) != len(dds) {
 				t.Fatalf("%d dt, %d dd", len(dts), len(dds))
 			}
 			for i := range dts {
-				got = append(got, Claim{text(dts[i]), text(dds[i])})
+				got = append(got, Claim{htmltest.Text(dts[i]), htmltest.Text(dds[i])})
 			}
 		}
 		want := []Claim{{"sub", "u1"}, {"name", "<script>alert(1)</script>"}, {"amr", "pwd otp"}}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("claims (-want +got):\n%s", diff)
 		}
-		if pre := find(doc, tagIs("pre")); len(pre) != 1 || text(pre[0]) != raw {
+		if pre := htmltest.Find(doc, tagIs("pre")); len(pre) != 1 || htmltest.Text(pre[0]) != raw {
 			t.Errorf("pre = %q, want %q", texts(pre), raw)
 		}
-		if alerts := find(doc, roleAlert); len(alerts) != 1 || text(alerts[0]) != "<b>token refresh failed</b>" {
+		if alerts := htmltest.Find(doc, roleAlert); len(alerts) != 1 || htmltest.Text(alerts[0]) != "<b>token refresh failed</b>" {
 			t.Errorf("alert = %q", texts(alerts))
 		}
 		type form struct{ Method, Action, Button string }
 		var forms []form
-		for _, f := range find(doc, tagIs("form")) {
-			forms = append(forms, form{attr(f, "method"), attr(f, "action"), strings.Join(texts(find(f, isSubmit)), "|")})
+		for _, f := range htmltest.Find(doc, tagIs("form")) {
+			forms = append(forms, form{htmltest.Attr(f, "method"), htmltest.Attr(f, "action"), strings.Join(texts(htmltest.Find(f, isSubmit)), "|")})
 		}
 		wantForms := []form{
 			{"post", "/demo/refresh", "トークンを更新"},
@@ -660,7 +665,7 @@ func TestStaticHandler(t *testing.T) {
 	if err := r.RenderSignedOut(w, SignedOutPage{}); err != nil {
 		t.Fatal(err)
 	}
-	href := attr(find(parseHTML(t, w.Body.String()), tagIs("link"))[0], "href")
+	href := htmltest.Attr(htmltest.Find(parseHTML(t, w.Body.String()), tagIs("link"))[0], "href")
 
 	for _, tc := range []struct {
 		path       string
@@ -711,81 +716,38 @@ func parseHTML(t *testing.T, s string) *html.Node {
 	return doc
 }
 
-func find(root *html.Node, match func(*html.Node) bool) []*html.Node {
-	var out []*html.Node
-	for n := range root.Descendants() {
-		if match(n) {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
-func isTag(n *html.Node, tag string) bool {
-	return n.Type == html.ElementNode && n.Data == tag
-}
-
 func tagIs(tag string) func(*html.Node) bool {
-	return func(n *html.Node) bool { return isTag(n, tag) }
+	return func(n *html.Node) bool { return htmltest.IsTag(n, tag) }
 }
 
 func isSubmit(n *html.Node) bool {
 	switch {
-	case isTag(n, "button"):
-		typ := attr(n, "type")
+	case htmltest.IsTag(n, "button"):
+		typ := htmltest.Attr(n, "type")
 		return typ == "" || typ == "submit"
-	case isTag(n, "input"):
-		typ := attr(n, "type")
+	case htmltest.IsTag(n, "input"):
+		typ := htmltest.Attr(n, "type")
 		return typ == "submit" || typ == "image"
 	}
 	return false
 }
 
 func roleAlert(n *html.Node) bool {
-	return n.Type == html.ElementNode && attr(n, "role") == "alert"
-}
-
-func hasAttr(n *html.Node, key string) bool {
-	for _, a := range n.Attr {
-		if a.Key == key {
-			return true
-		}
-	}
-	return false
-}
-
-func attr(n *html.Node, key string) string {
-	for _, a := range n.Attr {
-		if a.Key == key {
-			return a.Val
-		}
-	}
-	return ""
+	return n.Type == html.ElementNode && htmltest.Attr(n, "role") == "alert"
 }
 
 func attrs(nodes []*html.Node, key string) []string {
 	var out []string
 	for _, n := range nodes {
-		out = append(out, attr(n, key))
+		out = append(out, htmltest.Attr(n, key))
 	}
 	return out
-}
-
-// text returns the text content of n, trimmed.
-func text(n *html.Node) string {
-	var b strings.Builder
-	for d := range n.Descendants() {
-		if d.Type == html.TextNode {
-			b.WriteString(d.Data)
-		}
-	}
-	return strings.TrimSpace(b.String())
 }
 
 func texts(nodes []*html.Node) []string {
 	var out []string
 	for _, n := range nodes {
-		out = append(out, text(n))
+		out = append(out, htmltest.Text(n))
 	}
 	return out
 }

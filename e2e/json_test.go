@@ -4,13 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"testing"
-
-	"golang.org/x/net/html"
 )
-
-type htmlNode = html.Node
-
-const textNode = html.TextNode
 
 func getJSON(t *testing.T, u string) (int, map[string]any) {
 	t.Helper()
