@@ -461,8 +461,19 @@ func testEndSession(t *testing.T, e *env) {
 	if e.introspect(t, tok.AccessToken) {
 		t.Error("access token of an ended session is active")
 	}
-	// Confirmed sign-out from the provider's own page.
+	// A confirmation posted from another site signs nobody out.
 	e.signInFresh(t, b, "openid")
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, e.cfg.Issuer+"/end_session",
+		strings.NewReader(url.Values{"confirm": {"yes"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if p := b.do(req); !p.hasForm("/end_session") {
+		t.Errorf("cross-site confirmation: status %d, want the confirmation page again", p.status)
+	}
+	a4 := newAuthz("web", webCB, "openid")
+	e.code(t, b.get(a4.url(e.cfg.Issuer)), a4) // still signed in
+	// Confirmed sign-out from the provider's own page.
 	if p := b.post(e.cfg.Issuer+"/end_session", url.Values{"confirm": {"yes"}}, e.cfg.Issuer); p.status != http.StatusOK {
 		t.Errorf("confirmed sign-out: %d", p.status)
 	} else if p.hasForm("/end_session") {

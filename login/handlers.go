@@ -46,23 +46,26 @@ type HandlerConfig struct {
 	ClientIP func(*http.Request) string
 	// Secure cookies (https issuer): SameSite=None; Secure. Otherwise Lax.
 	Secure bool
-	// Origin is the issuer's scheme://host, for the same-origin check of
-	// the sign-out confirmation (end_session accepts cross-site POSTs).
-	Origin string
 	Logger *slog.Logger
 	// LoginOutcome counts password sign-in attempts ("success", "failure").
 	LoginOutcome func(outcome string)
 }
 
 // Handlers are the HTTP side of the browser flows.
-type Handlers struct{ c HandlerConfig }
+type Handlers struct {
+	c HandlerConfig
+	// sameSite checks the sign-out confirmation: /end_session is exempt
+	// from the server-wide cross-origin protection (relying parties may
+	// POST to it), but a confirmation must come from our own page.
+	sameSite *http.CrossOriginProtection
+}
 
 // NewHandlers returns the handlers.
 func NewHandlers(c HandlerConfig) *Handlers {
 	if c.LoginOutcome == nil {
 		c.LoginOutcome = func(string) {}
 	}
-	return &Handlers{c: c}
+	return &Handlers{c: c, sameSite: http.NewCrossOriginProtection()}
 }
 
 // SessionCookie is the name of the SSO session cookie.
@@ -155,7 +158,7 @@ func (h *Handlers) EndSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess, hasSession := h.c.Flow.Session(r.Context(), h.sessionToken(r))
-	confirmed := r.Method == http.MethodPost && r.PostForm.Get("confirm") == "yes" && h.sameOrigin(r)
+	confirmed := r.Method == http.MethodPost && r.PostForm.Get("confirm") == "yes" && h.sameSite.Check(r) == nil
 	hintMatches := es.HintValid && hasSession &&
 		(es.SessionID == sess.ID || (es.SessionID == "" && es.UserID == sess.UserID))
 	switch {
@@ -183,22 +186,6 @@ func (h *Handlers) EndSession(w http.ResponseWriter, r *http.Request) {
 // users who come directly.
 func (h *Handlers) LogoutPage(w http.ResponseWriter, r *http.Request) {
 	h.c.Pages.LogoutConfirm(w, r, url.Values{}, "")
-}
-
-// sameOrigin reports whether a POST came from our own pages.
-func (h *Handlers) sameOrigin(r *http.Request) bool {
-	if o := r.Header.Get("Origin"); o != "" {
-		return o == h.c.Origin
-	}
-	switch r.Header.Get("Sec-Fetch-Site") {
-	case "same-origin":
-		return true
-	case "":
-		// Neither header: not a browser form post from another site
-		// (old browsers, tools); SameSite cookies still apply.
-		return true
-	}
-	return false
 }
 
 func (h *Handlers) sessionToken(r *http.Request) string {

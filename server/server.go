@@ -115,12 +115,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: trusted_proxies: %w", err)
 	}
-	issuerURL, err := url.Parse(cfg.Issuer)
-	if err != nil {
-		return nil, err
-	}
 	lh := login.NewHandlers(login.HandlerConfig{Flow: flow, OP: provider, Pages: pg, ClientIP: clientIP.Of,
-		Secure: https, Origin: issuerURL.Scheme + "://" + issuerURL.Host, Logger: log,
+		Secure: https, Logger: log,
 		LoginOutcome: func(o string) { m.logins.WithLabelValues(o).Inc() }})
 
 	s := &Server{cfg: cfg, store: o.Store, keys: km, provider: provider, log: log, now: o.Now}
