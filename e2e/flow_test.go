@@ -473,6 +473,20 @@ func testEndSession(t *testing.T, e *env) {
 	}
 	a4 := newAuthz("web", webCB, "openid")
 	e.code(t, b.get(a4.url(e.cfg.Issuer)), a4) // still signed in
+	// Confirming a request without a hint returns to the client with state.
+	ask := url.Values{"client_id": {"web"}, "post_logout_redirect_uri": {webHome}, "state": {"s2"}}
+	confirm := b.get(e.cfg.Issuer + "/end_session?" + ask.Encode())
+	hidden, _ := formInputs(t, confirm.doc, "/end_session")
+	form := url.Values{}
+	for k, v := range hidden {
+		form.Set(k, v)
+	}
+	if form.Get("post_logout_redirect_uri") != webHome || form.Get("state") != "s2" || form.Get("confirm") != "yes" {
+		t.Errorf("confirmation form carries %v", form)
+	}
+	if loc := b.post(e.cfg.Issuer+"/end_session", form, e.cfg.Issuer).location(t); loc.String() != webHome+"?state=s2" {
+		t.Errorf("after confirming, redirected to %s", loc)
+	}
 	// Confirmed sign-out from the provider's own page.
 	if p := b.post(e.cfg.Issuer+"/end_session", url.Values{"confirm": {"yes"}}, e.cfg.Issuer); p.status != http.StatusOK {
 		t.Errorf("confirmed sign-out: %d", p.status)

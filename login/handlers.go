@@ -4,7 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -34,7 +33,7 @@ type LoginView struct {
 type Pages interface {
 	Login(w http.ResponseWriter, r *http.Request, status int, v LoginView)
 	Error(w http.ResponseWriter, r *http.Request, status int, messageKey, backURL string)
-	LogoutConfirm(w http.ResponseWriter, r *http.Request, params url.Values, clientName string)
+	LogoutConfirm(w http.ResponseWriter, r *http.Request, params []op.Param)
 	SignedOut(w http.ResponseWriter, r *http.Request, backURL, clientName string)
 }
 
@@ -170,7 +169,7 @@ func (h *Handlers) EndSession(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	default:
-		h.c.Pages.LogoutConfirm(w, r, es.Params, es.ClientName)
+		h.c.Pages.LogoutConfirm(w, r, es.Params)
 		return
 	}
 	h.clearSessionCookie(w)
@@ -185,7 +184,7 @@ func (h *Handlers) EndSession(w http.ResponseWriter, r *http.Request) {
 // LogoutPage serves GET /logout: the provider's own sign-out page for
 // users who come directly.
 func (h *Handlers) LogoutPage(w http.ResponseWriter, r *http.Request) {
-	h.c.Pages.LogoutConfirm(w, r, url.Values{}, "")
+	h.c.Pages.LogoutConfirm(w, r, nil)
 }
 
 func (h *Handlers) sessionToken(r *http.Request) string {

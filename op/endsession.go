@@ -14,6 +14,9 @@ import (
 // never redirects there.
 var ErrBadPostLogoutRedirect = errors.New("op: post_logout_redirect_uri is not registered")
 
+// Param is one request parameter.
+type Param struct{ Name, Value string }
+
 // EndSession is a validated RP-initiated logout request.
 type EndSession struct {
 	// HintValid: id_token_hint was present, signed by us (expired is
@@ -27,8 +30,9 @@ type EndSession struct {
 	// or empty.
 	RedirectURI string
 	ClientName  string
-	// Params are the request's parameters, for a confirmation form.
-	Params url.Values
+	// Params are the request's end_session parameters in a fixed order,
+	// to be posted back by a confirmation form.
+	Params []Param
 }
 
 // VerifyEndSession parses and validates an end_session request (GET or
@@ -39,10 +43,10 @@ func (p *Provider) VerifyEndSession(r *http.Request) (EndSession, error) {
 	if err != nil {
 		return EndSession{}, err
 	}
-	es := EndSession{Params: url.Values{}}
+	var es EndSession
 	for _, k := range []string{"id_token_hint", "client_id", "post_logout_redirect_uri", "state", "ui_locales", "logout_hint"} {
 		if v := r.Form.Get(k); v != "" {
-			es.Params.Set(k, v)
+			es.Params = append(es.Params, Param{Name: k, Value: v})
 		}
 	}
 	clientID := req.ClientID

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sekisho/sekisho/i18n"
 	"github.com/sekisho/sekisho/login"
+	"github.com/sekisho/sekisho/op"
 	"github.com/sekisho/sekisho/templates"
 )
 
@@ -72,12 +73,10 @@ func (p *pages) RenderError(w http.ResponseWriter, r *http.Request, status int, 
 	p.Error(w, r, status, key, backURL)
 }
 
-func (p *pages) LogoutConfirm(w http.ResponseWriter, r *http.Request, params url.Values, clientName string) {
-	var hidden []templates.HiddenField
-	for _, k := range []string{"id_token_hint", "client_id", "post_logout_redirect_uri", "state", "ui_locales", "logout_hint"} {
-		if v := params.Get(k); v != "" {
-			hidden = append(hidden, templates.HiddenField{Name: k, Value: v})
-		}
+func (p *pages) LogoutConfirm(w http.ResponseWriter, r *http.Request, params []op.Param) {
+	hidden := make([]templates.HiddenField, 0, len(params))
+	for _, pr := range params {
+		hidden = append(hidden, templates.HiddenField{Name: pr.Name, Value: pr.Value})
 	}
 	p.logErr(r, p.r.RenderLogoutConfirm(w, templates.LogoutConfirmPage{Base: p.base(w, r, nil), Hidden: hidden}))
 }
