@@ -23,6 +23,7 @@ type Config struct {
 	Clients        []Client      `yaml:"clients"`
 	Lifetimes      Lifetimes     `yaml:"lifetimes"`
 	Session        Session       `yaml:"session"`
+	Logout         Logout        `yaml:"logout"`
 	Password       Password      `yaml:"password"`
 	Keys           Keys          `yaml:"keys"`
 	Throttle       Throttle      `yaml:"throttle"`
@@ -70,22 +71,26 @@ type SMTP struct {
 
 // Client is a relying application registered by the operator.
 type Client struct {
-	ID                                string          `yaml:"id"`
-	Name                              string          `yaml:"name"`
-	Secret                            string          `yaml:"secret"`
-	SecretSHA256                      string          `yaml:"secret_sha256"`
-	RedirectURIs                      []string        `yaml:"redirect_uris"`
-	PostLogoutRedirectURIs            []string        `yaml:"post_logout_redirect_uris"`
-	BackchannelLogoutURI              string          `yaml:"backchannel_logout_uri"`
-	BackchannelLogoutSessionRequired  bool            `yaml:"backchannel_logout_session_required"`
-	FrontchannelLogoutURI             string          `yaml:"frontchannel_logout_uri"`
-	FrontchannelLogoutSessionRequired bool            `yaml:"frontchannel_logout_session_required"`
-	GrantTypes                        []string        `yaml:"grant_types"`
-	Scopes                            []string        `yaml:"scopes"`
-	AccessTokenFormat                 string          `yaml:"access_token_format"` // jwt | opaque
-	RequirePKCE                       *bool           `yaml:"require_pkce"`
-	AllowedOrigins                    []string        `yaml:"allowed_origins"`
-	Lifetimes                         ClientLifetimes `yaml:"lifetimes"`
+	ID                                string   `yaml:"id"`
+	Name                              string   `yaml:"name"`
+	Secret                            string   `yaml:"secret"`
+	SecretSHA256                      string   `yaml:"secret_sha256"`
+	RedirectURIs                      []string `yaml:"redirect_uris"`
+	PostLogoutRedirectURIs            []string `yaml:"post_logout_redirect_uris"`
+	BackchannelLogoutURI              string   `yaml:"backchannel_logout_uri"`
+	BackchannelLogoutSessionRequired  bool     `yaml:"backchannel_logout_session_required"`
+	FrontchannelLogoutURI             string   `yaml:"frontchannel_logout_uri"`
+	FrontchannelLogoutSessionRequired bool     `yaml:"frontchannel_logout_session_required"`
+	// KeepOfflineTokensOnLogout: the client's offline_access refresh
+	// tokens survive the user's sign-out and session timeouts (never a
+	// password reset, disable, delete or operator revocation).
+	KeepOfflineTokensOnLogout bool            `yaml:"keep_offline_tokens_on_logout"`
+	GrantTypes                []string        `yaml:"grant_types"`
+	Scopes                    []string        `yaml:"scopes"`
+	AccessTokenFormat         string          `yaml:"access_token_format"` // jwt | opaque
+	RequirePKCE               *bool           `yaml:"require_pkce"`
+	AllowedOrigins            []string        `yaml:"allowed_origins"`
+	Lifetimes                 ClientLifetimes `yaml:"lifetimes"`
 }
 
 // Public reports whether the client has no secret (PKCE, auth method none).
@@ -130,6 +135,30 @@ type Lifetimes struct {
 type Session struct {
 	Idle     Duration `yaml:"idle"`
 	Absolute Duration `yaml:"absolute"`
+}
+
+// Logout configures single logout: the back-channel deliveries and the
+// sweep that ends expired sessions.
+type Logout struct {
+	// Wait bounds how long the sign-out page waits for back-channel
+	// deliveries before it moves on; the rest continue in the background.
+	Wait Duration `yaml:"wait"`
+	// DeliveryTimeout bounds one POST to a client.
+	DeliveryTimeout Duration `yaml:"delivery_timeout"`
+	// RetryDelay is the wait before the second attempt, doubled for each
+	// further one (at most an hour).
+	RetryDelay Duration `yaml:"retry_delay"`
+	// MaxAttempts: after this many, a delivery is marked failed.
+	MaxAttempts int `yaml:"max_attempts"`
+	// Parallel is how many deliveries a replica sends at once.
+	Parallel int `yaml:"parallel"`
+	// PollInterval is how often a replica looks for due deliveries.
+	PollInterval Duration `yaml:"poll_interval"`
+	// ExpirySweepInterval is how often a replica ends (and announces)
+	// sessions whose idle or absolute time ran out.
+	ExpirySweepInterval Duration `yaml:"expiry_sweep_interval"`
+	// TokenLifetime is the `exp` of logout tokens, counted from `iat`.
+	TokenLifetime Duration `yaml:"token_lifetime"`
 }
 
 // Password configures argon2id hashing.

@@ -27,6 +27,15 @@ const (
 	DefaultPasswordIterations  = 2
 	DefaultPasswordParallelism = 1
 
+	DefaultLogoutWait                = 2 * time.Second
+	DefaultLogoutDeliveryTimeout     = 5 * time.Second
+	DefaultLogoutRetryDelay          = 5 * time.Second
+	DefaultLogoutMaxAttempts         = 12
+	DefaultLogoutParallel            = 8
+	DefaultLogoutPollInterval        = time.Second
+	DefaultLogoutExpirySweepInterval = 30 * time.Second
+	DefaultLogoutTokenLifetime       = 2 * time.Minute
+
 	DefaultKeysAlgorithm       = AlgRS256
 	DefaultKeysRefreshInterval = 10 * time.Second
 
@@ -73,6 +82,15 @@ func (c *Config) ApplyDefaults() {
 
 	setDuration(&c.Session.Idle, DefaultSessionIdle)
 	setDuration(&c.Session.Absolute, DefaultSessionAbsolute)
+
+	setDuration(&c.Logout.Wait, DefaultLogoutWait)
+	setDuration(&c.Logout.DeliveryTimeout, DefaultLogoutDeliveryTimeout)
+	setDuration(&c.Logout.RetryDelay, DefaultLogoutRetryDelay)
+	setDefault(&c.Logout.MaxAttempts, DefaultLogoutMaxAttempts)
+	setDefault(&c.Logout.Parallel, DefaultLogoutParallel)
+	setDuration(&c.Logout.PollInterval, DefaultLogoutPollInterval)
+	setDuration(&c.Logout.ExpirySweepInterval, DefaultLogoutExpirySweepInterval)
+	setDuration(&c.Logout.TokenLifetime, DefaultLogoutTokenLifetime)
 
 	setDefault(&c.Password.MemoryKiB, DefaultPasswordMemoryKiB)
 	setDefault(&c.Password.Iterations, DefaultPasswordIterations)

@@ -105,6 +105,12 @@ func (c *Config) Validate() error {
 		"throttle.max_delay":               c.Throttle.MaxDelay,
 		"throttle.window":                  c.Throttle.Window,
 		"sweep_interval":                   c.SweepInterval,
+		"logout.wait":                      c.Logout.Wait,
+		"logout.delivery_timeout":          c.Logout.DeliveryTimeout,
+		"logout.retry_delay":               c.Logout.RetryDelay,
+		"logout.poll_interval":             c.Logout.PollInterval,
+		"logout.expiry_sweep_interval":     c.Logout.ExpirySweepInterval,
+		"logout.token_lifetime":            c.Logout.TokenLifetime,
 		"shutdown_grace":                   c.ShutdownGrace,
 	} {
 		if d <= 0 {
@@ -116,6 +122,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Throttle.MaxDelay < c.Throttle.BaseDelay {
 		v.add("throttle.max_delay", "must not be less than throttle.base_delay")
+	}
+	if c.Logout.MaxAttempts < 1 {
+		v.add("logout.max_attempts", "must be at least 1")
+	}
+	if c.Logout.Parallel < 1 || c.Logout.Parallel > 256 {
+		v.add("logout.parallel", "must be between 1 and 256")
 	}
 	if c.Limits.MaxBodyBytes <= 0 {
 		v.add("limits.max_body_bytes", "must be positive")

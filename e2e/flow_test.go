@@ -601,7 +601,8 @@ func testDisabledUser(t *testing.T, e *env) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.store.EndUserSessions(t.Context(), e.user.ID, now); err != nil {
+	if _, err := e.store.EndSessions(t.Context(), storage.SessionEnd{UserID: e.user.ID, Now: now,
+		Reason: storage.EndDisabled, RevokeAllTokens: true}); err != nil {
 		t.Fatal(err)
 	}
 	if e.introspect(t, tok.AccessToken) {

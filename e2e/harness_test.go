@@ -27,6 +27,7 @@ import (
 	"github.com/sekisho/sekisho/password"
 	"github.com/sekisho/sekisho/server"
 	"github.com/sekisho/sekisho/storage"
+	"github.com/sekisho/sekisho/storage/gormstore"
 	"github.com/sekisho/sekisho/storage/gormstore/gormstoretest"
 )
 
@@ -60,6 +61,7 @@ type env struct {
 	cfg   *config.Config
 	user  storage.User
 	other storage.User
+	srv   *server.Server
 }
 
 func testConfig(issuer string) *config.Config {
@@ -115,9 +117,40 @@ func (e *env) start() {
 	if err != nil {
 		e.t.Fatalf("server.New: %v", err)
 	}
+	e.srv = srv
 	e.ts.Config.Handler = srv.Handler()
 	e.ts.Start()
 	e.t.Cleanup(e.ts.Close)
+}
+
+// run starts the server's background workers (logout deliveries, expiry
+// sweeps) until the test ends.
+func (e *env) run() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.srv.Run(ctx)
+	}()
+	e.t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+}
+
+// openPostgres opens (and migrates) another connection pool on the
+// database dsn, as a second replica would.
+func openPostgres(t *testing.T, dsn string) *gormstore.Store {
+	t.Helper()
+	st, err := gormstore.Open(t.Context(), gormstore.Config{Driver: "postgres", DSN: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // second starts another provider instance on the same database.

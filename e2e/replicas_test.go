@@ -13,17 +13,7 @@ import (
 // sign in on the first, redeem the code and refresh on the second.
 func TestTwoReplicasOnePostgres(t *testing.T) {
 	dsn := gormstoretest.PostgresDSN(t)
-	open := func() *gormstore.Store {
-		st, err := gormstore.Open(t.Context(), gormstore.Config{Driver: "postgres", DSN: dsn})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := st.Migrate(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	}
+	open := func() *gormstore.Store { return openPostgres(t, dsn) }
 	a := newEnv(t, open())
 	b := a.second(open())
 

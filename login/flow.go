@@ -45,11 +45,18 @@ type Store interface {
 	GetUserByEmail(ctx context.Context, email string) (storage.User, error)
 	GetSessionByTokenHash(ctx context.Context, tokenHash string) (storage.Session, error)
 	TouchSession(ctx context.Context, id string, now, idleExpiresAt time.Time) error
-	EndSession(ctx context.Context, id string, now time.Time) error
 	GetCounters(ctx context.Context, keys []string) (map[string]storage.Counter, error)
 	IncrementCounters(ctx context.Context, keys []string, now time.Time, window time.Duration) error
 	ResetCounters(ctx context.Context, keys []string) error
 	AddAuditEvent(ctx context.Context, e storage.AuditEvent) error
+}
+
+// SessionEnder ends SSO sessions and tells the clients (op.Logout).
+type SessionEnder interface {
+	// End ends the sessions e selects and writes their notifications.
+	End(ctx context.Context, e storage.SessionEnd) (storage.SessionEndResult, error)
+	// Prepare completes e from the configuration, for CompleteLogin.
+	Prepare(e storage.SessionEnd) storage.SessionEnd
 }
 
 // PasswordVerifier checks passwords against stored argon2id hashes.
@@ -77,6 +84,7 @@ type FlowConfig struct {
 	Store           Store
 	Passwords       PasswordVerifier
 	Hasher          Hasher
+	Sessions        SessionEnder
 	SessionIdle     time.Duration
 	SessionAbsolute time.Duration
 	Throttle        Throttle
@@ -224,8 +232,11 @@ type SignedIn struct {
 }
 
 // Login checks the password and, when it is right, starts a new SSO
-// session (a new id every time: no fixation) and finishes the request.
-// Every failure is ErrInvalidCredentials and costs the same time.
+// session (a new cookie value every time: no fixation) and finishes the
+// request. When the browser's session belongs to the same user, it is
+// renewed and keeps its `sid`, which the clients know; another user's
+// session ends and its clients are told. Every failure is
+// ErrInvalidCredentials and costs the same time.
 func (f *Flow) Login(ctx context.Context, in Credentials) (SignedIn, error) {
 	a, err := f.request(ctx, in.AuthRequestID)
 	if err != nil {
@@ -283,7 +294,12 @@ func (f *Flow) Login(ctx context.Context, in Credentials) (SignedIn, error) {
 	c := storage.LoginCompletion{AuthRequestID: a.ID, UserID: u.ID, SessionID: sess.ID,
 		AuthTime: now, AMR: sess.AMR, ACR: sess.ACR, Now: now, NewSession: &sess, Audit: &audit}
 	if old, ok := f.Session(ctx, in.SessionToken); ok {
-		c.EndSessionID = old.ID
+		if old.UserID == u.ID {
+			sess.ID, sess.CreatedAt, c.SessionID = old.ID, old.CreatedAt, old.ID
+		} else {
+			end := f.c.Sessions.Prepare(storage.SessionEnd{SessionID: old.ID, Now: now, Reason: storage.EndReplaced})
+			c.EndSession = &end
+		}
 	}
 	if err := f.c.Store.CompleteLogin(ctx, c); err != nil {
 		return SignedIn{}, fmt.Errorf("login: complete: %w", err)
@@ -308,14 +324,17 @@ func (f *Flow) throttled(c storage.Counter, free int, now time.Time) bool {
 	return now.Before(c.Last.Add(delay))
 }
 
-// Logout ends the session (if any) and records it.
-func (f *Flow) Logout(ctx context.Context, s storage.Session, ip, clientID string) error {
+// Logout ends the session, writes the clients' notifications and records
+// it. The result names the clients to tell on the front channel and the
+// back-channel deliveries to wait for.
+func (f *Flow) Logout(ctx context.Context, s storage.Session, ip, clientID string) (storage.SessionEndResult, error) {
 	now := f.c.Now().UTC()
-	if err := f.c.Store.EndSession(ctx, s.ID, now); err != nil {
-		return fmt.Errorf("login: end session: %w", err)
+	res, err := f.c.Sessions.End(ctx, storage.SessionEnd{SessionID: s.ID, Now: now, Reason: storage.EndLogout})
+	if err != nil {
+		return res, fmt.Errorf("login: end session: %w", err)
 	}
 	f.audit(ctx, storage.AuditEvent{Type: "logout", UserID: s.UserID, ClientID: clientID, IP: ip, Outcome: "success"}, now)
-	return nil
+	return res, nil
 }
 
 func (f *Flow) audit(ctx context.Context, e storage.AuditEvent, now time.Time) {

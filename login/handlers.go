@@ -1,6 +1,7 @@
 package login
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -34,13 +35,34 @@ type Pages interface {
 	Login(w http.ResponseWriter, r *http.Request, status int, v LoginView)
 	Error(w http.ResponseWriter, r *http.Request, status int, messageKey, backURL string)
 	LogoutConfirm(w http.ResponseWriter, r *http.Request, params []op.Param)
-	SignedOut(w http.ResponseWriter, r *http.Request, backURL, clientName string)
+	SignedOut(w http.ResponseWriter, r *http.Request, v SignedOutView)
+}
+
+// SignedOutView is the data of the page after a sign-out.
+type SignedOutView struct {
+	BackURL    string // a link back to the application, or empty
+	ClientName string
+	// Frames are the front-channel logout URLs to load in iframes.
+	Frames []string
+	// ContinueURL, when set, is where the page goes once the frames have
+	// loaded (the validated post_logout_redirect_uri with its state).
+	ContinueURL string
+}
+
+// Notifier tells the clients of ended sessions (op.Logout).
+type Notifier interface {
+	// Deliver sends the back-channel deliveries now and waits a bounded
+	// time for them.
+	Deliver(ctx context.Context, ids []string)
+	// FrontchannelURLs lists the iframes of the sign-out page.
+	FrontchannelURLs(ended []storage.EndedSession) []string
 }
 
 // HandlerConfig configures the handlers.
 type HandlerConfig struct {
 	Flow     *Flow
 	OP       OP
+	Notifier Notifier
 	Pages    Pages
 	ClientIP func(*http.Request) string
 	// Secure cookies (https issuer): SameSite=None; Secure. Otherwise Lax.
@@ -158,27 +180,33 @@ func (h *Handlers) EndSession(w http.ResponseWriter, r *http.Request) {
 	}
 	sess, hasSession := h.c.Flow.Session(r.Context(), h.sessionToken(r))
 	confirmed := r.Method == http.MethodPost && r.PostForm.Get("confirm") == "yes" && h.sameSite.Check(r) == nil
+	var frames []string
 	hintMatches := es.HintValid && hasSession &&
 		(es.SessionID == sess.ID || (es.SessionID == "" && es.UserID == sess.UserID))
 	switch {
 	case !hasSession:
 		// Nothing to end.
 	case hintMatches || confirmed:
-		if err := h.c.Flow.Logout(r.Context(), sess, h.c.ClientIP(r), es.ClientID); err != nil {
+		res, err := h.c.Flow.Logout(r.Context(), sess, h.c.ClientIP(r), es.ClientID)
+		if err != nil {
 			h.requestError(w, r, storage.AuthRequest{}, err)
 			return
 		}
+		// Back-channel first, bounded: the user should not reach an
+		// application that has not heard of the sign-out yet.
+		h.c.Notifier.Deliver(r.Context(), res.Deliveries)
+		frames = h.c.Notifier.FrontchannelURLs(res.Ended)
 	default:
 		h.c.Pages.LogoutConfirm(w, r, es.Params)
 		return
 	}
 	h.clearSessionCookie(w)
-	if es.RedirectURI != "" {
+	if es.RedirectURI != "" && len(frames) == 0 {
 		http.Redirect(w, r, es.RedirectURI, http.StatusSeeOther)
 		return
 	}
 	_, home, _ := h.c.OP.ClientDisplay(es.ClientID)
-	h.c.Pages.SignedOut(w, r, home, es.ClientName)
+	h.c.Pages.SignedOut(w, r, SignedOutView{BackURL: home, ClientName: es.ClientName, Frames: frames, ContinueURL: es.RedirectURI})
 }
 
 // LogoutPage serves GET /logout: the provider's own sign-out page for

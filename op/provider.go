@@ -264,6 +264,10 @@ func (p *Provider) discovery(ctx context.Context) ([]byte, string, error) {
 		return nil, "", err
 	}
 	m["authorization_response_iss_parameter_supported"] = true
+	m["backchannel_logout_supported"] = true
+	m["backchannel_logout_session_supported"] = true
+	m["frontchannel_logout_supported"] = true
+	m["frontchannel_logout_session_supported"] = true
 	m["request_parameter_supported"] = false
 	m["request_uri_parameter_supported"] = false
 	m["claims_parameter_supported"] = false

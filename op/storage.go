@@ -245,6 +245,10 @@ func (s *opStorage) issue(ctx context.Context, req zop.TokenRequest, current str
 			// and claim.
 			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the grant expired")
 		}
+		if errors.Is(err, storage.ErrConflict) {
+			// The user signed out between sign-in and code exchange.
+			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the session ended")
+		}
 		return "", "", time.Time{}, fmt.Errorf("op: issue tokens: %w", err)
 	}
 	s.issued(grant)

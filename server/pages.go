@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"golang.org/x/text/language"
@@ -81,6 +82,35 @@ func (p *pages) LogoutConfirm(w http.ResponseWriter, r *http.Request, params []o
 	p.logErr(r, p.r.RenderLogoutConfirm(w, templates.LogoutConfirmPage{Base: p.base(w, r, nil), Hidden: hidden}))
 }
 
-func (p *pages) SignedOut(w http.ResponseWriter, r *http.Request, backURL, clientName string) {
-	p.logErr(r, p.r.RenderSignedOut(w, templates.SignedOutPage{Base: p.base(w, r, nil), BackURL: backURL, ClientName: clientName}))
+// SignedOut renders the page after a sign-out. With front-channel frames,
+// this page alone may run our script and frame the clients' logout URLs;
+// frame-ancestors stays 'none'.
+func (p *pages) SignedOut(w http.ResponseWriter, r *http.Request, v login.SignedOutView) {
+	if len(v.Frames) > 0 {
+		h := w.Header()
+		h.Set("Content-Security-Policy", h.Get("Content-Security-Policy")+"; script-src 'self'; frame-src "+
+			strings.Join(origins(v.Frames), " "))
+	}
+	p.logErr(r, p.r.RenderSignedOut(w, templates.SignedOutPage{Base: p.base(w, r, nil), BackURL: v.BackURL,
+		ClientName: v.ClientName, Frames: v.Frames, ContinueURL: v.ContinueURL}))
+}
+
+// origins returns the distinct CSP sources of the URLs, in order:
+// scheme://host, or scheme: for URLs without a host (native apps).
+func origins(urls []string) []string {
+	var out []string
+	for _, u := range urls {
+		pu, err := url.Parse(u)
+		if err != nil {
+			continue
+		}
+		o := pu.Scheme + ":"
+		if pu.Host != "" {
+			o = pu.Scheme + "://" + pu.Host
+		}
+		if !slices.Contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	return out
 }

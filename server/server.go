@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"runtime"
 	"strings"
 	"time"
@@ -43,6 +42,7 @@ type Server struct {
 	store    storage.Storage
 	keys     *op.KeyManager
 	provider *op.Provider
+	logout   *op.Logout
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -53,6 +53,7 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	tokens   *prometheus.CounterVec
 	logins   *prometheus.CounterVec
+	logouts  *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -64,8 +65,10 @@ func newMetrics() *metrics {
 			Help: "Token responses issued, by grant type."}, []string{"grant"}),
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sekisho_logins_total",
 			Help: "Password sign-in attempts, by outcome."}, []string{"outcome"}),
+		logouts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sekisho_logout_deliveries_total",
+			Help: "Back-channel logout delivery attempts, by outcome (delivered, retry, failed)."}, []string{"outcome"}),
 	}
-	m.registry.MustRegister(m.requests, m.tokens, m.logins,
+	m.registry.MustRegister(m.requests, m.tokens, m.logins, m.logouts,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -100,13 +103,15 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	logout := op.NewLogout(op.LogoutConfig{Store: o.Store, Config: cfg, Keys: km, Clients: provider.Clients(),
+		Now: o.Now, Logger: log, Outcome: func(x string) { m.logouts.WithLabelValues(x).Inc() }})
 	maxHash := cfg.Password.MaxConcurrent
 	if maxHash <= 0 {
 		maxHash = runtime.GOMAXPROCS(0)
 	}
 	hasher := password.New(password.Params{MemoryKiB: cfg.Password.MemoryKiB, Iterations: cfg.Password.Iterations,
 		Parallelism: cfg.Password.Parallelism}, maxHash)
-	flow := login.NewFlow(login.FlowConfig{Store: o.Store, Passwords: hasher, Hasher: keys,
+	flow := login.NewFlow(login.FlowConfig{Store: o.Store, Passwords: hasher, Hasher: keys, Sessions: logout,
 		SessionIdle: cfg.Session.Idle.D(), SessionAbsolute: cfg.Session.Absolute.D(),
 		Throttle: login.Throttle{FreeFailures: cfg.Throttle.FreeFailures, BaseDelay: cfg.Throttle.BaseDelay.D(),
 			MaxDelay: cfg.Throttle.MaxDelay.D(), Window: cfg.Throttle.Window.D()},
@@ -115,11 +120,11 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: trusted_proxies: %w", err)
 	}
-	lh := login.NewHandlers(login.HandlerConfig{Flow: flow, OP: provider, Pages: pg, ClientIP: clientIP.Of,
+	lh := login.NewHandlers(login.HandlerConfig{Flow: flow, OP: provider, Notifier: logout, Pages: pg, ClientIP: clientIP.Of,
 		Secure: https, Logger: log,
 		LoginOutcome: func(o string) { m.logins.WithLabelValues(o).Inc() }})
 
-	s := &Server{cfg: cfg, store: o.Store, keys: km, provider: provider, log: log, now: o.Now}
+	s := &Server{cfg: cfg, store: o.Store, keys: km, provider: provider, logout: logout, log: log, now: o.Now}
 	r := mux.NewRouter()
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
@@ -167,24 +172,11 @@ func New(ctx context.Context, o Options) (*Server, error) {
 // contentSecurityPolicy allows our own stylesheet and nothing else; form
 // submissions may end in redirects to the clients' registered URIs.
 func contentSecurityPolicy(cfg *config.Config) string {
-	targets := []string{"'self'"}
-	seen := map[string]bool{}
+	var uris []string
 	for _, c := range cfg.Clients {
-		for _, u := range append(append([]string{}, c.RedirectURIs...), c.PostLogoutRedirectURIs...) {
-			p, err := url.Parse(u)
-			if err != nil {
-				continue
-			}
-			src := p.Scheme + ":"
-			if p.Host != "" {
-				src = p.Scheme + "://" + p.Host
-			}
-			if !seen[src] {
-				seen[src] = true
-				targets = append(targets, src)
-			}
-		}
+		uris = append(append(uris, c.RedirectURIs...), c.PostLogoutRedirectURIs...)
 	}
+	targets := append([]string{"'self'"}, origins(uris)...)
 	return "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action " +
 		strings.Join(targets, " ")
 }
@@ -213,10 +205,20 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ready\n"))
 }
 
-// Run runs the background workers (key reload, expiry sweep) until ctx
-// ends.
+// Logout returns the single-logout service (for the CLI and tests).
+func (s *Server) Logout() *op.Logout { return s.logout }
+
+// Run runs the background workers (key reload, logout deliveries and the
+// end of expired sessions, expiry sweep) until ctx ends, then waits for
+// logout deliveries in flight.
 func (s *Server) Run(ctx context.Context) {
 	go s.keys.Run(ctx)
+	logoutDone := make(chan struct{})
+	go func() {
+		defer close(logoutDone)
+		s.logout.Run(ctx)
+	}()
+	defer func() { <-logoutDone }()
 	t := time.NewTicker(s.cfg.SweepInterval.D())
 	defer t.Stop()
 	for {

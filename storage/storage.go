@@ -36,6 +36,7 @@ type Storage interface {
 	TokenStore
 	SessionStore
 	KeyStore
+	LogoutStore
 	AuditStore
 	CounterStore
 
@@ -72,8 +73,8 @@ type UserStore interface {
 	// UpdateUser loads the user, calls fn and stores what it returns, in
 	// one transaction. An error from fn aborts the change and is returned.
 	UpdateUser(ctx context.Context, id string, fn func(User) (User, error)) (User, error)
-	// DeleteUser removes the user and ends all of their sessions and
-	// tokens.
+	// DeleteUser removes the user and revokes every token they hold.
+	// Callers end the sessions first (EndSessions), so clients hear of it.
 	DeleteUser(ctx context.Context, id string, now time.Time) error
 }
 
@@ -127,8 +128,8 @@ type AuthRequestStore interface {
 	// in one transaction.
 	UpdateAuthRequest(ctx context.Context, id string, fn func(AuthRequest) (AuthRequest, error)) (AuthRequest, error)
 	// CompleteLogin records a finished sign-in in one transaction: it
-	// creates NewSession (when not nil), ends EndSessionID (when not
-	// empty), marks the auth request done with the given user and
+	// creates or renews NewSession (when not nil), ends EndSession (when
+	// not nil), marks the auth request done with the given user and
 	// authentication facts, and appends Audit (when not nil).
 	CompleteLogin(ctx context.Context, c LoginCompletion) error
 }
@@ -142,9 +143,15 @@ type LoginCompletion struct {
 	AMR           []string
 	ACR           string
 	Now           time.Time
-	NewSession    *Session
-	EndSessionID  string
-	Audit         *AuditEvent
+	// NewSession is created; when a session with its id exists already
+	// (the same user signing in again in this browser, keeping the `sid`
+	// the clients know), that session's token hash, authentication facts,
+	// client details and expiries are replaced instead.
+	NewSession *Session
+	// EndSession, when not nil, ends another session (of a different user
+	// in this browser) as EndSessions does.
+	EndSession *SessionEnd
+	Audit      *AuditEvent
 }
 
 // AccessToken is the record behind every access token, JWT or opaque, so
@@ -260,14 +267,134 @@ type SessionStore interface {
 	GetSessionByTokenHash(ctx context.Context, tokenHash string) (Session, error)
 	// TouchSession records use of the session and moves its idle expiry.
 	TouchSession(ctx context.Context, id string, now, idleExpiresAt time.Time) error
-	// EndSession ends the session and revokes the access and refresh
-	// tokens issued in it.
-	EndSession(ctx context.Context, id string, now time.Time) error
-	// EndUserSessions ends every session of the user and revokes every
-	// token the user holds (offline ones included). It reports how many
-	// sessions were ended.
-	EndUserSessions(ctx context.Context, userID string, now time.Time) (int, error)
+	// EndSessions ends the sessions e selects, revokes what they issued
+	// and writes their back-channel logout deliveries, in one
+	// transaction. A session ends once: ending it again changes nothing
+	// and reports nothing. ErrNotFound when e.SessionID names no session.
+	EndSessions(ctx context.Context, e SessionEnd) (SessionEndResult, error)
 	ListUserSessions(ctx context.Context, userID string) ([]Session, error)
+}
+
+// Reasons a session ends, recorded on its logout deliveries.
+const (
+	EndLogout        = "logout"         // the user signed out
+	EndTimeout       = "timeout"        // idle or absolute expiry, found by the sweep
+	EndReplaced      = "replaced"       // another user signed in in the same browser
+	EndPasswordReset = "password_reset" // the password was reset
+	EndDisabled      = "disabled"       // the account was disabled
+	EndDeleted       = "deleted"        // the account was deleted
+	EndRevoked       = "revoked"        // an operator or the user ended every session
+)
+
+// SessionEnd selects sessions to end and says what ending them does.
+// Exactly one of SessionID, UserID and Expired selects.
+type SessionEnd struct {
+	// SessionID ends one session.
+	SessionID string
+	// UserID ends every session of the user that has not ended.
+	UserID string
+	// Expired ends sessions whose idle or absolute expiry is at or
+	// before Now, at most Limit of them (0 means 100), oldest first.
+	Expired bool
+	Limit   int
+
+	Now    time.Time
+	Reason string // one of the End* constants
+	// RevokeAllTokens (with UserID) also revokes every token the user
+	// holds outside those sessions: offline ones and those of sessions
+	// that ended before (password reset, disable, operator action).
+	RevokeAllTokens bool
+	// KeepOffline lists clients whose refresh tokens survive the end of
+	// the session (their access tokens do not). Ignored with
+	// RevokeAllTokens.
+	KeepOffline []string
+	// Backchannel maps client ids to back-channel logout URIs. Each ended
+	// session gets one pending delivery per client that received tokens
+	// in it and is in this map.
+	Backchannel map[string]string
+}
+
+// EndedSession is a session that EndSessions ended.
+type EndedSession struct {
+	Session
+	// Clients received tokens in the session (sorted).
+	Clients []string
+}
+
+// SessionEndResult is what EndSessions ended and wrote.
+type SessionEndResult struct {
+	Ended      []EndedSession
+	Deliveries []string // ids of the logout deliveries written
+}
+
+// Delivery states.
+const (
+	DeliveryPending   = "pending"
+	DeliveryDelivered = "delivered"
+	DeliveryFailed    = "failed" // final: gave up or the client refused
+)
+
+// LogoutDelivery is one back-channel logout notification of one client
+// about one ended session. The logout token is signed afresh for each
+// attempt, so only what it says is stored.
+type LogoutDelivery struct {
+	ID            string
+	SessionID     string // the `sid`
+	UserID        string // the `sub`
+	ClientID      string // the `aud`
+	URI           string
+	Reason        string
+	Status        string
+	Attempts      int // attempts started (claims)
+	NextAttemptAt time.Time
+	ClaimedUntil  *time.Time
+	LastError     string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	FinishedAt    *time.Time
+}
+
+// DeliveryClaim selects pending deliveries to attempt now. A claim lasts
+// until Lease; a worker that dies leaves the row to be claimed again then.
+type DeliveryClaim struct {
+	IDs   []string // only these (the sign-out page's own); empty: any due
+	Now   time.Time
+	Lease time.Time
+	Limit int // 0 means 100
+}
+
+// DeliveryOutcome is the result of one attempt.
+type DeliveryOutcome struct {
+	Now       time.Time
+	Delivered bool
+	// Final, when not delivered: give up (the client refused, or too many
+	// attempts). Otherwise the delivery is retried at NextAttemptAt.
+	Final         bool
+	NextAttemptAt time.Time
+	Error         string
+}
+
+// DeliveryFilter narrows ListLogoutDeliveries. Zero values match all.
+type DeliveryFilter struct {
+	Status string
+	Limit  int // 0 means 100
+}
+
+// LogoutStore keeps back-channel logout deliveries.
+type LogoutStore interface {
+	// ClaimLogoutDeliveries claims pending deliveries that are due (or
+	// named in c.IDs) and not claimed by another worker, counts an
+	// attempt on each and returns them. Concurrent claimers, in any
+	// process, never get the same row while its lease runs.
+	ClaimLogoutDeliveries(ctx context.Context, c DeliveryClaim) ([]LogoutDelivery, error)
+	// FinishLogoutDelivery records the outcome of a claimed attempt.
+	FinishLogoutDelivery(ctx context.Context, id string, o DeliveryOutcome) error
+	// GetLogoutDelivery returns one delivery.
+	GetLogoutDelivery(ctx context.Context, id string) (LogoutDelivery, error)
+	// ListLogoutDeliveries returns matching deliveries, newest first.
+	ListLogoutDeliveries(ctx context.Context, f DeliveryFilter) ([]LogoutDelivery, error)
+	// CountLogoutDeliveries counts deliveries by status.
+	CountLogoutDeliveries(ctx context.Context) (map[string]int, error)
 }
 
 // SigningKey is a token signing key. The private key is encrypted by the

@@ -64,6 +64,12 @@ type SignedOutPage struct {
 	// ClientName names the application in the BackURL link text; empty
 	// says "the application".
 	ClientName string
+	// Frames are front-channel logout URLs, each loaded in a hidden
+	// iframe (the page's Content-Security-Policy must allow them).
+	Frames []string
+	// ContinueURL, when set, replaces BackURL: the page goes there once
+	// the frames have loaded (static/logout.js), or after 5 s.
+	ContinueURL string
 }
 
 // Claim is one claim of an ID token, shown on the demo page.

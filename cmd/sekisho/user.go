@@ -14,13 +14,14 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
+	"github.com/sekisho/sekisho/config"
 	"github.com/sekisho/sekisho/password"
 	"github.com/sekisho/sekisho/storage"
 	"github.com/sekisho/sekisho/storage/gormstore"
 )
 
 // withStore loads the configuration, opens the database and runs fn.
-func withStore(cmd *cobra.Command, fn func(ctx context.Context, st *gormstore.Store, cfgPassword password.Params) error) error {
+func withStore(cmd *cobra.Command, fn func(ctx context.Context, st *gormstore.Store, cfg *config.Config) error) error {
 	cfg, err := loadConfig(cmd, false)
 	if err != nil {
 		return err
@@ -30,7 +31,7 @@ func withStore(cmd *cobra.Command, fn func(ctx context.Context, st *gormstore.St
 		return err
 	}
 	defer st.Close()
-	return fn(cmd.Context(), st, passwordParams(cfg))
+	return fn(cmd.Context(), st, cfg)
 }
 
 func newUserCmd() *cobra.Command {
@@ -56,7 +57,8 @@ func newUserAddCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, p password.Params) error {
+			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, cfg *config.Config) error {
+				p := passwordParams(cfg)
 				hash, err := password.New(p, 1).Hash(ctx, pw)
 				if err != nil {
 					return err
@@ -103,7 +105,7 @@ func newUserListCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List users",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, _ password.Params) error {
+			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, _ *config.Config) error {
 				users, err := st.ListUsers(ctx)
 				if err != nil {
 					return err
@@ -126,25 +128,29 @@ func newUserStateCmd(action, short string) *cobra.Command {
 		Use:   action,
 		Short: short,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, _ password.Params) error {
-				u, err := st.GetUserByEmail(ctx, email)
-				if errors.Is(err, storage.ErrNotFound) {
-					return fmt.Errorf("no user with the email %s", email)
-				}
+			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, cfg *config.Config) error {
+				u, err := userByEmail(ctx, st, email)
 				if err != nil {
 					return err
 				}
 				now := time.Now().UTC()
+				// Sessions end with deliveries written, which a running
+				// server sends: every client hears of it.
+				end := storage.SessionEnd{UserID: u.ID, Now: now, RevokeAllTokens: true}
 				switch action {
 				case "delete":
-					err = st.DeleteUser(ctx, u.ID, now)
+					end.Reason = storage.EndDeleted
+					if _, err = cliLogout(st, cfg).End(ctx, end); err == nil {
+						err = st.DeleteUser(ctx, u.ID, now)
+					}
 				default:
 					_, err = st.UpdateUser(ctx, u.ID, func(u storage.User) (storage.User, error) {
 						u.Disabled, u.UpdatedAt = action == "disable", now
 						return u, nil
 					})
 					if err == nil && action == "disable" {
-						_, err = st.EndUserSessions(ctx, u.ID, now)
+						end.Reason = storage.EndDisabled
+						_, err = cliLogout(st, cfg).End(ctx, end)
 					}
 				}
 				if err != nil {

@@ -2,6 +2,7 @@ package gormstore
 
 import (
 	"context"
+	"errors"
 
 	"gorm.io/gorm"
 
@@ -55,17 +56,16 @@ func (s *Store) UpdateAuthRequest(ctx context.Context, id string, fn func(storag
 }
 
 // CompleteLogin returns ErrNotFound, and changes nothing, when the auth
-// request does not exist. An EndSessionID that does not exist is ignored.
+// request does not exist. An EndSession naming no session is ignored.
 func (s *Store) CompleteLogin(ctx context.Context, c storage.LoginCompletion) error {
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		if c.NewSession != nil {
-			row := toSessionRow(*c.NewSession)
-			if err := tx.Create(&row).Error; err != nil {
+		if c.EndSession != nil {
+			if _, err := s.endSessions(tx, *c.EndSession); err != nil && !errors.Is(err, storage.ErrNotFound) {
 				return err
 			}
 		}
-		if c.EndSessionID != "" {
-			if _, err := endSession(tx, c.EndSessionID, c.Now); err != nil {
+		if c.NewSession != nil {
+			if err := createOrRenewSession(tx, *c.NewSession); err != nil {
 				return err
 			}
 		}

@@ -233,6 +233,16 @@ func (s *Store) forUpdate(tx *gorm.DB) *gorm.DB {
 	return tx
 }
 
+// skipLocked locks the rows a query reads and skips rows another
+// transaction holds, so workers on several replicas claim different rows.
+// SQLite has one writer at a time: nothing to skip.
+func (s *Store) skipLocked(tx *gorm.DB) *gorm.DB {
+	if s.driver == DriverPostgres {
+		return tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate, Options: clause.LockingOptionsSkipLocked})
+	}
+	return tx
+}
+
 // exists reports whether a row of table has the given value in column. It
 // tells "not found" from "already used" after a conditional update that
 // changed nothing.

@@ -488,3 +488,41 @@ func (r counterRow) counter() storage.Counter {
 		Last:        fromDB(r.Last),
 	}
 }
+
+type logoutDeliveryRow struct {
+	ID            string `gorm:"primaryKey"`
+	SessionID     string
+	UserID        string
+	ClientID      string
+	URI           string `gorm:"column:uri"`
+	Reason        string
+	Status        string
+	Attempts      int
+	NextAttemptAt time.Time
+	ClaimedUntil  *time.Time
+	LastError     string
+	CreatedAt     time.Time `gorm:"autoCreateTime:false"`
+	UpdatedAt     time.Time `gorm:"autoUpdateTime:false"`
+	FinishedAt    *time.Time
+}
+
+func (logoutDeliveryRow) TableName() string { return "logout_deliveries" }
+
+func (r logoutDeliveryRow) delivery() storage.LogoutDelivery {
+	return storage.LogoutDelivery{
+		ID:            r.ID,
+		SessionID:     r.SessionID,
+		UserID:        r.UserID,
+		ClientID:      r.ClientID,
+		URI:           r.URI,
+		Reason:        r.Reason,
+		Status:        r.Status,
+		Attempts:      r.Attempts,
+		NextAttemptAt: fromDB(r.NextAttemptAt),
+		ClaimedUntil:  fromDBPtr(r.ClaimedUntil),
+		LastError:     r.LastError,
+		CreatedAt:     fromDB(r.CreatedAt),
+		UpdatedAt:     fromDB(r.UpdatedAt),
+		FinishedAt:    fromDBPtr(r.FinishedAt),
+	}
+}

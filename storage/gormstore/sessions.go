@@ -2,8 +2,11 @@ package gormstore
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"time"
 
+	"github.com/google/uuid"
 	"gorm.io/gorm"
 
 	"github.com/sekisho/sekisho/storage"
@@ -41,68 +44,162 @@ func (s *Store) TouchSession(ctx context.Context, id string, now, idleExpiresAt 
 	return wrap("touch session", res.Error)
 }
 
-// EndSession keeps the first end time of a session ended before (and
-// revokes its tokens again); ErrNotFound when there is no such session.
-func (s *Store) EndSession(ctx context.Context, id string, now time.Time) error {
+// createOrRenewSession inserts sess, or, when an active session of the
+// same user has its id, gives that session sess's token and facts.
+func createOrRenewSession(tx *gorm.DB, sess storage.Session) error {
+	row := toSessionRow(sess)
+	res := tx.Model(&sessionRow{}).Where("id = ? AND user_id = ? AND ended_at IS NULL", row.ID, row.UserID).
+		Updates(map[string]any{
+			"token_hash": row.TokenHash, "auth_time": row.AuthTime, "amr": row.AMR, "acr": row.ACR,
+			"ip": row.IP, "user_agent": row.UserAgent, "last_seen_at": row.LastSeenAt,
+			"idle_expires_at": row.IdleExpiresAt, "absolute_expires_at": row.AbsoluteExpiresAt,
+		})
+	if res.Error != nil || res.RowsAffected > 0 {
+		return res.Error
+	}
+	return tx.Create(&row).Error
+}
+
+// errNoSelector: a SessionEnd that selects nothing is a programming error.
+var errNoSelector = errors.New("session end selects no sessions")
+
+// EndSessions locks the selected sessions (PostgreSQL: the sweep skips rows
+// another replica holds), so a session ends, and is announced, once.
+func (s *Store) EndSessions(ctx context.Context, e storage.SessionEnd) (storage.SessionEndResult, error) {
+	var out storage.SessionEndResult
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		found, err := endSession(tx, id, now)
+		var err error
+		out, err = s.endSessions(tx, e)
+		return err
+	})
+	return out, wrap("end sessions", err)
+}
+
+func (s *Store) endSessions(tx *gorm.DB, e storage.SessionEnd) (storage.SessionEndResult, error) {
+	var out storage.SessionEndResult
+	now := utc(e.Now)
+	q := tx.Model(&sessionRow{}).Where("ended_at IS NULL")
+	switch {
+	case e.SessionID != "":
+		q = s.forUpdate(q.Where("id = ?", e.SessionID))
+	case e.UserID != "":
+		q = s.forUpdate(q.Where("user_id = ?", e.UserID).Order("created_at, id"))
+	case e.Expired:
+		q = s.skipLocked(q.Where("(idle_expires_at <= ? OR absolute_expires_at <= ?)", now, now).
+			Order("idle_expires_at, id").Limit(limitOr(e.Limit, 100)))
+	default:
+		return out, errNoSelector
+	}
+	var rows []sessionRow
+	if err := q.Find(&rows).Error; err != nil {
+		return out, err
+	}
+	if len(rows) == 0 && e.SessionID != "" {
+		found, err := exists(tx, "sessions", "id", e.SessionID)
 		if err == nil && !found {
 			err = storage.ErrNotFound
 		}
+		return out, err
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	if len(ids) > 0 {
+		if err := tx.Model(&sessionRow{}).Where("id IN ?", ids).Update("ended_at", now).Error; err != nil {
+			return out, err
+		}
+	}
+	if err := revokeSessionTokens(tx, e, ids); err != nil {
+		return out, err
+	}
+	clients, err := sessionClients(tx, ids)
+	if err != nil {
+		return out, err
+	}
+	var deliveries []logoutDeliveryRow
+	for _, r := range rows {
+		sess := r.session()
+		sess.EndedAt = &now
+		ended := storage.EndedSession{Session: sess, Clients: clients[r.ID]}
+		out.Ended = append(out.Ended, ended)
+		for _, c := range ended.Clients {
+			uri, ok := e.Backchannel[c]
+			if !ok || uri == "" {
+				continue
+			}
+			d := logoutDeliveryRow{ID: uuid.NewString(), SessionID: r.ID, UserID: r.UserID, ClientID: c, URI: uri,
+				Reason: e.Reason, Status: storage.DeliveryPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}
+			deliveries = append(deliveries, d)
+			out.Deliveries = append(out.Deliveries, d.ID)
+		}
+	}
+	if len(deliveries) > 0 {
+		if err := tx.Create(&deliveries).Error; err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// revokeSessionTokens revokes the access tokens issued in the sessions and
+// their refresh tokens, except those of e.KeepOffline clients; with
+// e.RevokeAllTokens and e.UserID, every token the user holds.
+func revokeSessionTokens(tx *gorm.DB, e storage.SessionEnd, ids []string) error {
+	if e.RevokeAllTokens && e.UserID != "" {
+		for _, table := range []string{"access_tokens", "refresh_tokens"} {
+			if err := revoke(tx, e.Now, table, "user_id = ?", e.UserID).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := revoke(tx, e.Now, "access_tokens", "session_id IN ?", ids).Error; err != nil {
 		return err
-	})
-	return wrap("end session", err)
+	}
+	if len(e.KeepOffline) > 0 {
+		return revoke(tx, e.Now, "refresh_tokens", "session_id IN ? AND client_id NOT IN ?", ids, e.KeepOffline).Error
+	}
+	return revoke(tx, e.Now, "refresh_tokens", "session_id IN ?", ids).Error
 }
 
-// endSession ends one session and revokes the tokens issued in it. It
-// reports whether the session exists.
-func endSession(tx *gorm.DB, id string, now time.Time) (bool, error) {
-	res := tx.Model(&sessionRow{}).Where("id = ? AND ended_at IS NULL", id).Update("ended_at", utc(now))
+// sessionClients returns the clients recorded for each session, sorted.
+func sessionClients(tx *gorm.DB, ids []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []struct{ SessionID, ClientID string }
+	if err := tx.Table("session_clients").Select("session_id, client_id").Where("session_id IN ?", ids).
+		Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.SessionID] = append(out[r.SessionID], r.ClientID)
+	}
+	for _, cs := range out {
+		slices.Sort(cs)
+	}
+	return out, nil
+}
+
+// recordSessionClient notes that client received tokens in the session,
+// after locking the session row: a sign-out running at the same time
+// either waits for this transaction (and then sees the client) or has
+// ended the session first, and then no tokens are issued (ErrConflict).
+func recordSessionClient(tx *gorm.DB, sessionID, clientID string, now time.Time) error {
+	res := tx.Exec("UPDATE sessions SET last_seen_at = last_seen_at WHERE id = ? AND ended_at IS NULL", sessionID)
 	if res.Error != nil {
-		return false, res.Error
+		return res.Error
 	}
-	found := res.RowsAffected > 0
-	if !found {
-		var err error
-		if found, err = exists(tx, "sessions", "id", id); err != nil || !found {
-			return false, err
-		}
+	if res.RowsAffected == 0 {
+		return storage.ErrConflict
 	}
-	for _, table := range []string{"access_tokens", "refresh_tokens"} {
-		if err := revoke(tx, now, table, "session_id = ?", id).Error; err != nil {
-			return false, err
-		}
-	}
-	return true, nil
-}
-
-// EndUserSessions counts the sessions that were active at now.
-func (s *Store) EndUserSessions(ctx context.Context, userID string, now time.Time) (int, error) {
-	var n int64
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		var err error
-		n, err = endUserSessions(tx, userID, now)
-		return err
-	})
-	return int(n), wrap("end user sessions", err)
-}
-
-// endUserSessions ends the user's active sessions and revokes every token
-// the user holds. It reports how many sessions it ended.
-func endUserSessions(tx *gorm.DB, userID string, now time.Time) (int64, error) {
-	t := utc(now)
-	res := tx.Model(&sessionRow{}).
-		Where("user_id = ? AND ended_at IS NULL AND idle_expires_at > ? AND absolute_expires_at > ?", userID, t, t).
-		Update("ended_at", t)
-	if res.Error != nil {
-		return 0, res.Error
-	}
-	for _, table := range []string{"access_tokens", "refresh_tokens"} {
-		if err := revoke(tx, now, table, "user_id = ?", userID).Error; err != nil {
-			return 0, err
-		}
-	}
-	return res.RowsAffected, nil
+	return tx.Exec("INSERT INTO session_clients (session_id, client_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+		sessionID, clientID, utc(now)).Error
 }
 
 // ListUserSessions returns every session of the user, ended and expired
@@ -113,4 +210,11 @@ func (s *Store) ListUserSessions(ctx context.Context, userID string) ([]storage.
 		return nil, wrap("list user sessions", err)
 	}
 	return convert(rows, sessionRow.session), nil
+}
+
+func limitOr(n, def int) int {
+	if n <= 0 {
+		return def
+	}
+	return n
 }

@@ -12,7 +12,9 @@ import (
 // IssueTokens claims with one conditional UPDATE, so of several
 // transactions (in any process) claiming the same code or refresh token
 // exactly one changes the row; the others see ErrAlreadyUsed. A code or
-// refresh token that does not exist gives ErrNotFound.
+// refresh token that does not exist gives ErrNotFound. A code exchange
+// records the client with the session (for single logout); when that
+// session has ended, nothing is issued and the error is ErrConflict.
 func (s *Store) IssueTokens(ctx context.Context, t storage.TokenIssue) error {
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		now := utc(t.Now)
@@ -20,6 +22,11 @@ func (s *Store) IssueTokens(ctx context.Context, t storage.TokenIssue) error {
 			res := tx.Exec("UPDATE auth_requests SET code_used_at = ? WHERE id = ? AND code_used_at IS NULL", now, t.ClaimCodeOf)
 			if err := claimed(tx, res, "auth_requests", "id", t.ClaimCodeOf); err != nil {
 				return err
+			}
+			if t.AccessToken.SessionID != "" {
+				if err := recordSessionClient(tx, t.AccessToken.SessionID, t.AccessToken.ClientID, t.Now); err != nil {
+					return err
+				}
 			}
 		}
 		if t.RotateFromHash != "" {

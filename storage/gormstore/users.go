@@ -66,8 +66,9 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(storage.User)
 	return out, wrap("update user", err)
 }
 
-// DeleteUser removes the user, ends their sessions and revokes their
-// tokens. Audit events stay.
+// DeleteUser removes the user and revokes their tokens; sessions still
+// open end without deliveries (callers end them first with EndSessions).
+// Audit events stay.
 func (s *Store) DeleteUser(ctx context.Context, id string, now time.Time) error {
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		res := tx.Delete(&userRow{}, "id = ?", id)
@@ -77,7 +78,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string, now time.Time) error 
 		if res.RowsAffected == 0 {
 			return storage.ErrNotFound
 		}
-		_, err := endUserSessions(tx, id, now)
+		_, err := s.endSessions(tx, storage.SessionEnd{UserID: id, Now: now, Reason: storage.EndDeleted, RevokeAllTokens: true})
 		return err
 	})
 	return wrap("delete user", err)

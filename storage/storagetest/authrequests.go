@@ -167,7 +167,7 @@ func testCompleteLogin(t *testing.T, s storage.Storage) {
 		ACR:           "urn:sekisho:acr:mfa",
 		Now:           now,
 		NewSession:    &fresh,
-		EndSessionID:  "old",
+		EndSession:    &storage.SessionEnd{SessionID: "old", Now: now, Reason: storage.EndReplaced},
 		Audit:         &audit,
 	}))
 
@@ -219,7 +219,7 @@ func testCompleteLoginUnknownRequest(t *testing.T, s storage.Storage) {
 		AuthTime:      now,
 		Now:           now,
 		NewSession:    &fresh,
-		EndSessionID:  "old",
+		EndSession:    &storage.SessionEnd{SessionID: "old", Now: now, Reason: storage.EndReplaced},
 		Audit:         &storage.AuditEvent{Time: now, Type: "login", UserID: "u1", Outcome: "success"},
 	})
 	wantErr(t, "CompleteLogin", err, storage.ErrNotFound)

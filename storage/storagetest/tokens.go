@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -16,6 +17,9 @@ func issuedRequest(t *testing.T, s storage.Storage, id string) storage.AuthReque
 	a.UserID, a.SessionID, a.AuthTime, a.CompletedAt = "user-1", "session-1", t0, new(t0)
 	a.CodeHash, a.CodeExpiresAt = "code-"+id, t0.Add(time.Minute)
 	must(t, s.CreateAuthRequest(t.Context(), a))
+	if err := s.CreateSession(t.Context(), newSession("session-1", "user-1")); err != nil && !errors.Is(err, storage.ErrAlreadyExists) {
+		t.Fatal(err)
+	}
 	return a
 }
 

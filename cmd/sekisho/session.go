@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/sekisho/sekisho/config"
+	"github.com/sekisho/sekisho/op"
+	"github.com/sekisho/sekisho/storage"
+	"github.com/sekisho/sekisho/storage/gormstore"
+)
+
+// cliLogout ends sessions from the command line: the deliveries it writes
+// are sent by the running server's workers.
+func cliLogout(st storage.Storage, cfg *config.Config) *op.Logout {
+	return op.NewLogout(op.LogoutConfig{Store: st, Config: cfg})
+}
+
+func newSessionCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "session", Short: "See and end users' SSO sessions"}
+	cmd.AddCommand(newSessionListCmd(), newSessionRevokeCmd())
+	return cmd
+}
+
+// userByEmail looks a user up, with a readable error for a missing one.
+func userByEmail(ctx context.Context, st storage.Storage, email string) (storage.User, error) {
+	u, err := st.GetUserByEmail(ctx, email)
+	if errors.Is(err, storage.ErrNotFound) {
+		return u, fmt.Errorf("no user with the email %s", email)
+	}
+	return u, err
+}
+
+func newSessionListCmd() *cobra.Command {
+	var email string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List a user's sessions",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, _ *config.Config) error {
+				u, err := userByEmail(ctx, st, email)
+				if err != nil {
+					return err
+				}
+				sessions, err := st.ListUserSessions(ctx, u.ID)
+				if err != nil {
+					return err
+				}
+				now := time.Now()
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "SID\tSTATE\tSIGNED IN\tLAST SEEN\tIP\tBROWSER")
+				for _, s := range sessions {
+					state := "active"
+					switch {
+					case s.EndedAt != nil:
+						state = "ended " + s.EndedAt.Format(time.RFC3339)
+					case !s.Active(now):
+						state = "expired"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.40s\n", s.ID, state, s.AuthTime.Format(time.RFC3339),
+						s.LastSeenAt.Format(time.RFC3339), s.IP, s.UserAgent)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	cmd.Flags().StringVar(&email, "user", "", "the user's email")
+	_ = cmd.MarkFlagRequired("user")
+	return cmd
+}
+
+func newSessionRevokeCmd() *cobra.Command {
+	var email string
+	cmd := &cobra.Command{
+		Use:   "revoke",
+		Short: "End every session of a user, revoke all their tokens and notify every client",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, cfg *config.Config) error {
+				u, err := userByEmail(ctx, st, email)
+				if err != nil {
+					return err
+				}
+				now := time.Now().UTC()
+				res, err := cliLogout(st, cfg).End(ctx, storage.SessionEnd{UserID: u.ID, Now: now,
+					Reason: storage.EndRevoked, RevokeAllTokens: true})
+				if err != nil {
+					return err
+				}
+				_ = st.AddAuditEvent(ctx, storage.AuditEvent{ID: uuid.NewString(), Time: now, Type: "sessions_revoked",
+					UserID: u.ID, Outcome: "success", Detail: "cli"})
+				fmt.Fprintf(cmd.OutOrStdout(), "ended %d session(s) of user %s; %d back-channel logout deliveries queued\n",
+					len(res.Ended), u.ID, len(res.Deliveries))
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&email, "user", "", "the user's email")
+	_ = cmd.MarkFlagRequired("user")
+	return cmd
+}
+
+func newLogoutDeliveriesCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "logout-deliveries", Short: "See back-channel logout deliveries"}
+	var status string
+	var limit int
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List back-channel logout deliveries, newest first",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, _ *config.Config) error {
+				switch status {
+				case "", storage.DeliveryPending, storage.DeliveryDelivered, storage.DeliveryFailed:
+				default:
+					return fmt.Errorf("--status must be %s, %s or %s", storage.DeliveryPending, storage.DeliveryDelivered, storage.DeliveryFailed)
+				}
+				ds, err := st.ListLogoutDeliveries(ctx, storage.DeliveryFilter{Status: status, Limit: limit})
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tCLIENT\tSTATUS\tATTEMPTS\tREASON\tCREATED\tNEXT/FINISHED\tLAST ERROR")
+				for _, d := range ds {
+					when := d.NextAttemptAt
+					if d.FinishedAt != nil {
+						when = *d.FinishedAt
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%.60s\n", d.ID, d.ClientID, d.Status, d.Attempts, d.Reason,
+						d.CreatedAt.Format(time.RFC3339), when.Format(time.RFC3339), d.LastError)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	list.Flags().StringVar(&status, "status", "", "only deliveries in this state: pending, delivered or failed")
+	list.Flags().IntVar(&limit, "limit", 100, "at most this many")
+	cmd.AddCommand(list)
+	return cmd
+}

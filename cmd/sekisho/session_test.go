@@ -1,0 +1,77 @@
+package main
+
+import (
+	"encoding/base64"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sekisho/sekisho/storage"
+	"github.com/sekisho/sekisho/storage/gormstore"
+)
+
+// An operator ends a user's sessions from the command line: the sessions
+// end, the tokens are revoked, and a delivery waits for the server to send.
+func TestSessionCommands(t *testing.T) {
+	t.Setenv("SEKISHO_SECRET", base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef")))
+	cfg := writeConfig(t, cliConfig+`clients:
+  - id: app
+    secret: app-secret-0123456789-0123456789-abcdef
+    redirect_uris: [http://127.0.0.1/cb]
+    backchannel_logout_uri: http://127.0.0.1/bcl
+`)
+	if out, err := run(t, "S3cret-pass!\n", "user", "add", "--config", cfg, "--email", "ann@example.com", "--password-stdin"); err != nil {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+	st, err := gormstore.Open(t.Context(), gormstore.Config{Driver: "sqlite", DSN: filepath.Join(filepath.Dir(cfg), "sekisho.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ctx := t.Context()
+	u, err := st.GetUserByEmail(ctx, "ann@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(st.CreateSession(ctx, storage.Session{ID: "sid-1", TokenHash: "h", UserID: u.ID, AuthTime: now, CreatedAt: now,
+		LastSeenAt: now, IdleExpiresAt: now.Add(time.Hour), AbsoluteExpiresAt: now.Add(time.Hour), IP: "192.0.2.7"}))
+	must(st.CreateAuthRequest(ctx, storage.AuthRequest{ID: "ar", ClientID: "app", CreatedAt: now, ExpiresAt: now.Add(time.Hour),
+		UserID: u.ID, SessionID: "sid-1", CompletedAt: &now, CodeHash: "c", CodeExpiresAt: now.Add(time.Minute)}))
+	must(st.IssueTokens(ctx, storage.TokenIssue{ClaimCodeOf: "ar", Now: now, AccessToken: storage.AccessToken{ID: "at",
+		ClientID: "app", UserID: u.ID, Subject: u.ID, SessionID: "sid-1", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}}))
+
+	if out, err := run(t, "", "session", "list", "--config", cfg, "--user", "ann@example.com"); err != nil ||
+		!strings.Contains(out, "sid-1") || !strings.Contains(out, "active") || !strings.Contains(out, "192.0.2.7") {
+		t.Errorf("session list: %v\n%s", err, out)
+	}
+	out, err := run(t, "", "session", "revoke", "--config", cfg, "--user", "ann@example.com")
+	if err != nil || !strings.Contains(out, "ended 1 session(s)") || !strings.Contains(out, "1 back-channel") {
+		t.Errorf("session revoke: %v\n%s", err, out)
+	}
+	if at, err := st.GetAccessToken(ctx, "at"); err != nil || at.RevokedAt == nil {
+		t.Errorf("access token after revoke: %+v %v", at, err)
+	}
+	if out, err := run(t, "", "session", "list", "--config", cfg, "--user", "ann@example.com"); err != nil || !strings.Contains(out, "ended") {
+		t.Errorf("session list after revoke: %v\n%s", err, out)
+	}
+	out, err = run(t, "", "logout-deliveries", "list", "--config", cfg, "--status", "pending")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); err != nil || len(lines) != 2 || !strings.Contains(lines[1], "app") ||
+		!strings.Contains(lines[1], "revoked") {
+		t.Errorf("logout-deliveries list: %v\n%s", err, out)
+	}
+	if _, err := run(t, "", "logout-deliveries", "list", "--config", cfg, "--status", "lost"); err == nil {
+		t.Error("an unknown --status was accepted")
+	}
+	if _, err := run(t, "", "session", "revoke", "--config", cfg, "--user", "nobody@example.com"); err == nil ||
+		!strings.Contains(err.Error(), "no user") {
+		t.Errorf("revoke for an unknown user: %v", err)
+	}
+}

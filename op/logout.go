@@ -1,0 +1,364 @@
+package op
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/google/uuid"
+
+	"github.com/sekisho/sekisho/config"
+	"github.com/sekisho/sekisho/storage"
+)
+
+// BackchannelLogoutEvent is the member of a logout token's `events` claim
+// (OpenID Connect Back-Channel Logout 1.0, section 2.4).
+const BackchannelLogoutEvent = "http://schemas.openid.net/event/backchannel-logout"
+
+// LogoutTokenType is the `typ` header of logout tokens.
+const LogoutTokenType = "logout+jwt"
+
+// LogoutStore is what single logout needs from storage.
+type LogoutStore interface {
+	EndSessions(ctx context.Context, e storage.SessionEnd) (storage.SessionEndResult, error)
+	ClaimLogoutDeliveries(ctx context.Context, c storage.DeliveryClaim) ([]storage.LogoutDelivery, error)
+	FinishLogoutDelivery(ctx context.Context, id string, o storage.DeliveryOutcome) error
+}
+
+// LogoutConfig configures NewLogout.
+type LogoutConfig struct {
+	Store   LogoutStore
+	Config  *config.Config // issuer, clients and the logout section
+	Keys    *KeyManager
+	Clients *Clients
+	// HTTP sends the deliveries; nil means a client that never follows
+	// redirects. Its own timeout, if any, is kept.
+	HTTP   *http.Client
+	Now    func() time.Time
+	Logger *slog.Logger
+	// Outcome is called once per attempt: "delivered", "retry", "failed".
+	Outcome func(outcome string)
+}
+
+// Logout ends sessions and tells the clients: back-channel logout tokens
+// from a database outbox (any replica delivers, with retries), and the
+// front-channel iframe URLs for the sign-out page.
+type Logout struct {
+	c        LogoutConfig
+	lc       config.Logout
+	issuer   string
+	bc       map[string]string
+	keep     []string
+	inflight sync.WaitGroup
+}
+
+// NewLogout returns the single-logout service.
+func NewLogout(c LogoutConfig) *Logout {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Outcome == nil {
+		c.Outcome = func(string) {}
+	}
+	if c.HTTP == nil {
+		c.HTTP = &http.Client{}
+	}
+	client := *c.HTTP
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.HTTP = &client
+	l := &Logout{c: c, lc: c.Config.Logout, issuer: c.Config.Issuer, bc: map[string]string{}}
+	for _, cl := range c.Config.Clients {
+		if cl.BackchannelLogoutURI != "" {
+			l.bc[cl.ID] = cl.BackchannelLogoutURI
+		}
+		if cl.KeepOfflineTokensOnLogout {
+			l.keep = append(l.keep, cl.ID)
+		}
+	}
+	return l
+}
+
+// End ends the sessions e selects, as EndSessions does, filling in who
+// hears of it from the configuration: deliveries for every client with a
+// back-channel URI, and offline tokens kept for the clients that ask,
+// unless e revokes every token.
+func (l *Logout) End(ctx context.Context, e storage.SessionEnd) (storage.SessionEndResult, error) {
+	res, err := l.c.Store.EndSessions(ctx, l.Prepare(e))
+	if err != nil {
+		return res, fmt.Errorf("op: end sessions: %w", err)
+	}
+	return res, nil
+}
+
+// Prepare fills in e what the configuration says (back-channel URIs,
+// clients keeping offline tokens, the time), for callers that end sessions
+// inside a transaction of their own (CompleteLogin).
+func (l *Logout) Prepare(e storage.SessionEnd) storage.SessionEnd {
+	if e.Now.IsZero() {
+		e.Now = l.c.Now().UTC()
+	}
+	e.Backchannel = l.bc
+	if !e.RevokeAllTokens {
+		e.KeepOffline = l.keep
+	}
+	return e
+}
+
+// FrontchannelURLs returns the front-channel logout URLs of the clients
+// that received tokens in the ended sessions, with `iss` and `sid` for
+// clients that require them.
+func (l *Logout) FrontchannelURLs(ended []storage.EndedSession) []string {
+	var out []string
+	if l.c.Clients == nil {
+		return nil
+	}
+	for _, s := range ended {
+		for _, id := range s.Clients {
+			c, ok := l.c.Clients.Get(id)
+			if !ok || c.cfg.FrontchannelLogoutURI == "" {
+				continue
+			}
+			u, err := url.Parse(c.cfg.FrontchannelLogoutURI)
+			if err != nil {
+				continue
+			}
+			if c.cfg.FrontchannelLogoutSessionRequired {
+				q := u.Query()
+				q.Set("iss", l.issuer)
+				q.Set("sid", s.ID)
+				u.RawQuery = q.Encode()
+			}
+			out = append(out, u.String())
+		}
+	}
+	return out
+}
+
+// Deliver sends the named deliveries now, in parallel, and waits until
+// they are all answered or logout.wait has passed (or ctx ends). What is
+// not done by then continues in the background.
+func (l *Logout) Deliver(ctx context.Context, ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	now := l.c.Now().UTC()
+	ds, err := l.c.Store.ClaimLogoutDeliveries(ctx, storage.DeliveryClaim{IDs: ids, Now: now, Lease: now.Add(l.lease()), Limit: len(ids)})
+	if err != nil {
+		l.c.Logger.WarnContext(ctx, "claim logout deliveries", "err", err)
+		return
+	}
+	done := l.send(context.WithoutCancel(ctx), ds)
+	t := time.NewTimer(l.lc.Wait.D())
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// send attempts each delivery in its own goroutine and closes the
+// returned channel when all are recorded.
+func (l *Logout) send(ctx context.Context, ds []storage.LogoutDelivery) <-chan struct{} {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, d := range ds {
+		l.inflight.Add(1)
+		wg.Go(func() {
+			defer l.inflight.Done()
+			l.attempt(ctx, d)
+		})
+	}
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	return done
+}
+
+// lease is how long a claimed delivery is left to its claimer: the POST's
+// timeout and a margin for recording the outcome.
+func (l *Logout) lease() time.Duration { return 2*l.lc.DeliveryTimeout.D() + 5*time.Second }
+
+// Run delivers due deliveries and ends expired sessions until ctx ends,
+// then waits for attempts in flight.
+func (l *Logout) Run(ctx context.Context) {
+	defer l.inflight.Wait()
+	poll := time.NewTicker(l.lc.PollInterval.D())
+	defer poll.Stop()
+	sweep := time.NewTicker(l.lc.ExpirySweepInterval.D())
+	defer sweep.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sweep.C:
+			l.EndExpired(ctx)
+		case <-poll.C:
+			l.DeliverDue(ctx)
+		}
+	}
+}
+
+// EndExpired ends (and announces) the sessions whose idle or absolute
+// time ran out, in batches.
+func (l *Logout) EndExpired(ctx context.Context) {
+	const batch = 100
+	for ctx.Err() == nil {
+		res, err := l.End(ctx, storage.SessionEnd{Expired: true, Limit: batch, Reason: storage.EndTimeout})
+		if err != nil {
+			if ctx.Err() == nil {
+				l.c.Logger.WarnContext(ctx, "end expired sessions", "err", err)
+			}
+			return
+		}
+		if len(res.Ended) > 0 {
+			l.c.Logger.InfoContext(ctx, "ended expired sessions", "sessions", len(res.Ended), "deliveries", len(res.Deliveries))
+		}
+		if len(res.Ended) < batch {
+			return
+		}
+	}
+}
+
+// DeliverDue sends the deliveries that are due, logout.parallel at a time,
+// until none is left.
+func (l *Logout) DeliverDue(ctx context.Context) {
+	for ctx.Err() == nil {
+		now := l.c.Now().UTC()
+		ds, err := l.c.Store.ClaimLogoutDeliveries(ctx, storage.DeliveryClaim{Now: now, Lease: now.Add(l.lease()), Limit: l.lc.Parallel})
+		if err != nil {
+			if ctx.Err() == nil {
+				l.c.Logger.WarnContext(ctx, "claim logout deliveries", "err", err)
+			}
+			return
+		}
+		if len(ds) == 0 {
+			return
+		}
+		<-l.send(context.WithoutCancel(ctx), ds)
+	}
+}
+
+// errFinal marks an answer that retrying cannot change.
+var errFinal = errors.New("final")
+
+// attempt POSTs a freshly signed logout token and records the outcome.
+func (l *Logout) attempt(ctx context.Context, d storage.LogoutDelivery) {
+	err := l.post(ctx, d)
+	now := l.c.Now().UTC()
+	o := storage.DeliveryOutcome{Now: now}
+	log := l.c.Logger.With("delivery", d.ID, "client_id", d.ClientID, "attempt", d.Attempts)
+	switch {
+	case err == nil:
+		o.Delivered = true
+		l.c.Outcome("delivered")
+		log.InfoContext(ctx, "back-channel logout delivered")
+	case errors.Is(err, errFinal) || d.Attempts >= l.lc.MaxAttempts:
+		o.Final, o.Error = true, err.Error()
+		l.c.Outcome("failed")
+		log.WarnContext(ctx, "back-channel logout failed for good", "err", err)
+	default:
+		o.Error, o.NextAttemptAt = err.Error(), now.Add(l.backoff(d.Attempts))
+		l.c.Outcome("retry")
+		log.InfoContext(ctx, "back-channel logout will be retried", "err", err, "next_attempt_at", o.NextAttemptAt)
+	}
+	if err := l.c.Store.FinishLogoutDelivery(ctx, d.ID, o); err != nil {
+		log.ErrorContext(ctx, "record logout delivery", "err", err)
+	}
+}
+
+// backoff is retry_delay·2^(attempts-1), at most an hour.
+func (l *Logout) backoff(attempts int) time.Duration {
+	d := float64(l.lc.RetryDelay.D()) * math.Pow(2, float64(max(attempts-1, 0)))
+	return time.Duration(min(d, float64(time.Hour)))
+}
+
+// post sends one logout token. Network errors, timeouts, 5xx and 429 are
+// worth retrying; any other answer but 2xx (3xx included: redirects are
+// not followed) is final.
+func (l *Logout) post(ctx context.Context, d storage.LogoutDelivery) error {
+	token, err := l.LogoutToken(d)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, l.lc.DeliveryTimeout.D())
+	defer cancel()
+	body := url.Values{"logout_token": {token}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URI, strings.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("%w: bad logout URI: %v", errFinal, err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := l.c.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("POST: %w", err)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+	switch {
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		return nil
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		return fmt.Errorf("HTTP %d", resp.StatusCode)
+	default:
+		return fmt.Errorf("%w: HTTP %d", errFinal, resp.StatusCode)
+	}
+}
+
+// logoutClaims are the claims of a logout token (Back-Channel Logout 1.0,
+// section 2.4): never a nonce.
+type logoutClaims struct {
+	Issuer    string              `json:"iss"`
+	Subject   string              `json:"sub"`
+	Audience  string              `json:"aud"`
+	IssuedAt  int64               `json:"iat"`
+	ExpiresAt int64               `json:"exp"`
+	JWTID     string              `json:"jti"`
+	SessionID string              `json:"sid"`
+	Events    map[string]struct{} `json:"events"`
+}
+
+// LogoutToken signs a fresh logout token for d (new jti, iat and exp on
+// every call) with the provider's current signing key.
+func (l *Logout) LogoutToken(d storage.LogoutDelivery) (string, error) {
+	key, err := l.c.Keys.SigningKey()
+	if err != nil {
+		return "", err
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: key.SignatureAlgorithm(),
+		Key: jose.JSONWebKey{Key: key.Key(), KeyID: key.ID()}},
+		(&jose.SignerOptions{}).WithType(LogoutTokenType))
+	if err != nil {
+		return "", fmt.Errorf("op: logout token signer: %w", err)
+	}
+	now := l.c.Now()
+	claims := logoutClaims{
+		Issuer: l.issuer, Subject: d.UserID, Audience: d.ClientID,
+		IssuedAt: now.Unix(), ExpiresAt: now.Add(l.lc.TokenLifetime.D()).Unix(),
+		JWTID: uuid.NewString(), SessionID: d.SessionID,
+		Events: map[string]struct{}{BackchannelLogoutEvent: {}},
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		return "", fmt.Errorf("op: sign logout token: %w", err)
+	}
+	return jws.CompactSerialize()
+}
