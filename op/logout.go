@@ -3,21 +3,19 @@ package op
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/google/uuid"
 
 	"github.com/sekisho/sekisho/config"
+	"github.com/sekisho/sekisho/outbox"
 	"github.com/sekisho/sekisho/storage"
 )
 
@@ -54,12 +52,12 @@ type LogoutConfig struct {
 // from a database outbox (any replica delivers, with retries), and the
 // front-channel iframe URLs for the sign-out page.
 type Logout struct {
-	c        LogoutConfig
-	lc       config.Logout
-	issuer   string
-	bc       map[string]string
-	keep     []string
-	inflight sync.WaitGroup
+	c      LogoutConfig
+	lc     config.Logout
+	issuer string
+	bc     map[string]string
+	keep   []string
+	queue  *outbox.Queue[storage.LogoutDelivery]
 }
 
 // NewLogout returns the single-logout service.
@@ -80,6 +78,13 @@ func NewLogout(c LogoutConfig) *Logout {
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c.HTTP = &client
 	l := &Logout{c: c, lc: c.Config.Logout, issuer: c.Config.Issuer, bc: map[string]string{}}
+	l.queue = outbox.New(outbox.Config[storage.LogoutDelivery]{
+		Name: "logout", Claim: c.Store.ClaimLogoutDeliveries, Send: l.post, Finish: c.Store.FinishLogoutDelivery,
+		ID:       func(d storage.LogoutDelivery) string { return d.ID },
+		Attempts: func(d storage.LogoutDelivery) int { return d.Attempts },
+		Parallel: l.lc.Parallel, RetryDelay: l.lc.RetryDelay.D(), MaxAttempts: l.lc.MaxAttempts,
+		AttemptTimeout: l.lc.DeliveryTimeout.D(), Now: c.Now, Logger: c.Logger, Outcome: c.Outcome,
+	})
 	for _, cl := range c.Config.Clients {
 		if cl.BackchannelLogoutURI != "" {
 			l.bc[cl.ID] = cl.BackchannelLogoutURI
@@ -151,52 +156,13 @@ func (l *Logout) FrontchannelURLs(ended []storage.EndedSession) []string {
 // they are all answered or logout.wait has passed (or ctx ends). What is
 // not done by then continues in the background.
 func (l *Logout) Deliver(ctx context.Context, ids []string) {
-	if len(ids) == 0 {
-		return
-	}
-	now := l.c.Now().UTC()
-	ds, err := l.c.Store.ClaimLogoutDeliveries(ctx, storage.DeliveryClaim{IDs: ids, Now: now, Lease: now.Add(l.lease()), Limit: len(ids)})
-	if err != nil {
-		l.c.Logger.WarnContext(ctx, "claim logout deliveries", "err", err)
-		return
-	}
-	done := l.send(context.WithoutCancel(ctx), ds)
-	t := time.NewTimer(l.lc.Wait.D())
-	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-	case <-ctx.Done():
-	}
+	l.queue.DeliverNow(ctx, ids, l.lc.Wait.D())
 }
-
-// send attempts each delivery in its own goroutine and closes the
-// returned channel when all are recorded.
-func (l *Logout) send(ctx context.Context, ds []storage.LogoutDelivery) <-chan struct{} {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	for _, d := range ds {
-		l.inflight.Add(1)
-		wg.Go(func() {
-			defer l.inflight.Done()
-			l.attempt(ctx, d)
-		})
-	}
-	go func() {
-		wg.Wait()
-		close(done)
-	}()
-	return done
-}
-
-// lease is how long a claimed delivery is left to its claimer: the POST's
-// timeout and a margin for recording the outcome.
-func (l *Logout) lease() time.Duration { return 2*l.lc.DeliveryTimeout.D() + 5*time.Second }
 
 // Run delivers due deliveries and ends expired sessions until ctx ends,
 // then waits for attempts in flight.
 func (l *Logout) Run(ctx context.Context) {
-	defer l.inflight.Wait()
+	defer l.queue.Wait()
 	poll := time.NewTicker(l.lc.PollInterval.D())
 	defer poll.Stop()
 	sweep := time.NewTicker(l.lc.ExpirySweepInterval.D())
@@ -236,56 +202,7 @@ func (l *Logout) EndExpired(ctx context.Context) {
 
 // DeliverDue sends the deliveries that are due, logout.parallel at a time,
 // until none is left.
-func (l *Logout) DeliverDue(ctx context.Context) {
-	for ctx.Err() == nil {
-		now := l.c.Now().UTC()
-		ds, err := l.c.Store.ClaimLogoutDeliveries(ctx, storage.DeliveryClaim{Now: now, Lease: now.Add(l.lease()), Limit: l.lc.Parallel})
-		if err != nil {
-			if ctx.Err() == nil {
-				l.c.Logger.WarnContext(ctx, "claim logout deliveries", "err", err)
-			}
-			return
-		}
-		if len(ds) == 0 {
-			return
-		}
-		<-l.send(context.WithoutCancel(ctx), ds)
-	}
-}
-
-// errFinal marks an answer that retrying cannot change.
-var errFinal = errors.New("final")
-
-// attempt POSTs a freshly signed logout token and records the outcome.
-func (l *Logout) attempt(ctx context.Context, d storage.LogoutDelivery) {
-	err := l.post(ctx, d)
-	now := l.c.Now().UTC()
-	o := storage.DeliveryOutcome{Now: now}
-	log := l.c.Logger.With("delivery", d.ID, "client_id", d.ClientID, "attempt", d.Attempts)
-	switch {
-	case err == nil:
-		o.Delivered = true
-		l.c.Outcome("delivered")
-		log.InfoContext(ctx, "back-channel logout delivered")
-	case errors.Is(err, errFinal) || d.Attempts >= l.lc.MaxAttempts:
-		o.Final, o.Error = true, err.Error()
-		l.c.Outcome("failed")
-		log.WarnContext(ctx, "back-channel logout failed for good", "err", err)
-	default:
-		o.Error, o.NextAttemptAt = err.Error(), now.Add(l.backoff(d.Attempts))
-		l.c.Outcome("retry")
-		log.InfoContext(ctx, "back-channel logout will be retried", "err", err, "next_attempt_at", o.NextAttemptAt)
-	}
-	if err := l.c.Store.FinishLogoutDelivery(ctx, d.ID, o); err != nil {
-		log.ErrorContext(ctx, "record logout delivery", "err", err)
-	}
-}
-
-// backoff is retry_delay·2^(attempts-1), at most an hour.
-func (l *Logout) backoff(attempts int) time.Duration {
-	d := float64(l.lc.RetryDelay.D()) * math.Pow(2, float64(max(attempts-1, 0)))
-	return time.Duration(min(d, float64(time.Hour)))
-}
+func (l *Logout) DeliverDue(ctx context.Context) { l.queue.DeliverDue(ctx) }
 
 // post sends one logout token. Network errors, timeouts, 5xx and 429 are
 // worth retrying; any other answer but 2xx (3xx included: redirects are
@@ -295,12 +212,10 @@ func (l *Logout) post(ctx context.Context, d storage.LogoutDelivery) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, l.lc.DeliveryTimeout.D())
-	defer cancel()
 	body := url.Values{"logout_token": {token}}.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URI, strings.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("%w: bad logout URI: %v", errFinal, err)
+		return outbox.Final(fmt.Errorf("bad logout URI: %w", err))
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := l.c.HTTP.Do(req)
@@ -315,7 +230,7 @@ func (l *Logout) post(ctx context.Context, d storage.LogoutDelivery) error {
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 		return fmt.Errorf("HTTP %d", resp.StatusCode)
 	default:
-		return fmt.Errorf("%w: HTTP %d", errFinal, resp.StatusCode)
+		return fmt.Errorf("%w: HTTP %d", outbox.ErrFinal, resp.StatusCode)
 	}
 }
 

@@ -37,6 +37,8 @@ type Storage interface {
 	SessionStore
 	KeyStore
 	LogoutStore
+	MailStore
+	CodeStore
 	AuditStore
 	CounterStore
 
@@ -395,6 +397,102 @@ type LogoutStore interface {
 	ListLogoutDeliveries(ctx context.Context, f DeliveryFilter) ([]LogoutDelivery, error)
 	// CountLogoutDeliveries counts deliveries by status.
 	CountLogoutDeliveries(ctx context.Context) (map[string]int, error)
+}
+
+// OutboxMail is one message in the mail outbox. Body is the composed
+// message sealed by the caller; it is dropped once the mail is delivered,
+// keeping what an operator needs.
+type OutboxMail struct {
+	ID            string
+	Recipient     string // envelope recipient
+	Subject       string
+	Template      string // which mail: login_code, reset_code, ...
+	Body          []byte // sealed; nil once delivered
+	Status        string // DeliveryPending, DeliveryDelivered, DeliveryFailed
+	Attempts      int
+	NextAttemptAt time.Time
+	ClaimedUntil  *time.Time
+	LastError     string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	FinishedAt    *time.Time
+}
+
+// MailStore keeps the mail outbox. Flows that send a mail with a change
+// (a code, a link) pass the mail to that change's method, which writes
+// both in one transaction; EnqueueMail is for mails on their own.
+type MailStore interface {
+	EnqueueMail(ctx context.Context, m OutboxMail) error
+	// ClaimMail claims due (or named) pending mails, like
+	// ClaimLogoutDeliveries.
+	ClaimMail(ctx context.Context, c DeliveryClaim) ([]OutboxMail, error)
+	// FinishMail records an attempt; a delivered mail loses its body.
+	FinishMail(ctx context.Context, id string, o DeliveryOutcome) error
+	GetMail(ctx context.Context, id string) (OutboxMail, error)
+	// ListMail returns matching mails, newest first.
+	ListMail(ctx context.Context, f DeliveryFilter) ([]OutboxMail, error)
+	// RetryMail makes a failed or pending mail due now, with a fresh
+	// count of attempts. ErrConflict when it was delivered (its body is
+	// gone).
+	RetryMail(ctx context.Context, id string, now time.Time) error
+}
+
+// Purposes of one-time codes.
+const (
+	PurposeReset = "reset" // password reset by emailed code
+	PurposeLogin = "login" // the emailed sign-in step
+)
+
+// OneTimeCode is an emailed code. The browser holds a ticket naming it;
+// code and ticket are stored only as keyed hashes.
+type OneTimeCode struct {
+	ID            string
+	Purpose       string
+	UserID        string
+	AuthRequestID string // the sign-in it belongs to, if any
+	TicketHash    string
+	CodeHash      string
+	Failures      int // wrong tries so far
+	Sends         int // mails sent for it
+	CreatedAt     time.Time
+	SentAt        time.Time
+	ExpiresAt     time.Time
+	UsedAt        *time.Time // used, or voided by a newer code
+}
+
+// Usable reports whether the code may still be tried at now.
+func (c OneTimeCode) Usable(now time.Time, maxFailures int) bool {
+	return c.UsedAt == nil && now.Before(c.ExpiresAt) && c.Failures < maxFailures
+}
+
+// ResetCompletion is the input of CompleteReset.
+type ResetCompletion struct {
+	CodeID       string
+	MaxFailures  int
+	Now          time.Time
+	UserID       string
+	PasswordHash string
+	// End ends the user's sessions (and notifies their clients).
+	End   SessionEnd
+	Mail  *OutboxMail // "your password was changed"
+	Audit *AuditEvent
+}
+
+// CodeStore keeps emailed one-time codes.
+type CodeStore interface {
+	// CreateCode stores c, voids the user's other unused codes of the
+	// same purpose and enqueues mail, in one transaction.
+	CreateCode(ctx context.Context, c OneTimeCode, mail OutboxMail) error
+	GetCodeByTicket(ctx context.Context, ticketHash string) (OneTimeCode, error)
+	// FailCode counts a wrong try on a usable code and returns it.
+	// ErrConflict when the code was not usable.
+	FailCode(ctx context.Context, id string, maxFailures int, now time.Time) (OneTimeCode, error)
+	// CompleteReset claims the code (ErrAlreadyUsed when it is no longer
+	// usable), sets the user's password (clearing MustChangePassword and
+	// marking the email verified: the code proved the mailbox), ends the
+	// sessions r.End selects, and writes the mail and the audit event, in
+	// one transaction.
+	CompleteReset(ctx context.Context, r ResetCompletion) (SessionEndResult, error)
 }
 
 // SigningKey is a token signing key. The private key is encrypted by the

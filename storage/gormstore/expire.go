@@ -11,8 +11,8 @@ const (
 	// counterRetention is how long a counter stays after its last
 	// increment.
 	counterRetention = 24 * time.Hour
-	// deliveryRetention is how long a finished logout delivery stays
-	// visible to operators.
+	// deliveryRetention is how long a finished logout delivery or mail
+	// stays visible to operators.
 	deliveryRetention = 7 * 24 * time.Hour
 )
 
@@ -33,6 +33,8 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 		{"session_clients", "session_id IN (SELECT id FROM sessions WHERE ended_at < ?)", []any{t}},
 		{&sessionRow{}, "ended_at < ?", []any{t}},
 		{&logoutDeliveryRow{}, "finished_at < ?", []any{utc(now.Add(-deliveryRetention))}},
+		{&mailRow{}, "finished_at < ?", []any{utc(now.Add(-deliveryRetention))}},
+		{&codeRow{}, "expires_at < ?", []any{t}},
 		{&counterRow{}, `"last" < ?`, []any{utc(now.Add(-counterRetention))}},
 		{&signingKeyRow{}, "retires_at < ?", []any{t}},
 	}

@@ -526,3 +526,108 @@ func (r logoutDeliveryRow) delivery() storage.LogoutDelivery {
 		FinishedAt:    fromDBPtr(r.FinishedAt),
 	}
 }
+
+type mailRow struct {
+	ID            string `gorm:"primaryKey"`
+	Recipient     string
+	Subject       string
+	Template      string
+	Body          []byte
+	Status        string
+	Attempts      int
+	NextAttemptAt time.Time
+	ClaimedUntil  *time.Time
+	LastError     string
+	CreatedAt     time.Time `gorm:"autoCreateTime:false"`
+	UpdatedAt     time.Time `gorm:"autoUpdateTime:false"`
+	FinishedAt    *time.Time
+}
+
+func (mailRow) TableName() string { return "mail_outbox" }
+
+func toMailRow(m storage.OutboxMail) mailRow {
+	return mailRow{
+		ID:            m.ID,
+		Recipient:     m.Recipient,
+		Subject:       m.Subject,
+		Template:      m.Template,
+		Body:          m.Body,
+		Status:        m.Status,
+		Attempts:      m.Attempts,
+		NextAttemptAt: utc(m.NextAttemptAt),
+		ClaimedUntil:  utcPtr(m.ClaimedUntil),
+		LastError:     m.LastError,
+		CreatedAt:     utc(m.CreatedAt),
+		UpdatedAt:     utc(m.UpdatedAt),
+		FinishedAt:    utcPtr(m.FinishedAt),
+	}
+}
+
+func (r mailRow) mail() storage.OutboxMail {
+	return storage.OutboxMail{
+		ID:            r.ID,
+		Recipient:     r.Recipient,
+		Subject:       r.Subject,
+		Template:      r.Template,
+		Body:          r.Body,
+		Status:        r.Status,
+		Attempts:      r.Attempts,
+		NextAttemptAt: fromDB(r.NextAttemptAt),
+		ClaimedUntil:  fromDBPtr(r.ClaimedUntil),
+		LastError:     r.LastError,
+		CreatedAt:     fromDB(r.CreatedAt),
+		UpdatedAt:     fromDB(r.UpdatedAt),
+		FinishedAt:    fromDBPtr(r.FinishedAt),
+	}
+}
+
+type codeRow struct {
+	ID            string `gorm:"primaryKey"`
+	Purpose       string
+	UserID        string
+	AuthRequestID string
+	TicketHash    string
+	CodeHash      string
+	Failures      int
+	Sends         int
+	CreatedAt     time.Time `gorm:"autoCreateTime:false"`
+	SentAt        time.Time
+	ExpiresAt     time.Time
+	UsedAt        *time.Time
+}
+
+func (codeRow) TableName() string { return "one_time_codes" }
+
+func toCodeRow(c storage.OneTimeCode) codeRow {
+	return codeRow{
+		ID:            c.ID,
+		Purpose:       c.Purpose,
+		UserID:        c.UserID,
+		AuthRequestID: c.AuthRequestID,
+		TicketHash:    c.TicketHash,
+		CodeHash:      c.CodeHash,
+		Failures:      c.Failures,
+		Sends:         c.Sends,
+		CreatedAt:     utc(c.CreatedAt),
+		SentAt:        utc(c.SentAt),
+		ExpiresAt:     utc(c.ExpiresAt),
+		UsedAt:        utcPtr(c.UsedAt),
+	}
+}
+
+func (r codeRow) code() storage.OneTimeCode {
+	return storage.OneTimeCode{
+		ID:            r.ID,
+		Purpose:       r.Purpose,
+		UserID:        r.UserID,
+		AuthRequestID: r.AuthRequestID,
+		TicketHash:    r.TicketHash,
+		CodeHash:      r.CodeHash,
+		Failures:      r.Failures,
+		Sends:         r.Sends,
+		CreatedAt:     fromDB(r.CreatedAt),
+		SentAt:        fromDB(r.SentAt),
+		ExpiresAt:     fromDB(r.ExpiresAt),
+		UsedAt:        fromDBPtr(r.UsedAt),
+	}
+}

@@ -1,0 +1,24 @@
+-- The mail outbox: messages written in the same transaction as the change
+-- that needs them (a code, a link), sent by any replica's worker. The body
+-- is encrypted by the application and dropped once sent.
+
+-- +goose Up
+CREATE TABLE mail_outbox (
+    id              TEXT NOT NULL PRIMARY KEY,
+    recipient       TEXT NOT NULL,
+    subject         TEXT NOT NULL DEFAULT '',
+    template        TEXT NOT NULL DEFAULT '',
+    body            BLOB,
+    status          TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at DATETIME NOT NULL,
+    claimed_until   DATETIME,
+    last_error      TEXT NOT NULL DEFAULT '',
+    created_at      DATETIME NOT NULL,
+    updated_at      DATETIME NOT NULL,
+    finished_at     DATETIME
+);
+CREATE INDEX mail_outbox_due ON mail_outbox (status, next_attempt_at);
+
+-- +goose Down
+DROP TABLE mail_outbox;

@@ -1,0 +1,191 @@
+package gormstore
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/sekisho/sekisho/storage"
+)
+
+// The work tables (logout_deliveries, mail_outbox) share the columns id,
+// status, attempts, next_attempt_at, claimed_until, last_error,
+// updated_at and finished_at, and one set of operations.
+
+// claimDue claims pending rows that are due, or named in ids, whose lease
+// is not running: it sets the lease, counts an attempt and returns the
+// claimed rows into dest. On PostgreSQL the candidate rows are read with
+// FOR UPDATE SKIP LOCKED, so replicas claim different rows.
+func (s *Store) claimDue(ctx context.Context, table string, c storage.DeliveryClaim, dest any) error {
+	t := utc(c.Now)
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		q := tx.Table(table).Select("id").
+			Where("status = ? AND (claimed_until IS NULL OR claimed_until <= ?)", storage.DeliveryPending, t)
+		if len(c.IDs) > 0 {
+			q = q.Where("id IN ?", c.IDs)
+		} else {
+			q = q.Where("next_attempt_at <= ?", t).Order("next_attempt_at, id")
+		}
+		var ids []string
+		if err := s.skipLocked(q.Limit(limitOr(c.Limit, 100))).Find(&ids).Error; err != nil || len(ids) == 0 {
+			return err
+		}
+		err := tx.Table(table).Where("id IN ?", ids).Updates(map[string]any{
+			"claimed_until": utc(c.Lease),
+			"attempts":      gorm.Expr("attempts + 1"),
+			"updated_at":    t,
+		}).Error
+		if err != nil {
+			return err
+		}
+		return tx.Table(table).Where("id IN ?", ids).Order("next_attempt_at, id").Find(dest).Error
+	})
+}
+
+// finishWork records the outcome of an attempt; extra columns are set
+// too when the row was delivered. ErrNotFound when there is no such row.
+func (s *Store) finishWork(ctx context.Context, table, id string, o storage.DeliveryOutcome, onDelivered map[string]any) error {
+	now := utc(o.Now)
+	set := map[string]any{"claimed_until": nil, "last_error": o.Error, "updated_at": now}
+	switch {
+	case o.Delivered:
+		set["status"], set["finished_at"] = storage.DeliveryDelivered, now
+		for k, v := range onDelivered {
+			set[k] = v
+		}
+	case o.Final:
+		set["status"], set["finished_at"] = storage.DeliveryFailed, now
+	default:
+		set["next_attempt_at"] = utc(o.NextAttemptAt)
+	}
+	res := s.db.WithContext(ctx).Table(table).Where("id = ?", id).Updates(set)
+	if res.Error == nil && res.RowsAffected == 0 {
+		res.Error = storage.ErrNotFound
+	}
+	return res.Error
+}
+
+// listWork reads rows of a work table into dest, newest first.
+func (s *Store) listWork(ctx context.Context, table string, f storage.DeliveryFilter, dest any) error {
+	q := s.db.WithContext(ctx).Table(table).Order("created_at DESC, id").Limit(limitOr(f.Limit, 100))
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	return q.Find(dest).Error
+}
+
+func (s *Store) ClaimLogoutDeliveries(ctx context.Context, c storage.DeliveryClaim) ([]storage.LogoutDelivery, error) {
+	var rows []logoutDeliveryRow
+	if err := s.claimDue(ctx, "logout_deliveries", c, &rows); err != nil {
+		return nil, wrap("claim logout deliveries", err)
+	}
+	return convert(rows, logoutDeliveryRow.delivery), nil
+}
+
+func (s *Store) FinishLogoutDelivery(ctx context.Context, id string, o storage.DeliveryOutcome) error {
+	return wrap("finish logout delivery", s.finishWork(ctx, "logout_deliveries", id, o, nil))
+}
+
+func (s *Store) GetLogoutDelivery(ctx context.Context, id string) (storage.LogoutDelivery, error) {
+	var row logoutDeliveryRow
+	if err := s.db.WithContext(ctx).Take(&row, "id = ?", id).Error; err != nil {
+		return storage.LogoutDelivery{}, wrap("get logout delivery", err)
+	}
+	return row.delivery(), nil
+}
+
+func (s *Store) ListLogoutDeliveries(ctx context.Context, f storage.DeliveryFilter) ([]storage.LogoutDelivery, error) {
+	var rows []logoutDeliveryRow
+	if err := s.listWork(ctx, "logout_deliveries", f, &rows); err != nil {
+		return nil, wrap("list logout deliveries", err)
+	}
+	return convert(rows, logoutDeliveryRow.delivery), nil
+}
+
+func (s *Store) CountLogoutDeliveries(ctx context.Context) (map[string]int, error) {
+	var rows []struct {
+		Status string
+		N      int
+	}
+	err := s.db.WithContext(ctx).Model(&logoutDeliveryRow{}).Select("status, COUNT(*) AS n").Group("status").Find(&rows).Error
+	if err != nil {
+		return nil, wrap("count logout deliveries", err)
+	}
+	out := make(map[string]int, len(rows))
+	for _, r := range rows {
+		out[r.Status] = r.N
+	}
+	return out, nil
+}
+
+// EnqueueMail writes a pending mail, due at once unless NextAttemptAt
+// says later.
+func (s *Store) EnqueueMail(ctx context.Context, m storage.OutboxMail) error {
+	return wrap("enqueue mail", enqueueMail(s.db.WithContext(ctx), m))
+}
+
+func enqueueMail(tx *gorm.DB, m storage.OutboxMail) error {
+	if m.Status == "" {
+		m.Status = storage.DeliveryPending
+	}
+	if m.NextAttemptAt.IsZero() {
+		m.NextAttemptAt = m.CreatedAt
+	}
+	if m.UpdatedAt.IsZero() {
+		m.UpdatedAt = m.CreatedAt
+	}
+	row := toMailRow(m)
+	return tx.Create(&row).Error
+}
+
+func (s *Store) ClaimMail(ctx context.Context, c storage.DeliveryClaim) ([]storage.OutboxMail, error) {
+	var rows []mailRow
+	if err := s.claimDue(ctx, "mail_outbox", c, &rows); err != nil {
+		return nil, wrap("claim mail", err)
+	}
+	return convert(rows, mailRow.mail), nil
+}
+
+// FinishMail drops the body of a delivered mail.
+func (s *Store) FinishMail(ctx context.Context, id string, o storage.DeliveryOutcome) error {
+	return wrap("finish mail", s.finishWork(ctx, "mail_outbox", id, o, map[string]any{"body": nil}))
+}
+
+func (s *Store) GetMail(ctx context.Context, id string) (storage.OutboxMail, error) {
+	var row mailRow
+	if err := s.db.WithContext(ctx).Take(&row, "id = ?", id).Error; err != nil {
+		return storage.OutboxMail{}, wrap("get mail", err)
+	}
+	return row.mail(), nil
+}
+
+func (s *Store) ListMail(ctx context.Context, f storage.DeliveryFilter) ([]storage.OutboxMail, error) {
+	var rows []mailRow
+	if err := s.listWork(ctx, "mail_outbox", f, &rows); err != nil {
+		return nil, wrap("list mail", err)
+	}
+	return convert(rows, mailRow.mail), nil
+}
+
+func (s *Store) RetryMail(ctx context.Context, id string, now time.Time) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		t := utc(now)
+		res := tx.Model(&mailRow{}).Where("id = ? AND status <> ?", id, storage.DeliveryDelivered).Updates(map[string]any{
+			"status": storage.DeliveryPending, "next_attempt_at": t, "finished_at": nil, "updated_at": t, "attempts": 0,
+		})
+		if res.Error != nil || res.RowsAffected > 0 {
+			return res.Error
+		}
+		found, err := exists(tx, "mail_outbox", "id", id)
+		switch {
+		case err != nil:
+			return err
+		case found:
+			return storage.ErrConflict
+		default:
+			return storage.ErrNotFound
+		}
+	})
+	return wrap("retry mail", err)
+}
