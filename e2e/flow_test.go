@@ -542,8 +542,11 @@ func testDiscovery(t *testing.T, e *env) {
 		t.Errorf("end_session_endpoint %q", r.GetEndSessionEndpoint())
 	}
 	_, m := getJSON(t, e.cfg.Issuer+"/.well-known/openid-configuration")
-	if m["authorization_response_iss_parameter_supported"] != true {
-		t.Error("discovery lacks authorization_response_iss_parameter_supported")
+	for _, field := range []string{"authorization_response_iss_parameter_supported", "backchannel_logout_supported",
+		"backchannel_logout_session_supported", "frontchannel_logout_supported", "frontchannel_logout_session_supported"} {
+		if m[field] != true {
+			t.Errorf("discovery: %s = %v, want true", field, m[field])
+		}
 	}
 	if got := m["code_challenge_methods_supported"]; len(got.([]any)) != 1 || got.([]any)[0] != "S256" {
 		t.Errorf("code_challenge_methods_supported %v", got)
