@@ -260,6 +260,15 @@ func (v *validator) client(key string, cl Client) {
 	}
 	if cl.FrontchannelLogoutURI != "" {
 		v.logoutURI(key+".frontchannel_logout_uri", cl.FrontchannelLogoutURI)
+		// Front-Channel Logout 1.0, section 2: same scheme, host and port
+		// as a registered redirect URI.
+		// (Checked only against redirect URIs that are valid themselves.)
+		badRedirects := slices.ContainsFunc(v.problems, func(p Problem) bool {
+			return strings.HasPrefix(p.Key, key+".redirect_uris") || p.Key == key+".frontchannel_logout_uri"
+		})
+		if o := originOf(cl.FrontchannelLogoutURI); !badRedirects && (o == "" || !slices.ContainsFunc(cl.RedirectURIs, func(r string) bool { return originOf(r) == o })) {
+			v.add(key+".frontchannel_logout_uri", "must have the scheme, host and port of one of the client's redirect_uris")
+		}
 	}
 
 	v.oneOf(key+".access_token_format", cl.AccessTokenFormat, TokenFormatJWT, TokenFormatOpaque)
@@ -337,6 +346,15 @@ func (v *validator) httpURL(key, s string) {
 
 func isLoopback(host string) bool {
 	return host == "localhost" || host == "127.0.0.1" || host == "::1"
+}
+
+// originOf returns scheme://host[:port] of an absolute URL, or "".
+func originOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host)
 }
 
 // isOrigin reports whether s is a web origin: http(s)://host[:port].

@@ -136,7 +136,10 @@ func TestValidate(t *testing.T) {
 		{"redirect relative", func(c *Config) { c.Clients[0].RedirectURIs[0] = "/cb" }, "clients[0].redirect_uris[0]"},
 		{"redirect fragment", func(c *Config) { c.Clients[0].RedirectURIs[0] = "https://app.example.com/cb#x" }, "clients[0].redirect_uris[0]"},
 		{"redirect http", func(c *Config) { c.Clients[0].RedirectURIs[0] = "http://app.example.com/cb" }, "clients[0].redirect_uris[0]"},
-		{"redirect http dev", func(c *Config) { c.Clients[0].RedirectURIs[0] = "http://app.test/cb"; c.Dev = true }, ""},
+		{"redirect http dev", func(c *Config) {
+			c.Clients[0].RedirectURIs[0], c.Clients[0].FrontchannelLogoutURI, c.Dev = "http://app.test/cb", "http://app.test/fc", true
+		}, ""},
+		{"frontchannel on another host", func(c *Config) { c.Clients[0].FrontchannelLogoutURI = "https://other.example.com/fc" }, "clients[0].frontchannel_logout_uri"},
 		{"redirect no host", func(c *Config) { c.Clients[0].RedirectURIs[0] = "https:///cb" }, "clients[0].redirect_uris[0]"},
 		{"redirect javascript", func(c *Config) { c.Clients[1].RedirectURIs[0] = "javascript:alert(1)" }, "clients[1].redirect_uris[0]"},
 		{"redirect private scheme confidential", func(c *Config) { c.Clients[0].RedirectURIs[0] = "com.example.app:/cb" }, "clients[0].redirect_uris[0]"},

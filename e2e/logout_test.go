@@ -88,7 +88,7 @@ func settle() { time.Sleep(300 * time.Millisecond) }
 const (
 	bcaCB = "http://127.0.0.1/bc-a/callback"
 	bcbCB = "http://127.0.0.1/bc-b/callback"
-	fccCB = "http://127.0.0.1/fc-c/callback"
+	fccCB = "http://127.0.0.1:9/fc-c/callback"
 	fcBye = "http://127.0.0.1/fc-c/signed-out"
 )
 
@@ -286,6 +286,10 @@ func TestSingleLogout(t *testing.T) {
 		if err != nil || len(ds) != 2 || ds[0].Status != storage.DeliveryDelivered || ds[1].Status != storage.DeliveryDelivered {
 			t.Errorf("deliveries = %+v (%v), want 2 delivered", ds, err)
 		}
+		if m := b.get(e.cfg.Issuer + "/metrics"); !strings.Contains(m.body, `sekisho_logout_deliveries{status="delivered"} 2`) ||
+			!strings.Contains(m.body, `sekisho_logout_deliveries_total{outcome="retry"} 2`) {
+			t.Errorf("metrics lack the deliveries: %.2000s", m.body)
+		}
 	})
 }
 
@@ -294,7 +298,9 @@ func TestSingleLogout(t *testing.T) {
 func TestLogoutBadHint(t *testing.T) {
 	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		rpA := newLogoutRP(t, 0)
-		e := newEnv(t, newStore(t), logoutClients(rpA, newLogoutRP(t, 0), "http://127.0.0.1:9/fc"))
+		e := newEnv(t, newStore(t), logoutClients(rpA, newLogoutRP(t, 0), "http://127.0.0.1:9/fc"), func(c *config.Config) {
+			c.Clients[len(c.Clients)-3].Lifetimes.IDToken = config.Duration(3 * time.Second) // bc-a
+		})
 		e.run()
 		b := e.browser()
 		toks := e.signInApps(t, b, e.user.Email, userPass, "bc-a")
@@ -305,9 +311,13 @@ func TestLogoutBadHint(t *testing.T) {
 		jws, _ := signer.Sign(claims)
 		foreign, _ := jws.CompactSerialize()
 		for name, hint := range map[string]string{"foreign key": foreign, "garbage": "not.a.jwt"} {
-			p := b.get(e.cfg.Issuer + "/end_session?" + url.Values{"id_token_hint": {hint}}.Encode())
-			if p.status != http.StatusOK || !p.hasForm("/end_session") {
-				t.Errorf("%s: status %d, want the confirmation page", name, p.status)
+			// With a post_logout_redirect_uri but no client_id, nothing
+			// says whose URI it is: confirmation, never a redirect.
+			for _, q := range []url.Values{{"id_token_hint": {hint}}, {"id_token_hint": {hint}, "post_logout_redirect_uri": {fcBye}}} {
+				p := b.get(e.cfg.Issuer + "/end_session?" + q.Encode())
+				if p.status != http.StatusOK || !p.hasForm("/end_session") || p.header.Get("Location") != "" {
+					t.Errorf("%s %v: status %d, want the confirmation page", name, q, p.status)
+				}
 			}
 		}
 		settle()
@@ -316,6 +326,15 @@ func TestLogoutBadHint(t *testing.T) {
 		}
 		a := newAuthz("bc-a", bcaCB, "openid")
 		e.code(t, b.get(a.url(e.cfg.Issuer)), a) // still signed in
+
+		// An expired ID token is still a valid hint: signed out at once.
+		// (The library checks expiry with the wall clock: wait it out.)
+		time.Sleep(time.Until(toks["bc-a"].IDTokenClaims.GetExpiration()) + 1100*time.Millisecond)
+		p := b.get(e.cfg.Issuer + "/end_session?" + url.Values{"id_token_hint": {toks["bc-a"].IDToken}}.Encode())
+		if p.status != http.StatusOK || p.hasForm("/end_session") {
+			t.Errorf("expired hint: status %d, want the signed-out page", p.status)
+		}
+		rpA.waitTokens(t, 1)
 	})
 }
 

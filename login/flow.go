@@ -55,6 +55,9 @@ type Store interface {
 type SessionEnder interface {
 	// End ends the sessions e selects and writes their notifications.
 	End(ctx context.Context, e storage.SessionEnd) (storage.SessionEndResult, error)
+	// EndAndClaim is End with the deliveries claimed for the caller to
+	// send at once (the sign-out page).
+	EndAndClaim(ctx context.Context, e storage.SessionEnd) (storage.SessionEndResult, error)
 	// Prepare completes e from the configuration, for CompleteLogin.
 	Prepare(e storage.SessionEnd) storage.SessionEnd
 }
@@ -329,7 +332,7 @@ func (f *Flow) throttled(c storage.Counter, free int, now time.Time) bool {
 // back-channel deliveries to wait for.
 func (f *Flow) Logout(ctx context.Context, s storage.Session, ip, clientID string) (storage.SessionEndResult, error) {
 	now := f.c.Now().UTC()
-	res, err := f.c.Sessions.End(ctx, storage.SessionEnd{SessionID: s.ID, Now: now, Reason: storage.EndLogout})
+	res, err := f.c.Sessions.EndAndClaim(ctx, storage.SessionEnd{SessionID: s.ID, Now: now, Reason: storage.EndLogout})
 	if err != nil {
 		return res, fmt.Errorf("login: end session: %w", err)
 	}

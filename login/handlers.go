@@ -51,9 +51,9 @@ type SignedOutView struct {
 
 // Notifier tells the clients of ended sessions (op.Logout).
 type Notifier interface {
-	// Deliver sends the back-channel deliveries now and waits a bounded
-	// time for them.
-	Deliver(ctx context.Context, ids []string)
+	// Deliver sends the back-channel deliveries of ended sessions now
+	// and waits a bounded time for them.
+	Deliver(ctx context.Context, res storage.SessionEndResult)
 	// FrontchannelURLs lists the iframes of the sign-out page.
 	FrontchannelURLs(ended []storage.EndedSession) []string
 }
@@ -194,7 +194,7 @@ func (h *Handlers) EndSession(w http.ResponseWriter, r *http.Request) {
 		}
 		// Back-channel first, bounded: the user should not reach an
 		// application that has not heard of the sign-out yet.
-		h.c.Notifier.Deliver(r.Context(), res.Deliveries)
+		h.c.Notifier.Deliver(r.Context(), res)
 		frames = h.c.Notifier.FrontchannelURLs(res.Ended)
 	default:
 		h.c.Pages.LogoutConfirm(w, r, es.Params)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
@@ -71,8 +72,15 @@ func (p *Provider) VerifyEndSession(r *http.Request) (EndSession, error) {
 			es.ClientName = c.DisplayName()
 		}
 	}
+	if req.PostLogoutRedirectURI != "" && c == nil {
+		// No client to check it against (no client_id, and a hint that
+		// is forged, foreign or unreadable): never redirect there, but
+		// still let the user sign out on the confirmation page.
+		es.Params = slices.DeleteFunc(es.Params, func(p Param) bool { return p.Name == "post_logout_redirect_uri" })
+		return es, nil
+	}
 	if req.PostLogoutRedirectURI != "" {
-		if c == nil || zop.ValidateEndSessionPostLogoutRedirectURI(req.PostLogoutRedirectURI, c) != nil {
+		if zop.ValidateEndSessionPostLogoutRedirectURI(req.PostLogoutRedirectURI, c) != nil {
 			return es, ErrBadPostLogoutRedirect
 		}
 		u, err := url.Parse(req.PostLogoutRedirectURI)

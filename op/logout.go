@@ -152,17 +152,34 @@ func (l *Logout) FrontchannelURLs(ended []storage.EndedSession) []string {
 	return out
 }
 
-// Deliver sends the named deliveries now, in parallel, and waits until
+// EndAndClaim ends sessions as End does, writing their deliveries
+// already claimed for this process, so Deliver can send them at once
+// without a poller of another replica taking them first.
+func (l *Logout) EndAndClaim(ctx context.Context, e storage.SessionEnd) (storage.SessionEndResult, error) {
+	e = l.Prepare(e)
+	e.ClaimUntil = e.Now.Add(l.queue.Lease())
+	res, err := l.c.Store.EndSessions(ctx, e)
+	if err != nil {
+		return res, fmt.Errorf("op: end sessions: %w", err)
+	}
+	return res, nil
+}
+
+// Deliver sends the deliveries of res now, in parallel, and waits until
 // they are all answered or logout.wait has passed (or ctx ends). What is
 // not done by then continues in the background.
-func (l *Logout) Deliver(ctx context.Context, ids []string) {
-	l.queue.DeliverNow(ctx, ids, l.lc.Wait.D())
+func (l *Logout) Deliver(ctx context.Context, res storage.SessionEndResult) {
+	if len(res.Claimed) > 0 {
+		l.queue.SendClaimed(ctx, res.Claimed, res.Claimed[0].ClaimedUntil.UTC(), l.lc.Wait.D())
+		return
+	}
+	l.queue.DeliverNow(ctx, res.Deliveries, l.lc.Wait.D())
 }
 
 // Run delivers due deliveries and ends expired sessions until ctx ends,
 // then waits for attempts in flight.
 func (l *Logout) Run(ctx context.Context) {
-	defer l.queue.Wait()
+	defer l.queue.Close()
 	poll := time.NewTicker(l.lc.PollInterval.D())
 	defer poll.Stop()
 	sweep := time.NewTicker(l.lc.ExpirySweepInterval.D())

@@ -133,7 +133,7 @@ func TestBackchannelDelivery(t *testing.T) {
 		t.Run(tt.client, func(t *testing.T) {
 			now := clk.now()
 			d := endedWith(t, st, l, tt.client, now)
-			l.Deliver(t.Context(), []string{d.ID})
+			l.Deliver(t.Context(), storage.SessionEndResult{Deliveries: []string{d.ID}})
 			got, err := st.GetLogoutDelivery(t.Context(), d.ID)
 			if err != nil {
 				t.Fatal(err)
@@ -158,7 +158,7 @@ func TestBackchannelDelivery(t *testing.T) {
 		d := endedWith(t, st, l, "slow", clk.now())
 		done := make(chan struct{})
 		go func() {
-			l.Deliver(t.Context(), []string{d.ID})
+			l.Deliver(t.Context(), storage.SessionEndResult{Deliveries: []string{d.ID}})
 			close(done)
 		}()
 		// The handler blocks until release is closed (at cleanup), so
@@ -173,7 +173,7 @@ func TestBackchannelDelivery(t *testing.T) {
 	t.Run("retries end in failure after max_attempts", func(t *testing.T) {
 		d := endedWith(t, st, l, "down", clk.now())
 		for i := 1; i <= 3; i++ {
-			l.Deliver(t.Context(), []string{d.ID})
+			l.Deliver(t.Context(), storage.SessionEndResult{Deliveries: []string{d.ID}})
 			clk.add(time.Hour)
 		}
 		got, _ := st.GetLogoutDelivery(t.Context(), d.ID)

@@ -58,6 +58,8 @@ type Config[T any] struct {
 // Queue delivers the rows of one work table.
 type Queue[T any] struct {
 	c        Config[T]
+	mu       sync.Mutex
+	closed   bool
 	inflight sync.WaitGroup
 }
 
@@ -78,7 +80,9 @@ func New[T any](c Config[T]) *Queue[T] {
 	return &Queue[T]{c: c}
 }
 
-func (q *Queue[T]) lease() time.Duration { return 2*q.c.AttemptTimeout + 5*time.Second }
+// Lease is how long a claim keeps other workers away: twice the attempt
+// timeout, and time to record the outcome.
+func (q *Queue[T]) Lease() time.Duration { return 2*q.c.AttemptTimeout + 5*time.Second }
 
 // DeliverNow attempts the named rows now, in parallel, and waits until all
 // are recorded or wait has passed (or ctx ends). Attempts not done by then
@@ -88,12 +92,22 @@ func (q *Queue[T]) DeliverNow(ctx context.Context, ids []string, wait time.Durat
 		return
 	}
 	now := q.c.Now().UTC()
-	items, err := q.c.Claim(ctx, storage.DeliveryClaim{IDs: ids, Now: now, Lease: now.Add(q.lease()), Limit: len(ids)})
+	lease := now.Add(q.Lease())
+	items, err := q.c.Claim(ctx, storage.DeliveryClaim{IDs: ids, Now: now, Lease: lease, Limit: len(ids)})
 	if err != nil {
 		q.c.Logger.WarnContext(ctx, "claim "+q.c.Name, "err", err)
 		return
 	}
-	done := q.send(context.WithoutCancel(ctx), items)
+	q.SendClaimed(ctx, items, lease, wait)
+}
+
+// SendClaimed attempts rows the caller claimed until lease, and waits like
+// DeliverNow.
+func (q *Queue[T]) SendClaimed(ctx context.Context, items []T, lease time.Time, wait time.Duration) {
+	if len(items) == 0 {
+		return
+	}
+	done := q.send(context.WithoutCancel(ctx), items, lease)
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
@@ -108,7 +122,8 @@ func (q *Queue[T]) DeliverNow(ctx context.Context, ids []string, wait time.Durat
 func (q *Queue[T]) DeliverDue(ctx context.Context) {
 	for ctx.Err() == nil {
 		now := q.c.Now().UTC()
-		items, err := q.c.Claim(ctx, storage.DeliveryClaim{Now: now, Lease: now.Add(q.lease()), Limit: q.c.Parallel})
+		lease := now.Add(q.Lease())
+		items, err := q.c.Claim(ctx, storage.DeliveryClaim{Now: now, Lease: lease, Limit: q.c.Parallel})
 		if err != nil {
 			if ctx.Err() == nil {
 				q.c.Logger.WarnContext(ctx, "claim "+q.c.Name, "err", err)
@@ -118,23 +133,36 @@ func (q *Queue[T]) DeliverDue(ctx context.Context) {
 		if len(items) == 0 {
 			return
 		}
-		<-q.send(context.WithoutCancel(ctx), items)
+		<-q.send(context.WithoutCancel(ctx), items, lease)
 	}
 }
 
-// Wait waits for the attempts in flight (at shutdown).
-func (q *Queue[T]) Wait() { q.inflight.Wait() }
+// Close stops new attempts and waits for those in flight (at shutdown).
+// Rows claimed but not attempted are claimed again once their lease ends.
+func (q *Queue[T]) Close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.inflight.Wait()
+}
 
 // send attempts each item in its own goroutine and closes the returned
 // channel once all are recorded.
-func (q *Queue[T]) send(ctx context.Context, items []T) <-chan struct{} {
+func (q *Queue[T]) send(ctx context.Context, items []T, lease time.Time) <-chan struct{} {
 	done := make(chan struct{})
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		close(done)
+		return done
+	}
+	q.inflight.Add(len(items))
+	q.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, it := range items {
-		q.inflight.Add(1)
 		wg.Go(func() {
 			defer q.inflight.Done()
-			q.attempt(ctx, it)
+			q.attempt(ctx, it, lease)
 		})
 	}
 	go func() {
@@ -144,13 +172,13 @@ func (q *Queue[T]) send(ctx context.Context, items []T) <-chan struct{} {
 	return done
 }
 
-func (q *Queue[T]) attempt(ctx context.Context, it T) {
+func (q *Queue[T]) attempt(ctx context.Context, it T, lease time.Time) {
 	id, attempts := q.c.ID(it), q.c.Attempts(it)
 	actx, cancel := context.WithTimeout(ctx, q.c.AttemptTimeout)
 	err := q.c.Send(actx, it)
 	cancel()
 	now := q.c.Now().UTC()
-	o := storage.DeliveryOutcome{Now: now}
+	o := storage.DeliveryOutcome{Now: now, ClaimedUntil: lease}
 	log := q.c.Logger.With("queue", q.c.Name, "id", id, "attempt", attempts)
 	switch {
 	case err == nil:
@@ -166,7 +194,10 @@ func (q *Queue[T]) attempt(ctx context.Context, it T) {
 		q.c.Outcome(OutcomeRetry)
 		log.InfoContext(ctx, "delivery will be retried", "err", err, "next_attempt_at", o.NextAttemptAt)
 	}
-	if err := q.c.Finish(ctx, id, o); err != nil {
+	switch err := q.c.Finish(ctx, id, o); {
+	case errors.Is(err, storage.ErrConflict):
+		log.WarnContext(ctx, "attempt outlived its lease; another worker owns the row now")
+	case err != nil:
 		log.ErrorContext(ctx, "record delivery outcome", "err", err)
 	}
 }

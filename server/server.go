@@ -103,6 +103,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	m.registry.MustRegister(&deliveryCollector{store: o.Store, log: log})
 	logout := op.NewLogout(op.LogoutConfig{Store: o.Store, Config: cfg, Keys: km, Clients: provider.Clients(),
 		Now: o.Now, Logger: log, Outcome: func(x string) { m.logouts.WithLabelValues(x).Inc() }})
 	maxHash := cfg.Password.MaxConcurrent
@@ -167,6 +168,35 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	h = observe(log, m.requests, h)
 	s.handler = h
 	return s, nil
+}
+
+// deliveryCollector reports the back-channel logout deliveries in the
+// database by status, so a failed backlog shows on every replica's
+// /metrics, restarts included.
+type deliveryCollector struct {
+	store interface {
+		CountLogoutDeliveries(ctx context.Context) (map[string]int, error)
+	}
+	log *slog.Logger
+}
+
+var deliveriesDesc = prometheus.NewDesc("sekisho_logout_deliveries",
+	"Back-channel logout deliveries in the database, by status (pending, delivered, failed; finished ones are kept 7 days).",
+	[]string{"status"}, nil)
+
+func (c *deliveryCollector) Describe(ch chan<- *prometheus.Desc) { ch <- deliveriesDesc }
+
+func (c *deliveryCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	counts, err := c.store.CountLogoutDeliveries(ctx)
+	if err != nil {
+		c.log.Warn("count logout deliveries for /metrics", "err", err)
+		return
+	}
+	for _, st := range []string{storage.DeliveryPending, storage.DeliveryDelivered, storage.DeliveryFailed} {
+		ch <- prometheus.MustNewConstMetric(deliveriesDesc, prometheus.GaugeValue, float64(counts[st]), st)
+	}
 }
 
 // contentSecurityPolicy allows our own stylesheet and nothing else; form

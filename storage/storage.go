@@ -314,6 +314,10 @@ type SessionEnd struct {
 	// session gets one pending delivery per client that received tokens
 	// in it and is in this map.
 	Backchannel map[string]string
+	// ClaimUntil, when set, writes the deliveries already claimed until
+	// then (one attempt counted) for the caller to send at once, so no
+	// other worker takes them first (SessionEndResult.Claimed).
+	ClaimUntil time.Time
 }
 
 // EndedSession is a session that EndSessions ended.
@@ -327,6 +331,8 @@ type EndedSession struct {
 type SessionEndResult struct {
 	Ended      []EndedSession
 	Deliveries []string // ids of the logout deliveries written
+	// Claimed are those deliveries when SessionEnd.ClaimUntil was set.
+	Claimed []LogoutDelivery
 }
 
 // Delivery states.
@@ -374,6 +380,11 @@ type DeliveryOutcome struct {
 	Final         bool
 	NextAttemptAt time.Time
 	Error         string
+	// ClaimedUntil, when set, is the lease of the claim this attempt was
+	// made under: the outcome is recorded only while the row is still
+	// pending under that lease, so a worker whose lease ran out cannot
+	// overwrite what a later claimer recorded (ErrConflict).
+	ClaimedUntil time.Time
 }
 
 // DeliveryFilter narrows ListLogoutDeliveries. Zero values match all.

@@ -64,14 +64,19 @@ func (s *Store) CompleteLogin(ctx context.Context, c storage.LoginCompletion) er
 				return err
 			}
 		}
+		sessionID := c.SessionID
 		if c.NewSession != nil {
-			if err := createOrRenewSession(tx, *c.NewSession); err != nil {
+			id, err := createOrRenewSession(tx, *c.NewSession)
+			if err != nil {
 				return err
+			}
+			if sessionID == c.NewSession.ID {
+				sessionID = id
 			}
 		}
 		res := tx.Model(&authRequestRow{}).Where("id = ?", c.AuthRequestID).Updates(map[string]any{
 			"user_id":      c.UserID,
-			"session_id":   c.SessionID,
+			"session_id":   sessionID,
 			"auth_time":    utc(c.AuthTime),
 			"amr":          stringList(c.AMR),
 			"acr":          c.ACR,

@@ -44,7 +44,8 @@ func (s *Store) claimDue(ctx context.Context, table string, c storage.DeliveryCl
 }
 
 // finishWork records the outcome of an attempt; extra columns are set
-// too when the row was delivered. ErrNotFound when there is no such row.
+// too when the row was delivered. ErrNotFound when there is no such row,
+// ErrConflict when the attempt's claim no longer holds.
 func (s *Store) finishWork(ctx context.Context, table, id string, o storage.DeliveryOutcome, onDelivered map[string]any) error {
 	now := utc(o.Now)
 	set := map[string]any{"claimed_until": nil, "last_error": o.Error, "updated_at": now}
@@ -59,11 +60,23 @@ func (s *Store) finishWork(ctx context.Context, table, id string, o storage.Deli
 	default:
 		set["next_attempt_at"] = utc(o.NextAttemptAt)
 	}
-	res := s.db.WithContext(ctx).Table(table).Where("id = ?", id).Updates(set)
-	if res.Error == nil && res.RowsAffected == 0 {
-		res.Error = storage.ErrNotFound
+	q := s.db.WithContext(ctx).Table(table).Where("id = ?", id)
+	if !o.ClaimedUntil.IsZero() {
+		q = q.Where("status = ? AND claimed_until = ?", storage.DeliveryPending, utc(o.ClaimedUntil))
 	}
-	return res.Error
+	res := q.Updates(set)
+	if res.Error != nil || res.RowsAffected > 0 {
+		return res.Error
+	}
+	found, err := exists(s.db.WithContext(ctx), table, "id", id)
+	switch {
+	case err != nil:
+		return err
+	case found:
+		return storage.ErrConflict
+	default:
+		return storage.ErrNotFound
+	}
 }
 
 // listWork reads rows of a work table into dest, newest first.

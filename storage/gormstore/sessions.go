@@ -45,8 +45,10 @@ func (s *Store) TouchSession(ctx context.Context, id string, now, idleExpiresAt 
 }
 
 // createOrRenewSession inserts sess, or, when an active session of the
-// same user has its id, gives that session sess's token and facts.
-func createOrRenewSession(tx *gorm.DB, sess storage.Session) error {
+// same user has its id, gives that session sess's token and facts. When
+// that session ended meanwhile, its sid is spent (the clients were told):
+// the new session gets a fresh id. It returns the session's id.
+func createOrRenewSession(tx *gorm.DB, sess storage.Session) (string, error) {
 	row := toSessionRow(sess)
 	res := tx.Model(&sessionRow{}).Where("id = ? AND user_id = ? AND ended_at IS NULL", row.ID, row.UserID).
 		Updates(map[string]any{
@@ -55,9 +57,16 @@ func createOrRenewSession(tx *gorm.DB, sess storage.Session) error {
 			"idle_expires_at": row.IdleExpiresAt, "absolute_expires_at": row.AbsoluteExpiresAt,
 		})
 	if res.Error != nil || res.RowsAffected > 0 {
-		return res.Error
+		return row.ID, res.Error
 	}
-	return tx.Create(&row).Error
+	var taken int64
+	if err := tx.Model(&sessionRow{}).Where("id = ? AND user_id = ?", row.ID, row.UserID).Count(&taken).Error; err != nil {
+		return "", err
+	}
+	if taken > 0 {
+		row.ID = uuid.NewString()
+	}
+	return row.ID, tx.Create(&row).Error
 }
 
 // errNoSelector: a SessionEnd that selects nothing is a programming error.
@@ -130,6 +139,10 @@ func (s *Store) endSessions(tx *gorm.DB, e storage.SessionEnd) (storage.SessionE
 			}
 			d := logoutDeliveryRow{ID: uuid.NewString(), SessionID: r.ID, UserID: r.UserID, ClientID: c, URI: uri,
 				Reason: e.Reason, Status: storage.DeliveryPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}
+			if !e.ClaimUntil.IsZero() {
+				d.ClaimedUntil, d.Attempts = new(utc(e.ClaimUntil)), 1
+				out.Claimed = append(out.Claimed, d.delivery())
+			}
 			deliveries = append(deliveries, d)
 			out.Deliveries = append(out.Deliveries, d.ID)
 		}

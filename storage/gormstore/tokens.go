@@ -18,15 +18,26 @@ import (
 func (s *Store) IssueTokens(ctx context.Context, t storage.TokenIssue) error {
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		now := utc(t.Now)
+		// Lock the session first (the order EndSessions takes too), so a
+		// sign-out either sees these tokens or ends the session before
+		// they exist.
+		if sid := t.AccessToken.SessionID; sid != "" {
+			if t.ClaimCodeOf != "" {
+				if err := recordSessionClient(tx, sid, t.AccessToken.ClientID, t.Now); err != nil {
+					return err
+				}
+			} else if s.driver == DriverPostgres {
+				// A refresh: the session may have ended (kept offline
+				// tokens), so only the lock is wanted.
+				if err := tx.Exec("UPDATE sessions SET last_seen_at = last_seen_at WHERE id = ?", sid).Error; err != nil {
+					return err
+				}
+			}
+		}
 		if t.ClaimCodeOf != "" {
 			res := tx.Exec("UPDATE auth_requests SET code_used_at = ? WHERE id = ? AND code_used_at IS NULL", now, t.ClaimCodeOf)
 			if err := claimed(tx, res, "auth_requests", "id", t.ClaimCodeOf); err != nil {
 				return err
-			}
-			if t.AccessToken.SessionID != "" {
-				if err := recordSessionClient(tx, t.AccessToken.SessionID, t.AccessToken.ClientID, t.Now); err != nil {
-					return err
-				}
 			}
 		}
 		if t.RotateFromHash != "" {

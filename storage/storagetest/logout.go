@@ -411,3 +411,95 @@ func testClaimDeliveriesConcurrent(t *testing.T, s storage.Storage) {
 		}
 	}
 }
+
+// testDeliveryFencing: an outcome is recorded only under the claim it was
+// made in, and a sign-out can claim its own deliveries as it writes them.
+func testDeliveryFencing(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	signedIn(t, s, "s1", "u1", "app-a")
+	now := t0.Add(time.Hour)
+	lease := now.Add(time.Minute)
+	res, err := s.EndSessions(ctx, storage.SessionEnd{SessionID: "s1", Now: now, Reason: storage.EndLogout,
+		Backchannel: backchannel, ClaimUntil: lease})
+	must(t, err)
+	if len(res.Claimed) != 1 || res.Claimed[0].Attempts != 1 || res.Claimed[0].ClaimedUntil == nil || !res.Claimed[0].ClaimedUntil.Equal(lease) {
+		t.Fatalf("claimed = %+v, want one delivery claimed until %v", res.Claimed, lease)
+	}
+	if got, _ := s.ClaimLogoutDeliveries(ctx, storage.DeliveryClaim{Now: now, Lease: lease}); len(got) != 0 {
+		t.Errorf("a poller took a delivery the sign-out claimed: %+v", got)
+	}
+	// The first claimer's lease runs out; a second claimer delivers.
+	second := lease.Add(time.Minute)
+	got, err := s.ClaimLogoutDeliveries(ctx, storage.DeliveryClaim{Now: lease, Lease: second})
+	must(t, err)
+	if len(got) != 1 {
+		t.Fatalf("claim after the lease = %d rows, want 1", len(got))
+	}
+	must(t, s.FinishLogoutDelivery(ctx, got[0].ID, storage.DeliveryOutcome{Now: lease, Delivered: true, ClaimedUntil: second}))
+	// The first claimer's late outcome changes nothing.
+	err = s.FinishLogoutDelivery(ctx, got[0].ID, storage.DeliveryOutcome{Now: lease, Final: true, Error: "HTTP 400", ClaimedUntil: lease})
+	wantErr(t, "stale FinishLogoutDelivery", err, storage.ErrConflict)
+	d, err := s.GetLogoutDelivery(ctx, got[0].ID)
+	must(t, err)
+	if d.Status != storage.DeliveryDelivered || d.LastError != "" {
+		t.Errorf("after a stale outcome: %+v, want delivered", d)
+	}
+}
+
+// testRenewEndedSession: a sign-in that meant to renew a session which
+// ended meanwhile gets a new sid; the spent one is never brought back.
+func testRenewEndedSession(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	signedIn(t, s, "s1", "u1", "app-a")
+	now := t0.Add(time.Hour)
+	_, err := s.EndSessions(ctx, storage.SessionEnd{SessionID: "s1", Now: now, Reason: storage.EndLogout})
+	must(t, err)
+	must(t, s.CreateAuthRequest(ctx, newAuthRequest("ar-renew")))
+	sess := newSession("s1", "u1")
+	sess.TokenHash = "hash-fresh"
+	must(t, s.CompleteLogin(ctx, storage.LoginCompletion{AuthRequestID: "ar-renew", UserID: "u1", SessionID: "s1", Now: now, NewSession: &sess}))
+	a, err := s.GetAuthRequest(ctx, "ar-renew")
+	must(t, err)
+	if a.SessionID == "s1" || a.SessionID == "" {
+		t.Fatalf("auth request session = %q, want a new sid", a.SessionID)
+	}
+	fresh, err := s.GetSessionByTokenHash(ctx, "hash-fresh")
+	must(t, err)
+	if fresh.ID != a.SessionID || !fresh.Active(now) {
+		t.Errorf("new session = %+v, want active with the auth request's sid", fresh)
+	}
+	checkSessionEnded(t, s, "s1", &now)
+}
+
+// testRefreshDuringSignOut: a refresh racing a sign-out never leaves
+// working tokens in the ended session.
+func testRefreshDuringSignOut(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	for i := range 20 {
+		sid := fmt.Sprintf("s%d", i)
+		signedIn(t, s, sid, "u1", "app-a")
+		next := newRefreshToken("next-"+sid, "f-"+sid+"-app-a")
+		next.SessionID, next.ClientID, next.UserID = sid, "app-a", "u1"
+		at := newAccessToken("at-next-" + sid)
+		at.SessionID, at.ClientID, at.UserID = sid, "app-a", "u1"
+		now := t0.Add(time.Minute)
+		errs := race(2, func(j int) error {
+			if j == 0 {
+				return s.IssueTokens(ctx, storage.TokenIssue{RotateFromHash: "hash-rt-" + sid + "-app-a", AccessToken: at, RefreshToken: &next, Now: now})
+			}
+			_, err := s.EndSessions(ctx, storage.SessionEnd{SessionID: sid, Now: now, Reason: storage.EndLogout})
+			return err
+		})
+		must(t, errs[1])
+		if errs[0] != nil {
+			wantErr(t, "rotation", errs[0], storage.ErrAlreadyUsed)
+			continue
+		}
+		if got, err := s.GetAccessToken(ctx, at.ID); err != nil || got.Active(now) {
+			t.Errorf("%s: the access token of a refresh racing the sign-out is active (%v)", sid, err)
+		}
+		if got, err := s.GetRefreshToken(ctx, next.TokenHash); err != nil || got.Active(now) {
+			t.Errorf("%s: the refresh token of a refresh racing the sign-out is active (%v)", sid, err)
+		}
+	}
+}
