@@ -16,22 +16,24 @@ import (
 
 // Config is the whole configuration file.
 type Config struct {
-	Issuer         string        `yaml:"issuer"`
-	Listen         string        `yaml:"listen"`
-	Database       Database      `yaml:"database"`
-	SMTP           SMTP          `yaml:"smtp"`
-	Clients        []Client      `yaml:"clients"`
-	Lifetimes      Lifetimes     `yaml:"lifetimes"`
-	Session        Session       `yaml:"session"`
-	Logout         Logout        `yaml:"logout"`
-	Password       Password      `yaml:"password"`
-	Keys           Keys          `yaml:"keys"`
-	Throttle       Throttle      `yaml:"throttle"`
-	TrustedProxies []string      `yaml:"trusted_proxies"`
-	Log            Log           `yaml:"log"`
-	SweepInterval  Duration      `yaml:"sweep_interval"`
-	ShutdownGrace  Duration      `yaml:"shutdown_grace"`
-	Limits         RequestLimits `yaml:"limits"`
+	Issuer         string         `yaml:"issuer"`
+	Listen         string         `yaml:"listen"`
+	Database       Database       `yaml:"database"`
+	SMTP           SMTP           `yaml:"smtp"`
+	Clients        []Client       `yaml:"clients"`
+	Lifetimes      Lifetimes      `yaml:"lifetimes"`
+	Session        Session        `yaml:"session"`
+	Logout         Logout         `yaml:"logout"`
+	Reset          Reset          `yaml:"reset"`
+	PasswordPolicy PasswordPolicy `yaml:"password_policy"`
+	Password       Password       `yaml:"password"`
+	Keys           Keys           `yaml:"keys"`
+	Throttle       Throttle       `yaml:"throttle"`
+	TrustedProxies []string       `yaml:"trusted_proxies"`
+	Log            Log            `yaml:"log"`
+	SweepInterval  Duration       `yaml:"sweep_interval"`
+	ShutdownGrace  Duration       `yaml:"shutdown_grace"`
+	Limits         RequestLimits  `yaml:"limits"`
 
 	// Secret is SEKISHO_SECRET (base64, at least 32 bytes decoded). It is
 	// never read from the file.
@@ -58,7 +60,7 @@ type Database struct {
 	MaxOpenConns int    `yaml:"max_open_conns"`
 }
 
-// SMTP is the outgoing mail server (used by the mail issue).
+// SMTP is the outgoing mail server and the mail outbox.
 type SMTP struct {
 	Host     string   `yaml:"host"`
 	Port     int      `yaml:"port"`
@@ -67,6 +69,11 @@ type SMTP struct {
 	Password string   `yaml:"password"`
 	From     string   `yaml:"from"`
 	Timeout  Duration `yaml:"timeout"`
+	// The outbox: how often each replica looks for due mails, the wait
+	// before the second attempt (doubled after), and when to give up.
+	PollInterval Duration `yaml:"poll_interval"`
+	RetryDelay   Duration `yaml:"retry_delay"`
+	MaxAttempts  int      `yaml:"max_attempts"`
 }
 
 // Client is a relying application registered by the operator.
@@ -159,6 +166,32 @@ type Logout struct {
 	ExpirySweepInterval Duration `yaml:"expiry_sweep_interval"`
 	// TokenLifetime is the `exp` of logout tokens, counted from `iat`.
 	TokenLifetime Duration `yaml:"token_lifetime"`
+}
+
+// Reset configures the password reset by emailed code.
+type Reset struct {
+	CodeLifetime    Duration `yaml:"code_lifetime"`
+	MaxFailures     int      `yaml:"max_failures"`       // wrong codes before the code ends
+	PerEmailPerHour int      `yaml:"per_email_per_hour"` // codes sent to one address
+	PerIPPerHour    int      `yaml:"per_ip_per_hour"`    // codes asked for from one client IP
+	// ResponseFloor is the least time a code request takes, so the
+	// answer's timing does not tell whether the account exists.
+	ResponseFloor Duration `yaml:"response_floor"`
+}
+
+// PasswordPolicy configures the rules for new passwords (reset, change,
+// CLI). A preset gives every rule; the other keys override it.
+type PasswordPolicy struct {
+	Preset           string `yaml:"preset"` // default | nist
+	MinLength        int    `yaml:"min_length"`
+	MaxLength        int    `yaml:"max_length"`
+	RequireUpper     *bool  `yaml:"require_upper"`
+	RequireLower     *bool  `yaml:"require_lower"`
+	RequireDigit     *bool  `yaml:"require_digit"`
+	RequireSymbol    *bool  `yaml:"require_symbol"`
+	ForbidIdentifier *bool  `yaml:"forbid_identifier"`
+	ForbidCurrent    *bool  `yaml:"forbid_current"`
+	Blocklist        *bool  `yaml:"blocklist"`
 }
 
 // Password configures argon2id hashing.

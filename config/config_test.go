@@ -80,7 +80,8 @@ func TestApplyDefaults(t *testing.T) {
 	want := &Config{
 		Listen:   ":8080",
 		Database: Database{Driver: "sqlite", DSN: "data/sekisho.db"},
-		SMTP:     SMTP{Port: 587, Security: "starttls", Timeout: d(10 * time.Second)},
+		SMTP: SMTP{Port: 587, Security: "starttls", Timeout: d(10 * time.Second), From: "sekisho <noreply@localhost>",
+			PollInterval: d(time.Second), RetryDelay: d(30 * time.Second), MaxAttempts: 10},
 		Clients: []Client{
 			{ID: "web", GrantTypes: []string{"authorization_code"}, Scopes: []string{"openid", "profile", "email"}, AccessTokenFormat: "jwt"},
 			{ID: "batch", GrantTypes: []string{"client_credentials"}, AccessTokenFormat: "jwt"},
@@ -98,13 +99,16 @@ func TestApplyDefaults(t *testing.T) {
 		Logout: Logout{Wait: d(2 * time.Second), DeliveryTimeout: d(5 * time.Second), RetryDelay: d(5 * time.Second),
 			MaxAttempts: 12, Parallel: 8, PollInterval: d(time.Second), ExpirySweepInterval: d(30 * time.Second),
 			TokenLifetime: d(2 * time.Minute)},
-		Password:      Password{MemoryKiB: 19456, Iterations: 2, Parallelism: 1, MaxConcurrent: 0},
-		Keys:          Keys{Algorithm: "RS256", RefreshInterval: d(10 * time.Second)},
-		Throttle:      Throttle{FreeFailures: 5, BaseDelay: d(time.Second), MaxDelay: d(15 * time.Minute), Window: d(time.Hour)},
-		Log:           Log{Level: "info", Format: "json"},
-		SweepInterval: d(5 * time.Minute),
-		ShutdownGrace: d(20 * time.Second),
-		Limits:        RequestLimits{MaxBodyBytes: 65536},
+		Reset: Reset{CodeLifetime: d(15 * time.Minute), MaxFailures: 5, PerEmailPerHour: 5, PerIPPerHour: 30,
+			ResponseFloor: d(400 * time.Millisecond)},
+		PasswordPolicy: PasswordPolicy{Preset: "default"},
+		Password:       Password{MemoryKiB: 19456, Iterations: 2, Parallelism: 1, MaxConcurrent: 0},
+		Keys:           Keys{Algorithm: "RS256", RefreshInterval: d(10 * time.Second)},
+		Throttle:       Throttle{FreeFailures: 5, BaseDelay: d(time.Second), MaxDelay: d(15 * time.Minute), Window: d(time.Hour)},
+		Log:            Log{Level: "info", Format: "json"},
+		SweepInterval:  d(5 * time.Minute),
+		ShutdownGrace:  d(20 * time.Second),
+		Limits:         RequestLimits{MaxBodyBytes: 65536},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("mismatch (-want +got):\n%s", diff)

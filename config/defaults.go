@@ -11,6 +11,11 @@ const (
 	DefaultSMTPPort     = 587
 	DefaultSMTPSecurity = SecurityStartTLS
 	DefaultSMTPTimeout  = 10 * time.Second
+	DefaultSMTPFrom     = "sekisho <noreply@localhost>"
+
+	DefaultMailPollInterval = time.Second
+	DefaultMailRetryDelay   = 30 * time.Second
+	DefaultMailMaxAttempts  = 10
 
 	DefaultAuthRequestLifetime          = 30 * time.Minute
 	DefaultCodeLifetime                 = 60 * time.Second
@@ -35,6 +40,13 @@ const (
 	DefaultLogoutPollInterval        = time.Second
 	DefaultLogoutExpirySweepInterval = 30 * time.Second
 	DefaultLogoutTokenLifetime       = 2 * time.Minute
+
+	DefaultResetCodeLifetime  = 15 * time.Minute
+	DefaultResetMaxFailures   = 5
+	DefaultResetPerEmail      = 5
+	DefaultResetPerIP         = 30
+	DefaultResetResponseFloor = 400 * time.Millisecond
+	DefaultPasswordPreset     = "default"
 
 	DefaultKeysAlgorithm       = AlgRS256
 	DefaultKeysRefreshInterval = 10 * time.Second
@@ -72,6 +84,10 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&c.SMTP.Port, DefaultSMTPPort)
 	setDefault(&c.SMTP.Security, DefaultSMTPSecurity)
 	setDuration(&c.SMTP.Timeout, DefaultSMTPTimeout)
+	setDefault(&c.SMTP.From, DefaultSMTPFrom)
+	setDuration(&c.SMTP.PollInterval, DefaultMailPollInterval)
+	setDuration(&c.SMTP.RetryDelay, DefaultMailRetryDelay)
+	setDefault(&c.SMTP.MaxAttempts, DefaultMailMaxAttempts)
 
 	setDuration(&c.Lifetimes.AuthRequest, DefaultAuthRequestLifetime)
 	setDuration(&c.Lifetimes.Code, DefaultCodeLifetime)
@@ -91,6 +107,13 @@ func (c *Config) ApplyDefaults() {
 	setDuration(&c.Logout.PollInterval, DefaultLogoutPollInterval)
 	setDuration(&c.Logout.ExpirySweepInterval, DefaultLogoutExpirySweepInterval)
 	setDuration(&c.Logout.TokenLifetime, DefaultLogoutTokenLifetime)
+
+	setDuration(&c.Reset.CodeLifetime, DefaultResetCodeLifetime)
+	setDefault(&c.Reset.MaxFailures, DefaultResetMaxFailures)
+	setDefault(&c.Reset.PerEmailPerHour, DefaultResetPerEmail)
+	setDefault(&c.Reset.PerIPPerHour, DefaultResetPerIP)
+	setDuration(&c.Reset.ResponseFloor, DefaultResetResponseFloor)
+	setDefault(&c.PasswordPolicy.Preset, DefaultPasswordPreset)
 
 	setDefault(&c.Password.MemoryKiB, DefaultPasswordMemoryKiB)
 	setDefault(&c.Password.Iterations, DefaultPasswordIterations)

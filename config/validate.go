@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	netmail "net/mail"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -85,6 +86,14 @@ func (c *Config) Validate() error {
 		v.add("smtp.port", "must be between 1 and 65535")
 	}
 	v.oneOf("smtp.security", c.SMTP.Security, SecurityNone, SecurityStartTLS, SecurityTLS)
+	if a, err := netmail.ParseAddress(c.SMTP.From); err != nil || strings.ContainsAny(c.SMTP.From, "\r\n") {
+		v.add("smtp.from", "must be an address such as \"Example Login <login@example.com>\"")
+	} else if !strings.Contains(a.Address, "@") {
+		v.add("smtp.from", "must contain an @")
+	}
+	if c.SMTP.MaxAttempts < 1 {
+		v.add("smtp.max_attempts", "must be at least 1")
+	}
 	v.oneOf("keys.algorithm", c.Keys.Algorithm, AlgRS256, AlgES256)
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "json", "text")
@@ -92,6 +101,8 @@ func (c *Config) Validate() error {
 
 	for key, d := range map[string]Duration{
 		"smtp.timeout":                     c.SMTP.Timeout,
+		"smtp.poll_interval":               c.SMTP.PollInterval,
+		"smtp.retry_delay":                 c.SMTP.RetryDelay,
 		"lifetimes.auth_request":           c.Lifetimes.AuthRequest,
 		"lifetimes.code":                   c.Lifetimes.Code,
 		"lifetimes.access_token":           c.Lifetimes.AccessToken,
@@ -106,6 +117,8 @@ func (c *Config) Validate() error {
 		"throttle.window":                  c.Throttle.Window,
 		"sweep_interval":                   c.SweepInterval,
 		"logout.wait":                      c.Logout.Wait,
+		"reset.code_lifetime":              c.Reset.CodeLifetime,
+		"reset.response_floor":             c.Reset.ResponseFloor,
 		"logout.delivery_timeout":          c.Logout.DeliveryTimeout,
 		"logout.retry_delay":               c.Logout.RetryDelay,
 		"logout.poll_interval":             c.Logout.PollInterval,
@@ -122,6 +135,19 @@ func (c *Config) Validate() error {
 	}
 	if c.Throttle.MaxDelay < c.Throttle.BaseDelay {
 		v.add("throttle.max_delay", "must not be less than throttle.base_delay")
+	}
+	for key, n := range map[string]int{"reset.max_failures": c.Reset.MaxFailures,
+		"reset.per_email_per_hour": c.Reset.PerEmailPerHour, "reset.per_ip_per_hour": c.Reset.PerIPPerHour} {
+		if n < 1 {
+			v.add(key, "must be at least 1")
+		}
+	}
+	v.oneOf("password_policy.preset", c.PasswordPolicy.Preset, "default", "nist")
+	if c.PasswordPolicy.MinLength < 0 {
+		v.add("password_policy.min_length", "must not be negative")
+	}
+	if m := c.PasswordPolicy.MaxLength; m != 0 && (m < 64 || m > 128) {
+		v.add("password_policy.max_length", "must be between 64 and 128")
 	}
 	if c.Logout.MaxAttempts < 1 {
 		v.add("logout.max_attempts", "must be at least 1")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"github.com/sekisho/sekisho/htmltest"
@@ -24,6 +25,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/sekisho/sekisho/config"
+	"github.com/sekisho/sekisho/mail/mailtest"
 	"github.com/sekisho/sekisho/password"
 	"github.com/sekisho/sekisho/server"
 	"github.com/sekisho/sekisho/storage"
@@ -62,6 +64,8 @@ type env struct {
 	user  storage.User
 	other storage.User
 	srv   *server.Server
+	// smtpTLS trusts the test SMTP server's certificate.
+	smtpTLS *tls.Config
 }
 
 func testConfig(issuer string) *config.Config {
@@ -94,6 +98,13 @@ func testConfig(issuer string) *config.Config {
 // newEnv starts a provider on store with two users.
 func newEnv(t *testing.T, store storage.Storage, mutate ...func(*config.Config)) *env {
 	t.Helper()
+	return newEnvSMTP(t, store, nil, mutate...)
+}
+
+// newEnvSMTP is newEnv with mail going to the test SMTP server smtp
+// (nil: none), trusted for STARTTLS, with short outbox intervals.
+func newEnvSMTP(t *testing.T, store storage.Storage, smtp *mailtest.Server, mutate ...func(*config.Config)) *env {
+	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + ts.Listener.Addr().String()
 	cfg := testConfig(issuer)
@@ -103,7 +114,17 @@ func newEnv(t *testing.T, store storage.Storage, mutate ...func(*config.Config))
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
+	if smtp != nil {
+		sc := smtp.SenderConfig()
+		cfg.SMTP.Host, cfg.SMTP.Port, cfg.SMTP.Security = sc.Host, sc.Port, sc.Security
+		cfg.SMTP.Username, cfg.SMTP.Password, cfg.SMTP.From = sc.Username, sc.Password, "Example Login <login@example.com>"
+		cfg.SMTP.RetryDelay, cfg.SMTP.PollInterval = config.Duration(100*time.Millisecond), config.Duration(50*time.Millisecond)
+		cfg.Reset.ResponseFloor = config.Duration(50 * time.Millisecond)
+	}
 	e := &env{t: t, store: store, ts: ts, cfg: cfg, clock: &clock{}}
+	if smtp != nil {
+		e.smtpTLS = smtp.SenderConfig().TLSConfig
+	}
 	e.start()
 	e.user = e.addUser("alice@example.com", "Alice", userPass)
 	e.other = e.addUser("bob@example.com", "Bob", otherPass)
@@ -113,7 +134,7 @@ func newEnv(t *testing.T, store storage.Storage, mutate ...func(*config.Config))
 func (e *env) start() {
 	e.t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := server.New(e.t.Context(), server.Options{Config: e.cfg, Store: e.store, Logger: log, Now: e.clock.now})
+	srv, err := server.New(e.t.Context(), server.Options{Config: e.cfg, Store: e.store, Logger: log, Now: e.clock.now, SMTPTLS: e.smtpTLS})
 	if err != nil {
 		e.t.Fatalf("server.New: %v", err)
 	}
@@ -159,7 +180,7 @@ func (e *env) second(store storage.Storage) *env {
 	ts := httptest.NewUnstartedServer(nil)
 	cfg := *e.cfg
 	cfg.Issuer = e.cfg.Issuer // one issuer: both are replicas behind one name
-	e2 := &env{t: e.t, store: store, ts: ts, cfg: &cfg, user: e.user, other: e.other, clock: e.clock}
+	e2 := &env{t: e.t, store: store, ts: ts, cfg: &cfg, user: e.user, other: e.other, clock: e.clock, smtpTLS: e.smtpTLS}
 	e2.start()
 	return e2
 }

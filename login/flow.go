@@ -34,7 +34,11 @@ var (
 // ACR values of our own (never a NIST level: see README).
 const (
 	ACRPassword = "urn:sekisho:acr:pwd"
-	AMRPassword = "pwd"
+	// ACRPasswordEmailCode: a password plus a code sent to the account's
+	// email (mailbox access, not a device: no NIST level is claimed).
+	ACRPasswordEmailCode = "urn:sekisho:acr:pwd+email-otp"
+	AMRPassword          = "pwd"
+	AMROTP               = "otp"
 )
 
 // Store is what the flows need from storage.
@@ -91,6 +95,7 @@ type FlowConfig struct {
 	SessionIdle     time.Duration
 	SessionAbsolute time.Duration
 	Throttle        Throttle
+	Reset           ResetConfig
 	Now             func() time.Time
 	Logger          *slog.Logger
 }
@@ -285,18 +290,44 @@ func (f *Flow) Login(ctx context.Context, in Credentials) (SignedIn, error) {
 	if u.Disabled {
 		return fail(u.ID, "disabled")
 	}
+	audit.UserID, audit.Outcome = u.ID, "success"
+	audit.ID, audit.Time = uuid.NewString(), now
+	var old *storage.Session
+	if o, ok := f.Session(ctx, in.SessionToken); ok {
+		old = &o
+	}
+	res, err := f.completeSignIn(ctx, a, u, now, []string{AMRPassword}, ACRPassword, in.IP, in.UserAgent, old, &audit)
+	if err != nil {
+		return SignedIn{}, err
+	}
+	if _, had := counters[acctKey]; had {
+		if err := f.c.Store.ResetCounters(ctx, []string{acctKey}); err != nil {
+			f.c.Logger.WarnContext(ctx, "reset throttle", "err", err)
+		}
+	}
+	return res, nil
+}
+
+// startSession signs u in to a in a new session.
+func (f *Flow) startSession(ctx context.Context, a storage.AuthRequest, u storage.User, now time.Time, amr []string, acr, ip, ua string) (SignedIn, error) {
+	return f.completeSignIn(ctx, a, u, now, amr, acr, ip, ua, nil, nil)
+}
+
+// completeSignIn gives the browser a session for u and finishes a. When
+// the browser's session (old) is u's, it is renewed and keeps its `sid`;
+// another user's session ends and its clients are told.
+func (f *Flow) completeSignIn(ctx context.Context, a storage.AuthRequest, u storage.User, now time.Time, amr []string, acr, ip, ua string,
+	old *storage.Session, audit *storage.AuditEvent) (SignedIn, error) {
 	token := secret.RandomToken(32)
 	sess := storage.Session{
 		ID: uuid.NewString(), TokenHash: f.c.Hasher.Hash("session", token), UserID: u.ID,
-		AuthTime: now, AMR: []string{AMRPassword}, ACR: ACRPassword, IP: in.IP, UserAgent: truncate(in.UserAgent, 256),
+		AuthTime: now, AMR: amr, ACR: acr, IP: ip, UserAgent: truncate(ua, 256),
 		CreatedAt: now, LastSeenAt: now,
 		IdleExpiresAt: now.Add(f.c.SessionIdle), AbsoluteExpiresAt: now.Add(f.c.SessionAbsolute),
 	}
-	audit.UserID, audit.Outcome = u.ID, "success"
-	audit.ID, audit.Time = uuid.NewString(), now
 	c := storage.LoginCompletion{AuthRequestID: a.ID, UserID: u.ID, SessionID: sess.ID,
-		AuthTime: now, AMR: sess.AMR, ACR: sess.ACR, Now: now, NewSession: &sess, Audit: &audit}
-	if old, ok := f.Session(ctx, in.SessionToken); ok {
+		AuthTime: now, AMR: sess.AMR, ACR: sess.ACR, Now: now, NewSession: &sess, Audit: audit}
+	if old != nil {
 		if old.UserID == u.ID {
 			sess.ID, sess.CreatedAt, c.SessionID = old.ID, old.CreatedAt, old.ID
 		} else {
@@ -306,11 +337,6 @@ func (f *Flow) Login(ctx context.Context, in Credentials) (SignedIn, error) {
 	}
 	if err := f.c.Store.CompleteLogin(ctx, c); err != nil {
 		return SignedIn{}, fmt.Errorf("login: complete: %w", err)
-	}
-	if _, had := counters[acctKey]; had {
-		if err := f.c.Store.ResetCounters(ctx, []string{acctKey}); err != nil {
-			f.c.Logger.WarnContext(ctx, "reset throttle", "err", err)
-		}
 	}
 	return SignedIn{Request: completed(a, c), Session: sess, SessionToken: token}, nil
 }

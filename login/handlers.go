@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -28,6 +29,7 @@ type LoginView struct {
 	ClientName    string
 	ErrorKey      string   // catalog key, or empty
 	UILocales     []string // from the auth request
+	ForgotURL     string   // "Forgot your password?"
 }
 
 // Pages renders the pages of the browser flows in the request's language.
@@ -36,6 +38,10 @@ type Pages interface {
 	Error(w http.ResponseWriter, r *http.Request, status int, messageKey, backURL string)
 	LogoutConfirm(w http.ResponseWriter, r *http.Request, params []op.Param)
 	SignedOut(w http.ResponseWriter, r *http.Request, v SignedOutView)
+	Forgot(w http.ResponseWriter, r *http.Request, status int, v ForgotView)
+	Reset(w http.ResponseWriter, r *http.Request, status int, v ResetView)
+	// Lang is the language code ("en", "ja") pages and mails use for r.
+	Lang(w http.ResponseWriter, r *http.Request, uiLocales []string) string
 }
 
 // SignedOutView is the data of the page after a sign-out.
@@ -143,7 +149,7 @@ func (h *Handlers) LoginSubmit(w http.ResponseWriter, r *http.Request) {
 func (h *Handlers) showForm(w http.ResponseWriter, r *http.Request, status int, a storage.AuthRequest, email, errKey string) {
 	name, _, _ := h.c.OP.ClientDisplay(a.ClientID)
 	h.c.Pages.Login(w, r, status, LoginView{AuthRequestID: a.ID, Email: email, ClientName: name,
-		ErrorKey: errKey, UILocales: a.UILocales})
+		ErrorKey: errKey, UILocales: a.UILocales, ForgotURL: "/reset?id=" + url.QueryEscape(a.ID)})
 }
 
 // requestError maps flow errors to pages, in one place.

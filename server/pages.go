@@ -12,6 +12,7 @@ import (
 	"github.com/sekisho/sekisho/i18n"
 	"github.com/sekisho/sekisho/login"
 	"github.com/sekisho/sekisho/op"
+	"github.com/sekisho/sekisho/password"
 	"github.com/sekisho/sekisho/templates"
 )
 
@@ -61,7 +62,34 @@ func (p *pages) Login(w http.ResponseWriter, r *http.Request, status int, v logi
 		b.CurrentURL = &url.URL{Path: "/login", RawQuery: url.Values{"id": {v.AuthRequestID}}.Encode()}
 	}
 	p.logErr(r, p.r.RenderLogin(w, status, templates.LoginPage{Base: b, AuthRequestID: v.AuthRequestID,
-		Email: v.Email, ClientName: v.ClientName, Error: v.ErrorKey}))
+		Email: v.Email, ClientName: v.ClientName, Error: v.ErrorKey, ForgotURL: v.ForgotURL}))
+}
+
+// Lang is the language of pages and mails for r.
+func (p *pages) Lang(w http.ResponseWriter, r *http.Request, uiLocales []string) string {
+	return i18n.Code(p.lang(w, r, uiLocales))
+}
+
+func (p *pages) Forgot(w http.ResponseWriter, r *http.Request, status int, v login.ForgotView) {
+	b := p.base(w, r, v.UILocales)
+	b.CurrentURL = &url.URL{Path: "/reset", RawQuery: url.Values{"id": {v.AuthRequestID}}.Encode()}
+	p.logErr(r, p.r.RenderForgot(w, status, templates.ForgotPage{Base: b, AuthRequestID: v.AuthRequestID, Email: v.Email, Error: v.ErrorKey}))
+}
+
+func (p *pages) Reset(w http.ResponseWriter, r *http.Request, status int, v login.ResetView) {
+	b := p.base(w, r, v.UILocales)
+	b.CurrentURL = &url.URL{Path: "/reset", RawQuery: url.Values{"id": {v.AuthRequestID}}.Encode()}
+	p.logErr(r, p.r.RenderReset(w, status, templates.ResetPage{Base: b, AuthRequestID: v.AuthRequestID, Ticket: v.Ticket,
+		Error: v.ErrorKey, Violations: messages(v.Violations), Rules: messages(v.Rules)}))
+}
+
+// messages turns password rules into catalog messages.
+func messages(rules []password.Rule) []templates.Message {
+	out := make([]templates.Message, len(rules))
+	for i, r := range rules {
+		out[i] = templates.Message{Key: r.Key, Args: r.Args}
+	}
+	return out
 }
 
 // Error renders an error page (it serves login.Pages and op.ErrorPages).

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/sekisho/sekisho/config"
 	"github.com/sekisho/sekisho/login"
+	"github.com/sekisho/sekisho/mail"
 	"github.com/sekisho/sekisho/op"
 	"github.com/sekisho/sekisho/password"
 	"github.com/sekisho/sekisho/secret"
@@ -33,6 +35,9 @@ type Options struct {
 	Store  storage.Storage
 	Logger *slog.Logger
 	Now    func() time.Time
+	// SMTPTLS, when set, is the TLS base configuration of the SMTP client
+	// (tests trust their server's certificate with it).
+	SMTPTLS *tls.Config
 }
 
 // Server is an assembled sekisho.
@@ -43,6 +48,7 @@ type Server struct {
 	keys     *op.KeyManager
 	provider *op.Provider
 	logout   *op.Logout
+	mail     *mail.Outbox
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -54,6 +60,7 @@ type metrics struct {
 	tokens   *prometheus.CounterVec
 	logins   *prometheus.CounterVec
 	logouts  *prometheus.CounterVec
+	mails    *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -68,7 +75,9 @@ func newMetrics() *metrics {
 		logouts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sekisho_logout_deliveries_total",
 			Help: "Back-channel logout delivery attempts, by outcome (delivered, retry, failed)."}, []string{"outcome"}),
 	}
-	m.registry.MustRegister(m.requests, m.tokens, m.logins, m.logouts,
+	m.mails = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sekisho_mail_deliveries_total",
+		Help: "Mail delivery attempts, by outcome (delivered, retry, failed)."}, []string{"outcome"})
+	m.registry.MustRegister(m.requests, m.tokens, m.logins, m.logouts, m.mails,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -104,6 +113,10 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	m.registry.MustRegister(&deliveryCollector{store: o.Store, log: log})
+	outbox, devMail, err := newMailOutbox(cfg, o, keys, func(x string) { m.mails.WithLabelValues(x).Inc() })
+	if err != nil {
+		return nil, err
+	}
 	logout := op.NewLogout(op.LogoutConfig{Store: o.Store, Config: cfg, Keys: km, Clients: provider.Clients(),
 		Now: o.Now, Logger: log, Outcome: func(x string) { m.logouts.WithLabelValues(x).Inc() }})
 	maxHash := cfg.Password.MaxConcurrent
@@ -112,10 +125,17 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	hasher := password.New(password.Params{MemoryKiB: cfg.Password.MemoryKiB, Iterations: cfg.Password.Iterations,
 		Parallelism: cfg.Password.Parallelism}, maxHash)
+	policy, err := PasswordPolicy(cfg)
+	if err != nil {
+		return nil, err
+	}
 	flow := login.NewFlow(login.FlowConfig{Store: o.Store, Passwords: hasher, Hasher: keys, Sessions: logout,
 		SessionIdle: cfg.Session.Idle.D(), SessionAbsolute: cfg.Session.Absolute.D(),
 		Throttle: login.Throttle{FreeFailures: cfg.Throttle.FreeFailures, BaseDelay: cfg.Throttle.BaseDelay.D(),
 			MaxDelay: cfg.Throttle.MaxDelay.D(), Window: cfg.Throttle.Window.D()},
+		Reset: login.ResetConfig{Store: o.Store, Mailer: outbox, Hasher: hasher, Policy: policy,
+			CodeTTL: cfg.Reset.CodeLifetime.D(), MaxFailures: cfg.Reset.MaxFailures, PerEmail: cfg.Reset.PerEmailPerHour,
+			PerIP: cfg.Reset.PerIPPerHour, Floor: cfg.Reset.ResponseFloor.D()},
 		Now: o.Now, Logger: log})
 	clientIP, err := NewClientIP(cfg.TrustedProxies)
 	if err != nil {
@@ -125,7 +145,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		Secure: https, Logger: log,
 		LoginOutcome: func(o string) { m.logins.WithLabelValues(o).Inc() }})
 
-	s := &Server{cfg: cfg, store: o.Store, keys: km, provider: provider, logout: logout, log: log, now: o.Now}
+	s := &Server{cfg: cfg, store: o.Store, keys: km, provider: provider, logout: logout, mail: outbox, log: log, now: o.Now}
 	r := mux.NewRouter()
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
@@ -140,12 +160,18 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	})
 	r.HandleFunc("/login", lh.LoginPage).Methods(http.MethodGet)
 	r.HandleFunc("/login", lh.LoginSubmit).Methods(http.MethodPost)
+	r.HandleFunc("/reset", lh.ForgotPage).Methods(http.MethodGet)
+	r.HandleFunc("/reset", lh.ForgotSubmit).Methods(http.MethodPost)
+	r.HandleFunc("/reset/verify", lh.ResetSubmit).Methods(http.MethodPost)
 	r.HandleFunc("/end_session", lh.EndSession).Methods(http.MethodGet, http.MethodPost)
 	r.HandleFunc("/logout", lh.LogoutPage).Methods(http.MethodGet)
 	r.PathPrefix(templates.StaticPrefix).Handler(renderer.StaticHandler())
 	if cfg.Dev {
 		if err := mountDemo(r, cfg, renderer, pg); err != nil {
 			return nil, err
+		}
+		if devMail != nil {
+			r.Handle("/dev/mail", devMailPage(devMail)).Methods(http.MethodGet)
 		}
 	}
 	for _, p := range []string{"/oauth/token", "/oauth/introspect", "/userinfo", "/revoke"} {
@@ -235,6 +261,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ready\n"))
 }
 
+// Mail returns the mail outbox.
+func (s *Server) Mail() *mail.Outbox { return s.mail }
+
 // Logout returns the single-logout service (for the CLI and tests).
 func (s *Server) Logout() *op.Logout { return s.logout }
 
@@ -243,12 +272,16 @@ func (s *Server) Logout() *op.Logout { return s.logout }
 // logout deliveries in flight.
 func (s *Server) Run(ctx context.Context) {
 	go s.keys.Run(ctx)
-	logoutDone := make(chan struct{})
+	logoutDone, mailDone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(logoutDone)
 		s.logout.Run(ctx)
 	}()
-	defer func() { <-logoutDone }()
+	go func() {
+		defer close(mailDone)
+		s.mail.Run(ctx)
+	}()
+	defer func() { <-logoutDone; <-mailDone }()
 	t := time.NewTicker(s.cfg.SweepInterval.D())
 	defer t.Stop()
 	for {

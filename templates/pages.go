@@ -21,6 +21,33 @@ type LoginPage struct {
 	ForgotURL string
 }
 
+// Message is a catalog key with its arguments.
+type Message struct {
+	Key  string
+	Args []any
+}
+
+// ForgotPage is the data of "Forgot your password?": the email form,
+// posted to /reset.
+type ForgotPage struct {
+	Base
+	AuthRequestID string
+	Email         string
+	// Error is the catalog key of an error above the form, or empty.
+	Error string
+}
+
+// ResetPage is the data of the page that takes the emailed code and the
+// new password, posted to /reset/verify.
+type ResetPage struct {
+	Base
+	AuthRequestID string
+	Ticket        string
+	Error         string    // catalog key, or empty
+	Violations    []Message // password rules broken
+	Rules         []Message // the rules, shown up front
+}
+
 // ErrorPage is the data of a readable error page.
 type ErrorPage struct {
 	Base
@@ -99,6 +126,18 @@ type DemoPage struct {
 func (r *Renderer) RenderLogin(w http.ResponseWriter, status int, p LoginPage) error {
 	p.Base = p.Base.complete("login.title")
 	return r.render(w, status, pageLogin, p.Lang, p)
+}
+
+// RenderForgot writes the password-reset email form.
+func (r *Renderer) RenderForgot(w http.ResponseWriter, status int, p ForgotPage) error {
+	p.Base = p.Base.complete("reset.title")
+	return r.render(w, status, pageForgot, p.Lang, p)
+}
+
+// RenderReset writes the code and new-password form.
+func (r *Renderer) RenderReset(w http.ResponseWriter, status int, p ResetPage) error {
+	p.Base = p.Base.complete("reset.title")
+	return r.render(w, status, pageReset, p.Lang, p)
 }
 
 // RenderError writes an error page with status. The returned error is

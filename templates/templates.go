@@ -42,6 +42,8 @@ var files embed.FS
 // Page names: each is html/<name>.html, which defines "content".
 const (
 	pageLogin         = "login"
+	pageForgot        = "forgot"
+	pageReset         = "reset"
 	pageError         = "error"
 	pageLogoutConfirm = "logout_confirm"
 	pageSignedOut     = "signed_out"
@@ -49,7 +51,7 @@ const (
 )
 
 // requiredPages are the pages New parses and checks.
-var requiredPages = []string{pageLogin, pageError, pageLogoutConfirm, pageSignedOut, pageDemo}
+var requiredPages = []string{pageLogin, pageForgot, pageReset, pageError, pageLogoutConfirm, pageSignedOut, pageDemo}
 
 // StaticPrefix is the URL path under which StaticHandler must be mounted.
 const StaticPrefix = "/static/"
@@ -97,6 +99,7 @@ func New() (*Renderer, error) {
 		printer := i18n.NewPrinter(tag)
 		funcs := template.FuncMap{
 			"t":      printer.T,
+			"targs":  func(key string, args []any) string { return printer.T(key, args...) },
 			"static": r.staticURL,
 		}
 		r.pages[code] = make(map[string]*template.Template, len(requiredPages))

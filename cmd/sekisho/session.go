@@ -114,10 +114,8 @@ func newLogoutDeliveriesCmd() *cobra.Command {
 		Short: "List back-channel logout deliveries, newest first",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, _ *config.Config) error {
-				switch status {
-				case "", storage.DeliveryPending, storage.DeliveryDelivered, storage.DeliveryFailed:
-				default:
-					return fmt.Errorf("--status must be %s, %s or %s", storage.DeliveryPending, storage.DeliveryDelivered, storage.DeliveryFailed)
+				if err := checkStatus(status); err != nil {
+					return err
 				}
 				ds, err := st.ListLogoutDeliveries(ctx, storage.DeliveryFilter{Status: status, Limit: limit})
 				if err != nil {
@@ -141,4 +139,69 @@ func newLogoutDeliveriesCmd() *cobra.Command {
 	list.Flags().IntVar(&limit, "limit", 100, "at most this many")
 	cmd.AddCommand(list)
 	return cmd
+}
+
+func newOutboxCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "outbox", Short: "See and resend mails in the outbox"}
+	var status string
+	var limit int
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List mails, newest first (bodies are never shown)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, _ *config.Config) error {
+				if err := checkStatus(status); err != nil {
+					return err
+				}
+				ms, err := st.ListMail(ctx, storage.DeliveryFilter{Status: status, Limit: limit})
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tTO\tTEMPLATE\tSTATUS\tATTEMPTS\tCREATED\tNEXT/FINISHED\tLAST ERROR")
+				for _, m := range ms {
+					when := m.NextAttemptAt
+					if m.FinishedAt != nil {
+						when = *m.FinishedAt
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%.60s\n", m.ID, m.Recipient, m.Template, m.Status, m.Attempts,
+						m.CreatedAt.Format(time.RFC3339), when.Format(time.RFC3339), m.LastError)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	list.Flags().StringVar(&status, "status", "", "only mails in this state: pending, delivered or failed")
+	list.Flags().IntVar(&limit, "limit", 100, "at most this many")
+	retry := &cobra.Command{
+		Use:   "retry ID",
+		Short: "Send a failed (or waiting) mail again now",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, _ *config.Config) error {
+				err := st.RetryMail(ctx, args[0], time.Now().UTC())
+				switch {
+				case errors.Is(err, storage.ErrNotFound):
+					return fmt.Errorf("no mail with the id %s", args[0])
+				case errors.Is(err, storage.ErrConflict):
+					return fmt.Errorf("mail %s was delivered already", args[0])
+				case err != nil:
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "mail %s will be sent again by the running server\n", args[0])
+				return nil
+			})
+		},
+	}
+	cmd.AddCommand(list, retry)
+	return cmd
+}
+
+// checkStatus accepts the states of outbox rows.
+func checkStatus(status string) error {
+	switch status {
+	case "", storage.DeliveryPending, storage.DeliveryDelivered, storage.DeliveryFailed:
+		return nil
+	}
+	return fmt.Errorf("--status must be %s, %s or %s", storage.DeliveryPending, storage.DeliveryDelivered, storage.DeliveryFailed)
 }

@@ -75,3 +75,41 @@ func TestSessionCommands(t *testing.T) {
 		t.Errorf("revoke for an unknown user: %v", err)
 	}
 }
+
+// The CLI applies the same password policy as the pages, and an operator
+// sees what to resend in the outbox.
+func TestPolicyAndOutboxCommands(t *testing.T) {
+	t.Setenv("SEKISHO_SECRET", base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef")))
+	cfg := writeConfig(t, cliConfig)
+	_, err := run(t, "password\n", "user", "add", "--config", cfg, "--email", "bo@example.com", "--password-stdin")
+	if err == nil || !strings.Contains(err.Error(), "upper-case") || !strings.Contains(err.Error(), "symbol") ||
+		!strings.Contains(err.Error(), "commonly used") {
+		t.Errorf("weak password: %v", err)
+	}
+	st, err := gormstore.Open(t.Context(), gormstore.Config{Driver: "sqlite", DSN: filepath.Join(filepath.Dir(cfg), "sekisho.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	now := time.Now().UTC()
+	if err := st.EnqueueMail(t.Context(), storage.OutboxMail{ID: "m1", Recipient: "bo@example.com", Subject: "s", Template: "reset_code",
+		Body: []byte("sealed"), CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.FinishMail(t.Context(), "m1", storage.DeliveryOutcome{Now: now, Final: true, Error: "550 no such user"}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(t, "", "outbox", "list", "--config", cfg, "--status", "failed"); err != nil || !strings.Contains(out, "m1") ||
+		!strings.Contains(out, "550 no such user") || strings.Contains(out, "sealed") {
+		t.Errorf("outbox list: %v\n%s", err, out)
+	}
+	if out, err := run(t, "", "outbox", "retry", "--config", cfg, "m1"); err != nil || !strings.Contains(out, "sent again") {
+		t.Errorf("outbox retry: %v\n%s", err, out)
+	}
+	if m, _ := st.GetMail(t.Context(), "m1"); m.Status != storage.DeliveryPending {
+		t.Errorf("after retry: %+v", m)
+	}
+	if _, err := run(t, "", "outbox", "retry", "--config", cfg, "nope"); err == nil || !strings.Contains(err.Error(), "no mail") {
+		t.Errorf("retry of an unknown mail: %v", err)
+	}
+}

@@ -14,8 +14,12 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
+	"golang.org/x/text/language"
+
 	"github.com/sekisho/sekisho/config"
+	"github.com/sekisho/sekisho/i18n"
 	"github.com/sekisho/sekisho/password"
+	"github.com/sekisho/sekisho/server"
 	"github.com/sekisho/sekisho/storage"
 	"github.com/sekisho/sekisho/storage/gormstore"
 )
@@ -58,6 +62,22 @@ func newUserAddCmd() *cobra.Command {
 				return err
 			}
 			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, cfg *config.Config) error {
+				if _, err := st.GetUserByEmail(ctx, email); err == nil {
+					return fmt.Errorf("a user with the email %s already exists", strings.TrimSpace(email))
+				}
+				policy, err := server.PasswordPolicy(cfg)
+				if err != nil {
+					return err
+				}
+				if v := policy.Check(pw, password.Subject{Email: email}); len(v) > 0 {
+					en := i18n.NewPrinter(language.English)
+					msgs := make([]string, len(v))
+					for i, r := range v {
+						msgs[i] = en.T(r.Key, r.Args...)
+					}
+					return fmt.Errorf("the password does not meet the password policy:\n  %s", strings.Join(msgs, "\n  "))
+				}
+				pw, _ = password.Normalize(pw)
 				p := passwordParams(cfg)
 				hash, err := password.New(p, 1).Hash(ctx, pw)
 				if err != nil {

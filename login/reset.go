@@ -1,0 +1,228 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/sekisho/sekisho/mail"
+	"github.com/sekisho/sekisho/password"
+	"github.com/sekisho/sekisho/secret"
+	"github.com/sekisho/sekisho/storage"
+	"github.com/sekisho/sekisho/templates"
+)
+
+// Errors of the password reset.
+var (
+	// ErrWrongCode: the code is wrong, expired, spent or for another
+	// account — one answer for all.
+	ErrWrongCode = errors.New("login: wrong or expired code")
+	// ErrCodeExhausted: too many wrong tries; start again.
+	ErrCodeExhausted = errors.New("login: too many wrong codes")
+	// ErrPasswordMismatch: the confirmation differs.
+	ErrPasswordMismatch = errors.New("login: the passwords differ")
+)
+
+// PolicyError lists the password rules a new password breaks.
+type PolicyError struct{ Violations []password.Violation }
+
+func (e *PolicyError) Error() string {
+	return fmt.Sprintf("login: password breaks %d rule(s)", len(e.Violations))
+}
+
+// ResetStore is what the reset needs from storage, beyond Store.
+type ResetStore interface {
+	CreateCode(ctx context.Context, c storage.OneTimeCode, m storage.OutboxMail) error
+	GetCodeByTicket(ctx context.Context, ticketHash string) (storage.OneTimeCode, error)
+	FailCode(ctx context.Context, id string, maxFailures int, now time.Time) (storage.OneTimeCode, error)
+	CompleteReset(ctx context.Context, r storage.ResetCompletion) (storage.SessionEndResult, error)
+}
+
+// Mailer composes mails for the outbox and sends them early (mail.Outbox).
+type Mailer interface {
+	Compose(lang, name string, to mail.Address, data any) (storage.OutboxMail, error)
+	SendNow(ctx context.Context, ids ...string)
+}
+
+// PasswordHasher hashes new passwords (password.Hasher).
+type PasswordHasher interface {
+	PasswordVerifier
+	Hash(ctx context.Context, pw string) (string, error)
+}
+
+// ResetConfig configures the password reset.
+type ResetConfig struct {
+	Store       ResetStore
+	Mailer      Mailer
+	Hasher      PasswordHasher
+	Policy      password.Policy
+	CodeTTL     time.Duration // 15 minutes
+	MaxFailures int           // 5
+	// PerEmail and PerIP cap the codes sent per hour; beyond them the
+	// answer is the same, and no mail goes out.
+	PerEmail, PerIP int
+	// Floor is the least time a code request takes, whether or not the
+	// account exists.
+	Floor time.Duration
+}
+
+// ResetStarted is what the page after "send me a code" needs.
+type ResetStarted struct {
+	Ticket string // names the code, without saying whether one exists
+}
+
+// StartReset sends a reset code to the account with the email, if there
+// is one and the limits allow, and always answers alike, in the same time.
+func (f *Flow) StartReset(ctx context.Context, authRequestID, email, ip, lang string) (ResetStarted, error) {
+	start := time.Now()
+	defer func() { sleepUntil(ctx, start.Add(f.c.Reset.Floor)) }()
+	a, err := f.request(ctx, authRequestID)
+	if err != nil {
+		return ResetStarted{}, err
+	}
+	ticket := secret.RandomToken(32)
+	out := ResetStarted{Ticket: ticket}
+	now := f.c.Now().UTC()
+	email = strings.TrimSpace(email)
+	emailKey := "reset:email:" + f.c.Hasher.Hash("throttle", strings.ToLower(email))
+	ipKey := "reset:ip:" + ip
+	counters, err := f.c.Store.GetCounters(ctx, []string{emailKey, ipKey})
+	if err != nil {
+		return out, fmt.Errorf("login: read reset limits: %w", err)
+	}
+	if err := f.c.Store.IncrementCounters(ctx, []string{emailKey, ipKey}, now, time.Hour); err != nil {
+		return out, fmt.Errorf("login: count reset: %w", err)
+	}
+	if counters[emailKey].Count >= f.c.Reset.PerEmail || counters[ipKey].Count >= f.c.Reset.PerIP {
+		f.audit(ctx, storage.AuditEvent{Type: "password_reset_requested", ClientID: a.ClientID, IP: ip, Outcome: "failure", Detail: "rate_limited"}, now)
+		return out, nil
+	}
+	u, err := f.c.Store.GetUserByEmail(ctx, email)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Disabled) {
+		return out, nil
+	}
+	if err != nil {
+		return out, fmt.Errorf("login: load user: %w", err)
+	}
+	code := secret.RandomDigits(6)
+	m, err := f.c.Reset.Mailer.Compose(lang, templates.MailResetCode, mail.Address{Name: u.Name, Email: u.Email},
+		&templates.ResetCodeMail{Code: code, ValidMinutes: int(f.c.Reset.CodeTTL / time.Minute)})
+	if err != nil {
+		return out, err
+	}
+	c := storage.OneTimeCode{ID: uuid.NewString(), Purpose: storage.PurposeReset, UserID: u.ID, AuthRequestID: a.ID,
+		TicketHash: f.c.Hasher.Hash("ticket", ticket), CodeHash: f.c.Hasher.Hash("code", code), Sends: 1,
+		CreatedAt: now, SentAt: now, ExpiresAt: now.Add(f.c.Reset.CodeTTL)}
+	if err := f.c.Reset.Store.CreateCode(ctx, c, m); err != nil {
+		return out, fmt.Errorf("login: store reset code: %w", err)
+	}
+	f.audit(ctx, storage.AuditEvent{Type: "password_reset_requested", UserID: u.ID, ClientID: a.ClientID, IP: ip, Outcome: "success"}, now)
+	f.c.Reset.Mailer.SendNow(ctx, m.ID)
+	return out, nil
+}
+
+// ResetInput is the submission of the code and new password.
+type ResetInput struct {
+	AuthRequestID string
+	Ticket        string
+	Code          string
+	Password      string
+	Confirm       string
+	IP            string
+	UserAgent     string
+	Lang          string
+}
+
+// Reset checks the code and the new password and, when both are right,
+// sets the password, ends every session of the user (their clients are
+// told, every refresh token is revoked) and signs the user in to the
+// request they came from, with a new session.
+func (f *Flow) Reset(ctx context.Context, in ResetInput) (SignedIn, storage.SessionEndResult, error) {
+	var ended storage.SessionEndResult
+	a, err := f.request(ctx, in.AuthRequestID)
+	if err != nil {
+		return SignedIn{Request: a}, ended, err
+	}
+	now := f.c.Now().UTC()
+	rc := f.c.Reset
+	c, err := rc.Store.GetCodeByTicket(ctx, f.c.Hasher.Hash("ticket", in.Ticket))
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && (c.Purpose != storage.PurposeReset || c.AuthRequestID != a.ID)) {
+		return SignedIn{Request: a}, ended, ErrWrongCode
+	}
+	if err != nil {
+		return SignedIn{Request: a}, ended, fmt.Errorf("login: load code: %w", err)
+	}
+	if c.Failures >= rc.MaxFailures {
+		return SignedIn{Request: a}, ended, ErrCodeExhausted
+	}
+	if !c.Usable(now, rc.MaxFailures) || !secret.Equal(c.CodeHash, f.c.Hasher.Hash("code", strings.TrimSpace(in.Code))) {
+		if !c.Usable(now, rc.MaxFailures) {
+			return SignedIn{Request: a}, ended, ErrWrongCode
+		}
+		c, err = rc.Store.FailCode(ctx, c.ID, rc.MaxFailures, now)
+		if err != nil && !errors.Is(err, storage.ErrConflict) {
+			return SignedIn{Request: a}, ended, fmt.Errorf("login: count wrong code: %w", err)
+		}
+		if c.Failures >= rc.MaxFailures {
+			return SignedIn{Request: a}, ended, ErrCodeExhausted
+		}
+		return SignedIn{Request: a}, ended, ErrWrongCode
+	}
+	u, err := f.c.Store.GetUser(ctx, c.UserID)
+	if err != nil {
+		return SignedIn{Request: a}, ended, fmt.Errorf("login: load user: %w", err)
+	}
+	if in.Password != in.Confirm {
+		return SignedIn{Request: a}, ended, ErrPasswordMismatch
+	}
+	subject := password.Subject{Email: u.Email, IsCurrent: func(pw string) bool {
+		ok, _, _ := rc.Hasher.Verify(ctx, u.PasswordHash, pw)
+		return ok
+	}}
+	if v := rc.Policy.Check(in.Password, subject); len(v) > 0 {
+		return SignedIn{Request: a}, ended, &PolicyError{Violations: v}
+	}
+	pw, _ := password.Normalize(in.Password)
+	hash, err := rc.Hasher.Hash(ctx, pw)
+	if err != nil {
+		return SignedIn{Request: a}, ended, fmt.Errorf("login: hash password: %w", err)
+	}
+	changed, err := rc.Mailer.Compose(in.Lang, templates.MailPasswordChanged, mail.Address{Name: u.Name, Email: u.Email},
+		&templates.PasswordChangedMail{Time: now, IP: in.IP})
+	if err != nil {
+		return SignedIn{Request: a}, ended, err
+	}
+	end := f.c.Sessions.Prepare(storage.SessionEnd{UserID: u.ID, Now: now, Reason: storage.EndPasswordReset, RevokeAllTokens: true})
+	ended, err = rc.Store.CompleteReset(ctx, storage.ResetCompletion{CodeID: c.ID, MaxFailures: rc.MaxFailures, Now: now,
+		UserID: u.ID, PasswordHash: hash, End: end, Mail: &changed,
+		Audit: &storage.AuditEvent{ID: uuid.NewString(), Time: now, Type: "password_reset", UserID: u.ID, ClientID: a.ClientID, IP: in.IP, Outcome: "success"}})
+	if errors.Is(err, storage.ErrAlreadyUsed) {
+		return SignedIn{Request: a}, ended, ErrWrongCode
+	}
+	if err != nil {
+		return SignedIn{Request: a}, ended, fmt.Errorf("login: complete reset: %w", err)
+	}
+	rc.Mailer.SendNow(ctx, changed.ID)
+	// The reset proved the mailbox and set a password: the sign-in the
+	// user came from continues in a new session.
+	res, err := f.startSession(ctx, a, u, now, []string{AMRPassword, AMROTP}, ACRPasswordEmailCode, in.IP, in.UserAgent)
+	return res, ended, err
+}
+
+// sleepUntil waits until t (or ctx ends).
+func sleepUntil(ctx context.Context, t time.Time) {
+	d := time.Until(t)
+	if d <= 0 {
+		return
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+}

@@ -1,0 +1,102 @@
+package login
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/sekisho/sekisho/password"
+)
+
+// ForgotView is the data of the "forgot your password" email form.
+type ForgotView struct {
+	AuthRequestID string
+	Email         string
+	ErrorKey      string
+	UILocales     []string
+}
+
+// ResetView is the data of the code and new-password form.
+type ResetView struct {
+	AuthRequestID string
+	Ticket        string
+	ErrorKey      string
+	Violations    []password.Violation
+	Rules         []password.Rule
+	UILocales     []string
+}
+
+// ForgotPage serves GET /reset?id=…: the email form.
+func (h *Handlers) ForgotPage(w http.ResponseWriter, r *http.Request) {
+	a, err := h.c.Flow.request(r.Context(), r.URL.Query().Get("id"))
+	if err != nil {
+		h.requestError(w, r, a, err)
+		return
+	}
+	h.c.Pages.Forgot(w, r, http.StatusOK, ForgotView{AuthRequestID: a.ID, Email: a.LoginHint, UILocales: a.UILocales})
+}
+
+// ForgotSubmit serves POST /reset: sends a code if the account exists,
+// and answers alike either way.
+func (h *Handlers) ForgotSubmit(w http.ResponseWriter, r *http.Request) {
+	id := r.PostFormValue("id")
+	a, err := h.c.Flow.request(r.Context(), id)
+	if err != nil {
+		h.requestError(w, r, a, err)
+		return
+	}
+	lang := h.c.Pages.Lang(w, r, a.UILocales)
+	started, err := h.c.Flow.StartReset(r.Context(), id, r.PostFormValue("email"), h.c.ClientIP(r), lang)
+	if err != nil {
+		h.requestError(w, r, a, err)
+		return
+	}
+	h.c.Pages.Reset(w, r, http.StatusOK, ResetView{AuthRequestID: id, Ticket: started.Ticket,
+		Rules: h.c.Flow.c.Reset.Policy.Rules(), UILocales: a.UILocales})
+}
+
+// ResetSubmit serves POST /reset/verify: the code and the new password.
+func (h *Handlers) ResetSubmit(w http.ResponseWriter, r *http.Request) {
+	in := ResetInput{
+		AuthRequestID: r.PostFormValue("id"),
+		Ticket:        r.PostFormValue("ticket"),
+		Code:          r.PostFormValue("code"),
+		Password:      r.PostFormValue("password"),
+		Confirm:       r.PostFormValue("confirm"),
+		IP:            h.c.ClientIP(r),
+		UserAgent:     r.UserAgent(),
+	}
+	a, err := h.c.Flow.request(r.Context(), in.AuthRequestID)
+	if err != nil {
+		h.requestError(w, r, a, err)
+		return
+	}
+	in.Lang = h.c.Pages.Lang(w, r, a.UILocales)
+	res, ended, err := h.c.Flow.Reset(r.Context(), in)
+	view := ResetView{AuthRequestID: in.AuthRequestID, Ticket: in.Ticket, Rules: h.c.Flow.c.Reset.Policy.Rules(), UILocales: a.UILocales}
+	var policy *PolicyError
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrCodeExhausted):
+		h.c.Pages.Forgot(w, r, http.StatusOK, ForgotView{AuthRequestID: a.ID, ErrorKey: "reset.error.exhausted", UILocales: a.UILocales})
+		return
+	case errors.Is(err, ErrWrongCode):
+		view.ErrorKey = "reset.error.code"
+		h.c.Pages.Reset(w, r, http.StatusOK, view)
+		return
+	case errors.Is(err, ErrPasswordMismatch):
+		view.ErrorKey = "reset.error.mismatch"
+		h.c.Pages.Reset(w, r, http.StatusOK, view)
+		return
+	case errors.As(err, &policy):
+		view.Violations = policy.Violations
+		h.c.Pages.Reset(w, r, http.StatusOK, view)
+		return
+	default:
+		h.requestError(w, r, a, err)
+		return
+	}
+	// Every session of the user ended: tell their clients now.
+	h.c.Notifier.Deliver(r.Context(), ended)
+	h.setSessionCookie(w, res.SessionToken, res.Session.AbsoluteExpiresAt)
+	h.c.OP.Respond(w, r, res.Request)
+}

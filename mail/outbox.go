@@ -1,0 +1,147 @@
+package mail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/sekisho/sekisho/outbox"
+	"github.com/sekisho/sekisho/storage"
+	"github.com/sekisho/sekisho/templates"
+)
+
+// Store is what the outbox needs from storage.
+type Store interface {
+	EnqueueMail(ctx context.Context, m storage.OutboxMail) error
+	ClaimMail(ctx context.Context, c storage.DeliveryClaim) ([]storage.OutboxMail, error)
+	FinishMail(ctx context.Context, id string, o storage.DeliveryOutcome) error
+}
+
+// Sealer encrypts outbox bodies at rest (secret.Keys).
+type Sealer interface {
+	SealOutbox(plaintext []byte) ([]byte, error)
+	OpenOutbox(ciphertext []byte) ([]byte, error)
+}
+
+// OutboxConfig configures NewOutbox.
+type OutboxConfig struct {
+	Store       Store
+	Sender      Sender
+	Sealer      Sealer
+	From        Address
+	ProductName string // shown in mails
+	Parallel    int
+	RetryDelay  time.Duration
+	MaxAttempts int
+	Timeout     time.Duration // one SMTP delivery
+	Poll        time.Duration
+	Now         func() time.Time
+	Logger      *slog.Logger
+	Outcome     func(outcome string)
+}
+
+// Outbox composes mails into the outbox table and delivers them from it.
+type Outbox struct {
+	c     OutboxConfig
+	queue *outbox.Queue[storage.OutboxMail]
+}
+
+// NewOutbox returns the mail outbox.
+func NewOutbox(c OutboxConfig) *Outbox {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	o := &Outbox{c: c}
+	o.queue = outbox.New(outbox.Config[storage.OutboxMail]{
+		Name: "mail", Claim: c.Store.ClaimMail, Send: o.send, Finish: c.Store.FinishMail,
+		ID:       func(m storage.OutboxMail) string { return m.ID },
+		Attempts: func(m storage.OutboxMail) int { return m.Attempts },
+		Parallel: c.Parallel, RetryDelay: c.RetryDelay, MaxAttempts: c.MaxAttempts, AttemptTimeout: c.Timeout,
+		Now: c.Now, Logger: c.Logger, Outcome: c.Outcome,
+	})
+	return o
+}
+
+// Compose renders the named mail in lang for to, composes and seals it,
+// and returns the outbox row to write with the change that needs it.
+// data is one of the templates.*Mail types; its MailBase is filled in.
+func (o *Outbox) Compose(lang, name string, to Address, data any) (storage.OutboxMail, error) {
+	if b, ok := data.(interface{ SetBase(templates.MailBase) }); ok {
+		b.SetBase(templates.MailBase{ProductName: o.c.ProductName, UserName: to.Name})
+	}
+	subject, text, html, err := templates.RenderMail(lang, name, data)
+	if err != nil {
+		return storage.OutboxMail{}, fmt.Errorf("mail: render %s: %w", name, err)
+	}
+	now := o.c.Now().UTC()
+	raw, err := Message{From: o.c.From, To: to, Subject: subject, Text: text, HTML: html, Date: now}.Bytes()
+	if err != nil {
+		return storage.OutboxMail{}, fmt.Errorf("mail: compose %s: %w", name, err)
+	}
+	sealed, err := o.c.Sealer.SealOutbox(raw)
+	if err != nil {
+		return storage.OutboxMail{}, fmt.Errorf("mail: seal: %w", err)
+	}
+	return storage.OutboxMail{ID: uuid.NewString(), Recipient: to.Email, Subject: subject, Template: name,
+		Body: sealed, CreatedAt: now}, nil
+}
+
+// Enqueue composes a mail and writes it on its own (notifications).
+func (o *Outbox) Enqueue(ctx context.Context, lang, name string, to Address, data any) (string, error) {
+	m, err := o.Compose(lang, name, to, data)
+	if err != nil {
+		return "", err
+	}
+	if err := o.c.Store.EnqueueMail(ctx, m); err != nil {
+		return "", fmt.Errorf("mail: enqueue: %w", err)
+	}
+	return m.ID, nil
+}
+
+// SendNow tries the named mails at once, without waiting for them: a
+// user waiting for a code should not wait for the next poll. Whatever
+// fails stays in the outbox and is retried.
+func (o *Outbox) SendNow(ctx context.Context, ids ...string) {
+	o.queue.DeliverNow(ctx, ids, 0)
+}
+
+// Run delivers due mails every poll interval until ctx ends, then waits
+// for deliveries in flight.
+func (o *Outbox) Run(ctx context.Context) {
+	defer o.queue.Close()
+	t := time.NewTicker(o.c.Poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			o.queue.DeliverDue(ctx)
+		}
+	}
+}
+
+// send opens a claimed mail and hands it to the transport. Permanent
+// refusals are final; everything else (4xx, network, configuration the
+// operator can fix) is retried.
+func (o *Outbox) send(ctx context.Context, m storage.OutboxMail) error {
+	if m.Body == nil {
+		return outbox.Final(errors.New("no body to send"))
+	}
+	raw, err := o.c.Sealer.OpenOutbox(m.Body)
+	if err != nil {
+		return outbox.Final(fmt.Errorf("open sealed body: %w", err))
+	}
+	err = o.c.Sender.Send(ctx, o.c.From.Email, []string{m.Recipient}, raw)
+	if err != nil && IsPermanent(err) {
+		return outbox.Final(err)
+	}
+	return err
+}

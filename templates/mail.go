@@ -1,0 +1,210 @@
+package templates
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"strings"
+	"sync"
+	texttemplate "text/template"
+	"time"
+
+	"golang.org/x/text/language"
+
+	"github.com/sekisho/sekisho/i18n"
+)
+
+// Mail templates live in mail/<lang>/: layout.txt and layout.html, and per
+// mail <name>.txt, which defines "subject" and "body" (text/template), and
+// <name>.html, which defines "content" (html/template, inline styles only,
+// no external resources).
+//
+//go:embed mail
+var mailFiles embed.FS
+
+// Names of the mail templates, for RenderMail.
+const (
+	// MailLoginCode sends a one-time sign-in code; data LoginCodeMail.
+	MailLoginCode = "login_code"
+	// MailResetCode sends a password-reset verification code; data
+	// ResetCodeMail.
+	MailResetCode = "reset_code"
+	// MailPasswordChanged tells that the password was changed; data
+	// PasswordChangedMail.
+	MailPasswordChanged = "password_changed"
+	// MailVerifyEmail sends an email-verification link; data VerifyEmailMail.
+	MailVerifyEmail = "verify_email"
+	// MailEmailChangeNotice tells the old address that the account's address
+	// changed; data EmailChangeNoticeMail.
+	MailEmailChangeNotice = "email_change_notice"
+	// MailLoginNotification tells of a new sign-in; data
+	// LoginNotificationMail.
+	MailLoginNotification = "login_notification"
+)
+
+// mailNames are the templates every language must provide.
+var mailNames = []string{
+	MailLoginCode, MailResetCode, MailPasswordChanged,
+	MailVerifyEmail, MailEmailChangeNotice, MailLoginNotification,
+}
+
+// ErrUnknownMail reports a template name RenderMail does not know.
+var ErrUnknownMail = errors.New("templates: unknown mail template")
+
+// MailBase holds the fields every mail has. Embed it in the mail data.
+type MailBase struct {
+	// ProductName is the name shown to users, such as "sekisho".
+	ProductName string
+	// UserName is the recipient's display name; empty gives a generic
+	// greeting.
+	UserName string
+}
+
+// SetBase sets the common fields (the mail outbox fills them in).
+func (b *MailBase) SetBase(x MailBase) { *b = x }
+
+// LoginCodeMail is the data of MailLoginCode.
+type LoginCodeMail struct {
+	MailBase
+	// Code is the one-time code and ValidMinutes its lifetime.
+	Code         string
+	ValidMinutes int
+}
+
+// ResetCodeMail is the data of MailResetCode.
+type ResetCodeMail struct {
+	MailBase
+	// Code is the verification code and ValidMinutes its lifetime.
+	Code         string
+	ValidMinutes int
+}
+
+// PasswordChangedMail is the data of MailPasswordChanged.
+type PasswordChangedMail struct {
+	MailBase
+	// Time is when the password changed, printed in its own location; IP
+	// is the client address of the change.
+	Time time.Time
+	IP   string
+}
+
+// VerifyEmailMail is the data of MailVerifyEmail.
+type VerifyEmailMail struct {
+	MailBase
+	// URL is the absolute https verification link and ValidMinutes its
+	// lifetime.
+	URL          string
+	ValidMinutes int
+}
+
+// EmailChangeNoticeMail is the data of MailEmailChangeNotice, sent to the
+// old address.
+type EmailChangeNoticeMail struct {
+	MailBase
+	// NewEmailMasked is the new address with most of it hidden, such as
+	// "t***@example.com".
+	NewEmailMasked string
+	// Time is when the address changed, printed in its own location.
+	Time time.Time
+}
+
+// LoginNotificationMail is the data of MailLoginNotification.
+type LoginNotificationMail struct {
+	MailBase
+	// Time is the sign-in time, printed in its own location; IP the client
+	// address; Browser a short description such as "Firefox on Windows".
+	Time    time.Time
+	IP      string
+	Browser string
+}
+
+// mailSet is one mail template parsed for one language.
+type mailSet struct {
+	text *texttemplate.Template
+	html *htmltemplate.Template
+}
+
+// mailTemplates parses every mail template once; the result never changes.
+var mailTemplates = sync.OnceValues(parseMailTemplates)
+
+// parseMailTemplates parses every mail of every supported language and
+// checks that each defines the required templates.
+func parseMailTemplates() (map[string]map[string]mailSet, error) {
+	sets := make(map[string]map[string]mailSet)
+	for _, tag := range i18n.Supported() {
+		code := i18n.Code(tag)
+		dir := "mail/" + code + "/"
+		sets[code] = make(map[string]mailSet, len(mailNames))
+		for _, name := range mailNames {
+			text, err := texttemplate.New(name).ParseFS(mailFiles, dir+"layout.txt", dir+name+".txt")
+			if err != nil {
+				return nil, fmt.Errorf("templates: parse mail %s/%s: %w", code, name, err)
+			}
+			html, err := htmltemplate.New(name).ParseFS(mailFiles, dir+"layout.html", dir+name+".html")
+			if err != nil {
+				return nil, fmt.Errorf("templates: parse mail %s/%s: %w", code, name, err)
+			}
+			for _, t := range []string{"layout", "subject", "body"} {
+				if text.Lookup(t) == nil {
+					return nil, fmt.Errorf("templates: mail %s/%s.txt: template %q is not defined", code, name, t)
+				}
+			}
+			for _, t := range []string{"layout", "content"} {
+				if html.Lookup(t) == nil {
+					return nil, fmt.Errorf("templates: mail %s/%s.html: template %q is not defined", code, name, t)
+				}
+			}
+			sets[code][name] = mailSet{text: text, html: html}
+		}
+	}
+	return sets, nil
+}
+
+// CheckMail parses every mail template and reports the first problem. Call
+// it at start-up so that a broken template fails there, not at the first
+// mail.
+func CheckMail() error {
+	_, err := mailTemplates()
+	return err
+}
+
+// MailNames returns the names of the mail templates.
+func MailNames() []string {
+	return append([]string(nil), mailNames...)
+}
+
+// RenderMail renders mail name in language lang (a BCP 47 tag such as "ja"
+// or "en-US"; anything that is not Japanese, including "", renders in
+// English) with data, which must be the name's data struct (see the Mail*
+// constants). It returns the subject on one line with runs of white space
+// collapsed, the plain-text body and the HTML body. An unknown name gives
+// ErrUnknownMail. User input in data is HTML-escaped in the HTML body.
+func RenderMail(lang, name string, data any) (subject, text, html string, err error) {
+	sets, err := mailTemplates()
+	if err != nil {
+		return "", "", "", err
+	}
+	code := i18n.Code(language.Make(lang))
+	set, ok := sets[code][name]
+	if !ok {
+		return "", "", "", fmt.Errorf("%w: %q", ErrUnknownMail, name)
+	}
+	var b bytes.Buffer
+	if err := set.text.ExecuteTemplate(&b, "subject", data); err != nil {
+		return "", "", "", fmt.Errorf("templates: render mail %s subject: %w", name, err)
+	}
+	subject = strings.Join(strings.Fields(b.String()), " ")
+	b.Reset()
+	if err := set.text.ExecuteTemplate(&b, "layout", data); err != nil {
+		return "", "", "", fmt.Errorf("templates: render mail %s text: %w", name, err)
+	}
+	text = b.String()
+	b.Reset()
+	if err := set.html.ExecuteTemplate(&b, "layout", data); err != nil {
+		return "", "", "", fmt.Errorf("templates: render mail %s html: %w", name, err)
+	}
+	html = b.String()
+	return subject, text, html, nil
+}
