@@ -461,3 +461,38 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+// TestKeepOfflineTokens: a client that keeps offline tokens on sign-out
+// can still refresh; its access token from the session cannot be used; an
+// operator's revocation takes the offline token too.
+func TestKeepOfflineTokens(t *testing.T) {
+	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+		e := newEnv(t, newStore(t), logoutClients(newLogoutRP(t, 0), newLogoutRP(t, 0), "http://127.0.0.1:9/fc"),
+			func(c *config.Config) { c.Clients[len(c.Clients)-2].KeepOfflineTokensOnLogout = true }) // bc-b
+		b := e.browser()
+		toks := e.signInApps(t, b, e.user.Email, userPass, "bc-a", "bc-b")
+		p := b.get(e.cfg.Issuer + "/end_session?" + url.Values{"id_token_hint": {toks["bc-a"].IDToken}}.Encode())
+		if p.status != http.StatusOK {
+			t.Fatalf("sign-out: status %d", p.status)
+		}
+		refresh := func(client, rt string) (int, map[string]any) {
+			return e.tokenPost(t, client, webSecret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
+		}
+		if status, _ := refresh("bc-a", toks["bc-a"].RefreshToken); status == http.StatusOK {
+			t.Error("bc-a's refresh token survived the sign-out")
+		}
+		if e.introspect(t, toks["bc-b"].AccessToken) {
+			t.Error("bc-b's access token from the ended session is active")
+		}
+		status, m := refresh("bc-b", toks["bc-b"].RefreshToken)
+		if status != http.StatusOK {
+			t.Fatalf("bc-b's offline token after sign-out: %d %v", status, m)
+		}
+		if _, err := e.srv.Logout().End(t.Context(), storage.SessionEnd{UserID: e.user.ID, Reason: storage.EndRevoked, RevokeAllTokens: true}); err != nil {
+			t.Fatal(err)
+		}
+		if status, _ := refresh("bc-b", m["refresh_token"].(string)); status == http.StatusOK {
+			t.Error("an operator's revocation left bc-b's offline token working")
+		}
+	})
+}
