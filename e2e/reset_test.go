@@ -80,6 +80,9 @@ func TestPasswordReset(t *testing.T) {
 			htmltest.Text(unknown.doc) != htmltest.Text(p.doc) {
 			t.Errorf("unknown address: status %d vs %d, or another page", unknown.status, p.status)
 		}
+		if !strings.Contains(htmltest.Text(p.doc), "valid for 15 minutes") {
+			t.Errorf("the code page does not say how long the code is valid: %.400s", htmltest.Text(p.doc))
+		}
 		msg := smtp.WaitFor(t, mailtest.To(e.user.Email), 10*time.Second)
 		code := mailtest.Code(msg.Text)
 		if code == "" || !msg.TLS || msg.User != "mailer" || msg.Subject == "" || !strings.Contains(msg.HTML, code) {

@@ -70,6 +70,9 @@ type ResetConfig struct {
 	Floor time.Duration
 }
 
+// validMinutes is the code lifetime as the pages and mails say it.
+func (c ResetConfig) validMinutes() int { return int(c.CodeTTL / time.Minute) }
+
 // ResetStarted is what the page after "send me a code" needs.
 type ResetStarted struct {
 	Ticket string // names the code, without saying whether one exists
@@ -110,7 +113,7 @@ func (f *Flow) StartReset(ctx context.Context, authRequestID, email, ip, lang st
 	}
 	code := secret.RandomDigits(6)
 	m, err := f.c.Reset.Mailer.Compose(lang, templates.MailResetCode, mail.Address{Name: u.Name, Email: u.Email},
-		&templates.ResetCodeMail{Code: code, ValidMinutes: int(f.c.Reset.CodeTTL / time.Minute)})
+		&templates.ResetCodeMail{Code: code, ValidMinutes: f.c.Reset.validMinutes()})
 	if err != nil {
 		return out, err
 	}

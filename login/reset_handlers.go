@@ -20,6 +20,7 @@ type ResetView struct {
 	AuthRequestID string
 	Ticket        string
 	ErrorKey      string
+	ValidMinutes  int
 	Violations    []password.Violation
 	Rules         []password.Rule
 	UILocales     []string
@@ -51,7 +52,7 @@ func (h *Handlers) ForgotSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.c.Pages.Reset(w, r, http.StatusOK, ResetView{AuthRequestID: id, Ticket: started.Ticket,
-		Rules: h.c.Flow.c.Reset.Policy.Rules(), UILocales: a.UILocales})
+		ValidMinutes: h.c.Flow.c.Reset.validMinutes(), Rules: h.c.Flow.c.Reset.Policy.Rules(), UILocales: a.UILocales})
 }
 
 // ResetSubmit serves POST /reset/verify: the code and the new password.
@@ -72,7 +73,8 @@ func (h *Handlers) ResetSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	in.Lang = h.c.Pages.Lang(w, r, a.UILocales)
 	res, ended, err := h.c.Flow.Reset(r.Context(), in)
-	view := ResetView{AuthRequestID: in.AuthRequestID, Ticket: in.Ticket, Rules: h.c.Flow.c.Reset.Policy.Rules(), UILocales: a.UILocales}
+	view := ResetView{AuthRequestID: in.AuthRequestID, Ticket: in.Ticket, ValidMinutes: h.c.Flow.c.Reset.validMinutes(),
+		Rules: h.c.Flow.c.Reset.Policy.Rules(), UILocales: a.UILocales}
 	var policy *PolicyError
 	switch {
 	case err == nil:

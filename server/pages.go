@@ -79,7 +79,7 @@ func (p *pages) Forgot(w http.ResponseWriter, r *http.Request, status int, v log
 func (p *pages) Reset(w http.ResponseWriter, r *http.Request, status int, v login.ResetView) {
 	b := p.base(w, r, v.UILocales)
 	b.CurrentURL = &url.URL{Path: "/reset", RawQuery: url.Values{"id": {v.AuthRequestID}}.Encode()}
-	p.logErr(r, p.r.RenderReset(w, status, templates.ResetPage{Base: b, AuthRequestID: v.AuthRequestID, Ticket: v.Ticket,
+	p.logErr(r, p.r.RenderReset(w, status, templates.ResetPage{Base: b, AuthRequestID: v.AuthRequestID, Ticket: v.Ticket, ValidMinutes: v.ValidMinutes,
 		Error: v.ErrorKey, Violations: messages(v.Violations), Rules: messages(v.Rules)}))
 }
 

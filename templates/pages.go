@@ -43,6 +43,7 @@ type ResetPage struct {
 	Base
 	AuthRequestID string
 	Ticket        string
+	ValidMinutes  int       // how long the emailed code is valid
 	Error         string    // catalog key, or empty
 	Violations    []Message // password rules broken
 	Rules         []Message // the rules, shown up front
