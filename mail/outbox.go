@@ -90,7 +90,7 @@ func (o *Outbox) Compose(lang, name string, to Address, data any) (storage.Outbo
 		return storage.OutboxMail{}, fmt.Errorf("mail: seal: %w", err)
 	}
 	return storage.OutboxMail{ID: uuid.NewString(), Recipient: to.Email, Subject: subject, Template: name,
-		Body: sealed, CreatedAt: now}, nil
+		Body: sealed, WorkState: storage.WorkState{CreatedAt: now}}, nil
 }
 
 // Enqueue composes a mail and writes it on its own (notifications).

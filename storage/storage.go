@@ -346,14 +346,20 @@ const (
 // about one ended session. The logout token is signed afresh for each
 // attempt, so only what it says is stored.
 type LogoutDelivery struct {
-	ID            string
-	SessionID     string // the `sid`
-	UserID        string // the `sub`
-	ClientID      string // the `aud`
-	URI           string
-	Reason        string
-	Status        string
-	Attempts      int // attempts started (claims)
+	ID        string
+	SessionID string // the `sid`
+	UserID    string // the `sub`
+	ClientID  string // the `aud`
+	URI       string
+	Reason    string
+	WorkState
+}
+
+// WorkState is the delivery state of a row of a work table (a logout
+// delivery, a mail): claimed by a worker, attempted, retried or finished.
+type WorkState struct {
+	Status        string // DeliveryPending, DeliveryDelivered, DeliveryFailed
+	Attempts      int    // attempts started (claims)
 	NextAttemptAt time.Time
 	ClaimedUntil  *time.Time
 	LastError     string
@@ -414,19 +420,12 @@ type LogoutStore interface {
 // message sealed by the caller; it is dropped once the mail is delivered,
 // keeping what an operator needs.
 type OutboxMail struct {
-	ID            string
-	Recipient     string // envelope recipient
-	Subject       string
-	Template      string // which mail: login_code, reset_code, ...
-	Body          []byte // sealed; nil once delivered
-	Status        string // DeliveryPending, DeliveryDelivered, DeliveryFailed
-	Attempts      int
-	NextAttemptAt time.Time
-	ClaimedUntil  *time.Time
-	LastError     string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	FinishedAt    *time.Time
+	ID        string
+	Recipient string // envelope recipient
+	Subject   string
+	Template  string // which mail: login_code, reset_code, ...
+	Body      []byte // sealed; nil once delivered
+	WorkState
 }
 
 // MailStore keeps the mail outbox. Flows that send a mail with a change

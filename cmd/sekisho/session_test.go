@@ -93,7 +93,7 @@ func TestPolicyAndOutboxCommands(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	now := time.Now().UTC()
 	if err := st.EnqueueMail(t.Context(), storage.OutboxMail{ID: "m1", Recipient: "bo@example.com", Subject: "s", Template: "reset_code",
-		Body: []byte("sealed"), CreatedAt: now}); err != nil {
+		Body: []byte("sealed"), WorkState: storage.WorkState{CreatedAt: now}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.FinishMail(t.Context(), "m1", storage.DeliveryOutcome{Now: now, Final: true, Error: "550 no such user"}); err != nil {

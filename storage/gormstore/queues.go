@@ -79,13 +79,22 @@ func (s *Store) finishWork(ctx context.Context, table, id string, o storage.Deli
 	}
 }
 
-// listWork reads rows of a work table into dest, newest first.
-func (s *Store) listWork(ctx context.Context, table string, f storage.DeliveryFilter, dest any) error {
-	q := s.db.WithContext(ctx).Table(table).Order("created_at DESC, id").Limit(limitOr(f.Limit, 100))
+// getWork reads one row of a work table.
+func getWork[R any](ctx context.Context, s *Store, id string) (R, error) {
+	var row R
+	err := s.db.WithContext(ctx).Take(&row, "id = ?", id).Error
+	return row, err
+}
+
+// listWork reads rows of a work table, newest first.
+func listWork[R any](ctx context.Context, s *Store, f storage.DeliveryFilter) ([]R, error) {
+	q := s.db.WithContext(ctx).Order("created_at DESC, id").Limit(limitOr(f.Limit, 100))
 	if f.Status != "" {
 		q = q.Where("status = ?", f.Status)
 	}
-	return q.Find(dest).Error
+	var rows []R
+	err := q.Find(&rows).Error
+	return rows, err
 }
 
 func (s *Store) ClaimLogoutDeliveries(ctx context.Context, c storage.DeliveryClaim) ([]storage.LogoutDelivery, error) {
@@ -101,19 +110,13 @@ func (s *Store) FinishLogoutDelivery(ctx context.Context, id string, o storage.D
 }
 
 func (s *Store) GetLogoutDelivery(ctx context.Context, id string) (storage.LogoutDelivery, error) {
-	var row logoutDeliveryRow
-	if err := s.db.WithContext(ctx).Take(&row, "id = ?", id).Error; err != nil {
-		return storage.LogoutDelivery{}, wrap("get logout delivery", err)
-	}
-	return row.delivery(), nil
+	row, err := getWork[logoutDeliveryRow](ctx, s, id)
+	return row.delivery(), wrap("get logout delivery", err)
 }
 
 func (s *Store) ListLogoutDeliveries(ctx context.Context, f storage.DeliveryFilter) ([]storage.LogoutDelivery, error) {
-	var rows []logoutDeliveryRow
-	if err := s.listWork(ctx, "logout_deliveries", f, &rows); err != nil {
-		return nil, wrap("list logout deliveries", err)
-	}
-	return convert(rows, logoutDeliveryRow.delivery), nil
+	rows, err := listWork[logoutDeliveryRow](ctx, s, f)
+	return convert(rows, logoutDeliveryRow.delivery), wrap("list logout deliveries", err)
 }
 
 func (s *Store) CountLogoutDeliveries(ctx context.Context) (map[string]int, error) {
@@ -166,19 +169,13 @@ func (s *Store) FinishMail(ctx context.Context, id string, o storage.DeliveryOut
 }
 
 func (s *Store) GetMail(ctx context.Context, id string) (storage.OutboxMail, error) {
-	var row mailRow
-	if err := s.db.WithContext(ctx).Take(&row, "id = ?", id).Error; err != nil {
-		return storage.OutboxMail{}, wrap("get mail", err)
-	}
-	return row.mail(), nil
+	row, err := getWork[mailRow](ctx, s, id)
+	return row.mail(), wrap("get mail", err)
 }
 
 func (s *Store) ListMail(ctx context.Context, f storage.DeliveryFilter) ([]storage.OutboxMail, error) {
-	var rows []mailRow
-	if err := s.listWork(ctx, "mail_outbox", f, &rows); err != nil {
-		return nil, wrap("list mail", err)
-	}
-	return convert(rows, mailRow.mail), nil
+	rows, err := listWork[mailRow](ctx, s, f)
+	return convert(rows, mailRow.mail), wrap("list mail", err)
 }
 
 func (s *Store) RetryMail(ctx context.Context, id string, now time.Time) error {

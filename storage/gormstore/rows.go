@@ -489,13 +489,8 @@ func (r counterRow) counter() storage.Counter {
 	}
 }
 
-type logoutDeliveryRow struct {
-	ID            string `gorm:"primaryKey"`
-	SessionID     string
-	UserID        string
-	ClientID      string
-	URI           string `gorm:"column:uri"`
-	Reason        string
+// workRow holds the columns every work table shares.
+type workRow struct {
 	Status        string
 	Attempts      int
 	NextAttemptAt time.Time
@@ -506,16 +501,21 @@ type logoutDeliveryRow struct {
 	FinishedAt    *time.Time
 }
 
-func (logoutDeliveryRow) TableName() string { return "logout_deliveries" }
+func toWorkRow(w storage.WorkState) workRow {
+	return workRow{
+		Status:        w.Status,
+		Attempts:      w.Attempts,
+		NextAttemptAt: utc(w.NextAttemptAt),
+		ClaimedUntil:  utcPtr(w.ClaimedUntil),
+		LastError:     w.LastError,
+		CreatedAt:     utc(w.CreatedAt),
+		UpdatedAt:     utc(w.UpdatedAt),
+		FinishedAt:    utcPtr(w.FinishedAt),
+	}
+}
 
-func (r logoutDeliveryRow) delivery() storage.LogoutDelivery {
-	return storage.LogoutDelivery{
-		ID:            r.ID,
-		SessionID:     r.SessionID,
-		UserID:        r.UserID,
-		ClientID:      r.ClientID,
-		URI:           r.URI,
-		Reason:        r.Reason,
+func (r workRow) state() storage.WorkState {
+	return storage.WorkState{
 		Status:        r.Status,
 		Attempts:      r.Attempts,
 		NextAttemptAt: fromDB(r.NextAttemptAt),
@@ -527,58 +527,47 @@ func (r logoutDeliveryRow) delivery() storage.LogoutDelivery {
 	}
 }
 
+type logoutDeliveryRow struct {
+	ID        string `gorm:"primaryKey"`
+	SessionID string
+	UserID    string
+	ClientID  string
+	URI       string `gorm:"column:uri"`
+	Reason    string
+	Work      workRow `gorm:"embedded"`
+}
+
+func (logoutDeliveryRow) TableName() string { return "logout_deliveries" }
+
+func toLogoutDeliveryRow(d storage.LogoutDelivery) logoutDeliveryRow {
+	return logoutDeliveryRow{ID: d.ID, SessionID: d.SessionID, UserID: d.UserID, ClientID: d.ClientID, URI: d.URI,
+		Reason: d.Reason, Work: toWorkRow(d.WorkState)}
+}
+
+func (r logoutDeliveryRow) delivery() storage.LogoutDelivery {
+	return storage.LogoutDelivery{ID: r.ID, SessionID: r.SessionID, UserID: r.UserID, ClientID: r.ClientID, URI: r.URI,
+		Reason: r.Reason, WorkState: r.Work.state()}
+}
+
 type mailRow struct {
-	ID            string `gorm:"primaryKey"`
-	Recipient     string
-	Subject       string
-	Template      string
-	Body          []byte
-	Status        string
-	Attempts      int
-	NextAttemptAt time.Time
-	ClaimedUntil  *time.Time
-	LastError     string
-	CreatedAt     time.Time `gorm:"autoCreateTime:false"`
-	UpdatedAt     time.Time `gorm:"autoUpdateTime:false"`
-	FinishedAt    *time.Time
+	ID        string `gorm:"primaryKey"`
+	Recipient string
+	Subject   string
+	Template  string
+	Body      []byte
+	Work      workRow `gorm:"embedded"`
 }
 
 func (mailRow) TableName() string { return "mail_outbox" }
 
 func toMailRow(m storage.OutboxMail) mailRow {
-	return mailRow{
-		ID:            m.ID,
-		Recipient:     m.Recipient,
-		Subject:       m.Subject,
-		Template:      m.Template,
-		Body:          m.Body,
-		Status:        m.Status,
-		Attempts:      m.Attempts,
-		NextAttemptAt: utc(m.NextAttemptAt),
-		ClaimedUntil:  utcPtr(m.ClaimedUntil),
-		LastError:     m.LastError,
-		CreatedAt:     utc(m.CreatedAt),
-		UpdatedAt:     utc(m.UpdatedAt),
-		FinishedAt:    utcPtr(m.FinishedAt),
-	}
+	return mailRow{ID: m.ID, Recipient: m.Recipient, Subject: m.Subject, Template: m.Template, Body: m.Body,
+		Work: toWorkRow(m.WorkState)}
 }
 
 func (r mailRow) mail() storage.OutboxMail {
-	return storage.OutboxMail{
-		ID:            r.ID,
-		Recipient:     r.Recipient,
-		Subject:       r.Subject,
-		Template:      r.Template,
-		Body:          r.Body,
-		Status:        r.Status,
-		Attempts:      r.Attempts,
-		NextAttemptAt: fromDB(r.NextAttemptAt),
-		ClaimedUntil:  fromDBPtr(r.ClaimedUntil),
-		LastError:     r.LastError,
-		CreatedAt:     fromDB(r.CreatedAt),
-		UpdatedAt:     fromDB(r.UpdatedAt),
-		FinishedAt:    fromDBPtr(r.FinishedAt),
-	}
+	return storage.OutboxMail{ID: r.ID, Recipient: r.Recipient, Subject: r.Subject, Template: r.Template, Body: r.Body,
+		WorkState: r.Work.state()}
 }
 
 type codeRow struct {

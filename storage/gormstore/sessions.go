@@ -137,10 +137,13 @@ func (s *Store) endSessions(tx *gorm.DB, e storage.SessionEnd) (storage.SessionE
 			if !ok || uri == "" {
 				continue
 			}
-			d := logoutDeliveryRow{ID: uuid.NewString(), SessionID: r.ID, UserID: r.UserID, ClientID: c, URI: uri,
-				Reason: e.Reason, Status: storage.DeliveryPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}
+			w := storage.WorkState{Status: storage.DeliveryPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}
 			if !e.ClaimUntil.IsZero() {
-				d.ClaimedUntil, d.Attempts = new(utc(e.ClaimUntil)), 1
+				w.ClaimedUntil, w.Attempts = &e.ClaimUntil, 1
+			}
+			d := toLogoutDeliveryRow(storage.LogoutDelivery{ID: uuid.NewString(), SessionID: r.ID, UserID: r.UserID,
+				ClientID: c, URI: uri, Reason: e.Reason, WorkState: w})
+			if w.ClaimedUntil != nil {
 				out.Claimed = append(out.Claimed, d.delivery())
 			}
 			deliveries = append(deliveries, d)

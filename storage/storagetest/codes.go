@@ -87,7 +87,7 @@ func testCompleteReset(t *testing.T, s storage.Storage) {
 	now := t0.Add(5 * time.Minute)
 	r := storage.ResetCompletion{CodeID: "c1", MaxFailures: 5, Now: now, UserID: "u1", PasswordHash: "new-hash",
 		End:   storage.SessionEnd{UserID: "u1", Now: now, Reason: storage.EndPasswordReset, RevokeAllTokens: true, Backchannel: backchannel},
-		Mail:  &storage.OutboxMail{ID: "mail-changed", Recipient: "ann@example.com", Template: "password_changed", Body: []byte("x"), CreatedAt: now},
+		Mail:  &storage.OutboxMail{ID: "mail-changed", Recipient: "ann@example.com", Template: "password_changed", Body: []byte("x"), WorkState: storage.WorkState{CreatedAt: now}},
 		Audit: &storage.AuditEvent{ID: "ev", Time: now, Type: "password_reset", UserID: "u1", Outcome: "success"}}
 
 	// Another user's code cannot reset u1.

@@ -9,7 +9,7 @@ import (
 
 func newMail(id string, created time.Time) storage.OutboxMail {
 	return storage.OutboxMail{ID: id, Recipient: id + "@example.com", Subject: "Your code", Template: "login_code",
-		Body: []byte("sealed-" + id), CreatedAt: created}
+		Body: []byte("sealed-" + id), WorkState: storage.WorkState{CreatedAt: created}}
 }
 
 func testMailOutbox(t *testing.T, s storage.Storage) {
