@@ -57,10 +57,9 @@ type Store interface {
 
 // SessionEnder ends SSO sessions and tells the clients (op.Logout).
 type SessionEnder interface {
-	// End ends the sessions e selects and writes their notifications.
-	End(ctx context.Context, e storage.SessionEnd) (storage.SessionEndResult, error)
-	// EndAndClaim is End with the deliveries claimed for the caller to
-	// send at once (the sign-out page).
+	// EndAndClaim ends the sessions e selects and writes their
+	// notifications, claimed for the caller to send at once (the sign-out
+	// page).
 	EndAndClaim(ctx context.Context, e storage.SessionEnd) (storage.SessionEndResult, error)
 	// Prepare completes e from the configuration, for CompleteLogin.
 	Prepare(e storage.SessionEnd) storage.SessionEnd

@@ -55,9 +55,6 @@ func NewOutbox(c OutboxConfig) *Outbox {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
 	o := &Outbox{c: c}
 	o.queue = outbox.New(outbox.Config[storage.OutboxMail]{
 		Name: "mail", Claim: c.Store.ClaimMail, Send: o.send, Finish: c.Store.FinishMail,
@@ -114,19 +111,7 @@ func (o *Outbox) SendNow(ctx context.Context, ids ...string) {
 
 // Run delivers due mails every poll interval until ctx ends, then waits
 // for deliveries in flight.
-func (o *Outbox) Run(ctx context.Context) {
-	defer o.queue.Close()
-	t := time.NewTicker(o.c.Poll)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			o.queue.DeliverDue(ctx)
-		}
-	}
-}
+func (o *Outbox) Run(ctx context.Context) { o.queue.Run(ctx, o.c.Poll) }
 
 // send opens a claimed mail and hands it to the transport. Permanent
 // refusals are final; everything else (4xx, network, configuration the

@@ -68,9 +68,6 @@ func NewLogout(c LogoutConfig) *Logout {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	if c.Outcome == nil {
-		c.Outcome = func(string) {}
-	}
 	if c.HTTP == nil {
 		c.HTTP = &http.Client{}
 	}
@@ -101,7 +98,11 @@ func NewLogout(c LogoutConfig) *Logout {
 // back-channel URI, and offline tokens kept for the clients that ask,
 // unless e revokes every token.
 func (l *Logout) End(ctx context.Context, e storage.SessionEnd) (storage.SessionEndResult, error) {
-	res, err := l.c.Store.EndSessions(ctx, l.Prepare(e))
+	return l.end(ctx, l.Prepare(e))
+}
+
+func (l *Logout) end(ctx context.Context, e storage.SessionEnd) (storage.SessionEndResult, error) {
+	res, err := l.c.Store.EndSessions(ctx, e)
 	if err != nil {
 		return res, fmt.Errorf("op: end sessions: %w", err)
 	}
@@ -158,11 +159,7 @@ func (l *Logout) FrontchannelURLs(ended []storage.EndedSession) []string {
 func (l *Logout) EndAndClaim(ctx context.Context, e storage.SessionEnd) (storage.SessionEndResult, error) {
 	e = l.Prepare(e)
 	e.ClaimUntil = e.Now.Add(l.queue.Lease())
-	res, err := l.c.Store.EndSessions(ctx, e)
-	if err != nil {
-		return res, fmt.Errorf("op: end sessions: %w", err)
-	}
-	return res, nil
+	return l.end(ctx, e)
 }
 
 // Deliver sends the deliveries of res now, in parallel, and waits until
@@ -179,21 +176,22 @@ func (l *Logout) Deliver(ctx context.Context, res storage.SessionEndResult) {
 // Run delivers due deliveries and ends expired sessions until ctx ends,
 // then waits for attempts in flight.
 func (l *Logout) Run(ctx context.Context) {
-	defer l.queue.Close()
-	poll := time.NewTicker(l.lc.PollInterval.D())
-	defer poll.Stop()
-	sweep := time.NewTicker(l.lc.ExpirySweepInterval.D())
-	defer sweep.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-sweep.C:
-			l.EndExpired(ctx)
-		case <-poll.C:
-			l.DeliverDue(ctx)
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
+		t := time.NewTicker(l.lc.ExpirySweepInterval.D())
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				l.EndExpired(ctx)
+			}
 		}
-	}
+	}()
+	l.queue.Run(ctx, l.lc.PollInterval.D())
+	<-swept
 }
 
 // EndExpired ends (and announces) the sessions whose idle or absolute
@@ -216,10 +214,6 @@ func (l *Logout) EndExpired(ctx context.Context) {
 		}
 	}
 }
-
-// DeliverDue sends the deliveries that are due, logout.parallel at a time,
-// until none is left.
-func (l *Logout) DeliverDue(ctx context.Context) { l.queue.DeliverDue(ctx) }
 
 // post sends one logout token. Network errors, timeouts, 5xx and 429 are
 // worth retrying; any other answer but 2xx (3xx included: redirects are

@@ -137,6 +137,21 @@ func (q *Queue[T]) DeliverDue(ctx context.Context) {
 	}
 }
 
+// Run delivers due rows every poll until ctx ends, then closes the queue.
+func (q *Queue[T]) Run(ctx context.Context, poll time.Duration) {
+	defer q.Close()
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			q.DeliverDue(ctx)
+		}
+	}
+}
+
 // Close stops new attempts and waits for those in flight (at shutdown).
 // Rows claimed but not attempted are claimed again once their lease ends.
 func (q *Queue[T]) Close() {
