@@ -170,6 +170,12 @@ func (f *Flow) Start(ctx context.Context, id, sessionToken string) (Start, error
 	return st, nil
 }
 
+// Request loads an auth request that can still be signed in to:
+// ErrUnknownRequest or ErrExpired otherwise.
+func (f *Flow) Request(ctx context.Context, id string) (storage.AuthRequest, error) {
+	return f.request(ctx, id)
+}
+
 // request loads an auth request that can still be signed in to.
 func (f *Flow) request(ctx context.Context, id string) (storage.AuthRequest, error) {
 	if id == "" {

@@ -80,13 +80,10 @@ type ResetStarted struct {
 
 // StartReset sends a reset code to the account with the email, if there
 // is one and the limits allow, and always answers alike, in the same time.
-func (f *Flow) StartReset(ctx context.Context, authRequestID, email, ip, lang string) (ResetStarted, error) {
+// a is the sign-in the user came from, loaded with Request.
+func (f *Flow) StartReset(ctx context.Context, a storage.AuthRequest, email, ip, lang string) (ResetStarted, error) {
 	start := time.Now()
 	defer func() { sleepUntil(ctx, start.Add(f.c.Reset.Floor)) }()
-	a, err := f.request(ctx, authRequestID)
-	if err != nil {
-		return ResetStarted{}, err
-	}
 	ticket := secret.RandomToken(32)
 	out := ResetStarted{Ticket: ticket}
 	now := f.c.Now().UTC()
@@ -130,26 +127,22 @@ func (f *Flow) StartReset(ctx context.Context, authRequestID, email, ip, lang st
 
 // ResetInput is the submission of the code and new password.
 type ResetInput struct {
-	AuthRequestID string
-	Ticket        string
-	Code          string
-	Password      string
-	Confirm       string
-	IP            string
-	UserAgent     string
-	Lang          string
+	Ticket    string
+	Code      string
+	Password  string
+	Confirm   string
+	IP        string
+	UserAgent string
+	Lang      string
 }
 
 // Reset checks the code and the new password and, when both are right,
 // sets the password, ends every session of the user (their clients are
 // told, every refresh token is revoked) and signs the user in to the
 // request they came from, with a new session.
-func (f *Flow) Reset(ctx context.Context, in ResetInput) (SignedIn, storage.SessionEndResult, error) {
+// a is the sign-in the user came from, loaded with Request.
+func (f *Flow) Reset(ctx context.Context, a storage.AuthRequest, in ResetInput) (SignedIn, storage.SessionEndResult, error) {
 	var ended storage.SessionEndResult
-	a, err := f.request(ctx, in.AuthRequestID)
-	if err != nil {
-		return SignedIn{Request: a}, ended, err
-	}
 	now := f.c.Now().UTC()
 	rc := f.c.Reset
 	c, err := rc.Store.GetCodeByTicket(ctx, f.c.Hasher.Hash("ticket", in.Ticket))

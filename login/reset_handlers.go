@@ -28,7 +28,7 @@ type ResetView struct {
 
 // ForgotPage serves GET /reset?id=…: the email form.
 func (h *Handlers) ForgotPage(w http.ResponseWriter, r *http.Request) {
-	a, err := h.c.Flow.request(r.Context(), r.URL.Query().Get("id"))
+	a, err := h.c.Flow.Request(r.Context(), r.URL.Query().Get("id"))
 	if err != nil {
 		h.requestError(w, r, a, err)
 		return
@@ -40,13 +40,13 @@ func (h *Handlers) ForgotPage(w http.ResponseWriter, r *http.Request) {
 // and answers alike either way.
 func (h *Handlers) ForgotSubmit(w http.ResponseWriter, r *http.Request) {
 	id := r.PostFormValue("id")
-	a, err := h.c.Flow.request(r.Context(), id)
+	a, err := h.c.Flow.Request(r.Context(), id)
 	if err != nil {
 		h.requestError(w, r, a, err)
 		return
 	}
 	lang := h.c.Pages.Lang(w, r, a.UILocales)
-	started, err := h.c.Flow.StartReset(r.Context(), id, r.PostFormValue("email"), h.c.ClientIP(r), lang)
+	started, err := h.c.Flow.StartReset(r.Context(), a, r.PostFormValue("email"), h.c.ClientIP(r), lang)
 	if err != nil {
 		h.requestError(w, r, a, err)
 		return
@@ -57,23 +57,23 @@ func (h *Handlers) ForgotSubmit(w http.ResponseWriter, r *http.Request) {
 
 // ResetSubmit serves POST /reset/verify: the code and the new password.
 func (h *Handlers) ResetSubmit(w http.ResponseWriter, r *http.Request) {
+	id := r.PostFormValue("id")
 	in := ResetInput{
-		AuthRequestID: r.PostFormValue("id"),
-		Ticket:        r.PostFormValue("ticket"),
-		Code:          r.PostFormValue("code"),
-		Password:      r.PostFormValue("password"),
-		Confirm:       r.PostFormValue("confirm"),
-		IP:            h.c.ClientIP(r),
-		UserAgent:     r.UserAgent(),
+		Ticket:    r.PostFormValue("ticket"),
+		Code:      r.PostFormValue("code"),
+		Password:  r.PostFormValue("password"),
+		Confirm:   r.PostFormValue("confirm"),
+		IP:        h.c.ClientIP(r),
+		UserAgent: r.UserAgent(),
 	}
-	a, err := h.c.Flow.request(r.Context(), in.AuthRequestID)
+	a, err := h.c.Flow.Request(r.Context(), id)
 	if err != nil {
 		h.requestError(w, r, a, err)
 		return
 	}
 	in.Lang = h.c.Pages.Lang(w, r, a.UILocales)
-	res, ended, err := h.c.Flow.Reset(r.Context(), in)
-	view := ResetView{AuthRequestID: in.AuthRequestID, Ticket: in.Ticket, ValidMinutes: h.c.Flow.c.Reset.validMinutes(),
+	res, ended, err := h.c.Flow.Reset(r.Context(), a, in)
+	view := ResetView{AuthRequestID: a.ID, Ticket: in.Ticket, ValidMinutes: h.c.Flow.c.Reset.validMinutes(),
 		Rules: h.c.Flow.c.Reset.Policy.Rules(), UILocales: a.UILocales}
 	var policy *PolicyError
 	switch {
