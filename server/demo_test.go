@@ -21,6 +21,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/sekisho/sekisho/config"
+	"github.com/sekisho/sekisho/mail/mailtest"
 	"github.com/sekisho/sekisho/password"
 	"github.com/sekisho/sekisho/storage"
 	"github.com/sekisho/sekisho/storage/gormstore/gormstoretest"
@@ -360,5 +361,35 @@ func TestDemoSessionCookieFits(t *testing.T) {
 		if s == nil || s.IDToken != idToken || s.RefreshToken != "rt" || string(s.Claims) != claims {
 			t.Errorf("session = %+v, want claims %s", s, claims)
 		}
+	}
+}
+
+// TestDevMailShowsTheCode: under --dev without SMTP, a newcomer asking
+// for a password reset finds the code on /dev/mail.
+func TestDevMailShowsTheCode(t *testing.T) {
+	e := newDemoEnv(t)
+	resp, doc := e.do(t, e.client, http.MethodGet, "/demo/login", nil)
+	if resp.Request.URL.Path != "/login" {
+		t.Fatalf("GET /demo/login ended at %s", resp.Request.URL)
+	}
+	resp, _ = e.do(t, e.client, http.MethodPost, "/reset", url.Values{"id": {loginFormID(doc)}, "email": {config.DevUserEmail}})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /reset: status %d", resp.StatusCode)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := e.client.Get(e.ts.URL + "/dev/mail")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK && mailtest.Code(string(body)) != "" && strings.Contains(string(body), config.DevUserEmail) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/dev/mail (status %d) shows no code: %.600s", resp.StatusCode, body)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
