@@ -39,7 +39,8 @@ type ResetStore interface {
 	CreateCode(ctx context.Context, c storage.OneTimeCode, m storage.OutboxMail) error
 	GetCodeByTicket(ctx context.Context, ticketHash string) (storage.OneTimeCode, error)
 	FailCode(ctx context.Context, id string, maxFailures int, now time.Time) (storage.OneTimeCode, error)
-	CompleteReset(ctx context.Context, r storage.ResetCompletion) (storage.SessionEndResult, error)
+	RenewCode(ctx context.Context, r storage.CodeRenewal) (storage.OneTimeCode, error)
+	ChangePassword(ctx context.Context, p storage.PasswordChange) (storage.SessionEndResult, error)
 }
 
 // Mailer composes mails for the outbox and sends them early (mail.Outbox).
@@ -193,8 +194,9 @@ func (f *Flow) Reset(ctx context.Context, a storage.AuthRequest, in ResetInput) 
 		return SignedIn{Request: a}, ended, err
 	}
 	end := f.c.Sessions.Prepare(storage.SessionEnd{UserID: u.ID, Now: now, Reason: storage.EndPasswordReset, RevokeAllTokens: true})
-	ended, err = rc.Store.CompleteReset(ctx, storage.ResetCompletion{CodeID: c.ID, MaxFailures: rc.MaxFailures, Now: now,
-		UserID: u.ID, PasswordHash: hash, End: end, Mail: &changed,
+	ended, err = rc.Store.ChangePassword(ctx, storage.PasswordChange{
+		Code: &storage.CodeClaim{ID: c.ID, UserID: u.ID, Purpose: storage.PurposeReset, MaxFailures: rc.MaxFailures},
+		Now:  now, UserID: u.ID, PasswordHash: hash, VerifyEmail: true, End: &end, Mail: &changed,
 		Audit: &storage.AuditEvent{ID: uuid.NewString(), Time: now, Type: "password_reset", UserID: u.ID, ClientID: a.ClientID, IP: in.IP, Outcome: "success"}})
 	if errors.Is(err, storage.ErrAlreadyUsed) {
 		return SignedIn{Request: a}, ended, ErrWrongCode

@@ -39,6 +39,7 @@ type Storage interface {
 	LogoutStore
 	MailStore
 	CodeStore
+	DeviceStore
 	AuditStore
 	CounterStore
 
@@ -61,7 +62,10 @@ type User struct {
 	PasswordHash       string // argon2id PHC string
 	Disabled           bool
 	MustChangePassword bool
-	CreatedAt          time.Time
+	// OTPEnabled: the user turned the emailed sign-in step on (otp.policy
+	// optional).
+	OTPEnabled bool
+	CreatedAt  time.Time
 	UpdatedAt          time.Time
 }
 
@@ -153,7 +157,25 @@ type LoginCompletion struct {
 	// EndSession, when not nil, ends another session (of a different user
 	// in this browser) as EndSessions does.
 	EndSession *SessionEnd
-	Audit      *AuditEvent
+	// ClaimCode, when set, claims that code (the emailed sign-in step, a
+	// forced password change) as CompleteLogin's first step:
+	// ErrAlreadyUsed, and nothing written, when it is no longer usable.
+	ClaimCode *CodeClaim
+	// Device, when set, records the browser for the user (created, or
+	// its last use, expiry and OTPAt moved forward).
+	Device *Device
+	// Mail, when set, is enqueued (a sign-in notification).
+	Mail  *OutboxMail
+	Audit *AuditEvent
+}
+
+// CodeClaim names a one-time code to claim: it must be usable at the
+// claim's time, belong to UserID and have the purpose.
+type CodeClaim struct {
+	ID          string
+	UserID      string
+	Purpose     string
+	MaxFailures int
 }
 
 // AccessToken is the record behind every access token, JWT or opaque, so
@@ -314,6 +336,9 @@ type SessionEnd struct {
 	// session gets one pending delivery per client that received tokens
 	// in it and is in this map.
 	Backchannel map[string]string
+	// KeepSessionID, with UserID, spares that session (the one the user
+	// is changing their password in).
+	KeepSessionID string
 	// ClaimUntil, when set, writes the deliveries already claimed until
 	// then (one attempt counted) for the caller to send at once, so no
 	// other worker takes them first (SessionEndResult.Claimed).
@@ -451,6 +476,11 @@ type MailStore interface {
 const (
 	PurposeReset = "reset" // password reset by emailed code
 	PurposeLogin = "login" // the emailed sign-in step
+	// PurposeChange is a ticket for the forced password change after a
+	// sign-in (no code is mailed).
+	PurposeChange = "change"
+	// PurposeVerifyEmail is an emailed link that verifies Email.
+	PurposeVerifyEmail = "verify_email"
 )
 
 // OneTimeCode is an emailed code. The browser holds a ticket naming it;
@@ -462,6 +492,10 @@ type OneTimeCode struct {
 	AuthRequestID string // the sign-in it belongs to, if any
 	TicketHash    string
 	CodeHash      string
+	// Email is the address a verification link proves.
+	Email string
+	// AMR is what the sign-in proved before a forced password change.
+	AMR           []string
 	Failures      int // wrong tries so far
 	Sends         int // mails sent for it
 	CreatedAt     time.Time
@@ -475,16 +509,38 @@ func (c OneTimeCode) Usable(now time.Time, maxFailures int) bool {
 	return c.UsedAt == nil && now.Before(c.ExpiresAt) && c.Failures < maxFailures
 }
 
-// ResetCompletion is the input of CompleteReset.
-type ResetCompletion struct {
-	CodeID       string
-	MaxFailures  int
+// PasswordChange is the input of ChangePassword.
+type PasswordChange struct {
+	// Code, when set, is claimed first (a reset code, a forced-change
+	// ticket).
+	Code         *CodeClaim
 	Now          time.Time
 	UserID       string
 	PasswordHash string
-	// End ends the user's sessions (and notifies their clients).
-	End   SessionEnd
+	// VerifyEmail marks the email verified (a reset code proved the
+	// mailbox).
+	VerifyEmail bool
+	// End, when set, ends sessions of the user (and notifies their
+	// clients).
+	End   *SessionEnd
 	Mail  *OutboxMail // "your password was changed"
+	Audit *AuditEvent
+}
+
+// CodeRenewal is the input of RenewCode.
+type CodeRenewal struct {
+	ID          string
+	CodeHash    string
+	Now         time.Time
+	ExpiresAt   time.Time
+	MaxFailures int
+	Mail        OutboxMail
+}
+
+// EmailVerification is the input of VerifyEmail.
+type EmailVerification struct {
+	Code  CodeClaim
+	Now   time.Time
 	Audit *AuditEvent
 }
 
@@ -497,12 +553,42 @@ type CodeStore interface {
 	// FailCode counts a wrong try on a usable code and returns it.
 	// ErrConflict when the code was not usable.
 	FailCode(ctx context.Context, id string, maxFailures int, now time.Time) (OneTimeCode, error)
-	// CompleteReset claims the code (ErrAlreadyUsed when it is no longer
-	// usable), sets the user's password (clearing MustChangePassword and
-	// marking the email verified: the code proved the mailbox), ends the
-	// sessions r.End selects, and writes the mail and the audit event, in
+	// RenewCode gives a code that is not used and not exhausted a new
+	// code hash and expiry (a resend: the previous code stops working,
+	// the wrong tries stay counted), counts the send and enqueues the
+	// mail, in one transaction. ErrConflict when the code is used or
+	// exhausted.
+	RenewCode(ctx context.Context, r CodeRenewal) (OneTimeCode, error)
+	// ChangePassword claims p.Code when set (ErrAlreadyUsed when it is no
+	// longer usable), sets the user's password (clearing
+	// MustChangePassword), marks the email verified when asked, ends the
+	// sessions p.End selects, and writes the mail and the audit event, in
 	// one transaction.
-	CompleteReset(ctx context.Context, r ResetCompletion) (SessionEndResult, error)
+	ChangePassword(ctx context.Context, p PasswordChange) (SessionEndResult, error)
+	// VerifyEmail claims a verification code (ErrAlreadyUsed when it is
+	// no longer usable) and makes its Email the user's verified address:
+	// ErrAlreadyExists, and nothing changed, when another account has
+	// taken that address meanwhile. It returns the updated user.
+	VerifyEmail(ctx context.Context, v EmailVerification) (User, error)
+}
+
+// Device is a browser that signed in as a user (the device cookie, stored
+// as a keyed hash). OTPAt is when it last passed the emailed sign-in step.
+type Device struct {
+	ID         string
+	UserID     string
+	TokenHash  string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	OTPAt      *time.Time
+	ExpiresAt  time.Time
+}
+
+// DeviceStore keeps the browsers users signed in with.
+type DeviceStore interface {
+	// GetDevice returns the user's device with the token hash, expired or
+	// not; ErrNotFound when there is none.
+	GetDevice(ctx context.Context, tokenHash, userID string) (Device, error)
 }
 
 // SigningKey is a token signing key. The private key is encrypted by the

@@ -59,6 +59,11 @@ func (s *Store) UpdateAuthRequest(ctx context.Context, id string, fn func(storag
 // request does not exist. An EndSession naming no session is ignored.
 func (s *Store) CompleteLogin(ctx context.Context, c storage.LoginCompletion) error {
 	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if c.ClaimCode != nil {
+			if err := claimCode(tx, *c.ClaimCode, utc(c.Now)); err != nil {
+				return err
+			}
+		}
 		if c.EndSession != nil {
 			if _, err := s.endSessions(tx, *c.EndSession); err != nil && !errors.Is(err, storage.ErrNotFound) {
 				return err
@@ -87,6 +92,16 @@ func (s *Store) CompleteLogin(ctx context.Context, c storage.LoginCompletion) er
 		}
 		if res.RowsAffected == 0 {
 			return storage.ErrNotFound
+		}
+		if c.Device != nil {
+			if err := saveDevice(tx, *c.Device); err != nil {
+				return err
+			}
+		}
+		if c.Mail != nil {
+			if err := enqueueMail(tx, *c.Mail); err != nil {
+				return err
+			}
 		}
 		if c.Audit != nil {
 			return createAuditEvent(tx, *c.Audit)

@@ -58,37 +58,140 @@ func (s *Store) FailCode(ctx context.Context, id string, maxFailures int, now ti
 	return out, wrap("fail code", err)
 }
 
-func (s *Store) CompleteReset(ctx context.Context, r storage.ResetCompletion) (storage.SessionEndResult, error) {
-	var out storage.SessionEndResult
+// claimCode marks a usable code of the user and purpose used, as the
+// first step of a transaction.
+func claimCode(tx *gorm.DB, c storage.CodeClaim, now time.Time) error {
+	res := tx.Model(&codeRow{}).Where(usableCode+" AND user_id = ? AND purpose = ?", c.ID, now, c.MaxFailures, c.UserID, c.Purpose).
+		Update("used_at", now)
+	return claimed(tx, res, "one_time_codes", "id", c.ID)
+}
+
+func (s *Store) RenewCode(ctx context.Context, r storage.CodeRenewal) (storage.OneTimeCode, error) {
+	var out storage.OneTimeCode
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		now := utc(r.Now)
-		res := tx.Model(&codeRow{}).Where(usableCode+" AND user_id = ?", r.CodeID, now, r.MaxFailures, r.UserID).
-			Update("used_at", now)
-		if err := claimed(tx, res, "one_time_codes", "id", r.CodeID); err != nil {
+		res := tx.Model(&codeRow{}).Where("id = ? AND used_at IS NULL AND failures < ?", r.ID, r.MaxFailures).Updates(map[string]any{
+			"code_hash": r.CodeHash, "sent_at": now, "expires_at": utc(r.ExpiresAt), "sends": gorm.Expr("sends + 1"),
+		})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			found, err := exists(tx, "one_time_codes", "id", r.ID)
+			if err == nil {
+				err = storage.ErrNotFound
+				if found {
+					err = storage.ErrConflict
+				}
+			}
 			return err
 		}
-		res = tx.Model(&userRow{}).Where("id = ?", r.UserID).Updates(map[string]any{
-			"password_hash": r.PasswordHash, "must_change_password": false, "email_verified": true, "updated_at": now,
-		})
+		var row codeRow
+		if err := tx.Take(&row, "id = ?", r.ID).Error; err != nil {
+			return err
+		}
+		out = row.code()
+		return enqueueMail(tx, r.Mail)
+	})
+	return out, wrap("renew code", err)
+}
+
+func (s *Store) ChangePassword(ctx context.Context, p storage.PasswordChange) (storage.SessionEndResult, error) {
+	var out storage.SessionEndResult
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		now := utc(p.Now)
+		if p.Code != nil {
+			if err := claimCode(tx, *p.Code, now); err != nil {
+				return err
+			}
+		}
+		set := map[string]any{"password_hash": p.PasswordHash, "must_change_password": false, "updated_at": now}
+		if p.VerifyEmail {
+			set["email_verified"] = true
+		}
+		res := tx.Model(&userRow{}).Where("id = ?", p.UserID).Updates(set)
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
 			return storage.ErrNotFound
 		}
-		var err error
-		if out, err = s.endSessions(tx, r.End); err != nil {
-			return err
-		}
-		if r.Mail != nil {
-			if err := enqueueMail(tx, *r.Mail); err != nil {
+		if p.End != nil {
+			var err error
+			if out, err = s.endSessions(tx, *p.End); err != nil {
 				return err
 			}
 		}
-		if r.Audit != nil {
-			return createAuditEvent(tx, *r.Audit)
+		if p.Mail != nil {
+			if err := enqueueMail(tx, *p.Mail); err != nil {
+				return err
+			}
+		}
+		if p.Audit != nil {
+			return createAuditEvent(tx, *p.Audit)
 		}
 		return nil
 	})
-	return out, wrap("complete reset", err)
+	return out, wrap("change password", err)
+}
+
+func (s *Store) VerifyEmail(ctx context.Context, v storage.EmailVerification) (storage.User, error) {
+	var out storage.User
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		now := utc(v.Now)
+		if err := claimCode(tx, v.Code, now); err != nil {
+			return err
+		}
+		var code codeRow
+		if err := tx.Take(&code, "id = ?", v.Code.ID).Error; err != nil {
+			return err
+		}
+		var taken int64
+		if err := tx.Model(&userRow{}).Where("email_lower = ? AND id <> ?", normalizeEmail(code.Email), v.Code.UserID).
+			Count(&taken).Error; err != nil {
+			return err
+		}
+		if taken > 0 {
+			return storage.ErrAlreadyExists
+		}
+		res := tx.Model(&userRow{}).Where("id = ?", v.Code.UserID).Updates(map[string]any{
+			"email": code.Email, "email_lower": normalizeEmail(code.Email), "email_verified": true, "updated_at": now,
+		})
+		if res.Error != nil {
+			return res.Error
+		}
+		var row userRow
+		if err := tx.Take(&row, "id = ?", v.Code.UserID).Error; err != nil {
+			return err
+		}
+		out = row.user()
+		if v.Audit != nil {
+			return createAuditEvent(tx, *v.Audit)
+		}
+		return nil
+	})
+	return out, wrap("verify email", err)
+}
+
+func (s *Store) GetDevice(ctx context.Context, tokenHash, userID string) (storage.Device, error) {
+	var row deviceRow
+	if err := s.db.WithContext(ctx).Take(&row, "token_hash = ? AND user_id = ?", tokenHash, userID).Error; err != nil {
+		return storage.Device{}, wrap("get device", err)
+	}
+	return row.device(), nil
+}
+
+// saveDevice creates the device or moves its last use, expiry and OTP
+// time forward.
+func saveDevice(tx *gorm.DB, d storage.Device) error {
+	row := toDeviceRow(d)
+	set := map[string]any{"last_seen_at": row.LastSeenAt, "expires_at": row.ExpiresAt}
+	if row.OTPAt != nil {
+		set["otp_at"] = row.OTPAt
+	}
+	res := tx.Model(&deviceRow{}).Where("token_hash = ? AND user_id = ?", row.TokenHash, row.UserID).Updates(set)
+	if res.Error != nil || res.RowsAffected > 0 {
+		return res.Error
+	}
+	return tx.Create(&row).Error
 }

@@ -84,6 +84,7 @@ type userRow struct {
 	PasswordHash       string
 	Disabled           bool
 	MustChangePassword bool
+	OTPEnabled         bool      `gorm:"column:otp_enabled"`
 	CreatedAt          time.Time `gorm:"autoCreateTime:false"`
 	UpdatedAt          time.Time `gorm:"autoUpdateTime:false"`
 }
@@ -100,6 +101,7 @@ func toUserRow(u storage.User) userRow {
 		PasswordHash:       u.PasswordHash,
 		Disabled:           u.Disabled,
 		MustChangePassword: u.MustChangePassword,
+		OTPEnabled:         u.OTPEnabled,
 		CreatedAt:          utc(u.CreatedAt),
 		UpdatedAt:          utc(u.UpdatedAt),
 	}
@@ -114,6 +116,7 @@ func (r userRow) user() storage.User {
 		PasswordHash:       r.PasswordHash,
 		Disabled:           r.Disabled,
 		MustChangePassword: r.MustChangePassword,
+		OTPEnabled:         r.OTPEnabled,
 		CreatedAt:          fromDB(r.CreatedAt),
 		UpdatedAt:          fromDB(r.UpdatedAt),
 	}
@@ -577,6 +580,8 @@ type codeRow struct {
 	AuthRequestID string
 	TicketHash    string
 	CodeHash      string
+	Email         string
+	AMR           stringList `gorm:"column:amr"`
 	Failures      int
 	Sends         int
 	CreatedAt     time.Time `gorm:"autoCreateTime:false"`
@@ -595,6 +600,8 @@ func toCodeRow(c storage.OneTimeCode) codeRow {
 		AuthRequestID: c.AuthRequestID,
 		TicketHash:    c.TicketHash,
 		CodeHash:      c.CodeHash,
+		Email:         c.Email,
+		AMR:           stringList(c.AMR),
 		Failures:      c.Failures,
 		Sends:         c.Sends,
 		CreatedAt:     utc(c.CreatedAt),
@@ -612,6 +619,8 @@ func (r codeRow) code() storage.OneTimeCode {
 		AuthRequestID: r.AuthRequestID,
 		TicketHash:    r.TicketHash,
 		CodeHash:      r.CodeHash,
+		Email:         r.Email,
+		AMR:           []string(r.AMR),
 		Failures:      r.Failures,
 		Sends:         r.Sends,
 		CreatedAt:     fromDB(r.CreatedAt),
@@ -619,4 +628,26 @@ func (r codeRow) code() storage.OneTimeCode {
 		ExpiresAt:     fromDB(r.ExpiresAt),
 		UsedAt:        fromDBPtr(r.UsedAt),
 	}
+}
+
+type deviceRow struct {
+	ID         string `gorm:"primaryKey"`
+	UserID     string
+	TokenHash  string
+	CreatedAt  time.Time `gorm:"autoCreateTime:false"`
+	LastSeenAt time.Time
+	OTPAt      *time.Time `gorm:"column:otp_at"`
+	ExpiresAt  time.Time
+}
+
+func (deviceRow) TableName() string { return "devices" }
+
+func toDeviceRow(d storage.Device) deviceRow {
+	return deviceRow{ID: d.ID, UserID: d.UserID, TokenHash: d.TokenHash, CreatedAt: utc(d.CreatedAt),
+		LastSeenAt: utc(d.LastSeenAt), OTPAt: utcPtr(d.OTPAt), ExpiresAt: utc(d.ExpiresAt)}
+}
+
+func (r deviceRow) device() storage.Device {
+	return storage.Device{ID: r.ID, UserID: r.UserID, TokenHash: r.TokenHash, CreatedAt: fromDB(r.CreatedAt),
+		LastSeenAt: fromDB(r.LastSeenAt), OTPAt: fromDBPtr(r.OTPAt), ExpiresAt: fromDB(r.ExpiresAt)}
 }

@@ -92,7 +92,11 @@ func (s *Store) endSessions(tx *gorm.DB, e storage.SessionEnd) (storage.SessionE
 	case e.SessionID != "":
 		q = s.forUpdate(q.Where("id = ?", e.SessionID))
 	case e.UserID != "":
-		q = s.forUpdate(q.Where("user_id = ?", e.UserID).Order("created_at, id"))
+		q = q.Where("user_id = ?", e.UserID)
+		if e.KeepSessionID != "" {
+			q = q.Where("id <> ?", e.KeepSessionID)
+		}
+		q = s.forUpdate(q.Order("created_at, id"))
 	case e.Expired:
 		q = s.skipLocked(q.Where("(idle_expires_at <= ? OR absolute_expires_at <= ?)", now, now).
 			Order("idle_expires_at, id").Limit(limitOr(e.Limit, 100)))

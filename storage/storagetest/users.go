@@ -87,10 +87,12 @@ func testUpdateUser(t *testing.T, s storage.Storage) {
 		want.Name = "Alice New"
 		want.Disabled = true
 		want.MustChangePassword = false
+		want.OTPEnabled = true
 		want.UpdatedAt = t0.Add(time.Hour)
 		got, err := s.UpdateUser(ctx, "u1", func(u storage.User) (storage.User, error) {
 			diff(t, "user passed to fn", alice, u)
 			u.Email, u.Name, u.Disabled, u.MustChangePassword, u.UpdatedAt = want.Email, want.Name, want.Disabled, want.MustChangePassword, want.UpdatedAt
+			u.OTPEnabled = want.OTPEnabled
 			return u, nil
 		})
 		must(t, err)
