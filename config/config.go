@@ -25,6 +25,9 @@ type Config struct {
 	Session        Session        `yaml:"session"`
 	Logout         Logout         `yaml:"logout"`
 	Reset          Reset          `yaml:"reset"`
+	OTP            OTP            `yaml:"otp"`
+	Notify         Notify         `yaml:"notify"`
+	Email          Email          `yaml:"email"`
 	PasswordPolicy PasswordPolicy `yaml:"password_policy"`
 	Password       Password       `yaml:"password"`
 	Keys           Keys           `yaml:"keys"`
@@ -91,13 +94,16 @@ type Client struct {
 	// KeepOfflineTokensOnLogout: the client's offline_access refresh
 	// tokens survive the user's sign-out and session timeouts (never a
 	// password reset, disable, delete or operator revocation).
-	KeepOfflineTokensOnLogout bool            `yaml:"keep_offline_tokens_on_logout"`
-	GrantTypes                []string        `yaml:"grant_types"`
-	Scopes                    []string        `yaml:"scopes"`
-	AccessTokenFormat         string          `yaml:"access_token_format"` // jwt | opaque
-	RequirePKCE               *bool           `yaml:"require_pkce"`
-	AllowedOrigins            []string        `yaml:"allowed_origins"`
-	Lifetimes                 ClientLifetimes `yaml:"lifetimes"`
+	KeepOfflineTokensOnLogout bool `yaml:"keep_offline_tokens_on_logout"`
+	// OTP "always" requires the emailed sign-in step for this client,
+	// whatever otp.policy says; empty follows the policy.
+	OTP               string          `yaml:"otp"`
+	GrantTypes        []string        `yaml:"grant_types"`
+	Scopes            []string        `yaml:"scopes"`
+	AccessTokenFormat string          `yaml:"access_token_format"` // jwt | opaque
+	RequirePKCE       *bool           `yaml:"require_pkce"`
+	AllowedOrigins    []string        `yaml:"allowed_origins"`
+	Lifetimes         ClientLifetimes `yaml:"lifetimes"`
 }
 
 // Public reports whether the client has no secret (PKCE, auth method none).
@@ -177,6 +183,36 @@ type Reset struct {
 	// ResponseFloor is the least time a code request takes, so the
 	// answer's timing does not tell whether the account exists.
 	ResponseFloor Duration `yaml:"response_floor"`
+}
+
+// OTP policies: when the emailed sign-in step runs after the password.
+const (
+	OTPOff       = "off"        // never (unless a client requires it)
+	OTPOptional  = "optional"   // for users who turned it on in /account
+	OTPNewDevice = "new_device" // when this browser has not passed it for the user
+	OTPAlways    = "always"
+)
+
+// OTP configures the emailed one-time code at sign-in.
+type OTP struct {
+	Policy          string   `yaml:"policy"` // off | optional | new_device | always
+	CodeLifetime    Duration `yaml:"code_lifetime"`
+	MaxFailures     int      `yaml:"max_failures"`       // wrong codes before the challenge ends
+	ResendCooldown  Duration `yaml:"resend_cooldown"`    // least time between two mails
+	MaxSendsPerHour int      `yaml:"max_sends_per_hour"` // codes mailed to one user per hour
+	// RememberDevice is how long a browser that passed the step skips it
+	// under policy new_device (the device cookie's lifetime).
+	RememberDevice Duration `yaml:"remember_device"`
+}
+
+// Notify configures mails about account activity.
+type Notify struct {
+	Login string `yaml:"login"` // off | new_device | always: a mail after each sign-in
+}
+
+// Email configures email verification.
+type Email struct {
+	VerifyLifetime Duration `yaml:"verify_lifetime"` // how long a verification link works
 }
 
 // PasswordPolicy configures the rules for new passwords (reset, change,

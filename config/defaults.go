@@ -47,6 +47,14 @@ const (
 	DefaultResetPerIP         = 30
 	DefaultResetResponseFloor = 400 * time.Millisecond
 	DefaultPasswordPreset     = "default"
+	DefaultOTPPolicy          = OTPOff
+	DefaultOTPCodeLifetime    = 5 * time.Minute
+	DefaultOTPMaxFailures     = 5
+	DefaultOTPResendCooldown  = 30 * time.Second
+	DefaultOTPMaxSends        = 5
+	DefaultOTPRememberDevice  = 30 * 24 * time.Hour
+	DefaultNotifyLogin        = "off"
+	DefaultVerifyLifetime     = 10 * time.Minute
 
 	DefaultKeysAlgorithm       = AlgRS256
 	DefaultKeysRefreshInterval = 10 * time.Second
@@ -114,6 +122,14 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&c.Reset.PerIPPerHour, DefaultResetPerIP)
 	setDuration(&c.Reset.ResponseFloor, DefaultResetResponseFloor)
 	setDefault(&c.PasswordPolicy.Preset, DefaultPasswordPreset)
+	setDefault(&c.OTP.Policy, DefaultOTPPolicy)
+	setDuration(&c.OTP.CodeLifetime, DefaultOTPCodeLifetime)
+	setDefault(&c.OTP.MaxFailures, DefaultOTPMaxFailures)
+	setDuration(&c.OTP.ResendCooldown, DefaultOTPResendCooldown)
+	setDefault(&c.OTP.MaxSendsPerHour, DefaultOTPMaxSends)
+	setDuration(&c.OTP.RememberDevice, DefaultOTPRememberDevice)
+	setDefault(&c.Notify.Login, DefaultNotifyLogin)
+	setDuration(&c.Email.VerifyLifetime, DefaultVerifyLifetime)
 
 	setDefault(&c.Password.MemoryKiB, DefaultPasswordMemoryKiB)
 	setDefault(&c.Password.Iterations, DefaultPasswordIterations)

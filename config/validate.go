@@ -119,6 +119,10 @@ func (c *Config) Validate() error {
 		"logout.wait":                      c.Logout.Wait,
 		"reset.code_lifetime":              c.Reset.CodeLifetime,
 		"reset.response_floor":             c.Reset.ResponseFloor,
+		"otp.code_lifetime":                c.OTP.CodeLifetime,
+		"otp.resend_cooldown":              c.OTP.ResendCooldown,
+		"otp.remember_device":              c.OTP.RememberDevice,
+		"email.verify_lifetime":            c.Email.VerifyLifetime,
 		"logout.delivery_timeout":          c.Logout.DeliveryTimeout,
 		"logout.retry_delay":               c.Logout.RetryDelay,
 		"logout.poll_interval":             c.Logout.PollInterval,
@@ -137,12 +141,15 @@ func (c *Config) Validate() error {
 		v.add("throttle.max_delay", "must not be less than throttle.base_delay")
 	}
 	for key, n := range map[string]int{"reset.max_failures": c.Reset.MaxFailures,
-		"reset.per_email_per_hour": c.Reset.PerEmailPerHour, "reset.per_ip_per_hour": c.Reset.PerIPPerHour} {
+		"reset.per_email_per_hour": c.Reset.PerEmailPerHour, "reset.per_ip_per_hour": c.Reset.PerIPPerHour,
+		"otp.max_failures": c.OTP.MaxFailures, "otp.max_sends_per_hour": c.OTP.MaxSendsPerHour} {
 		if n < 1 {
 			v.add(key, "must be at least 1")
 		}
 	}
 	v.oneOf("password_policy.preset", c.PasswordPolicy.Preset, "default", "nist")
+	v.oneOf("otp.policy", c.OTP.Policy, OTPOff, OTPOptional, OTPNewDevice, OTPAlways)
+	v.oneOf("notify.login", c.Notify.Login, "off", "new_device", "always")
 	if c.PasswordPolicy.MinLength < 0 {
 		v.add("password_policy.min_length", "must not be negative")
 	}
@@ -248,6 +255,9 @@ func (v *validator) client(key string, cl Client) {
 		v.add(key+".id", "required")
 	case strings.Contains(cl.ID, ":"):
 		v.add(key+".id", "must not contain ':'")
+	}
+	if cl.OTP != "" {
+		v.oneOf(key+".otp", cl.OTP, OTPAlways)
 	}
 
 	switch {

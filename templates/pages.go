@@ -1,6 +1,9 @@
 package templates
 
-import "net/http"
+import (
+	"net/http"
+	"time"
+)
 
 // LoginPage is the data of the unified sign-in form, posted to /login.
 type LoginPage struct {
@@ -184,4 +187,100 @@ func (r *Renderer) RenderSignedOut(w http.ResponseWriter, p SignedOutPage) error
 func (r *Renderer) RenderDemo(w http.ResponseWriter, p DemoPage) error {
 	p.Base = p.Base.complete("demo.title")
 	return r.render(w, http.StatusOK, pageDemo, p.Lang, p)
+}
+
+// OTPPage is the emailed sign-in step: the code form, posted to /login/otp,
+// and the resend button, posted to /login/otp/resend.
+type OTPPage struct {
+	Base
+	AuthRequestID string
+	Ticket        string
+	// MaskedEmail is where the code went, such as "a***@example.com".
+	MaskedEmail  string
+	ValidMinutes int
+	// Error is shown above the form (otp.error.code, otp.error.expired,
+	// otp.error.cooldown with the seconds left, otp.error.send_limit);
+	// an empty Key shows none.
+	Error Message
+	// Resent shows "a new code was sent" (otp.resent).
+	Resent bool
+}
+
+// ChangePasswordPage is the forced password change after a sign-in,
+// posted to /login/password.
+type ChangePasswordPage struct {
+	Base
+	AuthRequestID string
+	Ticket        string
+	Error         string    // catalog key, or empty
+	Violations    []Message // password rules broken
+	Rules         []Message // the rules, shown up front
+}
+
+// SignInEntry is one recent sign-in on the account page.
+type SignInEntry struct {
+	Time    time.Time
+	IP      string
+	Browser string // "Firefox on Windows"
+	Client  string // the application's name, or empty
+}
+
+// AccountPage is the signed-in user's account page at /account. Its forms
+// post to /account/password, /account/email, /account/verify,
+// /account/otp and /account/logout-all.
+type AccountPage struct {
+	Base
+	Name          string
+	Email         string
+	EmailVerified bool
+	// PendingEmail is a new address waiting for its verification link,
+	// or empty.
+	PendingEmail string
+	// OTPChoice shows the switch of the emailed sign-in step (otp.policy
+	// optional); OTPEnabled is its state.
+	OTPChoice  bool
+	OTPEnabled bool
+	// Notice is a success message at the top (account.password_changed,
+	// ...); Error an error message (account.error.current_password, ...),
+	// with Section naming the form it belongs to ("password", "email").
+	Notice     Message
+	Error      Message
+	Section    string
+	Violations []Message // password rules broken (Section "password")
+	Rules      []Message
+	SignIns    []SignInEntry
+}
+
+// MessagePage is a page with a title, a message and a link (the outcome
+// of an email verification link).
+type MessagePage struct {
+	Base
+	Message   Message
+	LinkURL   string
+	LinkLabel string // catalog key
+}
+
+// RenderOTP writes the emailed sign-in step.
+func (r *Renderer) RenderOTP(w http.ResponseWriter, status int, p OTPPage) error {
+	p.Base = p.Base.complete("otp.title")
+	return r.render(w, status, pageOTP, p.Lang, p)
+}
+
+// RenderChangePassword writes the forced password change.
+func (r *Renderer) RenderChangePassword(w http.ResponseWriter, status int, p ChangePasswordPage) error {
+	p.Base = p.Base.complete("change.title")
+	return r.render(w, status, pageChangePassword, p.Lang, p)
+}
+
+// RenderAccount writes the account page.
+func (r *Renderer) RenderAccount(w http.ResponseWriter, status int, p AccountPage) error {
+	p.Base = p.Base.complete("account.title")
+	return r.render(w, status, pageAccount, p.Lang, p)
+}
+
+// RenderMessage writes a message page; Base.Title defaults to
+// "verify.title".
+func (r *Renderer) RenderMessage(w http.ResponseWriter, status int, p MessagePage) error {
+	p.Base = p.Base.complete("verify.title")
+	return r.render(w, status, pageMessage, p.Lang, p)
 }

@@ -41,17 +41,22 @@ var files embed.FS
 
 // Page names: each is html/<name>.html, which defines "content".
 const (
-	pageLogin         = "login"
-	pageForgot        = "forgot"
-	pageReset         = "reset"
-	pageError         = "error"
-	pageLogoutConfirm = "logout_confirm"
-	pageSignedOut     = "signed_out"
-	pageDemo          = "demo"
+	pageLogin          = "login"
+	pageForgot         = "forgot"
+	pageReset          = "reset"
+	pageError          = "error"
+	pageLogoutConfirm  = "logout_confirm"
+	pageSignedOut      = "signed_out"
+	pageDemo           = "demo"
+	pageOTP            = "otp"
+	pageChangePassword = "change_password"
+	pageAccount        = "account"
+	pageMessage        = "message"
 )
 
 // requiredPages are the pages New parses and checks.
-var requiredPages = []string{pageLogin, pageForgot, pageReset, pageError, pageLogoutConfirm, pageSignedOut, pageDemo}
+var requiredPages = []string{pageLogin, pageForgot, pageReset, pageError, pageLogoutConfirm, pageSignedOut, pageDemo,
+	pageOTP, pageChangePassword, pageAccount, pageMessage}
 
 // StaticPrefix is the URL path under which StaticHandler must be mounted.
 const StaticPrefix = "/static/"
