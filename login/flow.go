@@ -16,8 +16,11 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/sekisho/sekisho/mail"
+	"github.com/sekisho/sekisho/password"
 	"github.com/sekisho/sekisho/secret"
 	"github.com/sekisho/sekisho/storage"
+	"github.com/sekisho/sekisho/templates"
 )
 
 // Errors the handlers decide on.
@@ -44,6 +47,7 @@ const (
 // Store is what the flows need from storage.
 type Store interface {
 	GetAuthRequest(ctx context.Context, id string) (storage.AuthRequest, error)
+	CreateAuthRequest(ctx context.Context, a storage.AuthRequest) error
 	CompleteLogin(ctx context.Context, c storage.LoginCompletion) error
 	GetUser(ctx context.Context, id string) (storage.User, error)
 	GetUserByEmail(ctx context.Context, email string) (storage.User, error)
@@ -53,6 +57,17 @@ type Store interface {
 	IncrementCounters(ctx context.Context, keys []string, now time.Time, window time.Duration) error
 	ResetCounters(ctx context.Context, keys []string) error
 	AddAuditEvent(ctx context.Context, e storage.AuditEvent) error
+	ListAuditEvents(ctx context.Context, f storage.AuditFilter) ([]storage.AuditEvent, error)
+	UpdateUser(ctx context.Context, id string, fn func(storage.User) (storage.User, error)) (storage.User, error)
+	CreateCode(ctx context.Context, c storage.OneTimeCode, m *storage.OutboxMail) error
+	GetCodeByTicket(ctx context.Context, ticketHash string) (storage.OneTimeCode, error)
+	FailCode(ctx context.Context, id string, maxFailures int, now time.Time) (storage.OneTimeCode, error)
+	RenewCode(ctx context.Context, r storage.CodeRenewal) (storage.OneTimeCode, error)
+	ClaimCode(ctx context.Context, c storage.CodeClaim, now time.Time) error
+	ChangePassword(ctx context.Context, p storage.PasswordChange) (storage.SessionEndResult, error)
+	VerifyEmail(ctx context.Context, v storage.EmailVerification) (storage.User, error)
+	GetDevice(ctx context.Context, tokenHash, userID string) (storage.Device, error)
+	EnqueueMail(ctx context.Context, m storage.OutboxMail) error
 }
 
 // SessionEnder ends SSO sessions and tells the clients (op.Logout).
@@ -65,11 +80,19 @@ type SessionEnder interface {
 	Prepare(e storage.SessionEnd) storage.SessionEnd
 }
 
-// PasswordVerifier checks passwords against stored argon2id hashes.
-type PasswordVerifier interface {
+// Passwords checks passwords against stored argon2id hashes and hashes
+// new ones (password.Hasher).
+type Passwords interface {
 	Verify(ctx context.Context, phc, password string) (ok, needsRehash bool, err error)
 	// VerifyDummy spends the time of a real check (unknown accounts).
 	VerifyDummy(ctx context.Context, password string)
+	Hash(ctx context.Context, pw string) (string, error)
+}
+
+// Mailer composes mails for the outbox and sends them early (mail.Outbox).
+type Mailer interface {
+	Compose(lang, name string, to mail.Address, data any) (storage.OutboxMail, error)
+	SendNow(ctx context.Context, ids ...string)
 }
 
 // Hasher computes keyed hashes (session cookies, throttle keys).
@@ -88,13 +111,17 @@ type Throttle struct {
 // FlowConfig configures NewFlow.
 type FlowConfig struct {
 	Store           Store
-	Passwords       PasswordVerifier
+	Passwords       Passwords
 	Hasher          Hasher
 	Sessions        SessionEnder
+	Mailer          Mailer
+	Policy          password.Policy // for new passwords
 	SessionIdle     time.Duration
 	SessionAbsolute time.Duration
 	Throttle        Throttle
 	Reset           ResetConfig
+	OTP             OTPConfig
+	Account         AccountConfig
 	Now             func() time.Time
 	Logger          *slog.Logger
 }
@@ -143,17 +170,24 @@ func (f *Flow) Start(ctx context.Context, id, sessionToken string) (Start, error
 	st := Start{Request: a, Email: a.LoginHint}
 	now := f.c.Now().UTC()
 	sess, user, usable := f.usableSession(ctx, a, sessionToken, now)
+	// The session's user must interact first: a password change is due,
+	// or the emailed step is required and the session did not pass it.
+	interact := usable && (user.MustChangePassword ||
+		(!slices.Contains(sess.AMR, AMROTP) && f.otpRequired(a, user)))
 	if slices.Contains(a.Prompt, "none") {
 		switch {
 		case !usable:
 			st.Decision, st.OAuthError = RedirectError, "login_required"
 			return st, nil
-		case user.MustChangePassword:
+		case interact:
 			st.Decision, st.OAuthError = RedirectError, "interaction_required"
 			return st, nil
 		}
 	}
-	if !usable {
+	if !usable || interact {
+		if usable {
+			st.Email = user.Email
+		}
 		st.Decision = ShowForm
 		return st, nil
 	}
@@ -235,14 +269,29 @@ type Credentials struct {
 	IP            string
 	UserAgent     string
 	SessionToken  string // the browser's current session cookie, if any
+	DeviceToken   string // the browser's device cookie, if any
+	// LangOf gives the language of mails for the request's ui_locales.
+	LangOf func(uiLocales []string) string
 }
 
-// SignedIn is a successful sign-in.
+// SignedIn is the outcome of a step of the sign-in: done, or the next
+// step (Challenge, ChangeTicket).
 type SignedIn struct {
 	Request      storage.AuthRequest // done, ready for the code response
 	Session      storage.Session
 	SessionToken string // the new cookie value
+	// DeviceToken, when set, is a new device cookie value.
+	DeviceToken string
+	// Challenge, when set, is the emailed step that comes next; nothing
+	// else is done yet.
+	Challenge *Challenge
+	// ChangeTicket, when set, starts the forced password change that
+	// comes next.
+	ChangeTicket string
 }
+
+// Done reports whether the sign-in finished (no further step).
+func (s SignedIn) Done() bool { return s.Challenge == nil && s.ChangeTicket == "" }
 
 // Login checks the password and, when it is right, starts a new SSO
 // session (a new cookie value every time: no fixation) and finishes the
@@ -296,14 +345,18 @@ func (f *Flow) Login(ctx context.Context, in Credentials) (SignedIn, error) {
 		return fail(u.ID, "disabled")
 	}
 	audit.UserID, audit.Outcome = u.ID, "success"
-	audit.ID, audit.Time = uuid.NewString(), now
-	var old *storage.Session
-	if o, ok := f.Session(ctx, in.SessionToken); ok {
-		old = &o
+	lang := "en"
+	if in.LangOf != nil {
+		lang = in.LangOf(a.UILocales)
 	}
-	res, err := f.completeSignIn(ctx, a, u, now, []string{AMRPassword}, ACRPassword, in.IP, in.UserAgent, old, &audit)
+	s := signIn{a: a, u: u, amr: []string{AMRPassword}, ip: in.IP, ua: in.UserAgent, lang: lang,
+		deviceToken: in.DeviceToken, notify: true, audit: &audit}
+	if o, ok := f.Session(ctx, in.SessionToken); ok {
+		s.old = &o
+	}
+	res, err := f.next(ctx, s, now)
 	if err != nil {
-		return SignedIn{}, err
+		return SignedIn{Request: a}, err
 	}
 	if _, had := counters[acctKey]; had {
 		if err := f.c.Store.ResetCounters(ctx, []string{acctKey}); err != nil {
@@ -313,37 +366,63 @@ func (f *Flow) Login(ctx context.Context, in Credentials) (SignedIn, error) {
 	return res, nil
 }
 
-// startSession signs u in to a in a new session.
-func (f *Flow) startSession(ctx context.Context, a storage.AuthRequest, u storage.User, now time.Time, amr []string, acr, ip, ua string) (SignedIn, error) {
-	return f.completeSignIn(ctx, a, u, now, amr, acr, ip, ua, nil, nil)
-}
-
-// completeSignIn gives the browser a session for u and finishes a. When
-// the browser's session (old) is u's, it is renewed and keeps its `sid`;
-// another user's session ends and its clients are told.
-func (f *Flow) completeSignIn(ctx context.Context, a storage.AuthRequest, u storage.User, now time.Time, amr []string, acr, ip, ua string,
-	old *storage.Session, audit *storage.AuditEvent) (SignedIn, error) {
+// completeSignIn gives the browser a session for s.u and finishes s.a.
+// When the browser's session (s.old) is the user's, it is renewed and
+// keeps its `sid`; another user's session ends and its clients are told.
+// It records the browser (device cookie) and queues the sign-in mail
+// when the configuration asks for them.
+func (f *Flow) completeSignIn(ctx context.Context, s signIn, now time.Time) (SignedIn, error) {
 	token := secret.RandomToken(32)
 	sess := storage.Session{
-		ID: uuid.NewString(), TokenHash: f.c.Hasher.Hash("session", token), UserID: u.ID,
-		AuthTime: now, AMR: amr, ACR: acr, IP: ip, UserAgent: truncate(ua, 256),
+		ID: uuid.NewString(), TokenHash: f.c.Hasher.Hash("session", token), UserID: s.u.ID,
+		AuthTime: now, AMR: s.amr, ACR: acrOf(s.amr), IP: s.ip, UserAgent: truncate(s.ua, 256),
 		CreatedAt: now, LastSeenAt: now,
 		IdleExpiresAt: now.Add(f.c.SessionIdle), AbsoluteExpiresAt: now.Add(f.c.SessionAbsolute),
 	}
-	c := storage.LoginCompletion{AuthRequestID: a.ID, UserID: u.ID, SessionID: sess.ID,
-		AuthTime: now, AMR: sess.AMR, ACR: sess.ACR, Now: now, NewSession: &sess, Audit: audit}
-	if old != nil {
-		if old.UserID == u.ID {
-			sess.ID, sess.CreatedAt, c.SessionID = old.ID, old.CreatedAt, old.ID
+	c := storage.LoginCompletion{AuthRequestID: s.a.ID, UserID: s.u.ID, SessionID: sess.ID,
+		AuthTime: now, AMR: sess.AMR, ACR: sess.ACR, Now: now, NewSession: &sess, ClaimCode: s.claim}
+	if s.audit != nil {
+		e := *s.audit
+		e.ID, e.Time, e.UserID, e.Outcome = uuid.NewString(), now, s.u.ID, "success"
+		e.Detail = BrowserSummary(s.ua) // shown in the account's recent sign-ins
+		c.Audit = &e
+	}
+	if s.old != nil {
+		if s.old.UserID == s.u.ID {
+			sess.ID, sess.CreatedAt, c.SessionID = s.old.ID, s.old.CreatedAt, s.old.ID
 		} else {
-			end := f.c.Sessions.Prepare(storage.SessionEnd{SessionID: old.ID, Now: now, Reason: storage.EndReplaced})
+			end := f.c.Sessions.Prepare(storage.SessionEnd{SessionID: s.old.ID, Now: now, Reason: storage.EndReplaced})
 			c.EndSession = &end
 		}
+	}
+	out := SignedIn{Session: sess, SessionToken: token}
+	if f.tracksDevices() {
+		f.loadDevice(ctx, &s, now)
+		tok := s.deviceToken
+		if tok == "" {
+			tok = secret.RandomToken(32)
+			out.DeviceToken = tok
+		}
+		d := storage.Device{ID: uuid.NewString(), UserID: s.u.ID, TokenHash: f.c.Hasher.Hash("device", tok),
+			CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(f.c.OTP.RememberDevice)}
+		if slices.Contains(s.amr, AMROTP) {
+			d.OTPAt = &now
+		}
+		c.Device = &d
+	}
+	if s.notify && (f.c.OTP.NotifyLogin == NotifyAlways || (f.c.OTP.NotifyLogin == NotifyNewDevice && s.device == nil)) {
+		m, err := f.c.Mailer.Compose(s.lang, templates.MailLoginNotification, mail.Address{Name: s.u.Name, Email: s.u.Email},
+			&templates.LoginNotificationMail{Time: now, IP: s.ip, Browser: BrowserSummary(s.ua)})
+		if err != nil {
+			return SignedIn{}, err
+		}
+		c.Mail = &m
 	}
 	if err := f.c.Store.CompleteLogin(ctx, c); err != nil {
 		return SignedIn{}, fmt.Errorf("login: complete: %w", err)
 	}
-	return SignedIn{Request: completed(a, c), Session: sess, SessionToken: token}, nil
+	out.Request = completed(s.a, c)
+	return out, nil
 }
 
 // throttled reports whether a growing delay after free failures is still

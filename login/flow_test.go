@@ -87,7 +87,8 @@ type fakePasswords struct{ dummies int }
 func (p *fakePasswords) Verify(_ context.Context, phc, pw string) (bool, bool, error) {
 	return phc == "hash:"+pw, false, nil
 }
-func (p *fakePasswords) VerifyDummy(context.Context, string) { p.dummies++ }
+func (p *fakePasswords) VerifyDummy(context.Context, string)               { p.dummies++ }
+func (p *fakePasswords) Hash(_ context.Context, pw string) (string, error) { return "hash:" + pw, nil }
 
 func TestStartDecisions(t *testing.T) {
 	now := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
@@ -101,6 +102,8 @@ func TestStartDecisions(t *testing.T) {
 		req       storage.AuthRequest
 		cookie    string
 		mustChg   bool
+		policy    string // otp.policy
+		otpPassed bool   // the session passed the emailed step
 		want      Decision
 		wantError string
 	}{
@@ -115,17 +118,27 @@ func TestStartDecisions(t *testing.T) {
 		{name: "login_hint of another user", req: storage.AuthRequest{LoginHint: "bob@example.com"}, cookie: "c", want: ShowForm},
 		{name: "login_hint of the session's user", req: storage.AuthRequest{LoginHint: "ALICE@example.com"}, cookie: "c", want: Respond},
 		{name: "unknown cookie", cookie: "other", want: ShowForm},
+		{name: "change due shows the form", cookie: "c", mustChg: true, want: ShowForm},
+		{name: "otp always, session without it", cookie: "c", policy: OTPAlways, want: ShowForm},
+		{name: "otp always, prompt=none, session without it", req: storage.AuthRequest{Prompt: []string{"none"}}, cookie: "c", policy: OTPAlways, want: RedirectError, wantError: "interaction_required"},
+		{name: "otp always, session passed it", req: storage.AuthRequest{Prompt: []string{"none"}}, cookie: "c", policy: OTPAlways, otpPassed: true, want: Respond},
+		{name: "otp new_device, session without it", req: storage.AuthRequest{Prompt: []string{"none"}}, cookie: "c", policy: OTPNewDevice, want: Respond},
+		{name: "acr_values asks for the code", req: storage.AuthRequest{ACRValues: []string{ACRPasswordEmailCode}}, cookie: "c", want: ShowForm},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			u := alice
 			u.MustChangePassword = c.mustChg
 			c.req.ID, c.req.ClientID, c.req.ExpiresAt = "r1", "web", now.Add(hour)
+			sess := session
+			if c.otpPassed {
+				sess.AMR = []string{AMRPassword, AMROTP}
+			}
 			st := &fakeStore{requests: map[string]storage.AuthRequest{"r1": c.req},
-				users: map[string]storage.User{u.Email: u}, sessions: map[string]storage.Session{"session:c": session},
+				users: map[string]storage.User{u.Email: u}, sessions: map[string]storage.Session{"session:c": sess},
 				counters: map[string]storage.Counter{}}
 			f := NewFlow(FlowConfig{Store: st, Hasher: plainHasher{}, Passwords: &fakePasswords{}, SessionIdle: hour,
-				SessionAbsolute: hour, Now: func() time.Time { return now }})
+				SessionAbsolute: hour, OTP: OTPConfig{Policy: c.policy}, Now: func() time.Time { return now }})
 			got, err := f.Start(t.Context(), "r1", c.cookie)
 			if err != nil {
 				t.Fatal(err)

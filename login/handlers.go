@@ -40,6 +40,10 @@ type Pages interface {
 	SignedOut(w http.ResponseWriter, r *http.Request, v SignedOutView)
 	Forgot(w http.ResponseWriter, r *http.Request, status int, v ForgotView)
 	Reset(w http.ResponseWriter, r *http.Request, status int, v ResetView)
+	OTP(w http.ResponseWriter, r *http.Request, status int, v OTPView)
+	ChangePassword(w http.ResponseWriter, r *http.Request, status int, v ChangeView)
+	Account(w http.ResponseWriter, r *http.Request, status int, v AccountView)
+	Message(w http.ResponseWriter, r *http.Request, status int, v MessageView)
 	// Lang is the language code ("en", "ja") pages and mails use for r.
 	Lang(w http.ResponseWriter, r *http.Request, uiLocales []string) string
 }
@@ -76,6 +80,8 @@ type HandlerConfig struct {
 	Logger *slog.Logger
 	// LoginOutcome counts password sign-in attempts ("success", "failure").
 	LoginOutcome func(outcome string)
+	// DeviceLifetime is the device cookie's lifetime (otp.remember_device).
+	DeviceLifetime time.Duration
 }
 
 // Handlers are the HTTP side of the browser flows.
@@ -108,7 +114,7 @@ func (h *Handlers) LoginPage(w http.ResponseWriter, r *http.Request) {
 	}
 	switch st.Decision {
 	case Respond:
-		h.c.OP.Respond(w, r, st.Request)
+		h.respond(w, r, st.Request)
 	case RedirectError:
 		e := oidc.ErrLoginRequired()
 		if st.OAuthError == "interaction_required" {
@@ -129,6 +135,8 @@ func (h *Handlers) LoginSubmit(w http.ResponseWriter, r *http.Request) {
 		IP:            h.c.ClientIP(r),
 		UserAgent:     r.UserAgent(),
 		SessionToken:  h.sessionToken(r),
+		DeviceToken:   h.cookie(r, DeviceCookie),
+		LangOf:        func(ui []string) string { return h.c.Pages.Lang(w, r, ui) },
 	}
 	res, err := h.c.Flow.Login(r.Context(), in)
 	switch {
@@ -138,12 +146,45 @@ func (h *Handlers) LoginSubmit(w http.ResponseWriter, r *http.Request) {
 		h.c.LoginOutcome("failure")
 		h.showForm(w, r, http.StatusOK, res.Request, in.Email, "login.error.invalid")
 		return
+	case errors.Is(err, ErrTooManyCodes):
+		h.showForm(w, r, http.StatusTooManyRequests, res.Request, in.Email, "otp.error.send_limit")
+		return
 	case err != nil:
 		h.requestError(w, r, res.Request, err)
 		return
 	}
+	h.finish(w, r, res)
+}
+
+// finish shows the next step of a sign-in, or completes it: the cookies,
+// then the authorization response (or the provider's own page).
+func (h *Handlers) finish(w http.ResponseWriter, r *http.Request, res SignedIn) {
+	a := res.Request
+	switch {
+	case res.Challenge != nil:
+		h.c.Pages.OTP(w, r, http.StatusOK, OTPView{AuthRequestID: a.ID, Challenge: *res.Challenge, UILocales: a.UILocales})
+		return
+	case res.ChangeTicket != "":
+		h.c.Pages.ChangePassword(w, r, http.StatusOK, h.changeView(a, res.ChangeTicket))
+		return
+	}
 	h.setSessionCookie(w, res.SessionToken, res.Session.AbsoluteExpiresAt)
-	h.c.OP.Respond(w, r, res.Request)
+	if res.DeviceToken != "" {
+		c := &http.Cookie{Name: DeviceCookie, Value: res.DeviceToken, Path: "/", MaxAge: int(h.c.DeviceLifetime / time.Second),
+			HttpOnly: true, Secure: h.c.Secure, SameSite: http.SameSiteLaxMode}
+		http.SetCookie(w, c)
+	}
+	h.respond(w, r, a)
+}
+
+// respond sends the authorization response of a finished request, or
+// returns to the provider's own page it was for.
+func (h *Handlers) respond(w http.ResponseWriter, r *http.Request, a storage.AuthRequest) {
+	if IsAccountRequest(a) && localPath(a.RedirectURI) {
+		http.Redirect(w, r, a.RedirectURI, http.StatusSeeOther)
+		return
+	}
+	h.c.OP.Respond(w, r, a)
 }
 
 func (h *Handlers) showForm(w http.ResponseWriter, r *http.Request, status int, a storage.AuthRequest, email, errKey string) {
@@ -221,8 +262,14 @@ func (h *Handlers) LogoutPage(w http.ResponseWriter, r *http.Request) {
 	h.c.Pages.LogoutConfirm(w, r, nil)
 }
 
-func (h *Handlers) sessionToken(r *http.Request) string {
-	c, err := r.Cookie(SessionCookie)
+// DeviceCookie names the browser for the emailed step (new_device) and
+// sign-in mails; only its keyed hash is stored.
+const DeviceCookie = "sekisho_device"
+
+func (h *Handlers) sessionToken(r *http.Request) string { return h.cookie(r, SessionCookie) }
+
+func (h *Handlers) cookie(r *http.Request, name string) string {
+	c, err := r.Cookie(name)
 	if err != nil {
 		return ""
 	}

@@ -34,33 +34,8 @@ func (e *PolicyError) Error() string {
 	return fmt.Sprintf("login: password breaks %d rule(s)", len(e.Violations))
 }
 
-// ResetStore is what the reset needs from storage, beyond Store.
-type ResetStore interface {
-	CreateCode(ctx context.Context, c storage.OneTimeCode, m storage.OutboxMail) error
-	GetCodeByTicket(ctx context.Context, ticketHash string) (storage.OneTimeCode, error)
-	FailCode(ctx context.Context, id string, maxFailures int, now time.Time) (storage.OneTimeCode, error)
-	RenewCode(ctx context.Context, r storage.CodeRenewal) (storage.OneTimeCode, error)
-	ChangePassword(ctx context.Context, p storage.PasswordChange) (storage.SessionEndResult, error)
-}
-
-// Mailer composes mails for the outbox and sends them early (mail.Outbox).
-type Mailer interface {
-	Compose(lang, name string, to mail.Address, data any) (storage.OutboxMail, error)
-	SendNow(ctx context.Context, ids ...string)
-}
-
-// PasswordHasher hashes new passwords (password.Hasher).
-type PasswordHasher interface {
-	PasswordVerifier
-	Hash(ctx context.Context, pw string) (string, error)
-}
-
 // ResetConfig configures the password reset.
 type ResetConfig struct {
-	Store       ResetStore
-	Mailer      Mailer
-	Hasher      PasswordHasher
-	Policy      password.Policy
 	CodeTTL     time.Duration // 15 minutes
 	MaxFailures int           // 5
 	// PerEmail and PerIP cap the codes sent per hour; beyond them the
@@ -110,7 +85,7 @@ func (f *Flow) StartReset(ctx context.Context, a storage.AuthRequest, email, ip,
 		return out, fmt.Errorf("login: load user: %w", err)
 	}
 	code := secret.RandomDigits(6)
-	m, err := f.c.Reset.Mailer.Compose(lang, templates.MailResetCode, mail.Address{Name: u.Name, Email: u.Email},
+	m, err := f.c.Mailer.Compose(lang, templates.MailResetCode, mail.Address{Name: u.Name, Email: u.Email},
 		&templates.ResetCodeMail{Code: code, ValidMinutes: f.c.Reset.validMinutes()})
 	if err != nil {
 		return out, err
@@ -118,23 +93,24 @@ func (f *Flow) StartReset(ctx context.Context, a storage.AuthRequest, email, ip,
 	c := storage.OneTimeCode{ID: uuid.NewString(), Purpose: storage.PurposeReset, UserID: u.ID, AuthRequestID: a.ID,
 		TicketHash: f.c.Hasher.Hash("ticket", ticket), CodeHash: f.c.Hasher.Hash("code", code), Sends: 1,
 		CreatedAt: now, SentAt: now, ExpiresAt: now.Add(f.c.Reset.CodeTTL)}
-	if err := f.c.Reset.Store.CreateCode(ctx, c, m); err != nil {
+	if err := f.c.Store.CreateCode(ctx, c, &m); err != nil {
 		return out, fmt.Errorf("login: store reset code: %w", err)
 	}
 	f.audit(ctx, storage.AuditEvent{Type: "password_reset_requested", UserID: u.ID, ClientID: a.ClientID, IP: ip, Outcome: "success"}, now)
-	f.c.Reset.Mailer.SendNow(ctx, m.ID)
+	f.c.Mailer.SendNow(ctx, m.ID)
 	return out, nil
 }
 
 // ResetInput is the submission of the code and new password.
 type ResetInput struct {
-	Ticket    string
-	Code      string
-	Password  string
-	Confirm   string
-	IP        string
-	UserAgent string
-	Lang      string
+	Ticket      string
+	Code        string
+	Password    string
+	Confirm     string
+	IP          string
+	UserAgent   string
+	Lang        string
+	DeviceToken string
 }
 
 // Reset checks the code and the new password and, when both are right,
@@ -146,7 +122,7 @@ func (f *Flow) Reset(ctx context.Context, a storage.AuthRequest, in ResetInput) 
 	var ended storage.SessionEndResult
 	now := f.c.Now().UTC()
 	rc := f.c.Reset
-	c, err := rc.Store.GetCodeByTicket(ctx, f.c.Hasher.Hash("ticket", in.Ticket))
+	c, err := f.c.Store.GetCodeByTicket(ctx, f.c.Hasher.Hash("ticket", in.Ticket))
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && (c.Purpose != storage.PurposeReset || c.AuthRequestID != a.ID)) {
 		return SignedIn{Request: a}, ended, ErrWrongCode
 	}
@@ -160,7 +136,7 @@ func (f *Flow) Reset(ctx context.Context, a storage.AuthRequest, in ResetInput) 
 		if !c.Usable(now, rc.MaxFailures) {
 			return SignedIn{Request: a}, ended, ErrWrongCode
 		}
-		c, err = rc.Store.FailCode(ctx, c.ID, rc.MaxFailures, now)
+		c, err = f.c.Store.FailCode(ctx, c.ID, rc.MaxFailures, now)
 		if err != nil && !errors.Is(err, storage.ErrConflict) {
 			return SignedIn{Request: a}, ended, fmt.Errorf("login: count wrong code: %w", err)
 		}
@@ -173,28 +149,16 @@ func (f *Flow) Reset(ctx context.Context, a storage.AuthRequest, in ResetInput) 
 	if err != nil {
 		return SignedIn{Request: a}, ended, fmt.Errorf("login: load user: %w", err)
 	}
-	if in.Password != in.Confirm {
-		return SignedIn{Request: a}, ended, ErrPasswordMismatch
-	}
-	subject := password.Subject{Email: u.Email, IsCurrent: func(pw string) bool {
-		ok, _, _ := rc.Hasher.Verify(ctx, u.PasswordHash, pw)
-		return ok
-	}}
-	if v := rc.Policy.Check(in.Password, subject); len(v) > 0 {
-		return SignedIn{Request: a}, ended, &PolicyError{Violations: v}
-	}
-	pw, _ := password.Normalize(in.Password)
-	hash, err := rc.Hasher.Hash(ctx, pw)
+	hash, err := f.newPassword(ctx, u, in.Password, in.Confirm)
 	if err != nil {
-		return SignedIn{Request: a}, ended, fmt.Errorf("login: hash password: %w", err)
+		return SignedIn{Request: a}, ended, err
 	}
-	changed, err := rc.Mailer.Compose(in.Lang, templates.MailPasswordChanged, mail.Address{Name: u.Name, Email: u.Email},
-		&templates.PasswordChangedMail{Time: now, IP: in.IP})
+	changed, err := f.passwordChangedMail(in.Lang, u, now, in.IP)
 	if err != nil {
 		return SignedIn{Request: a}, ended, err
 	}
 	end := f.c.Sessions.Prepare(storage.SessionEnd{UserID: u.ID, Now: now, Reason: storage.EndPasswordReset, RevokeAllTokens: true})
-	ended, err = rc.Store.ChangePassword(ctx, storage.PasswordChange{
+	ended, err = f.c.Store.ChangePassword(ctx, storage.PasswordChange{
 		Code: &storage.CodeClaim{ID: c.ID, UserID: u.ID, Purpose: storage.PurposeReset, MaxFailures: rc.MaxFailures},
 		Now:  now, UserID: u.ID, PasswordHash: hash, VerifyEmail: true, End: &end, Mail: &changed,
 		Audit: &storage.AuditEvent{ID: uuid.NewString(), Time: now, Type: "password_reset", UserID: u.ID, ClientID: a.ClientID, IP: in.IP, Outcome: "success"}})
@@ -204,10 +168,12 @@ func (f *Flow) Reset(ctx context.Context, a storage.AuthRequest, in ResetInput) 
 	if err != nil {
 		return SignedIn{Request: a}, ended, fmt.Errorf("login: complete reset: %w", err)
 	}
-	rc.Mailer.SendNow(ctx, changed.ID)
+	f.c.Mailer.SendNow(ctx, changed.ID)
 	// The reset proved the mailbox and set a password: the sign-in the
 	// user came from continues in a new session.
-	res, err := f.startSession(ctx, a, u, now, []string{AMRPassword, AMROTP}, ACRPasswordEmailCode, in.IP, in.UserAgent)
+	u.MustChangePassword, u.EmailVerified = false, true
+	res, err := f.completeSignIn(ctx, signIn{a: a, u: u, amr: []string{AMRPassword, AMROTP}, ip: in.IP, ua: in.UserAgent,
+		lang: in.Lang, deviceToken: in.DeviceToken, audit: &storage.AuditEvent{Type: "login", ClientID: a.ClientID, IP: in.IP}}, now)
 	return res, ended, err
 }
 

@@ -52,19 +52,20 @@ func (h *Handlers) ForgotSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.c.Pages.Reset(w, r, http.StatusOK, ResetView{AuthRequestID: id, Ticket: started.Ticket,
-		ValidMinutes: h.c.Flow.c.Reset.validMinutes(), Rules: h.c.Flow.c.Reset.Policy.Rules(), UILocales: a.UILocales})
+		ValidMinutes: h.c.Flow.c.Reset.validMinutes(), Rules: h.c.Flow.c.Policy.Rules(), UILocales: a.UILocales})
 }
 
 // ResetSubmit serves POST /reset/verify: the code and the new password.
 func (h *Handlers) ResetSubmit(w http.ResponseWriter, r *http.Request) {
 	id := r.PostFormValue("id")
 	in := ResetInput{
-		Ticket:    r.PostFormValue("ticket"),
-		Code:      r.PostFormValue("code"),
-		Password:  r.PostFormValue("password"),
-		Confirm:   r.PostFormValue("confirm"),
-		IP:        h.c.ClientIP(r),
-		UserAgent: r.UserAgent(),
+		Ticket:      r.PostFormValue("ticket"),
+		Code:        r.PostFormValue("code"),
+		Password:    r.PostFormValue("password"),
+		Confirm:     r.PostFormValue("confirm"),
+		IP:          h.c.ClientIP(r),
+		UserAgent:   r.UserAgent(),
+		DeviceToken: h.cookie(r, DeviceCookie),
 	}
 	a, err := h.c.Flow.Request(r.Context(), id)
 	if err != nil {
@@ -74,7 +75,7 @@ func (h *Handlers) ResetSubmit(w http.ResponseWriter, r *http.Request) {
 	in.Lang = h.c.Pages.Lang(w, r, a.UILocales)
 	res, ended, err := h.c.Flow.Reset(r.Context(), a, in)
 	view := ResetView{AuthRequestID: a.ID, Ticket: in.Ticket, ValidMinutes: h.c.Flow.c.Reset.validMinutes(),
-		Rules: h.c.Flow.c.Reset.Policy.Rules(), UILocales: a.UILocales}
+		Rules: h.c.Flow.c.Policy.Rules(), UILocales: a.UILocales}
 	var policy *PolicyError
 	switch {
 	case err == nil:
@@ -99,6 +100,5 @@ func (h *Handlers) ResetSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	// Every session of the user ended: tell their clients now.
 	h.c.Notifier.Deliver(r.Context(), ended)
-	h.setSessionCookie(w, res.SessionToken, res.Session.AbsoluteExpiresAt)
-	h.c.OP.Respond(w, r, res.Request)
+	h.finish(w, r, res)
 }

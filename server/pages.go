@@ -56,11 +56,8 @@ func (p *pages) logErr(r *http.Request, err error) {
 }
 
 func (p *pages) Login(w http.ResponseWriter, r *http.Request, status int, v login.LoginView) {
-	b := p.base(w, r, v.UILocales)
-	if r.Method == http.MethodPost {
-		// Language links go back to the form of this request.
-		b.CurrentURL = &url.URL{Path: "/login", RawQuery: url.Values{"id": {v.AuthRequestID}}.Encode()}
-	}
+	// Language links of an answer to a POST go back to the form.
+	b := formPage(p.base(w, r, v.UILocales), r, v.AuthRequestID)
 	p.logErr(r, p.r.RenderLogin(w, status, templates.LoginPage{Base: b, AuthRequestID: v.AuthRequestID,
 		Email: v.Email, ClientName: v.ClientName, Error: v.ErrorKey, ForgotURL: v.ForgotURL}))
 }
@@ -142,3 +139,45 @@ func origins(urls []string) []string {
 	}
 	return out
 }
+
+// formPage is the CurrentURL of a page answering a POST of an auth
+// request's step: language links go back to its sign-in form.
+func formPage(b templates.Base, r *http.Request, id string) templates.Base {
+	if r.Method == http.MethodPost {
+		b.CurrentURL = &url.URL{Path: "/login", RawQuery: url.Values{"id": {id}}.Encode()}
+	}
+	return b
+}
+
+func (p *pages) OTP(w http.ResponseWriter, r *http.Request, status int, v login.OTPView) {
+	p.logErr(r, p.r.RenderOTP(w, status, templates.OTPPage{Base: formPage(p.base(w, r, v.UILocales), r, v.AuthRequestID),
+		AuthRequestID: v.AuthRequestID, Ticket: v.Ticket, MaskedEmail: v.MaskedEmail, ValidMinutes: v.ValidMinutes,
+		Error: message(v.Error), Resent: v.Resent}))
+}
+
+func (p *pages) ChangePassword(w http.ResponseWriter, r *http.Request, status int, v login.ChangeView) {
+	p.logErr(r, p.r.RenderChangePassword(w, status, templates.ChangePasswordPage{Base: formPage(p.base(w, r, v.UILocales), r, v.AuthRequestID),
+		AuthRequestID: v.AuthRequestID, Ticket: v.Ticket, Error: v.ErrorKey, Violations: messages(v.Violations), Rules: messages(v.Rules)}))
+}
+
+func (p *pages) Account(w http.ResponseWriter, r *http.Request, status int, v login.AccountView) {
+	b := p.base(w, r, nil)
+	b.CurrentURL = &url.URL{Path: "/account"}
+	signIns := make([]templates.SignInEntry, len(v.SignIns))
+	for i, e := range v.SignIns {
+		signIns[i] = templates.SignInEntry{Time: e.Time, IP: e.IP, Browser: e.Detail, Client: e.ClientName}
+	}
+	p.logErr(r, p.r.RenderAccount(w, status, templates.AccountPage{Base: b, Name: v.User.Name, Email: v.User.Email,
+		EmailVerified: v.User.EmailVerified, OTPChoice: v.OTPChoice, OTPEnabled: v.User.OTPEnabled,
+		Notice: message(v.Notice), Error: message(v.Error), Section: v.Section,
+		Violations: messages(v.Violations), Rules: messages(v.Rules), SignIns: signIns}))
+}
+
+func (p *pages) Message(w http.ResponseWriter, r *http.Request, status int, v login.MessageView) {
+	b := p.base(w, r, nil)
+	b.Title = v.TitleKey
+	p.logErr(r, p.r.RenderMessage(w, status, templates.MessagePage{Base: b, Message: message(v.Message),
+		LinkURL: v.LinkURL, LinkLabel: v.LinkLabel}))
+}
+
+func message(m login.Msg) templates.Message { return templates.Message{Key: m.Key, Args: m.Args} }

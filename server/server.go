@@ -130,19 +130,26 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	flow := login.NewFlow(login.FlowConfig{Store: o.Store, Passwords: hasher, Hasher: keys, Sessions: logout,
+		Mailer: outbox, Policy: policy,
 		SessionIdle: cfg.Session.Idle.D(), SessionAbsolute: cfg.Session.Absolute.D(),
 		Throttle: login.Throttle{FreeFailures: cfg.Throttle.FreeFailures, BaseDelay: cfg.Throttle.BaseDelay.D(),
 			MaxDelay: cfg.Throttle.MaxDelay.D(), Window: cfg.Throttle.Window.D()},
-		Reset: login.ResetConfig{Store: o.Store, Mailer: outbox, Hasher: hasher, Policy: policy,
-			CodeTTL: cfg.Reset.CodeLifetime.D(), MaxFailures: cfg.Reset.MaxFailures, PerEmail: cfg.Reset.PerEmailPerHour,
-			PerIP: cfg.Reset.PerIPPerHour, Floor: cfg.Reset.ResponseFloor.D()},
+		Reset: login.ResetConfig{CodeTTL: cfg.Reset.CodeLifetime.D(), MaxFailures: cfg.Reset.MaxFailures,
+			PerEmail: cfg.Reset.PerEmailPerHour, PerIP: cfg.Reset.PerIPPerHour, Floor: cfg.Reset.ResponseFloor.D()},
+		OTP: login.OTPConfig{Policy: cfg.OTP.Policy, ClientRequires: func(id string) bool {
+			cl, ok := cfg.Client(id)
+			return ok && cl.OTP == config.OTPAlways
+		}, CodeTTL: cfg.OTP.CodeLifetime.D(), MaxFailures: cfg.OTP.MaxFailures, Cooldown: cfg.OTP.ResendCooldown.D(),
+			MaxSendsPerHour: cfg.OTP.MaxSendsPerHour, RememberDevice: cfg.OTP.RememberDevice.D(), NotifyLogin: cfg.Notify.Login},
+		Account: login.AccountConfig{BaseURL: cfg.Issuer, VerifyTTL: cfg.Email.VerifyLifetime.D(),
+			RequestTTL: cfg.Lifetimes.AuthRequest.D(), PerHour: cfg.Reset.PerEmailPerHour},
 		Now: o.Now, Logger: log})
 	clientIP, err := NewClientIP(cfg.TrustedProxies)
 	if err != nil {
 		return nil, fmt.Errorf("server: trusted_proxies: %w", err)
 	}
 	lh := login.NewHandlers(login.HandlerConfig{Flow: flow, OP: provider, Notifier: logout, Pages: pg, ClientIP: clientIP.Of,
-		Secure: https, Logger: log,
+		Secure: https, Logger: log, DeviceLifetime: cfg.OTP.RememberDevice.D(),
 		LoginOutcome: func(o string) { m.logins.WithLabelValues(o).Inc() }})
 
 	s := &Server{cfg: cfg, store: o.Store, keys: km, provider: provider, logout: logout, mail: outbox, log: log, now: o.Now}
@@ -163,6 +170,16 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	r.HandleFunc("/reset", lh.ForgotPage).Methods(http.MethodGet)
 	r.HandleFunc("/reset", lh.ForgotSubmit).Methods(http.MethodPost)
 	r.HandleFunc("/reset/verify", lh.ResetSubmit).Methods(http.MethodPost)
+	r.HandleFunc("/login/otp", lh.OTPSubmit).Methods(http.MethodPost)
+	r.HandleFunc("/login/otp/resend", lh.OTPResend).Methods(http.MethodPost)
+	r.HandleFunc("/login/password", lh.ChangeSubmit).Methods(http.MethodPost)
+	r.HandleFunc("/account", lh.AccountPage).Methods(http.MethodGet)
+	r.HandleFunc("/account/password", lh.AccountPassword).Methods(http.MethodPost)
+	r.HandleFunc("/account/email", lh.AccountEmail).Methods(http.MethodPost)
+	r.HandleFunc("/account/verify", lh.AccountVerify).Methods(http.MethodPost)
+	r.HandleFunc("/account/otp", lh.AccountOTP).Methods(http.MethodPost)
+	r.HandleFunc("/account/logout-all", lh.AccountLogoutAll).Methods(http.MethodPost)
+	r.HandleFunc("/email/verify", lh.VerifyEmailLink).Methods(http.MethodGet)
 	r.HandleFunc("/end_session", lh.EndSession).Methods(http.MethodGet, http.MethodPost)
 	r.HandleFunc("/logout", lh.LogoutPage).Methods(http.MethodGet)
 	r.PathPrefix(templates.StaticPrefix).Handler(renderer.StaticHandler())

@@ -66,7 +66,7 @@ type User struct {
 	// optional).
 	OTPEnabled bool
 	CreatedAt  time.Time
-	UpdatedAt          time.Time
+	UpdatedAt  time.Time
 }
 
 // UserStore keeps accounts. Emails are unique case-insensitively: the
@@ -301,13 +301,14 @@ type SessionStore interface {
 
 // Reasons a session ends, recorded on its logout deliveries.
 const (
-	EndLogout        = "logout"         // the user signed out
-	EndTimeout       = "timeout"        // idle or absolute expiry, found by the sweep
-	EndReplaced      = "replaced"       // another user signed in in the same browser
-	EndPasswordReset = "password_reset" // the password was reset
-	EndDisabled      = "disabled"       // the account was disabled
-	EndDeleted       = "deleted"        // the account was deleted
-	EndRevoked       = "revoked"        // an operator or the user ended every session
+	EndLogout         = "logout"           // the user signed out
+	EndTimeout        = "timeout"          // idle or absolute expiry, found by the sweep
+	EndReplaced       = "replaced"         // another user signed in in the same browser
+	EndPasswordReset  = "password_reset"   // the password was reset
+	EndPasswordChange = "password_changed" // the user changed the password
+	EndDisabled       = "disabled"         // the account was disabled
+	EndDeleted        = "deleted"          // the account was deleted
+	EndRevoked        = "revoked"          // an operator or the user ended every session
 )
 
 // SessionEnd selects sessions to end and says what ending them does.
@@ -495,13 +496,13 @@ type OneTimeCode struct {
 	// Email is the address a verification link proves.
 	Email string
 	// AMR is what the sign-in proved before a forced password change.
-	AMR           []string
-	Failures      int // wrong tries so far
-	Sends         int // mails sent for it
-	CreatedAt     time.Time
-	SentAt        time.Time
-	ExpiresAt     time.Time
-	UsedAt        *time.Time // used, or voided by a newer code
+	AMR       []string
+	Failures  int // wrong tries so far
+	Sends     int // mails sent for it
+	CreatedAt time.Time
+	SentAt    time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time // used, or voided by a newer code
 }
 
 // Usable reports whether the code may still be tried at now.
@@ -539,20 +540,25 @@ type CodeRenewal struct {
 
 // EmailVerification is the input of VerifyEmail.
 type EmailVerification struct {
-	Code  CodeClaim
-	Now   time.Time
+	Code CodeClaim
+	Now  time.Time
+	// Mail, when set, is enqueued (the notice to the old address).
+	Mail  *OutboxMail
 	Audit *AuditEvent
 }
 
 // CodeStore keeps emailed one-time codes.
 type CodeStore interface {
 	// CreateCode stores c, voids the user's other unused codes of the
-	// same purpose and enqueues mail, in one transaction.
-	CreateCode(ctx context.Context, c OneTimeCode, mail OutboxMail) error
+	// same purpose and enqueues mail (when not nil), in one transaction.
+	CreateCode(ctx context.Context, c OneTimeCode, mail *OutboxMail) error
 	GetCodeByTicket(ctx context.Context, ticketHash string) (OneTimeCode, error)
 	// FailCode counts a wrong try on a usable code and returns it.
 	// ErrConflict when the code was not usable.
 	FailCode(ctx context.Context, id string, maxFailures int, now time.Time) (OneTimeCode, error)
+	// ClaimCode marks a usable code used (ErrAlreadyUsed when it is not
+	// usable or not c's; ErrNotFound when there is none).
+	ClaimCode(ctx context.Context, c CodeClaim, now time.Time) error
 	// RenewCode gives a code that is not used and not exhausted a new
 	// code hash and expiry (a resend: the previous code stops working,
 	// the wrong tries stay counted), counts the send and enqueues the

@@ -30,6 +30,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"golang.org/x/text/language"
 
@@ -103,9 +104,10 @@ func New() (*Renderer, error) {
 		code := i18n.Code(tag)
 		printer := i18n.NewPrinter(tag)
 		funcs := template.FuncMap{
-			"t":      printer.T,
-			"targs":  func(key string, args []any) string { return printer.T(key, args...) },
-			"static": r.staticURL,
+			"t":        printer.T,
+			"targs":    func(key string, args []any) string { return printer.T(key, args...) },
+			"static":   r.staticURL,
+			"datetime": dateTimeFunc(code),
 		}
 		r.pages[code] = make(map[string]*template.Template, len(requiredPages))
 		for _, page := range requiredPages {
@@ -122,6 +124,23 @@ func New() (*Renderer, error) {
 		}
 	}
 	return r, nil
+}
+
+// dateTimeLayouts are the layouts of the template function datetime, by
+// language code.
+var dateTimeLayouts = map[string]string{
+	"en": "Jan 2, 2006 15:04 MST",
+	"ja": "2006年1月2日 15:04 MST",
+}
+
+// dateTimeFunc returns the template function datetime for the language
+// code: it formats a time, in the time's own location, for people.
+func dateTimeFunc(code string) func(time.Time) string {
+	layout, ok := dateTimeLayouts[code]
+	if !ok {
+		layout = dateTimeLayouts["en"]
+	}
+	return func(t time.Time) string { return t.Format(layout) }
 }
 
 // hashFiles returns the short content hash of every regular file in fsys.

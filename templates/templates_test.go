@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"text/template/parse"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/net/html"
@@ -76,6 +77,57 @@ var pageCases = []pageCase{
 	{"demo signed in", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
 		return r.RenderDemo(w, DemoPage{Base: b, SignedIn: true, Claims: []Claim{{"sub", "u1"}, {"email", "a@example.com"}}, RawJSON: `{"sub":"u1"}`, Error: "refresh failed"})
 	}},
+	{"otp", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderOTP(w, http.StatusOK, OTPPage{Base: b, AuthRequestID: "req-1", Ticket: "tk", MaskedEmail: "a***@example.com", ValidMinutes: 10})
+	}},
+	{"otp resent", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderOTP(w, http.StatusOK, OTPPage{Base: b, AuthRequestID: "req-1", Ticket: "tk", MaskedEmail: "a***@example.com", ValidMinutes: 10, Resent: true})
+	}},
+	{"otp cooldown", http.StatusTooManyRequests, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderOTP(w, http.StatusTooManyRequests, OTPPage{Base: b, AuthRequestID: "req-1", Ticket: "tk", MaskedEmail: "a***@example.com", ValidMinutes: 10, Error: Message{"otp.error.cooldown", []any{30}}})
+	}},
+	{"otp wrong code", http.StatusUnauthorized, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderOTP(w, http.StatusUnauthorized, OTPPage{Base: b, AuthRequestID: "req-1", Ticket: "tk", MaskedEmail: "a***@example.com", ValidMinutes: 10, Error: Message{Key: "otp.error.code"}})
+	}},
+	{"change password", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderChangePassword(w, http.StatusOK, ChangePasswordPage{Base: b, AuthRequestID: "req-1", Ticket: "tk", Rules: testRules})
+	}},
+	{"change password violations", http.StatusBadRequest, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderChangePassword(w, http.StatusBadRequest, ChangePasswordPage{Base: b, AuthRequestID: "req-1", Ticket: "tk", Error: "reset.error.mismatch", Violations: testRules[:1], Rules: testRules})
+	}},
+	{"account", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderAccount(w, http.StatusOK, AccountPage{Base: b, Email: "a@example.com", EmailVerified: true, Rules: testRules})
+	}},
+	{"account full", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderAccount(w, http.StatusOK, AccountPage{Base: b, Name: "Aiko", Email: "a@example.com", PendingEmail: "b@example.com",
+			OTPChoice: true, OTPEnabled: true, Notice: Message{Key: "account.password_changed"}, Rules: testRules, SignIns: testSignIns})
+	}},
+	{"account password error", http.StatusBadRequest, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderAccount(w, http.StatusBadRequest, AccountPage{Base: b, Email: "a@example.com", OTPChoice: true,
+			Error: Message{Key: "account.error.current_password"}, Section: "password", Violations: testRules[:1], Rules: testRules})
+	}},
+	{"account email error", http.StatusBadRequest, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderAccount(w, http.StatusBadRequest, AccountPage{Base: b, Email: "a@example.com",
+			Error: Message{Key: "account.error.same_email"}, Section: "email", Rules: testRules})
+	}},
+	{"message", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderMessage(w, http.StatusOK, MessagePage{Base: b, Message: Message{"verify.done", []any{"a@example.com"}}, LinkURL: "/account", LinkLabel: "verify.to_account"})
+	}},
+	{"message no link", http.StatusGone, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderMessage(w, http.StatusGone, MessagePage{Base: b, Message: Message{Key: "verify.expired"}})
+	}},
+}
+
+// testRules are password rules as the password package reports them.
+var testRules = []Message{
+	{"password.policy.too_short", []any{12}},
+	{"password.policy.need_digit", nil},
+}
+
+// testSignIns are two recent sign-ins, the second without an application.
+var testSignIns = []SignInEntry{
+	{Time: time.Date(2025, 3, 4, 5, 6, 0, 0, time.FixedZone("JST", 9*60*60)), IP: "203.0.113.7", Browser: "Firefox on Windows", Client: "Portal"},
+	{Time: time.Date(2025, 12, 24, 18, 30, 0, 0, time.UTC), IP: "2001:db8::1", Browser: "Safari on iOS"},
 }
 
 // TestPagesCommon renders every page in both languages and checks what every
@@ -191,7 +243,7 @@ func checkCommon(t *testing.T, doc *html.Node, lang string) {
 	}
 }
 
-var keyPattern = regexp.MustCompile(`\b(lang|login|error|logout|signedout|demo)\.[a-z_]+(\.[a-z_]+)*\b`)
+var keyPattern = regexp.MustCompile(`\b(lang|login|error|logout|signedout|demo|reset|password|otp|change|account|verify)\.[a-z_]+(\.[a-z_]+)*\b`)
 
 func checkLangSwitch(t *testing.T, doc *html.Node, want map[string]string) {
 	t.Helper()
@@ -702,6 +754,570 @@ func TestStaticHandler(t *testing.T) {
 				t.Errorf("body does not look like the stylesheet")
 			}
 		})
+	}
+}
+
+// field is one input of a form, as a browser's autofill sees it.
+type field struct{ Type, Name, ID, Value, Autocomplete string }
+
+// formFields returns the inputs of f in document order.
+func formFields(f *html.Node) []field {
+	var out []field
+	for _, in := range htmltest.Find(f, tagIs("input")) {
+		out = append(out, field{htmltest.Attr(in, "type"), htmltest.Attr(in, "name"), htmltest.Attr(in, "id"), htmltest.Attr(in, "value"), htmltest.Attr(in, "autocomplete")})
+	}
+	return out
+}
+
+// formByAction returns the forms posting to action.
+func formByAction(doc *html.Node, action string) []*html.Node {
+	return htmltest.Find(doc, func(n *html.Node) bool {
+		return htmltest.IsTag(n, "form") && htmltest.Attr(n, "action") == action
+	})
+}
+
+// byID returns the element with the id, or nil.
+func byID(doc *html.Node, id string) *html.Node {
+	found := htmltest.Find(doc, func(n *html.Node) bool { return n.Type == html.ElementNode && htmltest.Attr(n, "id") == id })
+	if len(found) == 0 {
+		return nil
+	}
+	return found[0]
+}
+
+// labelText returns the text of the label for the id.
+func labelText(doc *html.Node, id string) string {
+	for _, l := range htmltest.Find(doc, tagIs("label")) {
+		if htmltest.Attr(l, "for") == id {
+			return htmltest.Text(l)
+		}
+	}
+	return ""
+}
+
+// checkForm checks that doc has exactly one form posting to action, with
+// the given inputs and submit button text, and returns it.
+func checkForm(t *testing.T, doc *html.Node, action string, want []field, submit string) *html.Node {
+	t.Helper()
+	forms := formByAction(doc, action)
+	if len(forms) != 1 {
+		t.Fatalf("found %d forms posting to %s, want 1", len(forms), action)
+	}
+	f := forms[0]
+	if got := htmltest.Attr(f, "method"); got != "post" {
+		t.Errorf("form %s: method = %q, want post", action, got)
+	}
+	if diff := cmp.Diff(want, formFields(f)); diff != "" {
+		t.Errorf("form %s inputs (-want +got):\n%s", action, diff)
+	}
+	if got := texts(htmltest.Find(f, isSubmit)); !cmp.Equal(got, []string{submit}) {
+		t.Errorf("form %s submit = %q, want %q", action, got, submit)
+	}
+	return f
+}
+
+// checkText checks that the element with the id exists exactly when want is
+// not empty, and that its text is want.
+func checkText(t *testing.T, doc *html.Node, id, want string) {
+	t.Helper()
+	n := byID(doc, id)
+	switch {
+	case want == "" && n != nil:
+		t.Errorf("#%s shown: %q", id, htmltest.Text(n))
+	case want != "" && n == nil:
+		t.Errorf("#%s missing, want %q", id, want)
+	case want != "" && htmltest.Text(n) != want:
+		t.Errorf("#%s = %q, want %q", id, htmltest.Text(n), want)
+	}
+}
+
+// listItems returns the texts of the <li> under the element with the id.
+func listItems(doc *html.Node, id string) []string {
+	n := byID(doc, id)
+	if n == nil {
+		return nil
+	}
+	return texts(htmltest.Find(n, tagIs("li")))
+}
+
+func ruleTexts(tag language.Tag, rules []Message) []string {
+	var out []string
+	for _, r := range rules {
+		out = append(out, i18n.T(tag, r.Key, r.Args...))
+	}
+	return out
+}
+
+const xss = `<script>alert(1)</script>`
+
+func TestOTP(t *testing.T) {
+	r := newRenderer(t)
+	for _, tc := range []struct {
+		name       string
+		status     int
+		err        Message
+		resent     bool
+		wantError  bool
+		wantResent bool
+	}{
+		{name: "first", status: http.StatusOK},
+		{name: "resent", status: http.StatusOK, resent: true, wantResent: true},
+		{name: "wrong code", status: http.StatusUnauthorized, err: Message{Key: "otp.error.code"}, wantError: true},
+		{name: "cooldown", status: http.StatusTooManyRequests, err: Message{"otp.error.cooldown", []any{42}}, wantError: true},
+		{name: "args without key", status: http.StatusOK, err: Message{Args: []any{1}}},
+	} {
+		for _, l := range langs {
+			t.Run(tc.name+"/"+l.code, func(t *testing.T) {
+				w := httptest.NewRecorder()
+				p := OTPPage{
+					Base:          Base{Lang: l.tag},
+					AuthRequestID: `req"<1>&`,
+					Ticket:        `tick"et<`,
+					MaskedEmail:   xss + "a***@example.com",
+					ValidMinutes:  10,
+					Error:         tc.err,
+					Resent:        tc.resent,
+				}
+				if err := r.RenderOTP(w, tc.status, p); err != nil {
+					t.Fatal(err)
+				}
+				if w.Code != tc.status {
+					t.Errorf("status = %d, want %d", w.Code, tc.status)
+				}
+				doc := parseHTML(t, w.Body.String())
+				if h1 := texts(htmltest.Find(doc, tagIs("h1"))); !cmp.Equal(h1, []string{i18n.T(l.tag, "otp.title")}) {
+					t.Errorf("h1 = %q", h1)
+				}
+				// The masked address is text, not markup.
+				wantLead := i18n.T(l.tag, "otp.lead", p.MaskedEmail, 10)
+				if !slices.Contains(textNodes(doc), wantLead) {
+					t.Errorf("lead %q not found in %q", wantLead, textNodes(doc))
+				}
+				f := checkForm(t, doc, "/login/otp", []field{
+					{"hidden", "id", "", p.AuthRequestID, ""},
+					{"hidden", "ticket", "", p.Ticket, ""},
+					{"text", "code", "code", "", "one-time-code"},
+				}, i18n.T(l.tag, "otp.submit"))
+				code := htmltest.Find(f, func(n *html.Node) bool { return htmltest.IsTag(n, "input") && htmltest.Attr(n, "name") == "code" })[0]
+				for k, v := range map[string]string{"inputmode": "numeric", "pattern": "[0-9]*", "maxlength": "6"} {
+					if got := htmltest.Attr(code, k); got != v {
+						t.Errorf("code %s = %q, want %q", k, got, v)
+					}
+				}
+				for _, k := range []string{"required", "autofocus"} {
+					if !htmltest.HasAttr(code, k) {
+						t.Errorf("code input lacks %s", k)
+					}
+				}
+				if got := labelText(doc, "code"); got != i18n.T(l.tag, "otp.code") {
+					t.Errorf("code label = %q", got)
+				}
+				resend := checkForm(t, doc, "/login/otp/resend", []field{
+					{"hidden", "id", "", p.AuthRequestID, ""},
+					{"hidden", "ticket", "", p.Ticket, ""},
+				}, i18n.T(l.tag, "otp.resend"))
+				if b := htmltest.Find(resend, isSubmit)[0]; htmltest.Attr(b, "class") != "button" {
+					t.Errorf("resend button class = %q, want button", htmltest.Attr(b, "class"))
+				}
+				back := htmltest.Find(doc, func(n *html.Node) bool {
+					return htmltest.IsTag(n, "a") && htmltest.Text(n) == i18n.T(l.tag, "otp.use_other_account")
+				})
+				if len(back) != 1 {
+					t.Fatalf("found %d other-account links, want 1", len(back))
+				}
+				if u, err := url.Parse(htmltest.Attr(back[0], "href")); err != nil || u.Path != "/login" || u.Host != "" || u.Query().Get("id") != p.AuthRequestID {
+					t.Errorf("other-account href = %q", htmltest.Attr(back[0], "href"))
+				}
+				wantErr := ""
+				if tc.wantError {
+					wantErr = i18n.T(l.tag, tc.err.Key, tc.err.Args...)
+				}
+				checkText(t, doc, "otp-error", wantErr)
+				if n := len(htmltest.Find(doc, roleAlert)); tc.wantError != (n == 1) || n > 1 {
+					t.Errorf("%d alerts, want error %v", n, tc.wantError)
+				}
+				wantResent := ""
+				if tc.wantResent {
+					wantResent = i18n.T(l.tag, "otp.resent")
+				}
+				checkText(t, doc, "otp-resent", wantResent)
+			})
+		}
+	}
+}
+
+func TestChangePassword(t *testing.T) {
+	r := newRenderer(t)
+	for _, tc := range []struct {
+		name       string
+		status     int
+		err        string
+		violations []Message
+	}{
+		{name: "first", status: http.StatusOK},
+		{name: "mismatch", status: http.StatusBadRequest, err: "reset.error.mismatch"},
+		{name: "violations", status: http.StatusBadRequest, violations: testRules[1:]},
+	} {
+		for _, l := range langs {
+			t.Run(tc.name+"/"+l.code, func(t *testing.T) {
+				w := httptest.NewRecorder()
+				p := ChangePasswordPage{
+					Base:          Base{Lang: l.tag},
+					AuthRequestID: `req"<1>`,
+					Ticket:        `t&k"`,
+					Error:         tc.err,
+					Violations:    tc.violations,
+					Rules:         testRules,
+				}
+				if err := r.RenderChangePassword(w, tc.status, p); err != nil {
+					t.Fatal(err)
+				}
+				if w.Code != tc.status {
+					t.Errorf("status = %d, want %d", w.Code, tc.status)
+				}
+				doc := parseHTML(t, w.Body.String())
+				if h1 := texts(htmltest.Find(doc, tagIs("h1"))); !cmp.Equal(h1, []string{i18n.T(l.tag, "change.title")}) {
+					t.Errorf("h1 = %q", h1)
+				}
+				if !slices.Contains(textNodes(doc), i18n.T(l.tag, "change.lead")) {
+					t.Errorf("lead missing")
+				}
+				f := checkForm(t, doc, "/login/password", []field{
+					{"hidden", "id", "", p.AuthRequestID, ""},
+					{"hidden", "ticket", "", p.Ticket, ""},
+					{"password", "password", "password", "", "new-password"},
+					{"password", "confirm", "confirm", "", "new-password"},
+				}, i18n.T(l.tag, "change.submit"))
+				for _, in := range htmltest.Find(f, func(n *html.Node) bool { return htmltest.IsTag(n, "input") && htmltest.Attr(n, "type") == "password" }) {
+					if !htmltest.HasAttr(in, "required") {
+						t.Errorf("input %s is not required", htmltest.Attr(in, "name"))
+					}
+				}
+				pw := byID(doc, "password")
+				if got := htmltest.Attr(pw, "aria-describedby"); got != "password-rules" {
+					t.Errorf("password aria-describedby = %q", got)
+				}
+				if got, want := htmltest.HasAttr(pw, "aria-invalid"), tc.violations != nil; got != want {
+					t.Errorf("password aria-invalid = %v, want %v", got, want)
+				}
+				if got, want := labelText(doc, "password"), i18n.T(l.tag, "reset.new_password"); got != want {
+					t.Errorf("password label = %q, want %q", got, want)
+				}
+				if got, want := labelText(doc, "confirm"), i18n.T(l.tag, "reset.confirm"); got != want {
+					t.Errorf("confirm label = %q, want %q", got, want)
+				}
+				if diff := cmp.Diff(ruleTexts(l.tag, testRules), listItems(doc, "password-rules")); diff != "" {
+					t.Errorf("rules (-want +got):\n%s", diff)
+				}
+				wantErr := ""
+				if tc.err != "" {
+					wantErr = i18n.T(l.tag, tc.err)
+				}
+				checkText(t, doc, "change-error", wantErr)
+				if diff := cmp.Diff(ruleTexts(l.tag, tc.violations), listItems(doc, "change-violations")); diff != "" {
+					t.Errorf("violations (-want +got):\n%s", diff)
+				}
+				if (byID(doc, "change-violations") != nil) != (tc.violations != nil) {
+					t.Errorf("violations block shown = %v, want %v", byID(doc, "change-violations") != nil, tc.violations != nil)
+				}
+			})
+		}
+	}
+}
+
+func TestAccount(t *testing.T) {
+	r := newRenderer(t)
+	for _, tc := range []struct {
+		name string
+		page AccountPage
+	}{
+		{"plain", AccountPage{Email: "a@example.com", EmailVerified: true}},
+		{"unverified", AccountPage{Name: "Aiko", Email: "a@example.com", PendingEmail: "new@example.com"}},
+		{"otp off", AccountPage{Email: "a@example.com", EmailVerified: true, OTPChoice: true}},
+		{"otp on", AccountPage{Email: "a@example.com", EmailVerified: true, OTPChoice: true, OTPEnabled: true,
+			Notice: Message{Key: "account.otp_enabled"}}},
+		{"otp not offered", AccountPage{Email: "a@example.com", OTPEnabled: true}},
+		{"email error", AccountPage{Email: "a@example.com", Section: "email", Error: Message{Key: "account.error.same_email"}}},
+		{"password error", AccountPage{Email: "a@example.com", Section: "password",
+			Error: Message{Key: "account.error.current_password"}, Violations: testRules[:1]}},
+		{"password violations", AccountPage{Email: "a@example.com", Section: "password", Violations: testRules}},
+		{"notice with args", AccountPage{Email: "a@example.com", Notice: Message{"account.email_change_sent", []any{xss + "@example.com"}}}},
+		{"other error", AccountPage{Email: "a@example.com", Error: Message{"account.verification_sent", []any{"a@example.com", 30}}}},
+		{"sign-ins", AccountPage{Name: xss, Email: xss + "@example.com", SignIns: append([]SignInEntry{
+			{Time: time.Date(2025, 1, 2, 3, 4, 0, 0, time.UTC), IP: "198.51.100.1", Browser: xss, Client: "<b>App</b>"},
+		}, testSignIns...)}},
+	} {
+		for _, l := range langs {
+			t.Run(tc.name+"/"+l.code, func(t *testing.T) {
+				p := tc.page
+				p.Base = Base{Lang: l.tag}
+				p.Rules = testRules
+				w := httptest.NewRecorder()
+				if err := r.RenderAccount(w, http.StatusAccepted, p); err != nil {
+					t.Fatal(err)
+				}
+				if w.Code != http.StatusAccepted {
+					t.Errorf("status = %d, want %d", w.Code, http.StatusAccepted)
+				}
+				doc := parseHTML(t, w.Body.String())
+				T := func(key string, args ...any) string { return i18n.T(l.tag, key, args...) }
+				if h1 := texts(htmltest.Find(doc, tagIs("h1"))); !cmp.Equal(h1, []string{T("account.title")}) {
+					t.Errorf("h1 = %q", h1)
+				}
+				if n := htmltest.Find(doc, func(n *html.Node) bool { return htmltest.HasAttr(n, "autofocus") }); len(n) != 0 {
+					t.Errorf("%d elements with autofocus on the account page", len(n))
+				}
+				// Sections, in order, each with a heading.
+				var sections []string
+				for _, s := range htmltest.Find(doc, tagIs("section")) {
+					sections = append(sections, htmltest.Attr(s, "id"))
+					if len(htmltest.Find(s, tagIs("h2"))) != 1 {
+						t.Errorf("section %s: want one <h2>", htmltest.Attr(s, "id"))
+					}
+				}
+				wantSections := []string{"profile", "email", "password", "sign-ins", "sessions"}
+				if p.OTPChoice {
+					wantSections = []string{"profile", "email", "password", "otp", "sign-ins", "sessions"}
+				}
+				if diff := cmp.Diff(wantSections, sections); diff != "" {
+					t.Errorf("sections (-want +got):\n%s", diff)
+				}
+
+				// Profile.
+				profile := byID(doc, "profile")
+				checkText(t, profile, "account-name", p.Name)
+				checkText(t, profile, "account-email", p.Email)
+				if p.EmailVerified {
+					checkText(t, profile, "email-status", T("account.email_verified"))
+				} else {
+					checkText(t, profile, "email-status", T("account.email_unverified"))
+				}
+				if verify := formByAction(doc, "/account/verify"); p.EmailVerified {
+					if len(verify) != 0 {
+						t.Errorf("verification form shown for a verified address")
+					}
+				} else {
+					checkForm(t, profile, "/account/verify", nil, T("account.send_verification"))
+				}
+				wantPending := ""
+				if p.PendingEmail != "" {
+					wantPending = T("account.pending_email", p.PendingEmail)
+				}
+				checkText(t, profile, "pending-email", wantPending)
+
+				// Email change.
+				checkForm(t, byID(doc, "email"), "/account/email", []field{
+					{"email", "email", "new-email", "", "email"},
+					{"password", "current_password", "email-current-password", "", "current-password"},
+				}, T("account.change_email_submit"))
+				if got := labelText(doc, "new-email"); got != T("account.new_email") {
+					t.Errorf("new-email label = %q", got)
+				}
+				if got := labelText(doc, "email-current-password"); got != T("account.current_password") {
+					t.Errorf("email-current-password label = %q", got)
+				}
+				wantEmailErr := ""
+				if p.Section == "email" {
+					wantEmailErr = T(p.Error.Key, p.Error.Args...)
+				}
+				checkText(t, byID(doc, "email"), "email-error", wantEmailErr)
+
+				// Password change.
+				pwSection := byID(doc, "password")
+				checkForm(t, pwSection, "/account/password", []field{
+					{"password", "current_password", "current-password", "", "current-password"},
+					{"password", "password", "new-password", "", "new-password"},
+					{"password", "confirm", "confirm-password", "", "new-password"},
+				}, T("account.change_password_submit"))
+				for _, id := range []string{"new-email", "email-current-password", "current-password", "new-password", "confirm-password"} {
+					if !htmltest.HasAttr(byID(doc, id), "required") {
+						t.Errorf("#%s is not required", id)
+					}
+				}
+				if got := htmltest.Attr(byID(doc, "new-password"), "aria-describedby"); got != "account-password-rules" {
+					t.Errorf("new-password aria-describedby = %q", got)
+				}
+				if diff := cmp.Diff(ruleTexts(l.tag, testRules), listItems(doc, "account-password-rules")); diff != "" {
+					t.Errorf("rules (-want +got):\n%s", diff)
+				}
+				wantPwErr := ""
+				if p.Section == "password" && p.Error.Key != "" {
+					wantPwErr = T(p.Error.Key, p.Error.Args...)
+				}
+				checkText(t, pwSection, "password-error", wantPwErr)
+				var wantViolations []string
+				if p.Section == "password" {
+					wantViolations = ruleTexts(l.tag, p.Violations)
+				}
+				if diff := cmp.Diff(wantViolations, listItems(pwSection, "password-violations")); diff != "" {
+					t.Errorf("violations (-want +got):\n%s", diff)
+				}
+
+				// An error of no section shows at the top; one of a
+				// section only there.
+				wantOther := ""
+				if p.Error.Key != "" && p.Section == "" {
+					wantOther = T(p.Error.Key, p.Error.Args...)
+				}
+				checkText(t, doc, "account-error", wantOther)
+				alerts := 0
+				if p.Error.Key != "" {
+					alerts++
+				}
+				if p.Section == "password" && p.Violations != nil {
+					alerts++
+				}
+				if n := len(htmltest.Find(doc, roleAlert)); n != alerts {
+					t.Errorf("%d alerts, want %d", n, alerts)
+				}
+				wantNotice := ""
+				if p.Notice.Key != "" {
+					wantNotice = T(p.Notice.Key, p.Notice.Args...)
+				}
+				checkText(t, doc, "account-notice", wantNotice)
+				if notice := byID(doc, "account-notice"); notice != nil && htmltest.Attr(notice, "role") != "status" {
+					t.Errorf("notice role = %q, want status", htmltest.Attr(notice, "role"))
+				}
+
+				// The emailed sign-in step.
+				if otp := byID(doc, "otp"); otp != nil {
+					state, value, button := T("account.otp_off"), "on", T("account.otp_enable")
+					if p.OTPEnabled {
+						state, value, button = T("account.otp_on"), "off", T("account.otp_disable")
+					}
+					checkText(t, otp, "otp-state", state)
+					checkForm(t, otp, "/account/otp", []field{{"hidden", "otp", "", value, ""}}, button)
+				} else if len(formByAction(doc, "/account/otp")) != 0 {
+					t.Errorf("otp form shown without OTPChoice")
+				}
+
+				// Recent sign-ins.
+				signIns := byID(doc, "sign-ins")
+				var rows [][]string
+				for _, tr := range htmltest.Find(signIns, tagIs("tr")) {
+					rows = append(rows, texts(htmltest.Find(tr, func(n *html.Node) bool { return htmltest.IsTag(n, "td") || htmltest.IsTag(n, "th") })))
+				}
+				if len(p.SignIns) == 0 {
+					if rows != nil {
+						t.Errorf("table shown without sign-ins: %q", rows)
+					}
+					if !slices.Contains(texts(htmltest.Find(signIns, tagIs("p"))), T("account.no_sign_ins")) {
+						t.Errorf("no_sign_ins text missing")
+					}
+				} else {
+					want := [][]string{{T("account.sign_in_time"), T("account.sign_in_ip"), T("account.sign_in_browser"), T("account.sign_in_app")}}
+					for _, s := range p.SignIns {
+						want = append(want, []string{formatTime(l.code, s.Time), s.IP, s.Browser, s.Client})
+					}
+					if diff := cmp.Diff(want, rows); diff != "" {
+						t.Errorf("sign-ins (-want +got):\n%s", diff)
+					}
+					times := htmltest.Find(signIns, tagIs("time"))
+					if len(times) != len(p.SignIns) {
+						t.Fatalf("%d <time>, want %d", len(times), len(p.SignIns))
+					}
+					for i, s := range p.SignIns {
+						if got, err := time.Parse(time.RFC3339, htmltest.Attr(times[i], "datetime")); err != nil || !got.Equal(s.Time) {
+							t.Errorf("<time datetime=%q>, want %v", htmltest.Attr(times[i], "datetime"), s.Time)
+						}
+					}
+				}
+
+				// Sessions.
+				sessions := byID(doc, "sessions")
+				all := checkForm(t, sessions, "/account/logout-all", nil, T("account.sign_out_all"))
+				if b := htmltest.Find(all, isSubmit)[0]; htmltest.Attr(b, "class") != "button" {
+					t.Errorf("sign-out-all class = %q", htmltest.Attr(b, "class"))
+				}
+				if !slices.Contains(texts(htmltest.Find(sessions, tagIs("p"))), T("account.sign_out_all_lead")) {
+					t.Errorf("sign_out_all_lead missing")
+				}
+				logout := htmltest.Find(sessions, func(n *html.Node) bool { return htmltest.IsTag(n, "a") && htmltest.Attr(n, "href") == "/logout" })
+				if len(logout) != 1 || htmltest.Text(logout[0]) != T("account.sign_out") {
+					t.Errorf("sign-out link = %q", texts(logout))
+				}
+
+				// User-provided strings stay text (checkCommon would
+				// report a <script>; <b> must not appear either).
+				if len(htmltest.Find(doc, tagIs("b"))) != 0 || len(htmltest.Find(doc, tagIs("script"))) != 0 {
+					t.Errorf("a user-provided string was rendered as markup")
+				}
+			})
+		}
+	}
+}
+
+// formatTime is the expected output of the template function datetime.
+func formatTime(code string, t time.Time) string {
+	if code == "ja" {
+		return t.Format("2006年1月2日 15:04 MST")
+	}
+	return t.Format("Jan 2, 2006 15:04 MST")
+}
+
+func TestDateTime(t *testing.T) {
+	jst := time.FixedZone("JST", 9*60*60)
+	at := time.Date(2025, 3, 4, 5, 6, 7, 0, jst)
+	for _, tc := range []struct {
+		code string
+		at   time.Time
+		want string
+	}{
+		{"en", at, "Mar 4, 2025 05:06 JST"},
+		{"ja", at, "2025年3月4日 05:06 JST"},
+		{"en", at.UTC(), "Mar 3, 2025 20:06 UTC"},
+		{"ja", time.Date(2025, 12, 24, 18, 30, 0, 0, time.UTC), "2025年12月24日 18:30 UTC"},
+		{"fr", at, "Mar 4, 2025 05:06 JST"},
+	} {
+		if got := dateTimeFunc(tc.code)(tc.at); got != tc.want {
+			t.Errorf("datetime[%s](%v) = %q, want %q", tc.code, tc.at, got, tc.want)
+		}
+	}
+}
+
+func TestMessage(t *testing.T) {
+	r := newRenderer(t)
+	for _, tc := range []struct {
+		name      string
+		page      MessagePage
+		wantLink  string // key of the link text, or empty for no link
+		wantTitle string
+	}{
+		{"done", MessagePage{Message: Message{"verify.done", []any{xss + "@example.com"}}, LinkURL: "/account?x=1&y=2", LinkLabel: "verify.to_account"}, "verify.to_account", "verify.title"},
+		{"default label", MessagePage{Message: Message{Key: "verify.taken"}, LinkURL: "/account"}, "verify.to_account", "verify.title"},
+		{"no link", MessagePage{Base: Base{Title: "error.expired.title"}, Message: Message{Key: "verify.expired"}, LinkLabel: "verify.to_account"}, "", "error.expired.title"},
+	} {
+		for _, l := range langs {
+			t.Run(tc.name+"/"+l.code, func(t *testing.T) {
+				p := tc.page
+				p.Lang = l.tag
+				w := httptest.NewRecorder()
+				if err := r.RenderMessage(w, http.StatusGone, p); err != nil {
+					t.Fatal(err)
+				}
+				if w.Code != http.StatusGone {
+					t.Errorf("status = %d, want %d", w.Code, http.StatusGone)
+				}
+				doc := parseHTML(t, w.Body.String())
+				if h1 := texts(htmltest.Find(doc, tagIs("h1"))); !cmp.Equal(h1, []string{i18n.T(l.tag, tc.wantTitle)}) {
+					t.Errorf("h1 = %q, want %q", h1, i18n.T(l.tag, tc.wantTitle))
+				}
+				checkText(t, doc, "message", i18n.T(l.tag, p.Message.Key, p.Message.Args...))
+				links := htmltest.Find(htmltest.Find(doc, tagIs("main"))[0], tagIs("a"))
+				if tc.wantLink == "" {
+					if len(links) != 0 {
+						t.Errorf("link shown without LinkURL: %q", texts(links))
+					}
+					return
+				}
+				if len(links) != 1 || htmltest.Attr(links[0], "href") != p.LinkURL || htmltest.Text(links[0]) != i18n.T(l.tag, tc.wantLink) {
+					t.Fatalf("links = %q %q, want %q", attrs(links, "href"), texts(links), p.LinkURL)
+				}
+				if got := htmltest.Attr(links[0], "class"); got != "button primary" {
+					t.Errorf("link class = %q", got)
+				}
+			})
+		}
 	}
 }
 

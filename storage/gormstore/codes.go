@@ -9,7 +9,7 @@ import (
 	"github.com/sekisho/sekisho/storage"
 )
 
-func (s *Store) CreateCode(ctx context.Context, c storage.OneTimeCode, mail storage.OutboxMail) error {
+func (s *Store) CreateCode(ctx context.Context, c storage.OneTimeCode, mail *storage.OutboxMail) error {
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		err := tx.Model(&codeRow{}).Where("user_id = ? AND purpose = ? AND used_at IS NULL", c.UserID, c.Purpose).
 			Update("used_at", utc(c.CreatedAt)).Error
@@ -17,10 +17,10 @@ func (s *Store) CreateCode(ctx context.Context, c storage.OneTimeCode, mail stor
 			return err
 		}
 		row := toCodeRow(c)
-		if err := tx.Create(&row).Error; err != nil {
+		if err := tx.Create(&row).Error; err != nil || mail == nil {
 			return err
 		}
-		return enqueueMail(tx, mail)
+		return enqueueMail(tx, *mail)
 	})
 	return wrap("create code", err)
 }
@@ -64,6 +64,10 @@ func claimCode(tx *gorm.DB, c storage.CodeClaim, now time.Time) error {
 	res := tx.Model(&codeRow{}).Where(usableCode+" AND user_id = ? AND purpose = ?", c.ID, now, c.MaxFailures, c.UserID, c.Purpose).
 		Update("used_at", now)
 	return claimed(tx, res, "one_time_codes", "id", c.ID)
+}
+
+func (s *Store) ClaimCode(ctx context.Context, c storage.CodeClaim, now time.Time) error {
+	return wrap("claim code", s.tx(ctx, func(tx *gorm.DB) error { return claimCode(tx, c, utc(now)) }))
 }
 
 func (s *Store) RenewCode(ctx context.Context, r storage.CodeRenewal) (storage.OneTimeCode, error) {
@@ -165,6 +169,11 @@ func (s *Store) VerifyEmail(ctx context.Context, v storage.EmailVerification) (s
 			return err
 		}
 		out = row.user()
+		if v.Mail != nil {
+			if err := enqueueMail(tx, *v.Mail); err != nil {
+				return err
+			}
+		}
 		if v.Audit != nil {
 			return createAuditEvent(tx, *v.Audit)
 		}

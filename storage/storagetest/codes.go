@@ -15,7 +15,7 @@ func newCode(id, user string) storage.OneTimeCode {
 func testOneTimeCodes(t *testing.T, s storage.Storage) {
 	ctx := t.Context()
 	c1 := newCode("c1", "u1")
-	must(t, s.CreateCode(ctx, c1, newMail("mail-c1", t0)))
+	must(t, s.CreateCode(ctx, c1, mailPtr("mail-c1", t0)))
 	got, err := s.GetCodeByTicket(ctx, "ticket-c1")
 	must(t, err)
 	diff(t, "stored code", c1, got)
@@ -29,20 +29,20 @@ func testOneTimeCodes(t *testing.T, s storage.Storage) {
 	later := t0.Add(time.Minute)
 	c2 := newCode("c2", "u1")
 	c2.CreatedAt = later
-	must(t, s.CreateCode(ctx, c2, newMail("mail-c2", later)))
+	must(t, s.CreateCode(ctx, c2, mailPtr("mail-c2", later)))
 	got, err = s.GetCodeByTicket(ctx, "ticket-c1")
 	must(t, err)
 	if got.UsedAt == nil || !got.UsedAt.Equal(later) || got.Usable(later, 5) {
 		t.Errorf("older code not voided: %+v", got)
 	}
 	other := newCode("c3", "u2")
-	must(t, s.CreateCode(ctx, other, newMail("mail-c3", later)))
+	must(t, s.CreateCode(ctx, other, mailPtr("mail-c3", later)))
 	if got, _ := s.GetCodeByTicket(ctx, "ticket-c2"); got.UsedAt != nil {
 		t.Error("another user's code voided this one")
 	}
 	// A failed mail write leaves no code.
 	dup := newCode("c4", "u3")
-	wantErr(t, "CreateCode(duplicate mail id)", s.CreateCode(ctx, dup, newMail("mail-c1", later)), storage.ErrAlreadyExists)
+	wantErr(t, "CreateCode(duplicate mail id)", s.CreateCode(ctx, dup, mailPtr("mail-c1", later)), storage.ErrAlreadyExists)
 	if _, err := s.GetCodeByTicket(ctx, "ticket-c4"); err == nil {
 		t.Error("code written although its mail was not")
 	}
@@ -83,7 +83,7 @@ func testChangePassword(t *testing.T, s storage.Storage) {
 	u.MustChangePassword, u.EmailVerified = true, false
 	must(t, s.CreateUser(ctx, u))
 	signedIn(t, s, "s1", "u1", "app-a")
-	must(t, s.CreateCode(ctx, newCode("c1", "u1"), newMail("mail-code", t0)))
+	must(t, s.CreateCode(ctx, newCode("c1", "u1"), mailPtr("mail-code", t0)))
 	now := t0.Add(5 * time.Minute)
 	r := storage.PasswordChange{Code: &storage.CodeClaim{ID: "c1", UserID: "u1", Purpose: storage.PurposeReset, MaxFailures: 5},
 		Now: now, UserID: "u1", PasswordHash: "new-hash", VerifyEmail: true,
@@ -92,7 +92,7 @@ func testChangePassword(t *testing.T, s storage.Storage) {
 		Audit: &storage.AuditEvent{ID: "ev", Time: now, Type: "password_reset", UserID: "u1", Outcome: "success"}}
 
 	// Another user's code, or a code of another purpose, cannot reset u1.
-	must(t, s.CreateCode(ctx, newCode("c-other", "u2"), newMail("mail-other", t0)))
+	must(t, s.CreateCode(ctx, newCode("c-other", "u2"), mailPtr("mail-other", t0)))
 	bad := r
 	bad.Code = &storage.CodeClaim{ID: "c-other", UserID: "u1", Purpose: storage.PurposeReset, MaxFailures: 5}
 	_, err := s.ChangePassword(ctx, bad)
@@ -144,7 +144,7 @@ func testRenewCode(t *testing.T, s storage.Storage) {
 	ctx := t.Context()
 	c := newCode("c1", "u1")
 	c.Purpose = storage.PurposeLogin
-	must(t, s.CreateCode(ctx, c, newMail("m1", t0)))
+	must(t, s.CreateCode(ctx, c, mailPtr("m1", t0)))
 	_, err := s.FailCode(ctx, "c1", 5, t0)
 	must(t, err)
 	later := t0.Add(20 * time.Minute) // after the first code expired
@@ -180,7 +180,7 @@ func testVerifyEmail(t *testing.T, s storage.Storage) {
 	link := func(id, email string) storage.CodeClaim {
 		c := newCode(id, "u1")
 		c.Purpose, c.Email = storage.PurposeVerifyEmail, email
-		must(t, s.CreateCode(ctx, c, newMail("m-"+id, t0)))
+		must(t, s.CreateCode(ctx, c, mailPtr("m-"+id, t0)))
 		return storage.CodeClaim{ID: id, UserID: "u1", Purpose: storage.PurposeVerifyEmail, MaxFailures: 1}
 	}
 	now := t0.Add(time.Minute)
@@ -191,11 +191,14 @@ func testVerifyEmail(t *testing.T, s storage.Storage) {
 		t.Error("a refused verification spent its link")
 	}
 	v := link("v2", "New@Example.com")
-	u, err := s.VerifyEmail(ctx, storage.EmailVerification{Code: v, Now: now,
+	u, err := s.VerifyEmail(ctx, storage.EmailVerification{Code: v, Now: now, Mail: mailPtr("m-notice", now),
 		Audit: &storage.AuditEvent{ID: "ev", Time: now, Type: "email_verified", UserID: "u1", Outcome: "success"}})
 	must(t, err)
 	if u.Email != "New@Example.com" || !u.EmailVerified {
 		t.Errorf("user after verification = %+v", u)
+	}
+	if _, err := s.GetMail(ctx, "m-notice"); err != nil {
+		t.Errorf("the notice was not enqueued: %v", err)
 	}
 	if got, err := s.GetUserByEmail(ctx, "new@example.com"); err != nil || got.ID != "u1" {
 		t.Errorf("GetUserByEmail(new address) = %+v, %v", got, err)
@@ -204,6 +207,15 @@ func testVerifyEmail(t *testing.T, s storage.Storage) {
 	wantErr(t, "GetUserByEmail(old address)", err, storage.ErrNotFound)
 	_, err = s.VerifyEmail(ctx, storage.EmailVerification{Code: v, Now: now})
 	wantErr(t, "VerifyEmail(reused)", err, storage.ErrAlreadyUsed)
+	// ClaimCode on its own: once, for its user and purpose only.
+	other := link("v4", "x@example.com")
+	wrong := other
+	wrong.Purpose = storage.PurposeLogin
+	wantErr(t, "ClaimCode(other purpose)", s.ClaimCode(ctx, wrong, now), storage.ErrAlreadyUsed)
+	must(t, s.ClaimCode(ctx, other, now))
+	wantErr(t, "ClaimCode(again)", s.ClaimCode(ctx, other, now), storage.ErrAlreadyUsed)
+	other.ID = "none"
+	wantErr(t, "ClaimCode(missing)", s.ClaimCode(ctx, other, now), storage.ErrNotFound)
 	expired := link("v3", "later@example.com")
 	_, err = s.VerifyEmail(ctx, storage.EmailVerification{Code: expired, Now: t0.Add(time.Hour)})
 	wantErr(t, "VerifyEmail(expired)", err, storage.ErrAlreadyUsed)
@@ -215,7 +227,7 @@ func testCompleteLoginExtras(t *testing.T, s storage.Storage) {
 	must(t, s.CreateAuthRequest(ctx, newAuthRequest("ar1")))
 	c := newCode("otp", "u1")
 	c.Purpose = storage.PurposeLogin
-	must(t, s.CreateCode(ctx, c, newMail("m-otp", t0)))
+	must(t, s.CreateCode(ctx, c, mailPtr("m-otp", t0)))
 	claim := storage.CodeClaim{ID: "otp", UserID: "u1", Purpose: storage.PurposeLogin, MaxFailures: 5}
 	otpAt := now
 	dev := storage.Device{ID: "d1", UserID: "u1", TokenHash: "dev-hash", CreatedAt: now, LastSeenAt: now, OTPAt: &otpAt, ExpiresAt: now.Add(24 * time.Hour)}
@@ -255,4 +267,9 @@ func testCompleteLoginExtras(t *testing.T, s storage.Storage) {
 	must(t, err)
 	_, err = s.GetDevice(ctx, "dev-hash", "u1")
 	wantErr(t, "GetDevice(expired, swept)", err, storage.ErrNotFound)
+}
+
+func mailPtr(id string, created time.Time) *storage.OutboxMail {
+	m := newMail(id, created)
+	return &m
 }

@@ -1,0 +1,332 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	netmail "net/mail"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/sekisho/sekisho/mail"
+	"github.com/sekisho/sekisho/secret"
+	"github.com/sekisho/sekisho/storage"
+	"github.com/sekisho/sekisho/templates"
+)
+
+// AccountClient is the client id of the provider's own pages (/account,
+// verification links): a sign-in for them returns to the page instead of
+// sending a code to an application. Configured client ids cannot contain
+// ':'.
+const AccountClient = "sekisho:account"
+
+// AccountConfig configures the account page and email verification.
+type AccountConfig struct {
+	// BaseURL is the issuer, for the links in mails.
+	BaseURL string
+	// VerifyTTL is how long a verification link works (10 minutes).
+	VerifyTTL time.Duration
+	// RequestTTL is how long a sign-in for the provider's own pages may
+	// take (lifetimes.auth_request).
+	RequestTTL time.Duration
+	// PerHour caps the verification links mailed per user per hour.
+	PerHour int
+}
+
+// Errors of the account page.
+var (
+	// ErrCurrentPassword: the current password is wrong (or checks are
+	// throttled).
+	ErrCurrentPassword = errors.New("login: wrong current password")
+	// ErrBadEmail: not an email address.
+	ErrBadEmail = errors.New("login: not an email address")
+	// ErrSameEmail: the address is the account's already.
+	ErrSameEmail = errors.New("login: the same address")
+	// ErrLinkExpired: a verification link expired, was used, or is not
+	// this account's.
+	ErrLinkExpired = errors.New("login: the link expired or was used")
+	// ErrEmailTaken: another account took the address meanwhile.
+	ErrEmailTaken = errors.New("login: the address belongs to another account")
+)
+
+// IsAccountRequest reports whether a belongs to the provider's own pages.
+func IsAccountRequest(a storage.AuthRequest) bool { return a.ClientID == AccountClient }
+
+// StartAccountSignIn creates a sign-in whose end returns to returnTo, a
+// path of the provider (the account page, a verification link).
+func (f *Flow) StartAccountSignIn(ctx context.Context, returnTo string, uiLocales []string) (string, error) {
+	if !localPath(returnTo) {
+		return "", fmt.Errorf("login: %q is not a local path", returnTo)
+	}
+	now := f.c.Now().UTC()
+	a := storage.AuthRequest{ID: uuid.NewString(), ClientID: AccountClient, RedirectURI: returnTo, Scopes: []string{"openid"},
+		ResponseType: "code", UILocales: uiLocales, CreatedAt: now, ExpiresAt: now.Add(f.c.Account.RequestTTL)}
+	if err := f.c.Store.CreateAuthRequest(ctx, a); err != nil {
+		return "", fmt.Errorf("login: create account sign-in: %w", err)
+	}
+	return a.ID, nil
+}
+
+// localPath: an absolute path on this host ("/account"), never "//host".
+func localPath(p string) bool {
+	u, err := url.Parse(p)
+	return err == nil && strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") && !strings.HasPrefix(p, "/\\") &&
+		u.Scheme == "" && u.Host == ""
+}
+
+// Account is what the account page shows.
+type Account struct {
+	User    storage.User
+	Session storage.Session
+	SignIns []storage.AuditEvent // recent successful sign-ins, newest first
+}
+
+// Account loads the signed-in user of a session cookie; ok is false when
+// the browser has no active session.
+func (f *Flow) Account(ctx context.Context, sessionToken string) (Account, bool, error) {
+	sess, ok := f.Session(ctx, sessionToken)
+	if !ok {
+		return Account{}, false, nil
+	}
+	u, err := f.c.Store.GetUser(ctx, sess.UserID)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Disabled) {
+		return Account{}, false, nil
+	}
+	if err != nil {
+		return Account{}, false, fmt.Errorf("login: load user: %w", err)
+	}
+	return Account{User: u, Session: sess}, true, nil
+}
+
+// RecentSignIns lists the user's last successful sign-ins.
+func (f *Flow) RecentSignIns(ctx context.Context, userID string, n int) ([]storage.AuditEvent, error) {
+	events, err := f.c.Store.ListAuditEvents(ctx, storage.AuditFilter{UserID: userID, Type: "login", Limit: 4 * n})
+	if err != nil {
+		return nil, fmt.Errorf("login: list sign-ins: %w", err)
+	}
+	var out []storage.AuditEvent
+	for _, e := range events {
+		if e.Outcome == "success" && len(out) < n {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// checkCurrent verifies the account's current password, throttled like
+// the sign-in form (a stolen session must not become a password oracle).
+func (f *Flow) checkCurrent(ctx context.Context, u storage.User, pw, ip string, now time.Time) error {
+	key := []string{"login:acct:" + f.c.Hasher.Hash("throttle", strings.ToLower(u.Email))}
+	counters, err := f.c.Store.GetCounters(ctx, key)
+	if err != nil {
+		return fmt.Errorf("login: read throttle: %w", err)
+	}
+	if f.throttled(counters[key[0]], f.c.Throttle.FreeFailures, now) {
+		f.c.Passwords.VerifyDummy(ctx, pw)
+		return ErrCurrentPassword
+	}
+	ok, _, err := f.c.Passwords.Verify(ctx, u.PasswordHash, pw)
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if !ok {
+		if err := f.c.Store.IncrementCounters(ctx, key, now, f.c.Throttle.Window); err != nil {
+			return fmt.Errorf("login: count failure: %w", err)
+		}
+		f.audit(ctx, storage.AuditEvent{Type: "password_check", UserID: u.ID, IP: ip, Outcome: "failure", Detail: "account_page"}, now)
+		return ErrCurrentPassword
+	}
+	return nil
+}
+
+// PasswordChangeInput is a submission of the account page's password form.
+type PasswordChangeInput struct {
+	Current, Password, Confirm string
+	IP, Lang                   string
+}
+
+// ChangePassword sets a new password from the account page: the current
+// password is required, the policy applies, the user's other sessions
+// end (this one stays) and a "password changed" mail goes out.
+func (f *Flow) ChangePassword(ctx context.Context, acct Account, in PasswordChangeInput) (storage.SessionEndResult, error) {
+	now := f.c.Now().UTC()
+	u := acct.User
+	if err := f.checkCurrent(ctx, u, in.Current, in.IP, now); err != nil {
+		return storage.SessionEndResult{}, err
+	}
+	hash, err := f.newPassword(ctx, u, in.Password, in.Confirm)
+	if err != nil {
+		return storage.SessionEndResult{}, err
+	}
+	changed, err := f.passwordChangedMail(in.Lang, u, now, in.IP)
+	if err != nil {
+		return storage.SessionEndResult{}, err
+	}
+	end := f.c.Sessions.Prepare(storage.SessionEnd{UserID: u.ID, KeepSessionID: acct.Session.ID, Now: now, Reason: storage.EndPasswordChange})
+	ended, err := f.c.Store.ChangePassword(ctx, storage.PasswordChange{Now: now, UserID: u.ID, PasswordHash: hash, End: &end, Mail: &changed,
+		Audit: &storage.AuditEvent{ID: uuid.NewString(), Time: now, Type: "password_changed", UserID: u.ID, IP: in.IP,
+			Outcome: "success", Detail: "account_page"}})
+	if err != nil {
+		return ended, fmt.Errorf("login: change password: %w", err)
+	}
+	f.c.Mailer.SendNow(ctx, changed.ID)
+	return ended, nil
+}
+
+// EmailChangeInput is a submission of the account page's email form.
+type EmailChangeInput struct {
+	Email, Current string
+	IP, Lang       string
+}
+
+// ChangeEmail asks for a new address: a verification link goes to it;
+// the old address stays until the link is opened, and then hears of the
+// change. When the address belongs to another account nothing is sent,
+// and the answer is the same (the page must not reveal accounts).
+func (f *Flow) ChangeEmail(ctx context.Context, acct Account, in EmailChangeInput) error {
+	now := f.c.Now().UTC()
+	u := acct.User
+	addr, err := netmail.ParseAddress(strings.TrimSpace(in.Email))
+	if err != nil || addr.Name != "" || len(addr.Address) > 254 {
+		return ErrBadEmail
+	}
+	if strings.EqualFold(addr.Address, u.Email) {
+		return ErrSameEmail
+	}
+	if err := f.checkCurrent(ctx, u, in.Current, in.IP, now); err != nil {
+		return err
+	}
+	if other, err := f.c.Store.GetUserByEmail(ctx, addr.Address); err == nil && other.ID != u.ID {
+		f.audit(ctx, storage.AuditEvent{Type: "email_change_requested", UserID: u.ID, IP: in.IP, Outcome: "failure", Detail: "taken"}, now)
+		return nil
+	} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("login: look up address: %w", err)
+	}
+	if err := f.sendVerification(ctx, u, addr.Address, in.Lang, now); err != nil {
+		return err
+	}
+	f.audit(ctx, storage.AuditEvent{Type: "email_change_requested", UserID: u.ID, IP: in.IP, Outcome: "success"}, now)
+	return nil
+}
+
+// SendVerification mails a new verification link for the account's
+// current address (when it is not verified yet).
+func (f *Flow) SendVerification(ctx context.Context, acct Account, lang string) error {
+	if acct.User.EmailVerified {
+		return nil
+	}
+	return f.sendVerification(ctx, acct.User, acct.User.Email, lang, f.c.Now().UTC())
+}
+
+// sendVerification mails a link proving email for u; a newer link voids
+// older ones. Beyond PerHour links an hour, nothing is sent.
+func (f *Flow) sendVerification(ctx context.Context, u storage.User, email, lang string, now time.Time) error {
+	key := []string{"verify:send:" + u.ID}
+	counters, err := f.c.Store.GetCounters(ctx, key)
+	if err != nil {
+		return fmt.Errorf("login: read link limit: %w", err)
+	}
+	if c, ok := counters[key[0]]; ok && c.Count >= f.c.Account.PerHour && now.Sub(c.WindowStart) < time.Hour {
+		return nil
+	}
+	if err := f.c.Store.IncrementCounters(ctx, key, now, time.Hour); err != nil {
+		return fmt.Errorf("login: count link: %w", err)
+	}
+	token := secret.RandomToken(32)
+	link := strings.TrimSuffix(f.c.Account.BaseURL, "/") + "/email/verify?token=" + url.QueryEscape(token)
+	m, err := f.c.Mailer.Compose(lang, templates.MailVerifyEmail, mail.Address{Name: u.Name, Email: email},
+		&templates.VerifyEmailMail{URL: link, ValidMinutes: int(f.c.Account.VerifyTTL / time.Minute)})
+	if err != nil {
+		return err
+	}
+	c := storage.OneTimeCode{ID: uuid.NewString(), Purpose: storage.PurposeVerifyEmail, UserID: u.ID, Email: email,
+		TicketHash: f.c.Hasher.Hash("ticket", token), CodeHash: "-", CreatedAt: now, SentAt: now, Sends: 1,
+		ExpiresAt: now.Add(f.c.Account.VerifyTTL)}
+	if err := f.c.Store.CreateCode(ctx, c, &m); err != nil {
+		return fmt.Errorf("login: store link: %w", err)
+	}
+	f.c.Mailer.SendNow(ctx, m.ID)
+	return nil
+}
+
+// VerifyEmail completes a verification link for the signed-in account:
+// the link's address becomes the account's, verified.
+func (f *Flow) VerifyEmail(ctx context.Context, acct Account, token, ip, lang string) (storage.User, error) {
+	now := f.c.Now().UTC()
+	if token == "" {
+		return acct.User, ErrLinkExpired
+	}
+	c, err := f.c.Store.GetCodeByTicket(ctx, f.c.Hasher.Hash("ticket", token))
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return acct.User, ErrLinkExpired
+	case err != nil:
+		return acct.User, fmt.Errorf("login: load link: %w", err)
+	case c.Purpose != storage.PurposeVerifyEmail || c.UserID != acct.User.ID || !c.Usable(now, 1):
+		return acct.User, ErrLinkExpired
+	}
+	var notice *storage.OutboxMail
+	if old := acct.User; !strings.EqualFold(old.Email, c.Email) {
+		m, err := f.c.Mailer.Compose(lang, templates.MailEmailChangeNotice, mail.Address{Name: old.Name, Email: old.Email},
+			&templates.EmailChangeNoticeMail{NewEmailMasked: MaskEmail(c.Email), Time: now})
+		if err != nil {
+			return acct.User, err
+		}
+		notice = &m
+	}
+	u, err := f.c.Store.VerifyEmail(ctx, storage.EmailVerification{
+		Code: storage.CodeClaim{ID: c.ID, UserID: acct.User.ID, Purpose: storage.PurposeVerifyEmail, MaxFailures: 1}, Now: now, Mail: notice,
+		Audit: &storage.AuditEvent{ID: uuid.NewString(), Time: now, Type: "email_verified", UserID: acct.User.ID, IP: ip, Outcome: "success"}})
+	switch {
+	case errors.Is(err, storage.ErrAlreadyExists):
+		return acct.User, ErrEmailTaken
+	case errors.Is(err, storage.ErrAlreadyUsed), errors.Is(err, storage.ErrNotFound):
+		return acct.User, ErrLinkExpired
+	case err != nil:
+		return acct.User, fmt.Errorf("login: verify email: %w", err)
+	}
+	if notice != nil {
+		f.c.Mailer.SendNow(ctx, notice.ID)
+	}
+	return u, nil
+}
+
+// OTPChoice reports whether users choose the emailed step themselves.
+func (f *Flow) OTPChoice() bool { return f.c.OTP.Policy == OTPOptional }
+
+// SetOTP turns the emailed sign-in step on or off for the account (policy
+// optional only).
+func (f *Flow) SetOTP(ctx context.Context, acct Account, on bool, ip string) error {
+	if !f.OTPChoice() {
+		return nil
+	}
+	now := f.c.Now().UTC()
+	_, err := f.c.Store.UpdateUser(ctx, acct.User.ID, func(u storage.User) (storage.User, error) {
+		u.OTPEnabled, u.UpdatedAt = on, now
+		return u, nil
+	})
+	if err != nil {
+		return fmt.Errorf("login: set otp: %w", err)
+	}
+	detail := "off"
+	if on {
+		detail = "on"
+	}
+	f.audit(ctx, storage.AuditEvent{Type: "otp_setting", UserID: acct.User.ID, IP: ip, Outcome: "success", Detail: detail}, now)
+	return nil
+}
+
+// SignOutEverywhere ends every session of the account and revokes every
+// token the user holds; the clients are told.
+func (f *Flow) SignOutEverywhere(ctx context.Context, acct Account, ip string) (storage.SessionEndResult, error) {
+	now := f.c.Now().UTC()
+	res, err := f.c.Sessions.EndAndClaim(ctx, storage.SessionEnd{UserID: acct.User.ID, Now: now, Reason: storage.EndRevoked, RevokeAllTokens: true})
+	if err != nil {
+		return res, fmt.Errorf("login: end sessions: %w", err)
+	}
+	f.audit(ctx, storage.AuditEvent{Type: "logout", UserID: acct.User.ID, IP: ip, Outcome: "success", Detail: "everywhere"}, now)
+	return res, nil
+}

@@ -1,0 +1,218 @@
+package login
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/sekisho/sekisho/password"
+	"github.com/sekisho/sekisho/storage"
+)
+
+// AccountView is the data of the account page.
+type AccountView struct {
+	User       storage.User
+	OTPChoice  bool
+	SignIns    []SignInView
+	Notice     Msg
+	Error      Msg
+	Section    string // the form Error and Violations belong to
+	Violations []password.Violation
+	Rules      []password.Rule
+}
+
+// SignInView is one recent sign-in.
+type SignInView struct {
+	storage.AuditEvent
+	ClientName string
+}
+
+// MessageView is the data of a message page.
+type MessageView struct {
+	TitleKey  string
+	Message   Msg
+	LinkURL   string
+	LinkLabel string
+}
+
+// recentSignIns is how many sign-ins the account page lists.
+const recentSignIns = 10
+
+// account loads the signed-in account, or sends the browser to sign in
+// and come back to returnTo (ok false).
+func (h *Handlers) account(w http.ResponseWriter, r *http.Request, returnTo string) (Account, bool) {
+	acct, ok, err := h.c.Flow.Account(r.Context(), h.sessionToken(r))
+	if err == nil && !ok {
+		var id string
+		if id, err = h.c.Flow.StartAccountSignIn(r.Context(), returnTo, nil); err == nil {
+			http.Redirect(w, r, "/login?id="+url.QueryEscape(id), http.StatusSeeOther)
+			return acct, false
+		}
+	}
+	if err != nil {
+		h.requestError(w, r, storage.AuthRequest{}, err)
+		return acct, false
+	}
+	return acct, true
+}
+
+// AccountPage serves GET /account.
+func (h *Handlers) AccountPage(w http.ResponseWriter, r *http.Request) {
+	if acct, ok := h.account(w, r, "/account"); ok {
+		h.showAccount(w, r, http.StatusOK, acct, AccountView{})
+	}
+}
+
+func (h *Handlers) showAccount(w http.ResponseWriter, r *http.Request, status int, acct Account, v AccountView) {
+	events, err := h.c.Flow.RecentSignIns(r.Context(), acct.User.ID, recentSignIns)
+	if err != nil {
+		h.requestError(w, r, storage.AuthRequest{}, err)
+		return
+	}
+	for _, e := range events {
+		name, _, _ := h.c.OP.ClientDisplay(e.ClientID)
+		v.SignIns = append(v.SignIns, SignInView{AuditEvent: e, ClientName: name})
+	}
+	v.User, v.OTPChoice, v.Rules = acct.User, h.c.Flow.OTPChoice(), h.c.Flow.c.Policy.Rules()
+	h.c.Pages.Account(w, r, status, v)
+}
+
+// AccountPassword serves POST /account/password.
+func (h *Handlers) AccountPassword(w http.ResponseWriter, r *http.Request) {
+	acct, ok := h.account(w, r, "/account")
+	if !ok {
+		return
+	}
+	ended, err := h.c.Flow.ChangePassword(r.Context(), acct, PasswordChangeInput{Current: r.PostFormValue("current_password"),
+		Password: r.PostFormValue("password"), Confirm: r.PostFormValue("confirm"), IP: h.c.ClientIP(r), Lang: h.c.Pages.Lang(w, r, nil)})
+	v := AccountView{Section: "password"}
+	var policy *PolicyError
+	switch {
+	case err == nil:
+		h.c.Notifier.Deliver(r.Context(), ended)
+		v.Notice = Msg{Key: "account.password_changed"}
+	case errors.Is(err, ErrCurrentPassword):
+		v.Error = Msg{Key: "account.error.current_password"}
+	case errors.Is(err, ErrPasswordMismatch):
+		v.Error = Msg{Key: "reset.error.mismatch"}
+	case errors.As(err, &policy):
+		v.Violations = policy.Violations
+	default:
+		h.requestError(w, r, storage.AuthRequest{}, err)
+		return
+	}
+	h.showAccount(w, r, http.StatusOK, acct, v)
+}
+
+// AccountEmail serves POST /account/email.
+func (h *Handlers) AccountEmail(w http.ResponseWriter, r *http.Request) {
+	acct, ok := h.account(w, r, "/account")
+	if !ok {
+		return
+	}
+	email := r.PostFormValue("email")
+	err := h.c.Flow.ChangeEmail(r.Context(), acct, EmailChangeInput{Email: email, Current: r.PostFormValue("current_password"),
+		IP: h.c.ClientIP(r), Lang: h.c.Pages.Lang(w, r, nil)})
+	v := AccountView{Section: "email"}
+	switch {
+	case err == nil:
+		v.Notice = Msg{Key: "account.email_change_sent", Args: []any{email}}
+	case errors.Is(err, ErrCurrentPassword):
+		v.Error = Msg{Key: "account.error.current_password"}
+	case errors.Is(err, ErrBadEmail):
+		v.Error = Msg{Key: "account.error.email"}
+	case errors.Is(err, ErrSameEmail):
+		v.Error = Msg{Key: "account.error.same_email"}
+	default:
+		h.requestError(w, r, storage.AuthRequest{}, err)
+		return
+	}
+	h.showAccount(w, r, http.StatusOK, acct, v)
+}
+
+// AccountVerify serves POST /account/verify: a new verification link.
+func (h *Handlers) AccountVerify(w http.ResponseWriter, r *http.Request) {
+	acct, ok := h.account(w, r, "/account")
+	if !ok {
+		return
+	}
+	if err := h.c.Flow.SendVerification(r.Context(), acct, h.c.Pages.Lang(w, r, nil)); err != nil {
+		h.requestError(w, r, storage.AuthRequest{}, err)
+		return
+	}
+	h.showAccount(w, r, http.StatusOK, acct, AccountView{Notice: Msg{Key: "account.verification_sent",
+		Args: []any{acct.User.Email, int(h.c.Flow.c.Account.VerifyTTL.Minutes())}}})
+}
+
+// AccountOTP serves POST /account/otp: the emailed step on or off.
+func (h *Handlers) AccountOTP(w http.ResponseWriter, r *http.Request) {
+	acct, ok := h.account(w, r, "/account")
+	if !ok {
+		return
+	}
+	on := r.PostFormValue("otp") == "on"
+	if err := h.c.Flow.SetOTP(r.Context(), acct, on, h.c.ClientIP(r)); err != nil {
+		h.requestError(w, r, storage.AuthRequest{}, err)
+		return
+	}
+	acct.User.OTPEnabled = on && h.c.Flow.OTPChoice()
+	key := "account.otp_disabled"
+	if acct.User.OTPEnabled {
+		key = "account.otp_enabled"
+	}
+	h.showAccount(w, r, http.StatusOK, acct, AccountView{Notice: Msg{Key: key}})
+}
+
+// AccountLogoutAll serves POST /account/logout-all: every session ends,
+// every token is revoked, the clients are told.
+func (h *Handlers) AccountLogoutAll(w http.ResponseWriter, r *http.Request) {
+	acct, ok := h.account(w, r, "/account")
+	if !ok {
+		return
+	}
+	res, err := h.c.Flow.SignOutEverywhere(r.Context(), acct, h.c.ClientIP(r))
+	if err != nil {
+		h.requestError(w, r, storage.AuthRequest{}, err)
+		return
+	}
+	h.c.Notifier.Deliver(r.Context(), res)
+	h.clearSessionCookie(w)
+	h.c.Pages.SignedOut(w, r, SignedOutView{Frames: h.c.Notifier.FrontchannelURLs(res.Ended)})
+}
+
+// verifyCookie keeps a verification link's token while a signed-out
+// browser signs in (the sign-in's return address carries no secret).
+const verifyCookie = "sekisho_verify"
+
+// VerifyEmailLink serves GET /email/verify?token=…: signed out, the
+// browser signs in first and comes back.
+func (h *Handlers) VerifyEmailLink(w http.ResponseWriter, r *http.Request) {
+	token := r.URL.Query().Get("token")
+	c := &http.Cookie{Name: verifyCookie, Path: "/email/verify", MaxAge: -1, HttpOnly: true, Secure: h.c.Secure, SameSite: http.SameSiteLaxMode}
+	if _, signedIn := h.c.Flow.Session(r.Context(), h.sessionToken(r)); !signedIn && token != "" {
+		c.Value, c.MaxAge = token, int(h.c.Flow.c.Account.VerifyTTL/time.Second)
+	} else if token == "" {
+		token = h.cookie(r, verifyCookie)
+	}
+	http.SetCookie(w, c)
+	acct, ok := h.account(w, r, "/email/verify")
+	if !ok {
+		return
+	}
+	u, err := h.c.Flow.VerifyEmail(r.Context(), acct, token, h.c.ClientIP(r), h.c.Pages.Lang(w, r, nil))
+	v := MessageView{LinkURL: "/account", LinkLabel: "verify.to_account"}
+	status := http.StatusOK
+	switch {
+	case err == nil:
+		v.Message = Msg{Key: "verify.done", Args: []any{u.Email}}
+	case errors.Is(err, ErrLinkExpired):
+		v.Message, status = Msg{Key: "verify.expired"}, http.StatusGone
+	case errors.Is(err, ErrEmailTaken):
+		v.Message, status = Msg{Key: "verify.taken"}, http.StatusConflict
+	default:
+		h.requestError(w, r, storage.AuthRequest{}, err)
+		return
+	}
+	h.c.Pages.Message(w, r, status, v)
+}

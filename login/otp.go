@@ -1,0 +1,464 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/sekisho/sekisho/mail"
+	"github.com/sekisho/sekisho/password"
+	"github.com/sekisho/sekisho/secret"
+	"github.com/sekisho/sekisho/storage"
+	"github.com/sekisho/sekisho/templates"
+)
+
+// OTP policies (otp.policy): when the emailed sign-in step follows the
+// password.
+const (
+	OTPOff       = "off"
+	OTPOptional  = "optional"   // users who turned it on
+	OTPNewDevice = "new_device" // browsers that have not passed it for the user
+	OTPAlways    = "always"
+)
+
+// Sign-in notification modes (notify.login).
+const (
+	NotifyOff       = "off"
+	NotifyNewDevice = "new_device"
+	NotifyAlways    = "always"
+)
+
+// OTPConfig configures the emailed sign-in step and the sign-in mails.
+type OTPConfig struct {
+	Policy string
+	// ClientRequires reports whether a client requires the step whatever
+	// the policy (clients[].otp: always). Nil: none does.
+	ClientRequires  func(clientID string) bool
+	CodeTTL         time.Duration // 5 minutes
+	MaxFailures     int           // 5
+	Cooldown        time.Duration // between two mails, 30 s
+	MaxSendsPerHour int
+	// RememberDevice is how long a browser that passed the step skips it
+	// (new_device), and the device cookie's lifetime.
+	RememberDevice time.Duration
+	NotifyLogin    string
+}
+
+func (c OTPConfig) validMinutes() int { return int(c.CodeTTL / time.Minute) }
+
+// Errors of the emailed step and the forced change.
+var (
+	// ErrCodeExpired: the code's time is over; a new one can be sent.
+	ErrCodeExpired = errors.New("login: the code expired")
+	// ErrTooManyCodes: the hourly cap of mailed codes is reached.
+	ErrTooManyCodes = errors.New("login: too many codes sent")
+	// ErrStepExpired: the step (its ticket) is gone or spent; the user
+	// signs in again.
+	ErrStepExpired = errors.New("login: the sign-in step expired")
+)
+
+// CooldownError: a new code was asked for too soon after the last one.
+type CooldownError struct{ Left time.Duration }
+
+func (e *CooldownError) Error() string { return fmt.Sprintf("login: next code in %s", e.Left) }
+
+// Seconds is the wait, rounded up.
+func (e *CooldownError) Seconds() int { return int((e.Left + time.Second - 1) / time.Second) }
+
+// Challenge is the emailed step waiting for its code.
+type Challenge struct {
+	Ticket       string // names the code; the page carries it
+	MaskedEmail  string
+	ValidMinutes int
+}
+
+// signIn is a sign-in in progress: who, what was proved so far, and the
+// browser it happens in.
+type signIn struct {
+	a           storage.AuthRequest
+	u           storage.User
+	amr         []string
+	ip, ua      string
+	lang        string
+	old         *storage.Session    // the browser's active session, if any
+	audit       *storage.AuditEvent // written with the completion
+	claim       *storage.CodeClaim  // the code the completion spends
+	deviceToken string              // the browser's device cookie, if any
+	device      *storage.Device     // its record for u, when known
+	loaded      bool                // device was looked up
+	notify      bool                // a sign-in mail may go out (notify.login)
+}
+
+// acr is the ACR value of what was proved.
+func acrOf(amr []string) string {
+	if slices.Contains(amr, AMROTP) {
+		return ACRPasswordEmailCode
+	}
+	return ACRPassword
+}
+
+// otpRequired reports whether the step is required whatever the browser:
+// by the client, by the request's acr_values, by the policy, or by the
+// user's own choice.
+func (f *Flow) otpRequired(a storage.AuthRequest, u storage.User) bool {
+	if f.c.OTP.ClientRequires != nil && f.c.OTP.ClientRequires(a.ClientID) {
+		return true
+	}
+	if slices.Contains(a.ACRValues, ACRPasswordEmailCode) {
+		return true
+	}
+	switch f.c.OTP.Policy {
+	case OTPAlways:
+		return true
+	case OTPOptional:
+		return u.OTPEnabled
+	}
+	return false
+}
+
+// otpDue reports whether the step runs for s (new_device: unless this
+// browser passed it for the user within RememberDevice).
+func (f *Flow) otpDue(s *signIn, now time.Time) bool {
+	if slices.Contains(s.amr, AMROTP) {
+		return false
+	}
+	if f.otpRequired(s.a, s.u) {
+		return true
+	}
+	if f.c.OTP.Policy != OTPNewDevice {
+		return false
+	}
+	d := s.device
+	return d == nil || d.OTPAt == nil || now.Sub(*d.OTPAt) >= f.c.OTP.RememberDevice
+}
+
+// tracksDevices: the device cookie is needed by the policy or the mails.
+func (f *Flow) tracksDevices() bool {
+	return f.c.OTP.Policy == OTPNewDevice || f.c.OTP.NotifyLogin == NotifyNewDevice
+}
+
+// loadDevice looks up the browser's device record for the user, once.
+func (f *Flow) loadDevice(ctx context.Context, s *signIn, now time.Time) {
+	if s.loaded || !f.tracksDevices() || s.deviceToken == "" {
+		return
+	}
+	s.loaded = true
+	d, err := f.c.Store.GetDevice(ctx, f.c.Hasher.Hash("device", s.deviceToken), s.u.ID)
+	switch {
+	case err == nil && now.Before(d.ExpiresAt):
+		s.device = &d
+	case err != nil && !errors.Is(err, storage.ErrNotFound):
+		// Unknown is the safe answer: the step is asked for.
+		f.c.Logger.WarnContext(ctx, "load device", "err", err)
+	}
+}
+
+// next runs what follows a proven password (and code): the emailed step
+// when due, a forced password change, or the sign-in itself.
+func (f *Flow) next(ctx context.Context, s signIn, now time.Time) (SignedIn, error) {
+	f.loadDevice(ctx, &s, now)
+	if f.otpDue(&s, now) {
+		ch, err := f.challenge(ctx, s.a, s.u, now, s.lang)
+		if err == nil {
+			f.audit(ctx, storage.AuditEvent{Type: "login", UserID: s.u.ID, ClientID: s.a.ClientID, IP: s.ip,
+				Outcome: "challenge", Detail: "otp_sent"}, now)
+		}
+		return SignedIn{Request: s.a, Challenge: &ch}, err
+	}
+	if s.u.MustChangePassword {
+		ticket, err := f.changeTicket(ctx, s, now)
+		return SignedIn{Request: s.a, ChangeTicket: ticket}, err
+	}
+	return f.completeSignIn(ctx, s, now)
+}
+
+// challenge mails a new code for a and returns the step's ticket.
+func (f *Flow) challenge(ctx context.Context, a storage.AuthRequest, u storage.User, now time.Time, lang string) (Challenge, error) {
+	if err := f.countSend(ctx, u.ID, now); err != nil {
+		return Challenge{}, err
+	}
+	ticket, code := secret.RandomToken(32), secret.RandomDigits(6)
+	m, err := f.composeCode(lang, u, code)
+	if err != nil {
+		return Challenge{}, err
+	}
+	c := storage.OneTimeCode{ID: uuid.NewString(), Purpose: storage.PurposeLogin, UserID: u.ID, AuthRequestID: a.ID,
+		TicketHash: f.c.Hasher.Hash("ticket", ticket), CodeHash: f.c.Hasher.Hash("code", code), Sends: 1,
+		CreatedAt: now, SentAt: now, ExpiresAt: now.Add(f.c.OTP.CodeTTL)}
+	if err := f.c.Store.CreateCode(ctx, c, &m); err != nil {
+		return Challenge{}, fmt.Errorf("login: store sign-in code: %w", err)
+	}
+	f.c.Mailer.SendNow(ctx, m.ID)
+	return Challenge{Ticket: ticket, MaskedEmail: MaskEmail(u.Email), ValidMinutes: f.c.OTP.validMinutes()}, nil
+}
+
+// countSend applies the hourly cap of mailed codes per user.
+func (f *Flow) countSend(ctx context.Context, userID string, now time.Time) error {
+	key := []string{"otp:send:" + userID}
+	counters, err := f.c.Store.GetCounters(ctx, key)
+	if err != nil {
+		return fmt.Errorf("login: read code limit: %w", err)
+	}
+	if c, ok := counters[key[0]]; ok && c.Count >= f.c.OTP.MaxSendsPerHour && now.Sub(c.WindowStart) < time.Hour {
+		return ErrTooManyCodes
+	}
+	if err := f.c.Store.IncrementCounters(ctx, key, now, time.Hour); err != nil {
+		return fmt.Errorf("login: count code: %w", err)
+	}
+	return nil
+}
+
+func (f *Flow) composeCode(lang string, u storage.User, code string) (storage.OutboxMail, error) {
+	return f.c.Mailer.Compose(lang, templates.MailLoginCode, mail.Address{Name: u.Name, Email: u.Email},
+		&templates.LoginCodeMail{Code: code, ValidMinutes: f.c.OTP.validMinutes()})
+}
+
+// ticketCode loads the code a page's ticket names, for a and purpose;
+// ErrStepExpired when there is none or it is spent.
+func (f *Flow) ticketCode(ctx context.Context, a storage.AuthRequest, ticket, purpose string) (storage.OneTimeCode, error) {
+	if ticket == "" {
+		return storage.OneTimeCode{}, ErrStepExpired
+	}
+	c, err := f.c.Store.GetCodeByTicket(ctx, f.c.Hasher.Hash("ticket", ticket))
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return c, ErrStepExpired
+	case err != nil:
+		return c, fmt.Errorf("login: load code: %w", err)
+	case c.Purpose != purpose || c.AuthRequestID != a.ID || c.UsedAt != nil:
+		return c, ErrStepExpired
+	}
+	return c, nil
+}
+
+// ChallengeOf describes a waiting step again (to show its page after an
+// error).
+func (f *Flow) ChallengeOf(ctx context.Context, a storage.AuthRequest, ticket string) (Challenge, error) {
+	c, err := f.ticketCode(ctx, a, ticket, storage.PurposeLogin)
+	if err != nil {
+		return Challenge{}, err
+	}
+	u, err := f.c.Store.GetUser(ctx, c.UserID)
+	if err != nil {
+		return Challenge{}, fmt.Errorf("login: load user: %w", err)
+	}
+	return Challenge{Ticket: ticket, MaskedEmail: MaskEmail(u.Email), ValidMinutes: f.c.OTP.validMinutes()}, nil
+}
+
+// OTPInput is a submission of the emailed code.
+type OTPInput struct {
+	Ticket       string
+	Code         string
+	IP           string
+	UserAgent    string
+	SessionToken string
+	DeviceToken  string
+	Lang         string
+}
+
+// VerifyOTP checks the code of the step and, when it is right, goes on
+// with the sign-in (a forced password change, or the session). A wrong
+// code counts against the step; the last allowed wrong code ends it
+// (ErrCodeExhausted) and the user starts again from the password.
+func (f *Flow) VerifyOTP(ctx context.Context, a storage.AuthRequest, in OTPInput) (SignedIn, error) {
+	now := f.c.Now().UTC()
+	fail := SignedIn{Request: a}
+	c, err := f.ticketCode(ctx, a, in.Ticket, storage.PurposeLogin)
+	if err != nil {
+		return fail, err
+	}
+	max := f.c.OTP.MaxFailures
+	if c.Failures >= max {
+		return fail, ErrCodeExhausted
+	}
+	if !now.Before(c.ExpiresAt) {
+		return fail, ErrCodeExpired
+	}
+	if !secret.Equal(c.CodeHash, f.c.Hasher.Hash("code", strings.TrimSpace(in.Code))) {
+		c, err = f.c.Store.FailCode(ctx, c.ID, max, now)
+		if err != nil && !errors.Is(err, storage.ErrConflict) {
+			return fail, fmt.Errorf("login: count wrong code: %w", err)
+		}
+		f.audit(ctx, storage.AuditEvent{Type: "login", UserID: c.UserID, ClientID: a.ClientID, IP: in.IP,
+			Outcome: "failure", Detail: "wrong_code"}, now)
+		if c.Failures >= max {
+			return fail, ErrCodeExhausted
+		}
+		return fail, ErrWrongCode
+	}
+	u, err := f.c.Store.GetUser(ctx, c.UserID)
+	if err != nil || u.Disabled {
+		return fail, ErrStepExpired
+	}
+	s := signIn{a: a, u: u, amr: []string{AMRPassword, AMROTP}, ip: in.IP, ua: in.UserAgent, lang: in.Lang,
+		deviceToken: in.DeviceToken, notify: true, audit: &storage.AuditEvent{Type: "login", ClientID: a.ClientID, IP: in.IP},
+		claim: &storage.CodeClaim{ID: c.ID, UserID: u.ID, Purpose: storage.PurposeLogin, MaxFailures: max}}
+	if o, ok := f.Session(ctx, in.SessionToken); ok {
+		s.old = &o
+	}
+	res, err := f.next(ctx, s, now)
+	if errors.Is(err, storage.ErrAlreadyUsed) {
+		return fail, ErrStepExpired
+	}
+	return res, err
+}
+
+// Resend mails a new code for the step: the previous code stops working,
+// the wrong tries stay counted. At most one mail per cooldown
+// (*CooldownError) and MaxSendsPerHour per user (ErrTooManyCodes).
+func (f *Flow) Resend(ctx context.Context, a storage.AuthRequest, ticket, lang string) (Challenge, error) {
+	now := f.c.Now().UTC()
+	c, err := f.ticketCode(ctx, a, ticket, storage.PurposeLogin)
+	if err != nil {
+		return Challenge{}, err
+	}
+	if c.Failures >= f.c.OTP.MaxFailures {
+		return Challenge{}, ErrCodeExhausted
+	}
+	u, err := f.c.Store.GetUser(ctx, c.UserID)
+	if err != nil {
+		return Challenge{}, fmt.Errorf("login: load user: %w", err)
+	}
+	ch := Challenge{Ticket: ticket, MaskedEmail: MaskEmail(u.Email), ValidMinutes: f.c.OTP.validMinutes()}
+	if left := c.SentAt.Add(f.c.OTP.Cooldown).Sub(now); left > 0 {
+		return ch, &CooldownError{Left: left}
+	}
+	if err := f.countSend(ctx, u.ID, now); err != nil {
+		return ch, err
+	}
+	code := secret.RandomDigits(6)
+	m, err := f.composeCode(lang, u, code)
+	if err != nil {
+		return ch, err
+	}
+	_, err = f.c.Store.RenewCode(ctx, storage.CodeRenewal{ID: c.ID, CodeHash: f.c.Hasher.Hash("code", code), Now: now,
+		ExpiresAt: now.Add(f.c.OTP.CodeTTL), MaxFailures: f.c.OTP.MaxFailures, Mail: m})
+	switch {
+	case errors.Is(err, storage.ErrConflict):
+		return ch, ErrCodeExhausted
+	case err != nil:
+		return ch, fmt.Errorf("login: renew code: %w", err)
+	}
+	f.c.Mailer.SendNow(ctx, m.ID)
+	return ch, nil
+}
+
+// changeTicket spends the step's code (if any) and starts the forced
+// password change, which remembers what the sign-in proved.
+func (f *Flow) changeTicket(ctx context.Context, s signIn, now time.Time) (string, error) {
+	if s.claim != nil {
+		if err := f.c.Store.ClaimCode(ctx, *s.claim, now); err != nil {
+			return "", err
+		}
+	}
+	ticket := secret.RandomToken(32)
+	c := storage.OneTimeCode{ID: uuid.NewString(), Purpose: storage.PurposeChange, UserID: s.u.ID, AuthRequestID: s.a.ID,
+		TicketHash: f.c.Hasher.Hash("ticket", ticket), CodeHash: "-", AMR: s.amr,
+		CreatedAt: now, SentAt: now, ExpiresAt: s.a.ExpiresAt}
+	if err := f.c.Store.CreateCode(ctx, c, nil); err != nil {
+		return "", fmt.Errorf("login: start password change: %w", err)
+	}
+	return ticket, nil
+}
+
+// ChangeInput is a submission of the forced password change.
+type ChangeInput struct {
+	Ticket       string
+	Password     string
+	Confirm      string
+	IP           string
+	UserAgent    string
+	SessionToken string
+	DeviceToken  string
+	Lang         string
+}
+
+// ForcedChange sets the new password of a user who must change it, ends
+// their other sessions (clients are told, every token is revoked: an
+// administrator may have asked for the change after a compromise) and
+// finishes the sign-in with what it proved before.
+func (f *Flow) ForcedChange(ctx context.Context, a storage.AuthRequest, in ChangeInput) (SignedIn, storage.SessionEndResult, error) {
+	var ended storage.SessionEndResult
+	now := f.c.Now().UTC()
+	fail := SignedIn{Request: a}
+	c, err := f.ticketCode(ctx, a, in.Ticket, storage.PurposeChange)
+	if err == nil && !now.Before(c.ExpiresAt) {
+		err = ErrStepExpired
+	}
+	if err != nil {
+		return fail, ended, err
+	}
+	u, err := f.c.Store.GetUser(ctx, c.UserID)
+	if err != nil || u.Disabled {
+		return fail, ended, ErrStepExpired
+	}
+	hash, err := f.newPassword(ctx, u, in.Password, in.Confirm)
+	if err != nil {
+		return fail, ended, err
+	}
+	changed, err := f.passwordChangedMail(in.Lang, u, now, in.IP)
+	if err != nil {
+		return fail, ended, err
+	}
+	end := f.c.Sessions.Prepare(storage.SessionEnd{UserID: u.ID, Now: now, Reason: storage.EndPasswordChange, RevokeAllTokens: true})
+	ended, err = f.c.Store.ChangePassword(ctx, storage.PasswordChange{
+		Code: &storage.CodeClaim{ID: c.ID, UserID: u.ID, Purpose: storage.PurposeChange, MaxFailures: 1},
+		Now:  now, UserID: u.ID, PasswordHash: hash, End: &end, Mail: &changed,
+		Audit: &storage.AuditEvent{ID: uuid.NewString(), Time: now, Type: "password_changed", UserID: u.ID,
+			ClientID: a.ClientID, IP: in.IP, Outcome: "success", Detail: "forced"}})
+	switch {
+	case errors.Is(err, storage.ErrAlreadyUsed):
+		return fail, ended, ErrStepExpired
+	case err != nil:
+		return fail, ended, fmt.Errorf("login: change password: %w", err)
+	}
+	f.c.Mailer.SendNow(ctx, changed.ID)
+	u.MustChangePassword = false
+	s := signIn{a: a, u: u, amr: c.AMR, ip: in.IP, ua: in.UserAgent, lang: in.Lang, deviceToken: in.DeviceToken, notify: true,
+		audit: &storage.AuditEvent{Type: "login", ClientID: a.ClientID, IP: in.IP}}
+	if o, ok := f.Session(ctx, in.SessionToken); ok {
+		s.old = &o
+	}
+	res, err := f.completeSignIn(ctx, s, now)
+	return res, ended, err
+}
+
+// newPassword checks a new password (confirmation, policy) and hashes it.
+func (f *Flow) newPassword(ctx context.Context, u storage.User, pw, confirm string) (string, error) {
+	if pw != confirm {
+		return "", ErrPasswordMismatch
+	}
+	subject := password.Subject{Email: u.Email, IsCurrent: func(p string) bool {
+		ok, _, _ := f.c.Passwords.Verify(ctx, u.PasswordHash, p)
+		return ok
+	}}
+	if v := f.c.Policy.Check(pw, subject); len(v) > 0 {
+		return "", &PolicyError{Violations: v}
+	}
+	norm, _ := password.Normalize(pw)
+	hash, err := f.c.Passwords.Hash(ctx, norm)
+	if err != nil {
+		return "", fmt.Errorf("login: hash password: %w", err)
+	}
+	return hash, nil
+}
+
+func (f *Flow) passwordChangedMail(lang string, u storage.User, now time.Time, ip string) (storage.OutboxMail, error) {
+	return f.c.Mailer.Compose(lang, templates.MailPasswordChanged, mail.Address{Name: u.Name, Email: u.Email},
+		&templates.PasswordChangedMail{Time: now, IP: ip})
+}
+
+// MaskEmail hides most of an address: "a***@example.com".
+func MaskEmail(email string) string {
+	local, domain, ok := strings.Cut(email, "@")
+	if !ok || local == "" {
+		return "***"
+	}
+	r := []rune(local)
+	return string(r[0]) + "***@" + domain
+}
