@@ -291,7 +291,11 @@ func (b *browser) post(u string, form url.Values, origin string) page {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if origin != "" {
 		req.Header.Set("Origin", origin)
-		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		site := "cross-site"
+		if origin == b.e.cfg.Issuer {
+			site = "same-origin"
+		}
+		req.Header.Set("Sec-Fetch-Site", site)
 	}
 	return b.do(req)
 }
