@@ -221,6 +221,12 @@ func (f *Flow) SendVerification(ctx context.Context, acct Account, lang string) 
 	return f.sendVerification(ctx, acct.User, acct.User.Email, lang, f.c.Now().UTC())
 }
 
+// SendVerificationLink mails a verification link for u's address (a
+// user added by an operator).
+func (f *Flow) SendVerificationLink(ctx context.Context, u storage.User, lang string) error {
+	return f.sendVerification(ctx, u, u.Email, lang, f.c.Now().UTC())
+}
+
 // sendVerification mails a link proving email for u; a newer link voids
 // older ones. Beyond PerHour links an hour, nothing is sent.
 func (f *Flow) sendVerification(ctx context.Context, u storage.User, email, lang string, now time.Time) error {

@@ -119,31 +119,10 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	logout := op.NewLogout(op.LogoutConfig{Store: o.Store, Config: cfg, Keys: km, Clients: provider.Clients(),
 		Now: o.Now, Logger: log, Outcome: func(x string) { m.logouts.WithLabelValues(x).Inc() }})
-	maxHash := cfg.Password.MaxConcurrent
-	if maxHash <= 0 {
-		maxHash = runtime.GOMAXPROCS(0)
-	}
-	hasher := password.New(password.Params{MemoryKiB: cfg.Password.MemoryKiB, Iterations: cfg.Password.Iterations,
-		Parallelism: cfg.Password.Parallelism}, maxHash)
-	policy, err := PasswordPolicy(cfg)
+	flow, err := newFlow(o, keys, outbox, logout)
 	if err != nil {
 		return nil, err
 	}
-	flow := login.NewFlow(login.FlowConfig{Store: o.Store, Passwords: hasher, Hasher: keys, Sessions: logout,
-		Mailer: outbox, Policy: policy,
-		SessionIdle: cfg.Session.Idle.D(), SessionAbsolute: cfg.Session.Absolute.D(),
-		Throttle: login.Throttle{FreeFailures: cfg.Throttle.FreeFailures, BaseDelay: cfg.Throttle.BaseDelay.D(),
-			MaxDelay: cfg.Throttle.MaxDelay.D(), Window: cfg.Throttle.Window.D()},
-		Reset: login.ResetConfig{CodeTTL: cfg.Reset.CodeLifetime.D(), MaxFailures: cfg.Reset.MaxFailures,
-			PerEmail: cfg.Reset.PerEmailPerHour, PerIP: cfg.Reset.PerIPPerHour, Floor: cfg.Reset.ResponseFloor.D()},
-		OTP: login.OTPConfig{Policy: cfg.OTP.Policy, ClientRequires: func(id string) bool {
-			cl, ok := cfg.Client(id)
-			return ok && cl.OTP == config.OTPAlways
-		}, CodeTTL: cfg.OTP.CodeLifetime.D(), MaxFailures: cfg.OTP.MaxFailures, Cooldown: cfg.OTP.ResendCooldown.D(),
-			MaxSendsPerHour: cfg.OTP.MaxSendsPerHour, RememberDevice: cfg.OTP.RememberDevice.D(), NotifyLogin: cfg.Notify.Login},
-		Account: login.AccountConfig{BaseURL: cfg.Issuer, VerifyTTL: cfg.Email.VerifyLifetime.D(),
-			RequestTTL: cfg.Lifetimes.AuthRequest.D(), PerHour: cfg.Reset.PerEmailPerHour},
-		Now: o.Now, Logger: log})
 	clientIP, err := NewClientIP(cfg.TrustedProxies)
 	if err != nil {
 		return nil, fmt.Errorf("server: trusted_proxies: %w", err)
@@ -315,3 +294,59 @@ func (s *Server) Run(ctx context.Context) {
 		}
 	}
 }
+
+// newFlow builds the browser flows on o.Store: mails go through outbox,
+// ended sessions are announced through logout.
+func newFlow(o Options, keys *secret.Keys, outbox login.Mailer, logout *op.Logout) (*login.Flow, error) {
+	cfg := o.Config
+	maxHash := cfg.Password.MaxConcurrent
+	if maxHash <= 0 {
+		maxHash = runtime.GOMAXPROCS(0)
+	}
+	hasher := password.New(password.Params{MemoryKiB: cfg.Password.MemoryKiB, Iterations: cfg.Password.Iterations,
+		Parallelism: cfg.Password.Parallelism}, maxHash)
+	policy, err := PasswordPolicy(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return login.NewFlow(login.FlowConfig{Store: o.Store, Passwords: hasher, Hasher: keys, Sessions: logout,
+		Mailer: outbox, Policy: policy,
+		SessionIdle: cfg.Session.Idle.D(), SessionAbsolute: cfg.Session.Absolute.D(),
+		Throttle: login.Throttle{FreeFailures: cfg.Throttle.FreeFailures, BaseDelay: cfg.Throttle.BaseDelay.D(),
+			MaxDelay: cfg.Throttle.MaxDelay.D(), Window: cfg.Throttle.Window.D()},
+		Reset: login.ResetConfig{CodeTTL: cfg.Reset.CodeLifetime.D(), MaxFailures: cfg.Reset.MaxFailures,
+			PerEmail: cfg.Reset.PerEmailPerHour, PerIP: cfg.Reset.PerIPPerHour, Floor: cfg.Reset.ResponseFloor.D()},
+		OTP: login.OTPConfig{Policy: cfg.OTP.Policy, ClientRequires: func(id string) bool {
+			cl, ok := cfg.Client(id)
+			return ok && cl.OTP == config.OTPAlways
+		}, CodeTTL: cfg.OTP.CodeLifetime.D(), MaxFailures: cfg.OTP.MaxFailures, Cooldown: cfg.OTP.ResendCooldown.D(),
+			MaxSendsPerHour: cfg.OTP.MaxSendsPerHour, RememberDevice: cfg.OTP.RememberDevice.D(), NotifyLogin: cfg.Notify.Login},
+		Account: login.AccountConfig{BaseURL: cfg.Issuer, VerifyTTL: cfg.Email.VerifyLifetime.D(),
+			RequestTTL: cfg.Lifetimes.AuthRequest.D(), PerHour: cfg.Reset.PerEmailPerHour},
+		Now: o.Now, Logger: o.Logger}), nil
+}
+
+// CLIFlow builds the flows for the command line: mails it writes wait in
+// the outbox for the running server, sessions it ends are announced by
+// the server's workers.
+func CLIFlow(o Options) (*login.Flow, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	keys, err := secret.Parse(o.Config.Secret)
+	if err != nil {
+		return nil, fmt.Errorf("server: SEKISHO_SECRET: %w", err)
+	}
+	outbox, _, err := newMailOutbox(o.Config, o, keys, nil)
+	if err != nil {
+		return nil, err
+	}
+	logout := op.NewLogout(op.LogoutConfig{Store: o.Store, Config: o.Config, Now: o.Now, Logger: o.Logger})
+	return newFlow(o, keys, queueOnly{outbox}, logout)
+}
+
+// queueOnly leaves mails in the outbox: a command exits before it could
+// finish sending them; the server's workers send them.
+type queueOnly struct{ *mail.Outbox }
+
+func (queueOnly) SendNow(context.Context, ...string) {}

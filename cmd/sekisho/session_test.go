@@ -113,3 +113,34 @@ func TestPolicyAndOutboxCommands(t *testing.T) {
 		t.Errorf("retry of an unknown mail: %v", err)
 	}
 }
+
+// TestUserAddVerification: an added user's address gets a verification
+// link through the outbox, unless the operator vouches for it.
+func TestUserAddVerification(t *testing.T) {
+	t.Setenv("SEKISHO_SECRET", base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef")))
+	cfg := writeConfig(t, cliConfig)
+	if out, err := run(t, "S3cret-pass!\n", "user", "add", "--config", cfg, "--email", "cy@example.com", "--password-stdin", "--lang", "ja"); err != nil ||
+		!strings.Contains(out, "verification link") {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+	if out, err := run(t, "S3cret-pass!\n", "user", "add", "--config", cfg, "--email", "di@example.com", "--password-stdin", "--email-verified"); err != nil ||
+		strings.Contains(out, "verification link") {
+		t.Fatalf("user add --email-verified: %v\n%s", err, out)
+	}
+	st, err := gormstore.Open(t.Context(), gormstore.Config{Driver: "sqlite", DSN: filepath.Join(filepath.Dir(cfg), "sekisho.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	mails, err := st.ListMail(t.Context(), storage.DeliveryFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mails) != 1 || mails[0].Recipient != "cy@example.com" || mails[0].Template != "verify_email" ||
+		mails[0].Status != storage.DeliveryPending || len(mails[0].Body) == 0 {
+		t.Errorf("outbox after two adds: %+v", mails)
+	}
+	if u, _ := st.GetUserByEmail(t.Context(), "di@example.com"); !u.EmailVerified {
+		t.Error("--email-verified did not mark the address verified")
+	}
+}

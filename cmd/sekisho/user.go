@@ -49,7 +49,8 @@ func newUserCmd() *cobra.Command {
 
 func newUserAddCmd() *cobra.Command {
 	var email, name string
-	var fromStdin, mustChange bool
+	var fromStdin, mustChange, verified bool
+	var lang string
 	cmd := &cobra.Command{
 		Use:   "add",
 		Short: "Add a user (the password is read from standard input)",
@@ -84,7 +85,7 @@ func newUserAddCmd() *cobra.Command {
 					return err
 				}
 				now := time.Now().UTC()
-				u := storage.User{ID: uuid.NewString(), Email: strings.TrimSpace(email), Name: name,
+				u := storage.User{ID: uuid.NewString(), Email: strings.TrimSpace(email), Name: name, EmailVerified: verified,
 					PasswordHash: hash, MustChangePassword: mustChange, CreatedAt: now, UpdatedAt: now}
 				if err := st.CreateUser(ctx, u); err != nil {
 					if errors.Is(err, storage.ErrAlreadyExists) {
@@ -93,6 +94,17 @@ func newUserAddCmd() *cobra.Command {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "created user %s (%s)\n", u.ID, u.Email)
+				if verified {
+					return nil
+				}
+				flow, err := server.CLIFlow(server.Options{Config: cfg, Store: st, Logger: newLogger(cfg, os.Stderr)})
+				if err != nil {
+					return err
+				}
+				if err := flow.SendVerificationLink(ctx, u, lang); err != nil {
+					return fmt.Errorf("queue the verification link: %w", err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "queued a verification link to %s (the running server sends it)\n", u.Email)
 				return nil
 			})
 		},
@@ -101,6 +113,8 @@ func newUserAddCmd() *cobra.Command {
 	cmd.Flags().StringVar(&name, "name", "", "display name")
 	cmd.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from standard input")
 	cmd.Flags().BoolVar(&mustChange, "must-change-password", false, "ask for a new password at the next sign-in")
+	cmd.Flags().BoolVar(&verified, "email-verified", false, "mark the address verified (no verification link is sent)")
+	cmd.Flags().StringVar(&lang, "lang", "en", "language of the verification mail (en, ja)")
 	_ = cmd.MarkFlagRequired("email")
 	return cmd
 }
