@@ -28,13 +28,7 @@ func (e *env) openAccount(t *testing.T, b *browser, email, pw string) page {
 	return p
 }
 
-func noticeText(p page) string {
-	var out []string
-	for _, n := range htmltest.Find(p.doc, func(n *html.Node) bool { return htmltest.Attr(n, "role") == "status" }) {
-		out = append(out, htmltest.Text(n))
-	}
-	return strings.Join(out, " ")
-}
+func noticeText(p page) string { return roleText(p, "status") }
 
 // TestAccountPage: sign-in to the account page, recent sign-ins, password
 // change (other sessions end), sign out everywhere.

@@ -52,9 +52,12 @@ func (b *browser) submitReset(t *testing.T, p page, code, pw, confirm string) pa
 	return b.post(b.e.cfg.Issuer+"/reset/verify", form, b.e.cfg.Issuer)
 }
 
-func alertText(p page) string {
+func alertText(p page) string { return roleText(p, "alert") }
+
+// roleText is the text of the elements of p with the ARIA role.
+func roleText(p page, role string) string {
 	var out []string
-	for _, n := range htmltest.Find(p.doc, func(n *html.Node) bool { return htmltest.Attr(n, "role") == "alert" }) {
+	for _, n := range htmltest.Find(p.doc, func(n *html.Node) bool { return htmltest.Attr(n, "role") == role }) {
 		out = append(out, htmltest.Text(n))
 	}
 	return strings.Join(out, " ")

@@ -92,15 +92,13 @@ func (h *Handlers) AccountPassword(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		h.c.Notifier.Deliver(r.Context(), ended)
 		v.Notice = Msg{Key: "account.password_changed"}
-	case errors.Is(err, ErrCurrentPassword):
-		v.Error = Msg{Key: "account.error.current_password"}
-	case errors.Is(err, ErrPasswordMismatch):
-		v.Error = Msg{Key: "reset.error.mismatch"}
 	case errors.As(err, &policy):
 		v.Violations = policy.Violations
 	default:
-		h.requestError(w, r, storage.AuthRequest{}, err)
-		return
+		if v.Error = accountError(err); v.Error.Key == "" {
+			h.requestError(w, r, storage.AuthRequest{}, err)
+			return
+		}
 	}
 	h.showAccount(w, r, http.StatusOK, acct, v)
 }
@@ -115,20 +113,30 @@ func (h *Handlers) AccountEmail(w http.ResponseWriter, r *http.Request) {
 	err := h.c.Flow.ChangeEmail(r.Context(), acct, EmailChangeInput{Email: email, Current: r.PostFormValue("current_password"),
 		IP: h.c.ClientIP(r), Lang: h.c.Pages.Lang(w, r, nil)})
 	v := AccountView{Section: "email"}
-	switch {
-	case err == nil:
+	if err == nil {
 		v.Notice = Msg{Key: "account.email_change_sent", Args: []any{email}}
-	case errors.Is(err, ErrCurrentPassword):
-		v.Error = Msg{Key: "account.error.current_password"}
-	case errors.Is(err, ErrBadEmail):
-		v.Error = Msg{Key: "account.error.email"}
-	case errors.Is(err, ErrSameEmail):
-		v.Error = Msg{Key: "account.error.same_email"}
-	default:
+	} else if v.Error = accountError(err); v.Error.Key == "" {
 		h.requestError(w, r, storage.AuthRequest{}, err)
 		return
 	}
 	h.showAccount(w, r, http.StatusOK, acct, v)
+}
+
+// accountError is the message of an account form's error; empty for an
+// error the form cannot explain.
+func accountError(err error) Msg {
+	for _, e := range []struct {
+		err error
+		key string
+	}{
+		{ErrCurrentPassword, "account.error.current_password"}, {ErrPasswordMismatch, "reset.error.mismatch"},
+		{ErrBadEmail, "account.error.email"}, {ErrSameEmail, "account.error.same_email"},
+	} {
+		if errors.Is(err, e.err) {
+			return Msg{Key: e.key}
+		}
+	}
+	return Msg{}
 }
 
 // AccountVerify serves POST /account/verify: a new verification link.

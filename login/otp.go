@@ -250,15 +250,32 @@ func (f *Flow) ChallengeOf(ctx context.Context, a storage.AuthRequest, ticket st
 	return Challenge{Ticket: ticket, MaskedEmail: MaskEmail(u.Email), ValidMinutes: f.c.OTP.validMinutes()}, nil
 }
 
-// OTPInput is a submission of the emailed code.
-type OTPInput struct {
-	Ticket       string
-	Code         string
+// Step is what a step of a sign-in (code, reset, forced change) brings
+// from the browser.
+type Step struct {
+	Ticket       string // names the step's code
 	IP           string
 	UserAgent    string
-	SessionToken string
-	DeviceToken  string
-	Lang         string
+	SessionToken string // the browser's session cookie, if any
+	DeviceToken  string // the browser's device cookie, if any
+	Lang         string // of mails
+}
+
+// stepSignIn is the sign-in a step continues: u proved amr in the
+// browser st comes from.
+func (f *Flow) stepSignIn(ctx context.Context, a storage.AuthRequest, u storage.User, amr []string, st Step) signIn {
+	s := signIn{a: a, u: u, amr: amr, ip: st.IP, ua: st.UserAgent, lang: st.Lang, deviceToken: st.DeviceToken, notify: true,
+		audit: &storage.AuditEvent{Type: "login", ClientID: a.ClientID, IP: st.IP}}
+	if o, ok := f.Session(ctx, st.SessionToken); ok {
+		s.old = &o
+	}
+	return s
+}
+
+// OTPInput is a submission of the emailed code.
+type OTPInput struct {
+	Step
+	Code string
 }
 
 // VerifyOTP checks the code of the step and, when it is right, goes on
@@ -295,12 +312,8 @@ func (f *Flow) VerifyOTP(ctx context.Context, a storage.AuthRequest, in OTPInput
 	if err != nil || u.Disabled {
 		return fail, ErrStepExpired
 	}
-	s := signIn{a: a, u: u, amr: []string{AMRPassword, AMROTP}, ip: in.IP, ua: in.UserAgent, lang: in.Lang,
-		deviceToken: in.DeviceToken, notify: true, audit: &storage.AuditEvent{Type: "login", ClientID: a.ClientID, IP: in.IP},
-		claim: &storage.CodeClaim{ID: c.ID, UserID: u.ID, Purpose: storage.PurposeLogin, MaxFailures: max}}
-	if o, ok := f.Session(ctx, in.SessionToken); ok {
-		s.old = &o
-	}
+	s := f.stepSignIn(ctx, a, u, []string{AMRPassword, AMROTP}, in.Step)
+	s.claim = &storage.CodeClaim{ID: c.ID, UserID: u.ID, Purpose: storage.PurposeLogin, MaxFailures: max}
 	res, err := f.next(ctx, s, now)
 	if errors.Is(err, storage.ErrAlreadyUsed) {
 		return fail, ErrStepExpired
@@ -368,14 +381,8 @@ func (f *Flow) changeTicket(ctx context.Context, s signIn, now time.Time) (strin
 
 // ChangeInput is a submission of the forced password change.
 type ChangeInput struct {
-	Ticket       string
-	Password     string
-	Confirm      string
-	IP           string
-	UserAgent    string
-	SessionToken string
-	DeviceToken  string
-	Lang         string
+	Step
+	Password, Confirm string
 }
 
 // ForcedChange sets the new password of a user who must change it, ends
@@ -419,12 +426,7 @@ func (f *Flow) ForcedChange(ctx context.Context, a storage.AuthRequest, in Chang
 	}
 	f.c.Mailer.SendNow(ctx, changed.ID)
 	u.MustChangePassword = false
-	s := signIn{a: a, u: u, amr: c.AMR, ip: in.IP, ua: in.UserAgent, lang: in.Lang, deviceToken: in.DeviceToken, notify: true,
-		audit: &storage.AuditEvent{Type: "login", ClientID: a.ClientID, IP: in.IP}}
-	if o, ok := f.Session(ctx, in.SessionToken); ok {
-		s.old = &o
-	}
-	res, err := f.completeSignIn(ctx, s, now)
+	res, err := f.completeSignIn(ctx, f.stepSignIn(ctx, a, u, c.AMR, in.Step), now)
 	return res, ended, err
 }
 

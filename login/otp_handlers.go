@@ -37,6 +37,12 @@ func (h *Handlers) changeView(a storage.AuthRequest, ticket string) ChangeView {
 	return ChangeView{AuthRequestID: a.ID, Ticket: ticket, Rules: h.c.Flow.c.Policy.Rules(), UILocales: a.UILocales}
 }
 
+// step reads what a step's form brings from the browser.
+func (h *Handlers) step(w http.ResponseWriter, r *http.Request, a storage.AuthRequest) Step {
+	return Step{Ticket: r.PostFormValue("ticket"), IP: h.c.ClientIP(r), UserAgent: r.UserAgent(),
+		SessionToken: h.sessionToken(r), DeviceToken: h.cookie(r, DeviceCookie), Lang: h.c.Pages.Lang(w, r, a.UILocales)}
+}
+
 // OTPSubmit serves POST /login/otp: the emailed code.
 func (h *Handlers) OTPSubmit(w http.ResponseWriter, r *http.Request) {
 	a, err := h.c.Flow.Request(r.Context(), r.PostFormValue("id"))
@@ -44,10 +50,9 @@ func (h *Handlers) OTPSubmit(w http.ResponseWriter, r *http.Request) {
 		h.requestError(w, r, a, err)
 		return
 	}
-	ticket := r.PostFormValue("ticket")
-	res, err := h.c.Flow.VerifyOTP(r.Context(), a, OTPInput{Ticket: ticket, Code: r.PostFormValue("code"),
-		IP: h.c.ClientIP(r), UserAgent: r.UserAgent(), SessionToken: h.sessionToken(r),
-		DeviceToken: h.cookie(r, DeviceCookie), Lang: h.c.Pages.Lang(w, r, a.UILocales)})
+	st := h.step(w, r, a)
+	ticket := st.Ticket
+	res, err := h.c.Flow.VerifyOTP(r.Context(), a, OTPInput{Step: st, Code: r.PostFormValue("code")})
 	switch {
 	case err == nil:
 		h.finish(w, r, res)
@@ -92,12 +97,10 @@ func (h *Handlers) ChangeSubmit(w http.ResponseWriter, r *http.Request) {
 		h.requestError(w, r, a, err)
 		return
 	}
-	ticket := r.PostFormValue("ticket")
-	res, ended, err := h.c.Flow.ForcedChange(r.Context(), a, ChangeInput{Ticket: ticket,
-		Password: r.PostFormValue("password"), Confirm: r.PostFormValue("confirm"),
-		IP: h.c.ClientIP(r), UserAgent: r.UserAgent(), SessionToken: h.sessionToken(r),
-		DeviceToken: h.cookie(r, DeviceCookie), Lang: h.c.Pages.Lang(w, r, a.UILocales)})
-	view := h.changeView(a, ticket)
+	st := h.step(w, r, a)
+	res, ended, err := h.c.Flow.ForcedChange(r.Context(), a, ChangeInput{Step: st,
+		Password: r.PostFormValue("password"), Confirm: r.PostFormValue("confirm")})
+	view := h.changeView(a, st.Ticket)
 	var policy *PolicyError
 	switch {
 	case err == nil:

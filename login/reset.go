@@ -103,14 +103,8 @@ func (f *Flow) StartReset(ctx context.Context, a storage.AuthRequest, email, ip,
 
 // ResetInput is the submission of the code and new password.
 type ResetInput struct {
-	Ticket      string
-	Code        string
-	Password    string
-	Confirm     string
-	IP          string
-	UserAgent   string
-	Lang        string
-	DeviceToken string
+	Step
+	Code, Password, Confirm string
 }
 
 // Reset checks the code and the new password and, when both are right,
@@ -172,8 +166,9 @@ func (f *Flow) Reset(ctx context.Context, a storage.AuthRequest, in ResetInput) 
 	// The reset proved the mailbox and set a password: the sign-in the
 	// user came from continues in a new session.
 	u.MustChangePassword, u.EmailVerified = false, true
-	res, err := f.completeSignIn(ctx, signIn{a: a, u: u, amr: []string{AMRPassword, AMROTP}, ip: in.IP, ua: in.UserAgent,
-		lang: in.Lang, deviceToken: in.DeviceToken, audit: &storage.AuditEvent{Type: "login", ClientID: a.ClientID, IP: in.IP}}, now)
+	s := f.stepSignIn(ctx, a, u, []string{AMRPassword, AMROTP}, in.Step)
+	s.notify = false // the "password changed" mail says it
+	res, err := f.completeSignIn(ctx, s, now)
 	return res, ended, err
 }
 

@@ -57,22 +57,13 @@ func (h *Handlers) ForgotSubmit(w http.ResponseWriter, r *http.Request) {
 
 // ResetSubmit serves POST /reset/verify: the code and the new password.
 func (h *Handlers) ResetSubmit(w http.ResponseWriter, r *http.Request) {
-	id := r.PostFormValue("id")
-	in := ResetInput{
-		Ticket:      r.PostFormValue("ticket"),
-		Code:        r.PostFormValue("code"),
-		Password:    r.PostFormValue("password"),
-		Confirm:     r.PostFormValue("confirm"),
-		IP:          h.c.ClientIP(r),
-		UserAgent:   r.UserAgent(),
-		DeviceToken: h.cookie(r, DeviceCookie),
-	}
-	a, err := h.c.Flow.Request(r.Context(), id)
+	a, err := h.c.Flow.Request(r.Context(), r.PostFormValue("id"))
 	if err != nil {
 		h.requestError(w, r, a, err)
 		return
 	}
-	in.Lang = h.c.Pages.Lang(w, r, a.UILocales)
+	in := ResetInput{Step: h.step(w, r, a), Code: r.PostFormValue("code"),
+		Password: r.PostFormValue("password"), Confirm: r.PostFormValue("confirm")}
 	res, ended, err := h.c.Flow.Reset(r.Context(), a, in)
 	view := ResetView{AuthRequestID: a.ID, Ticket: in.Ticket, ValidMinutes: h.c.Flow.c.Reset.validMinutes(),
 		Rules: h.c.Flow.c.Policy.Rules(), UILocales: a.UILocales}
