@@ -28,6 +28,7 @@ type Config struct {
 	OTP            OTP            `yaml:"otp"`
 	Notify         Notify         `yaml:"notify"`
 	Email          Email          `yaml:"email"`
+	Legacy         Legacy         `yaml:"legacy"`
 	PasswordPolicy PasswordPolicy `yaml:"password_policy"`
 	Password       Password       `yaml:"password"`
 	Keys           Keys           `yaml:"keys"`
@@ -97,7 +98,10 @@ type Client struct {
 	KeepOfflineTokensOnLogout bool `yaml:"keep_offline_tokens_on_logout"`
 	// OTP "always" requires the emailed sign-in step for this client,
 	// whatever otp.policy says; empty follows the policy.
-	OTP               string          `yaml:"otp"`
+	OTP string `yaml:"otp"`
+	// LegacyClaims: tokens carry `legacy_id` when the client asks for
+	// scope `legacy`.
+	LegacyClaims      bool            `yaml:"legacy_claims"`
 	GrantTypes        []string        `yaml:"grant_types"`
 	Scopes            []string        `yaml:"scopes"`
 	AccessTokenFormat string          `yaml:"access_token_format"` // jwt | opaque
@@ -208,6 +212,29 @@ type OTP struct {
 // Notify configures mails about account activity.
 type Notify struct {
 	Login string `yaml:"login"` // off | new_device | always: a mail after each sign-in
+}
+
+// Legacy configures the bridge for users imported from a legacy product.
+type Legacy struct {
+	Enabled bool `yaml:"enabled"`
+	// Name is how the product is named on pages and in mails.
+	Name string `yaml:"name"`
+	// WindowEndsAt ends the migration window (RFC 3339 with its offset);
+	// empty: no end yet.
+	WindowEndsAt string `yaml:"window_ends_at"`
+	// CheckFloor is the least time a failing password check takes, so
+	// imported hashes (which cost differently) do not tell which accounts
+	// exist.
+	CheckFloor Duration `yaml:"check_floor"`
+}
+
+// WindowEnd parses WindowEndsAt; ok is false when no end is set.
+func (l Legacy) WindowEnd() (t time.Time, ok bool, err error) {
+	if l.WindowEndsAt == "" {
+		return time.Time{}, false, nil
+	}
+	t, err = time.Parse(time.RFC3339, l.WindowEndsAt)
+	return t, err == nil, err
 }
 
 // Email configures email verification.

@@ -105,6 +105,7 @@ func TestApplyDefaults(t *testing.T) {
 			MaxSendsPerHour: 5, RememberDevice: d(720 * time.Hour)},
 		Notify:         Notify{Login: "off"},
 		Email:          Email{VerifyLifetime: d(10 * time.Minute)},
+		Legacy:         Legacy{CheckFloor: d(300 * time.Millisecond)},
 		PasswordPolicy: PasswordPolicy{Preset: "default"},
 		Password:       Password{MemoryKiB: 19456, Iterations: 2, Parallelism: 1, MaxConcurrent: 0},
 		Keys:           Keys{Algorithm: "RS256", RefreshInterval: d(10 * time.Second)},

@@ -55,6 +55,7 @@ const (
 	DefaultOTPRememberDevice  = 30 * 24 * time.Hour
 	DefaultNotifyLogin        = "off"
 	DefaultVerifyLifetime     = 10 * time.Minute
+	DefaultLegacyCheckFloor   = 300 * time.Millisecond
 
 	DefaultKeysAlgorithm       = AlgRS256
 	DefaultKeysRefreshInterval = 10 * time.Second
@@ -130,6 +131,7 @@ func (c *Config) ApplyDefaults() {
 	setDuration(&c.OTP.RememberDevice, DefaultOTPRememberDevice)
 	setDefault(&c.Notify.Login, DefaultNotifyLogin)
 	setDuration(&c.Email.VerifyLifetime, DefaultVerifyLifetime)
+	setDuration(&c.Legacy.CheckFloor, DefaultLegacyCheckFloor)
 
 	setDefault(&c.Password.MemoryKiB, DefaultPasswordMemoryKiB)
 	setDefault(&c.Password.Iterations, DefaultPasswordIterations)

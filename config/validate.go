@@ -123,6 +123,7 @@ func (c *Config) Validate() error {
 		"otp.resend_cooldown":              c.OTP.ResendCooldown,
 		"otp.remember_device":              c.OTP.RememberDevice,
 		"email.verify_lifetime":            c.Email.VerifyLifetime,
+		"legacy.check_floor":               c.Legacy.CheckFloor,
 		"logout.delivery_timeout":          c.Logout.DeliveryTimeout,
 		"logout.retry_delay":               c.Logout.RetryDelay,
 		"logout.poll_interval":             c.Logout.PollInterval,
@@ -150,6 +151,9 @@ func (c *Config) Validate() error {
 	v.oneOf("password_policy.preset", c.PasswordPolicy.Preset, "default", "nist")
 	v.oneOf("otp.policy", c.OTP.Policy, OTPOff, OTPOptional, OTPNewDevice, OTPAlways)
 	v.oneOf("notify.login", c.Notify.Login, "off", "new_device", "always")
+	if _, _, err := c.Legacy.WindowEnd(); err != nil {
+		v.add("legacy.window_ends_at", "must be an RFC 3339 time with its offset, like 2027-03-31T23:59:59+09:00")
+	}
 	if c.PasswordPolicy.MinLength < 0 {
 		v.add("password_policy.min_length", "must not be negative")
 	}

@@ -32,7 +32,38 @@ var (
 	ErrExpired = errors.New("login: the sign-in request expired")
 	// ErrUnknownRequest: no such auth request.
 	ErrUnknownRequest = errors.New("login: unknown sign-in request")
+	// ErrLegacyReset: an imported user typed the legacy product's
+	// password on the unified form; their first unified sign-in is a
+	// password reset.
+	ErrLegacyReset = errors.New("login: first unified sign-in: reset the password")
 )
+
+// LegacyConfig configures the bridge for users imported from a legacy
+// product.
+type LegacyConfig struct {
+	Enabled bool
+	Name    string // the product's name on pages
+	// WindowEnd ends the migration window; zero: no end yet.
+	WindowEnd time.Time
+	// CheckFloor is the least time a failing password check takes.
+	CheckFloor time.Duration
+	// Verify checks a password against an imported hash (legacy.Verify).
+	Verify func(hash, password string) (bool, error)
+}
+
+// LegacyWindow reports whether the migration window is open.
+func (f *Flow) LegacyWindow() bool {
+	l := f.c.Legacy
+	return l.Enabled && (l.WindowEnd.IsZero() || f.c.Now().Before(l.WindowEnd))
+}
+
+// LegacyName is the legacy product's name, when the bridge is on.
+func (f *Flow) LegacyName() string {
+	if !f.c.Legacy.Enabled {
+		return ""
+	}
+	return f.c.Legacy.Name
+}
 
 // ACR values of our own (never a NIST level: see README).
 const (
@@ -122,6 +153,7 @@ type FlowConfig struct {
 	Reset           ResetConfig
 	OTP             OTPConfig
 	Account         AccountConfig
+	Legacy          LegacyConfig
 	Now             func() time.Time
 	Logger          *slog.Logger
 }
@@ -304,6 +336,7 @@ func (f *Flow) Login(ctx context.Context, in Credentials) (SignedIn, error) {
 	if err != nil {
 		return SignedIn{Request: a}, err
 	}
+	started := time.Now()
 	now := f.c.Now().UTC()
 	email := strings.TrimSpace(in.Email)
 	acctKey := "login:acct:" + f.c.Hasher.Hash("throttle", strings.ToLower(email))
@@ -320,6 +353,9 @@ func (f *Flow) Login(ctx context.Context, in Credentials) (SignedIn, error) {
 		}
 		audit.UserID, audit.Outcome, audit.Detail = userID, "failure", reason
 		f.audit(ctx, audit, now)
+		// Imported hashes cost differently from ours: every failure takes
+		// the same least time, so timing tells nothing.
+		sleepUntil(ctx, started.Add(f.c.Legacy.CheckFloor))
 		return SignedIn{Request: a}, ErrInvalidCredentials
 	}
 	if f.throttled(counters[acctKey], f.c.Throttle.FreeFailures, now) || f.throttled(counters[ipKey], 4*f.c.Throttle.FreeFailures, now) {
@@ -333,6 +369,18 @@ func (f *Flow) Login(ctx context.Context, in Credentials) (SignedIn, error) {
 	}
 	if err != nil {
 		return SignedIn{}, fmt.Errorf("login: load user: %w", err)
+	}
+	if u.Imported() {
+		// Not migrated yet: only the legacy product's password is known.
+		if !f.legacyPassword(u, in.Password) {
+			return fail(u.ID, "wrong_password")
+		}
+		if u.Disabled {
+			return fail(u.ID, "disabled")
+		}
+		f.audit(ctx, storage.AuditEvent{Type: "login", UserID: u.ID, ClientID: a.ClientID, IP: in.IP,
+			Outcome: "challenge", Detail: "legacy_reset"}, now)
+		return SignedIn{Request: a}, ErrLegacyReset
 	}
 	ok, _, err := f.c.Passwords.Verify(ctx, u.PasswordHash, in.Password)
 	if err != nil && ctx.Err() != nil {
@@ -364,6 +412,18 @@ func (f *Flow) Login(ctx context.Context, in Credentials) (SignedIn, error) {
 		}
 	}
 	return res, nil
+}
+
+// legacyPassword checks a password against the user's imported hash.
+func (f *Flow) legacyPassword(u storage.User, pw string) bool {
+	if u.LegacyHash == "" || f.c.Legacy.Verify == nil {
+		return false
+	}
+	ok, err := f.c.Legacy.Verify(u.LegacyHash, pw)
+	if err != nil {
+		f.c.Logger.Warn("imported password hash does not parse", "user", u.ID, "err", err)
+	}
+	return ok
 }
 
 // completeSignIn gives the browser a session for s.u and finishes s.a.

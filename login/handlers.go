@@ -30,6 +30,13 @@ type LoginView struct {
 	ErrorKey      string   // catalog key, or empty
 	UILocales     []string // from the auth request
 	ForgotURL     string   // "Forgot your password?"
+	// LegacyName, during the migration window, shows the notice for users
+	// of the legacy product.
+	LegacyName string
+	// LegacyReset offers the password reset for Email: the legacy
+	// product's password was right, and the first unified sign-in is a
+	// reset.
+	LegacyReset bool
 }
 
 // Pages renders the pages of the browser flows in the request's language.
@@ -146,6 +153,11 @@ func (h *Handlers) LoginSubmit(w http.ResponseWriter, r *http.Request) {
 		h.c.LoginOutcome("failure")
 		h.showForm(w, r, http.StatusOK, res.Request, in.Email, "login.error.invalid")
 		return
+	case errors.Is(err, ErrLegacyReset):
+		v := h.loginView(res.Request, in.Email, "")
+		v.LegacyReset = true
+		h.c.Pages.Login(w, r, http.StatusOK, v)
+		return
 	case errors.Is(err, ErrTooManyCodes):
 		h.showForm(w, r, http.StatusTooManyRequests, res.Request, in.Email, "otp.error.send_limit")
 		return
@@ -188,9 +200,17 @@ func (h *Handlers) respond(w http.ResponseWriter, r *http.Request, a storage.Aut
 }
 
 func (h *Handlers) showForm(w http.ResponseWriter, r *http.Request, status int, a storage.AuthRequest, email, errKey string) {
+	h.c.Pages.Login(w, r, status, h.loginView(a, email, errKey))
+}
+
+func (h *Handlers) loginView(a storage.AuthRequest, email, errKey string) LoginView {
 	name, _, _ := h.c.OP.ClientDisplay(a.ClientID)
-	h.c.Pages.Login(w, r, status, LoginView{AuthRequestID: a.ID, Email: email, ClientName: name,
-		ErrorKey: errKey, UILocales: a.UILocales, ForgotURL: "/reset?id=" + url.QueryEscape(a.ID)})
+	v := LoginView{AuthRequestID: a.ID, Email: email, ClientName: name,
+		ErrorKey: errKey, UILocales: a.UILocales, ForgotURL: "/reset?id=" + url.QueryEscape(a.ID)}
+	if h.c.Flow.LegacyWindow() {
+		v.LegacyName = h.c.Flow.LegacyName()
+	}
+	return v
 }
 
 // requestError maps flow errors to pages, in one place.

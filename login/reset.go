@@ -163,6 +163,11 @@ func (f *Flow) Reset(ctx context.Context, a storage.AuthRequest, in ResetInput) 
 		return SignedIn{Request: a}, ended, fmt.Errorf("login: complete reset: %w", err)
 	}
 	f.c.Mailer.SendNow(ctx, changed.ID)
+	if u.Imported() {
+		f.audit(ctx, storage.AuditEvent{Type: "legacy_migrated", UserID: u.ID, ClientID: a.ClientID, IP: in.IP, Outcome: "success"}, now)
+		t := now
+		u.MigratedAt, u.LegacyHash = &t, ""
+	}
 	// The reset proved the mailbox and set a password: the sign-in the
 	// user came from continues in a new session.
 	u.MustChangePassword, u.EmailVerified = false, true

@@ -172,7 +172,9 @@ func (c *Client) RestrictAdditionalAccessTokenScopes() func([]string) []string {
 	return func(s []string) []string { return s }
 }
 
-func (c *Client) IsScopeAllowed(scope string) bool { return slices.Contains(c.cfg.Scopes, scope) }
+func (c *Client) IsScopeAllowed(scope string) bool {
+	return slices.Contains(c.cfg.Scopes, scope) || (scope == ScopeLegacy && c.cfg.LegacyClaims)
+}
 
 // IDTokenUserinfoClaimsAssertion puts profile and email claims into the ID
 // token even when an access token is issued alongside.

@@ -390,7 +390,7 @@ func (s *opStorage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, strin
 // for refreshed tokens, `acr` (which the library only takes from auth
 // requests).
 func (s *opStorage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInfo, req zop.IDTokenRequest, scopes []string) error {
-	if err := s.setUserinfo(ctx, ui, req.GetSubject(), scopes); err != nil {
+	if err := s.setUserinfo(ctx, ui, req.GetSubject(), req.GetClientID(), scopes); err != nil {
 		return err
 	}
 	switch r := req.(type) {
@@ -409,7 +409,7 @@ func (s *opStorage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInf
 	return nil
 }
 
-func (s *opStorage) setUserinfo(ctx context.Context, ui *oidc.UserInfo, userID string, scopes []string) error {
+func (s *opStorage) setUserinfo(ctx context.Context, ui *oidc.UserInfo, userID, clientID string, scopes []string) error {
 	u, err := s.store.GetUser(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("op: load user: %w", err)
@@ -426,10 +426,18 @@ func (s *opStorage) setUserinfo(ctx context.Context, ui *oidc.UserInfo, userID s
 		case oidc.ScopeEmail:
 			ui.Email = u.Email
 			ui.EmailVerified = oidc.Bool(u.EmailVerified)
+		case ScopeLegacy:
+			if c, err := s.client(clientID); err == nil && c.cfg.LegacyClaims && u.LegacyID != "" {
+				ui.AppendClaims("legacy_id", u.LegacyID)
+			}
 		}
 	}
 	return nil
 }
+
+// ScopeLegacy asks for the user's id in the legacy product (`legacy_id`),
+// for clients with legacy_claims.
+const ScopeLegacy = "legacy"
 
 // activeToken loads the access token's record: revoked, expired and
 // session-ended tokens (JWTs included) are not active.
@@ -452,7 +460,7 @@ func (s *opStorage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo,
 	if at.UserID == "" {
 		return oidc.ErrInvalidRequest().WithDescription("the token has no user")
 	}
-	return s.setUserinfo(ctx, ui, at.UserID, at.Scopes)
+	return s.setUserinfo(ctx, ui, at.UserID, at.ClientID, at.Scopes)
 }
 
 func (s *opStorage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, _, _ string) error {
@@ -462,7 +470,7 @@ func (s *opStorage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.In
 	}
 	if at.UserID != "" {
 		ui := new(oidc.UserInfo)
-		if err := s.setUserinfo(ctx, ui, at.UserID, at.Scopes); err != nil {
+		if err := s.setUserinfo(ctx, ui, at.UserID, at.ClientID, at.Scopes); err != nil {
 			return err
 		}
 		resp.SetUserInfo(ui)

@@ -59,7 +59,8 @@ func (p *pages) Login(w http.ResponseWriter, r *http.Request, status int, v logi
 	// Language links of an answer to a POST go back to the form.
 	b := formPage(p.base(w, r, v.UILocales), r, v.AuthRequestID)
 	p.logErr(r, p.r.RenderLogin(w, status, templates.LoginPage{Base: b, AuthRequestID: v.AuthRequestID,
-		Email: v.Email, ClientName: v.ClientName, Error: v.ErrorKey, ForgotURL: v.ForgotURL}))
+		Email: v.Email, ClientName: v.ClientName, Error: v.ErrorKey, ForgotURL: v.ForgotURL,
+		LegacyName: v.LegacyName, LegacyReset: v.LegacyReset}))
 }
 
 // Lang is the language of pages and mails for r.

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sekisho/sekisho/config"
+	"github.com/sekisho/sekisho/legacy"
 	"github.com/sekisho/sekisho/login"
 	"github.com/sekisho/sekisho/mail"
 	"github.com/sekisho/sekisho/op"
@@ -323,7 +324,20 @@ func newFlow(o Options, keys *secret.Keys, outbox login.Mailer, logout *op.Logou
 			MaxSendsPerHour: cfg.OTP.MaxSendsPerHour, RememberDevice: cfg.OTP.RememberDevice.D(), NotifyLogin: cfg.Notify.Login},
 		Account: login.AccountConfig{BaseURL: cfg.Issuer, VerifyTTL: cfg.Email.VerifyLifetime.D(),
 			RequestTTL: cfg.Lifetimes.AuthRequest.D(), PerHour: cfg.Reset.PerEmailPerHour},
-		Now: o.Now, Logger: o.Logger}), nil
+		Legacy: legacyConfig(cfg),
+		Now:    o.Now, Logger: o.Logger}), nil
+}
+
+// legacyConfig is the bridge for imported users. Imported hashes are
+// checked even when the bridge is off (the users exist); the floor and
+// the pages' notices need it on.
+func legacyConfig(cfg *config.Config) login.LegacyConfig {
+	lc := login.LegacyConfig{Enabled: cfg.Legacy.Enabled, Name: cfg.Legacy.Name, Verify: legacy.Verify}
+	if cfg.Legacy.Enabled {
+		lc.CheckFloor = cfg.Legacy.CheckFloor.D()
+		lc.WindowEnd, _, _ = cfg.Legacy.WindowEnd()
+	}
+	return lc
 }
 
 // CLIFlow builds the flows for the command line: mails it writes wait in

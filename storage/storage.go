@@ -65,9 +65,21 @@ type User struct {
 	// OTPEnabled: the user turned the emailed sign-in step on (otp.policy
 	// optional).
 	OTPEnabled bool
+	// LegacyID is the user's id in the legacy product they were imported
+	// from; empty for a native account.
+	LegacyID string
+	// LegacyHash is the product's password hash, kept until the user
+	// migrates (sets a sekisho password).
+	LegacyHash string
+	MigratedAt *time.Time
+	Roles      []string
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 }
+
+// Imported reports whether the user came from the legacy product and has
+// not migrated yet.
+func (u User) Imported() bool { return u.LegacyID != "" && u.MigratedAt == nil }
 
 // UserStore keeps accounts. Emails are unique case-insensitively: the
 // implementation compares a lower-cased copy made in Go.
@@ -82,6 +94,45 @@ type UserStore interface {
 	// DeleteUser removes the user and revokes every token they hold.
 	// Callers end the sessions first (EndSessions), so clients hear of it.
 	DeleteUser(ctx context.Context, id string, now time.Time) error
+	// GetUserByLegacyID returns the user imported with that legacy id.
+	GetUserByLegacyID(ctx context.Context, legacyID string) (User, error)
+	// ImportLegacyUsers creates or updates imported users, in one
+	// transaction (rolled back when dryRun), and says what happened to
+	// each: a legacy id not seen before is created (unless its email
+	// belongs to another account); a known one that has not migrated gets
+	// the file's email, name, hash and roles; a migrated one is left
+	// alone.
+	ImportLegacyUsers(ctx context.Context, users []LegacyUser, now time.Time, dryRun bool) ([]ImportResult, error)
+	// CountLegacyUsers counts imported users and those who migrated.
+	CountLegacyUsers(ctx context.Context) (imported, migrated int, err error)
+	// ListUnmigrated returns imported users who have not migrated, by id
+	// after afterID, at most limit.
+	ListUnmigrated(ctx context.Context, afterID string, limit int) ([]User, error)
+}
+
+// LegacyUser is one user of an import file.
+type LegacyUser struct {
+	LegacyID     string
+	Email        string
+	Name         string
+	PasswordHash string // the product's hash, or empty
+	Roles        []string
+}
+
+// Outcomes of importing one user.
+const (
+	ImportCreated   = "created"
+	ImportUpdated   = "updated"
+	ImportUnchanged = "unchanged"
+	ImportRejected  = "rejected"
+)
+
+// ImportResult is what importing one user did.
+type ImportResult struct {
+	LegacyID string
+	UserID   string
+	Outcome  string // Import*
+	Reason   string // why it was rejected
 }
 
 // AuthRequest is an OIDC authorization request from /authorize until its
@@ -519,7 +570,8 @@ type PasswordChange struct {
 	UserID       string
 	PasswordHash string
 	// VerifyEmail marks the email verified (a reset code proved the
-	// mailbox).
+	// mailbox). An imported user also migrates then: the legacy hash is
+	// dropped and MigratedAt set.
 	VerifyEmail bool
 	// End, when set, ends sessions of the user (and notifies their
 	// clients).

@@ -22,6 +22,13 @@ type LoginPage struct {
 	Error string
 	// ForgotURL is the link of "Forgot your password?"; empty hides it.
 	ForgotURL string
+	// LegacyName, when set, shows the notice for users of that legacy
+	// product (their first sign-in here needs a password reset).
+	LegacyName string
+	// LegacyReset shows, instead of an error, that the legacy product's
+	// password was right and offers the reset for Email (a form posting
+	// id and email to /reset).
+	LegacyReset bool
 }
 
 // Message is a catalog key with its arguments.

@@ -20,9 +20,21 @@ import (
 func main() {
 	if err := newRootCmd().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "sekisho:", err)
+		var ex *exitError
+		if errors.As(err, &ex) {
+			os.Exit(ex.code)
+		}
 		os.Exit(1)
 	}
 }
+
+// exitError ends the command with its own exit status.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
 
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
@@ -32,7 +44,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("config", "", "configuration file (or SEKISHO_CONFIG)")
-	root.AddCommand(newServeCmd(), newMigrateCmd(), newUserCmd(), newSessionCmd(), newLogoutDeliveriesCmd(), newOutboxCmd(), newKeysCmd(), newBenchCmd())
+	root.AddCommand(newServeCmd(), newMigrateCmd(), newUserCmd(), newSessionCmd(), newLogoutDeliveriesCmd(), newOutboxCmd(), newKeysCmd(), newBenchCmd(), newLegacyCmd())
 	return root
 }
 

@@ -112,6 +112,8 @@ func (s *Store) ChangePassword(ctx context.Context, p storage.PasswordChange) (s
 		set := map[string]any{"password_hash": p.PasswordHash, "must_change_password": false, "updated_at": now}
 		if p.VerifyEmail {
 			set["email_verified"] = true
+			set["legacy_hash"] = ""
+			set["migrated_at"] = gorm.Expr("CASE WHEN legacy_id IS NOT NULL AND migrated_at IS NULL THEN ? ELSE migrated_at END", now)
 		}
 		res := tx.Model(&userRow{}).Where("id = ?", p.UserID).Updates(set)
 		if res.Error != nil {

@@ -84,7 +84,11 @@ type userRow struct {
 	PasswordHash       string
 	Disabled           bool
 	MustChangePassword bool
-	OTPEnabled         bool      `gorm:"column:otp_enabled"`
+	OTPEnabled         bool `gorm:"column:otp_enabled"`
+	LegacyID           *string
+	LegacyHash         string
+	MigratedAt         *time.Time
+	Roles              stringList
 	CreatedAt          time.Time `gorm:"autoCreateTime:false"`
 	UpdatedAt          time.Time `gorm:"autoUpdateTime:false"`
 }
@@ -102,13 +106,25 @@ func toUserRow(u storage.User) userRow {
 		Disabled:           u.Disabled,
 		MustChangePassword: u.MustChangePassword,
 		OTPEnabled:         u.OTPEnabled,
+		LegacyID:           nullString(u.LegacyID),
+		LegacyHash:         u.LegacyHash,
+		MigratedAt:         utcPtr(u.MigratedAt),
+		Roles:              stringList(u.Roles),
 		CreatedAt:          utc(u.CreatedAt),
 		UpdatedAt:          utc(u.UpdatedAt),
 	}
 }
 
+// nullString stores "" as NULL (a unique column that is optional).
+func nullString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
 func (r userRow) user() storage.User {
-	return storage.User{
+	u := storage.User{
 		ID:                 r.ID,
 		Email:              r.Email,
 		EmailVerified:      r.EmailVerified,
@@ -117,9 +133,16 @@ func (r userRow) user() storage.User {
 		Disabled:           r.Disabled,
 		MustChangePassword: r.MustChangePassword,
 		OTPEnabled:         r.OTPEnabled,
+		LegacyHash:         r.LegacyHash,
+		MigratedAt:         fromDBPtr(r.MigratedAt),
+		Roles:              []string(r.Roles),
 		CreatedAt:          fromDB(r.CreatedAt),
 		UpdatedAt:          fromDB(r.UpdatedAt),
 	}
+	if r.LegacyID != nil {
+		u.LegacyID = *r.LegacyID
+	}
+	return u
 }
 
 type authRequestRow struct {

@@ -2,9 +2,12 @@ package gormstore
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"gorm.io/gorm"
 
 	"github.com/sekisho/sekisho/storage"
@@ -91,4 +94,110 @@ func convert[R, T any](rows []R, f func(R) T) []T {
 		out[i] = f(r)
 	}
 	return out
+}
+
+func (s *Store) GetUserByLegacyID(ctx context.Context, legacyID string) (storage.User, error) {
+	var row userRow
+	if err := s.db.WithContext(ctx).Take(&row, "legacy_id = ?", legacyID).Error; err != nil {
+		return storage.User{}, wrap("get user by legacy id", err)
+	}
+	return row.user(), nil
+}
+
+// errDryRun rolls a dry-run import back.
+var errDryRun = errors.New("dry run")
+
+func (s *Store) ImportLegacyUsers(ctx context.Context, users []storage.LegacyUser, now time.Time, dryRun bool) ([]storage.ImportResult, error) {
+	out := make([]storage.ImportResult, len(users))
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		for i, lu := range users {
+			res, err := importOne(tx, lu, utc(now))
+			if err != nil {
+				return err
+			}
+			out[i] = res
+		}
+		if dryRun {
+			return errDryRun
+		}
+		return nil
+	})
+	if errors.Is(err, errDryRun) {
+		err = nil
+	}
+	return out, wrap("import legacy users", err)
+}
+
+func importOne(tx *gorm.DB, lu storage.LegacyUser, now time.Time) (storage.ImportResult, error) {
+	res := storage.ImportResult{LegacyID: lu.LegacyID}
+	email := normalizeEmail(lu.Email)
+	var owner userRow
+	err := tx.Take(&owner, "email_lower = ?", email).Error
+	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+		return res, err
+	}
+	ownerFound := err == nil
+	var row userRow
+	err = tx.Take(&row, "legacy_id = ?", lu.LegacyID).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		switch {
+		case ownerFound && owner.LegacyID == nil:
+			res.Outcome, res.Reason = storage.ImportRejected, "the email belongs to an account that was not imported"
+			return res, nil
+		case ownerFound:
+			res.Outcome, res.Reason = storage.ImportRejected, "the email belongs to another imported user"
+			return res, nil
+		}
+		u := storage.User{ID: uuid.NewString(), Email: strings.TrimSpace(lu.Email), Name: lu.Name, LegacyID: lu.LegacyID,
+			LegacyHash: lu.PasswordHash, Roles: lu.Roles, CreatedAt: now, UpdatedAt: now}
+		r := toUserRow(u)
+		res.UserID, res.Outcome = u.ID, storage.ImportCreated
+		return res, tx.Create(&r).Error
+	case err != nil:
+		return res, err
+	}
+	res.UserID = row.ID
+	if row.MigratedAt != nil {
+		res.Outcome = storage.ImportUnchanged
+		return res, nil
+	}
+	if ownerFound && owner.ID != row.ID {
+		res.Outcome, res.Reason = storage.ImportRejected, "the email belongs to another account"
+		return res, nil
+	}
+	name, hash := lu.Name, lu.PasswordHash
+	if row.Email == strings.TrimSpace(lu.Email) && row.Name == name && row.LegacyHash == hash &&
+		slices.Equal([]string(row.Roles), lu.Roles) {
+		res.Outcome = storage.ImportUnchanged
+		return res, nil
+	}
+	res.Outcome = storage.ImportUpdated
+	set := map[string]any{"email": strings.TrimSpace(lu.Email), "email_lower": email, "name": name,
+		"legacy_hash": hash, "roles": stringList(lu.Roles), "updated_at": now}
+	if !strings.EqualFold(row.Email, strings.TrimSpace(lu.Email)) {
+		set["email_verified"] = false
+	}
+	return res, tx.Model(&userRow{}).Where("id = ?", row.ID).Updates(set).Error
+}
+
+func (s *Store) CountLegacyUsers(ctx context.Context) (imported, migrated int, err error) {
+	var counts struct{ Imported, Migrated int64 }
+	err = s.db.WithContext(ctx).Model(&userRow{}).Where("legacy_id IS NOT NULL").
+		Select("COUNT(*) AS imported, COUNT(migrated_at) AS migrated").Scan(&counts).Error
+	return int(counts.Imported), int(counts.Migrated), wrap("count legacy users", err)
+}
+
+func (s *Store) ListUnmigrated(ctx context.Context, afterID string, limit int) ([]storage.User, error) {
+	var rows []userRow
+	err := s.db.WithContext(ctx).Where("legacy_id IS NOT NULL AND migrated_at IS NULL AND id > ?", afterID).
+		Order("id").Limit(limitOr(limit, 100)).Find(&rows).Error
+	if err != nil {
+		return nil, wrap("list unmigrated users", err)
+	}
+	out := make([]storage.User, len(rows))
+	for i, r := range rows {
+		out[i] = r.user()
+	}
+	return out, nil
 }

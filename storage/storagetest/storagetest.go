@@ -68,6 +68,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"RenewCode", testRenewCode},
 		{"VerifyEmail", testVerifyEmail},
 		{"CompleteLoginExtras", testCompleteLoginExtras},
+		{"LegacyImport", testLegacyImport},
 		{"SigningKeys", testSigningKeys},
 		{"SigningKeysAllRetired", testSigningKeysAllRetired},
 		{"EnsureSigningKeyConcurrent", testEnsureSigningKeyConcurrent},

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sekisho/sekisho/config"
+	"github.com/sekisho/sekisho/legacy"
+	"github.com/sekisho/sekisho/storage"
+	"github.com/sekisho/sekisho/storage/gormstore"
+)
+
+func newLegacyCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "legacy", Short: "Import and migrate the users of a legacy product"}
+	cmd.AddCommand(newLegacyImportCmd(), newLegacyStatusCmd())
+	return cmd
+}
+
+// importTally counts what an import did.
+type importTally struct {
+	created, updated, unchanged, rejected int
+}
+
+func (t importTally) accepted() int { return t.created + t.updated + t.unchanged }
+
+func newLegacyImportCmd() *cobra.Command {
+	var file, format string
+	var dryRun bool
+	var batch int
+	cmd := &cobra.Command{
+		Use:   "import --file F",
+		Short: "Import users from CSV (with a header) or JSON Lines",
+		Long: `Import users from CSV (with a header) or JSON Lines: legacy_id and email
+required, name, password_hash and roles (";"-separated) optional.
+Exit status: 0 when every line was accepted, 2 when some were rejected,
+1 when nothing could be imported.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := os.Open(file)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, _ *config.Config) error {
+				t, err := importUsers(ctx, st, f, format, batch, dryRun, cmd.OutOrStdout(), cmd.ErrOrStderr())
+				if err != nil {
+					return err
+				}
+				what := "imported"
+				if dryRun {
+					what = "would import (dry run, nothing written)"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: created %d, updated %d, unchanged %d, rejected %d\n",
+					what, t.created, t.updated, t.unchanged, t.rejected)
+				switch {
+				case t.accepted() == 0:
+					return &exitError{code: 1, msg: "nothing could be imported"}
+				case t.rejected > 0:
+					return &exitError{code: 2, msg: fmt.Sprintf("%d line(s) rejected (listed above)", t.rejected)}
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&file, "file", "", "the file to import")
+	cmd.Flags().StringVar(&format, "format", "", "csv or jsonl (default: from the first character)")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "report what would happen without writing")
+	cmd.Flags().IntVar(&batch, "batch", 1000, "users written per transaction")
+	_ = cmd.MarkFlagRequired("file")
+	return cmd
+}
+
+// importUsers reads r and writes its users in batches. Rejected lines
+// are listed on out with their line numbers; progress goes to progress.
+// Memory grows only with the ids and emails seen (to reject repeats).
+func importUsers(ctx context.Context, st storage.UserStore, r io.Reader, format string, size int, dryRun bool,
+	out, progress io.Writer) (importTally, error) {
+	var t importTally
+	rd, err := legacy.NewReader(r, format)
+	if err != nil {
+		return t, err
+	}
+	if size < 1 {
+		size = 1000
+	}
+	seenID := map[string]int{}       // legacy id → its first line
+	seenEmail := map[string]string{} // lower-cased email → legacy id
+	reject := func(line int, id, reason string) {
+		t.rejected++
+		if id != "" {
+			reason = fmt.Sprintf("legacy_id %q: %s", id, reason)
+		}
+		fmt.Fprintf(out, "line %d: rejected: %s\n", line, reason)
+	}
+	var users []storage.LegacyUser
+	var lines []int
+	read := 0
+	flush := func() error {
+		if len(users) == 0 {
+			return nil
+		}
+		res, err := st.ImportLegacyUsers(ctx, users, time.Now().UTC(), dryRun)
+		if err != nil {
+			return err
+		}
+		for i, r := range res {
+			switch r.Outcome {
+			case storage.ImportCreated:
+				t.created++
+			case storage.ImportUpdated:
+				t.updated++
+			case storage.ImportUnchanged:
+				t.unchanged++
+			default:
+				reject(lines[i], r.LegacyID, r.Reason)
+			}
+		}
+		users, lines = users[:0], lines[:0]
+		fmt.Fprintf(progress, "%d lines read, %d accepted, %d rejected\n", read, t.accepted(), t.rejected)
+		return nil
+	}
+	for {
+		rec, err := rd.Next()
+		var le *legacy.LineError
+		switch {
+		case errors.Is(err, io.EOF):
+			return t, flush()
+		case errors.As(err, &le):
+			read++
+			reject(le.Line, le.LegacyID, le.Reason)
+			continue
+		case err != nil:
+			return t, err
+		}
+		read++
+		if first, ok := seenID[rec.LegacyID]; ok {
+			reject(rec.Line, rec.LegacyID, fmt.Sprintf("repeats the legacy_id of line %d", first))
+			continue
+		}
+		seenID[rec.LegacyID] = rec.Line
+		lower := strings.ToLower(rec.Email)
+		if other, ok := seenEmail[lower]; ok {
+			reject(rec.Line, rec.LegacyID, fmt.Sprintf("the email is also that of legacy_id %q in this file", other))
+			continue
+		}
+		seenEmail[lower] = rec.LegacyID
+		users = append(users, storage.LegacyUser{LegacyID: rec.LegacyID, Email: rec.Email, Name: rec.Name,
+			PasswordHash: rec.PasswordHash, Roles: rec.Roles})
+		lines = append(lines, rec.Line)
+		if len(users) >= size {
+			if err := flush(); err != nil {
+				return t, err
+			}
+		}
+	}
+}
+
+func newLegacyStatusCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Count imported, migrated and remaining users",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, _ *config.Config) error {
+				imported, migrated, err := st.CountLegacyUsers(ctx)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "imported %d\nmigrated %d\nremaining %d\n", imported, migrated, imported-migrated)
+				return nil
+			})
+		},
+	}
+}

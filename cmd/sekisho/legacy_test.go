@@ -1,0 +1,133 @@
+package main
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/sekisho/sekisho/storage/gormstore"
+)
+
+func exitCode(err error) int {
+	var ex *exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ex):
+		return ex.code
+	default:
+		return 1
+	}
+}
+
+func writeFile(t *testing.T, name, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestLegacyImportCommand: a file with good and bad lines, its re-import,
+// a dry run, a file with nothing importable, and the status.
+func TestLegacyImportCommand(t *testing.T) {
+	t.Setenv("SEKISHO_SECRET", base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef")))
+	cfg := writeConfig(t, cliConfig)
+	if out, err := run(t, "S3cret-pass!\n", "user", "add", "--config", cfg, "--email", "native@example.com", "--password-stdin", "--email-verified"); err != nil {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+	bc, err := bcrypt.GenerateFromPassword([]byte("old-pass"), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csv := strings.Join([]string{
+		"legacy_id,email,name,password_hash,roles",
+		fmt.Sprintf("1001,aoi@example.com,Aoi,%s,admin;staff", bc), // 2: good
+		"1002,ren@example.com,Ren,,",                               // 3: good, no hash
+		",nobody@example.com,,,",                                   // 4: missing legacy_id
+		"1004,not-an-email,,,",                                     // 5: bad email
+		"1001,aoi2@example.com,,,",                                 // 6: repeated legacy_id
+		"1006,x@example.com,,md5$abc$def,",                         // 7: unknown hash format
+		"1007,Native@Example.com,,,",                               // 8: a native account's email
+		"1008,REN@example.com,,,",                                  // 9: repeats line 3's email
+	}, "\n") + "\n"
+	file := writeFile(t, "users.csv", csv)
+
+	out, err := run(t, "", "legacy", "import", "--config", cfg, "--file", file, "--dry-run")
+	if exitCode(err) != 2 || !strings.Contains(out, "created 2, updated 0, unchanged 0, rejected 6") || !strings.Contains(out, "dry run") {
+		t.Errorf("dry run: exit %d\n%s", exitCode(err), out)
+	}
+	if out, _ := run(t, "", "legacy", "status", "--config", cfg); !strings.Contains(out, "imported 0") {
+		t.Errorf("a dry run wrote users:\n%s", out)
+	}
+	out, err = run(t, "", "legacy", "import", "--config", cfg, "--file", file)
+	if exitCode(err) != 2 || !strings.Contains(out, "created 2, updated 0, unchanged 0, rejected 6") {
+		t.Fatalf("import: exit %d\n%s", exitCode(err), out)
+	}
+	for _, line := range []string{"line 4:", "line 5:", "line 6:", "line 7:", "line 8:", "line 9:"} {
+		if !strings.Contains(out, line) {
+			t.Errorf("no rejection for %s\n%s", line, out)
+		}
+	}
+	if strings.Contains(out, "line 2:") || strings.Contains(out, "line 3:") || strings.Contains(out, string(bc)) {
+		t.Errorf("good lines rejected, or a hash printed:\n%s", out)
+	}
+	// The same file again: nothing changes.
+	out, err = run(t, "", "legacy", "import", "--config", cfg, "--file", file)
+	if exitCode(err) != 2 || !strings.Contains(out, "created 0, updated 0, unchanged 2, rejected 6") {
+		t.Errorf("re-import: exit %d\n%s", exitCode(err), out)
+	}
+	// A later JSON Lines file updates a name; everything accepted: exit 0.
+	jsonl := writeFile(t, "later.jsonl", `{"legacy_id":"1002","email":"ren@example.com","name":"Ren K","roles":["staff"]}`+"\n")
+	out, err = run(t, "", "legacy", "import", "--config", cfg, "--file", jsonl)
+	if exitCode(err) != 0 || !strings.Contains(out, "updated 1") {
+		t.Errorf("update: exit %d\n%s", exitCode(err), out)
+	}
+	// Nothing importable: exit 1.
+	bad := writeFile(t, "bad.csv", "legacy_id,email\n,\n")
+	if _, err := run(t, "", "legacy", "import", "--config", cfg, "--file", bad); exitCode(err) != 1 {
+		t.Errorf("nothing importable: exit %d", exitCode(err))
+	}
+	if out, err := run(t, "", "legacy", "status", "--config", cfg); err != nil || !strings.Contains(out, "imported 2\nmigrated 0\nremaining 2") {
+		t.Errorf("status: %v\n%s", err, out)
+	}
+	st, err := gormstore.Open(t.Context(), gormstore.Config{Driver: "sqlite", DSN: filepath.Join(filepath.Dir(cfg), "sekisho.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	aoi, err := st.GetUserByLegacyID(t.Context(), "1001")
+	if err != nil || aoi.LegacyHash != string(bc) || strings.Join(aoi.Roles, ";") != "admin;staff" || aoi.ID == "1001" {
+		t.Errorf("imported user: %+v %v", aoi, err)
+	}
+	if n, _ := st.GetUserByEmail(t.Context(), "native@example.com"); n.LegacyID != "" {
+		t.Error("the native account was linked")
+	}
+}
+
+// TestLegacyImportLarge: 100,000 users import in batches.
+func TestLegacyImportLarge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large import")
+	}
+	t.Setenv("SEKISHO_SECRET", base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef")))
+	cfg := writeConfig(t, cliConfig)
+	var b strings.Builder
+	b.WriteString("legacy_id,email,name\n")
+	for i := range 100000 {
+		fmt.Fprintf(&b, "u%d,user%d@example.com,User %d\n", i, i, i)
+	}
+	file := writeFile(t, "large.csv", b.String())
+	out, err := run(t, "", "legacy", "import", "--config", cfg, "--file", file, "--batch", "5000")
+	if err != nil || !strings.Contains(out, "created 100000, updated 0, unchanged 0, rejected 0") ||
+		strings.Count(out, "lines read") < 20 {
+		t.Errorf("large import: %v\n%.500s", err, out)
+	}
+}

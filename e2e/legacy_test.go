@@ -1,0 +1,121 @@
+package e2e
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"golang.org/x/net/html"
+
+	"github.com/sekisho/sekisho/config"
+	"github.com/sekisho/sekisho/htmltest"
+	"github.com/sekisho/sekisho/mail/mailtest"
+	"github.com/sekisho/sekisho/storage"
+)
+
+const legacyPass = "old-site-pass"
+
+// importLegacy imports one user of the legacy product with a bcrypt hash
+// of legacyPass, as `sekisho legacy import` does.
+func (e *env) importLegacy(t *testing.T, id, email string) storage.User {
+	t.Helper()
+	hash, err := bcrypt.GenerateFromPassword([]byte(legacyPass), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.store.ImportLegacyUsers(t.Context(), []storage.LegacyUser{{LegacyID: id, Email: email, Name: "Kei",
+		PasswordHash: string(hash)}}, time.Now(), false)
+	if err != nil || res[0].Outcome != storage.ImportCreated {
+		t.Fatalf("import: %+v %v", res, err)
+	}
+	u, err := e.store.GetUserByLegacyID(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func withLegacy(c *config.Config) {
+	c.Legacy = config.Legacy{Enabled: true, Name: "Old Shop", CheckFloor: config.Duration(150 * time.Millisecond)}
+	c.Clients[0].LegacyClaims = true
+}
+
+// TestLegacyMigration: the legacy password on the unified form leads to
+// the reset, which migrates the user; the sign-in they started continues
+// with the same sub, and tokens carry legacy_id for clients that ask.
+func TestLegacyMigration(t *testing.T) {
+	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+		smtp := startSMTP(t)
+		e := newEnvSMTP(t, newStore(t), smtp, withLegacy)
+		e.run()
+		kei := e.importLegacy(t, "L-77", "kei@example.com")
+
+		b := e.browser()
+		a := newAuthz("web", webCB, "openid email legacy")
+		login := b.get(a.url(e.cfg.Issuer))
+		if n := htmltest.Find(login.doc, func(n *html.Node) bool { return htmltest.Attr(n, "id") == "legacy-notice" }); len(n) != 1 ||
+			!strings.Contains(htmltest.Text(n[0]), "Old Shop") {
+			t.Error("no notice for the legacy product's users on the sign-in page")
+		}
+		// A wrong password: the ordinary answer, after the floor.
+		started := time.Now()
+		wrong := b.signIn(login, kei.Email, "not-it")
+		if !strings.Contains(alertText(wrong), "incorrect") || wrong.hasForm("/reset") && strings.Contains(wrong.body, "legacy-reset") {
+			t.Errorf("wrong legacy password: %q", alertText(wrong))
+		}
+		if time.Since(started) < 150*time.Millisecond {
+			t.Error("a failing check returned before the floor")
+		}
+		unknown := b.signIn(login, "nobody@example.com", "not-it")
+		if alertText(unknown) != alertText(wrong) || unknown.status != wrong.status {
+			t.Error("an unknown account answers differently from a wrong legacy password")
+		}
+		// The legacy password: not signed in, the reset offered.
+		offer := b.signIn(login, kei.Email, legacyPass)
+		if offer.status != http.StatusOK || !offer.hasForm("/reset") || !strings.Contains(offer.body, "legacy-reset") {
+			t.Fatalf("legacy password: status %d %.300s", offer.status, htmltest.Text(offer.doc))
+		}
+		vals, _ := formInputs(t, offer.doc, "/reset")
+		if vals["email"] != kei.Email {
+			t.Errorf("reset offer for %q, want %q", vals["email"], kei.Email)
+		}
+		codePage := b.post(e.cfg.Issuer+"/reset", url.Values{"id": {vals["id"]}, "email": {vals["email"]}}, e.cfg.Issuer)
+		code := mailsTo(t, smtp, kei.Email, "password reset code", 1)[0]
+		done := b.submitReset(t, codePage, mailtest.Code(code.Text), newPass, newPass)
+		tok := e.tokensFor(t, done, a)
+		if tok.IDTokenClaims.Subject != kei.ID {
+			t.Errorf("sub after migration = %q, want the imported user's %q", tok.IDTokenClaims.Subject, kei.ID)
+		}
+		if got := tok.IDTokenClaims.Claims["legacy_id"]; got != "L-77" {
+			t.Errorf("legacy_id claim = %v", got)
+		}
+		u, _ := e.store.GetUser(t.Context(), kei.ID)
+		if u.Imported() || u.MigratedAt == nil || u.LegacyHash != "" || !u.EmailVerified {
+			t.Errorf("after the reset: %+v", u)
+		}
+		if ev, _ := e.store.ListAuditEvents(t.Context(), storage.AuditFilter{UserID: kei.ID, Type: "legacy_migrated"}); len(ev) != 1 {
+			t.Errorf("%d legacy_migrated audit events, want 1", len(ev))
+		}
+		// Now only the new password works on the unified form.
+		fresh := e.browser()
+		if r := fresh.signIn(fresh.get(newAuthz("web", webCB, "openid").url(e.cfg.Issuer)), kei.Email, legacyPass); !r.hasLoginForm() ||
+			strings.Contains(r.body, "legacy-reset") {
+			t.Error("the legacy password still does something after migration")
+		}
+		a2 := newAuthz("web", webCB, "openid")
+		e.code(t, fresh.signIn(fresh.get(a2.url(e.cfg.Issuer)), kei.Email, newPass), a2)
+		// A client without legacy_claims gets no legacy_id.
+		a3 := newAuthz("web2", web2CB, "openid")
+		tok3, err := e.exchange(t, e.rp("web2", web2Secret, web2CB, "openid"), e.code(t, fresh.get(a3.url(e.cfg.Issuer)), a3), a3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := tok3.IDTokenClaims.Claims["legacy_id"]; ok {
+			t.Error("a client without legacy_claims got legacy_id")
+		}
+	})
+}

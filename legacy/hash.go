@@ -1,0 +1,411 @@
+package legacy
+
+import (
+	"crypto/pbkdf2"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Format names an imported password hash format.
+type Format string
+
+// The formats Detect recognises.
+const (
+	// FormatBcrypt is a modular crypt bcrypt hash, $2a$, $2b$ or $2y$.
+	FormatBcrypt Format = "bcrypt"
+	// FormatArgon2id is a PHC string:
+	// $argon2id$v=19$m=65536,t=3,p=4$<salt>$<hash>.
+	FormatArgon2id Format = "argon2id"
+	// FormatPBKDF2 is PBKDF2-HMAC-SHA256 as a PHC string,
+	// $pbkdf2-sha256$i=600000[,l=32]$<salt>$<hash>, or as passlib writes it,
+	// $pbkdf2-sha256$29000$<salt>$<hash>.
+	FormatPBKDF2 Format = "pbkdf2-sha256"
+	// FormatDjangoPBKDF2 is Django's PBKDF2-HMAC-SHA256:
+	// pbkdf2_sha256$<iterations>$<salt>$<base64 hash>.
+	FormatDjangoPBKDF2 Format = "django-pbkdf2-sha256"
+	// FormatSSHA256 is the LDAP salted SHA-256 scheme:
+	// {SSHA256}base64(sha256(password+salt) || salt).
+	FormatSSHA256 Format = "ssha256"
+	// FormatSaltedSHA256 is sha256$<SALT>$<hex of sha256(SALT + password)>.
+	FormatSaltedSHA256 Format = "sha256-salted"
+)
+
+// ErrUnknownFormat is returned, wrapped with the reason, for a hash that is
+// in none of the formats, or is in one of them but does not parse or has
+// parameters out of range.
+var ErrUnknownFormat = errors.New("legacy: unknown password hash format")
+
+// Bounds on the parameters of an imported hash. The upper ones keep a single
+// Verify from costing seconds of CPU or gigabytes of memory; the lower ones
+// refuse digests so short that many wrong passwords would match.
+const (
+	maxPBKDF2Iterations = 10_000_000
+	maxArgon2MemoryKiB  = 1 << 20 // 1 GiB
+	maxArgon2Time       = 16
+	maxArgon2Threads    = 16
+	maxBcryptCost       = 16
+	minDigestBytes      = 16
+	maxDigestBytes      = 64
+)
+
+// formatError is ErrUnknownFormat with the reason a hash was refused. The
+// reason names the format and parameters, never salt or digest text, so it
+// may be shown in an import report.
+type formatError struct{ reason string }
+
+func (e *formatError) Error() string { return ErrUnknownFormat.Error() + ": " + e.reason }
+func (e *formatError) Unwrap() error { return ErrUnknownFormat }
+
+func refuse(format string, args ...any) error {
+	return &formatError{reason: fmt.Sprintf(format, args...)}
+}
+
+// Detect returns the format of an imported hash after checking that it
+// parses completely: parameters in range, salt and digest decodable, digest
+// of the expected length. Otherwise it returns an error wrapping
+// ErrUnknownFormat with the reason; the empty string is such an error too
+// (callers treat "no hash" separately).
+//
+// Detect refuses hashes that would be too costly to verify: PBKDF2 with
+// fewer than 1 or more than 10,000,000 iterations; argon2id with more than
+// 1,048,576 KiB (1 GiB) of memory, more than 16 passes, or a parallelism
+// other than 1 to 16; bcrypt with a cost above 16. PBKDF2 and argon2id
+// digests must be 16 to 64 bytes long.
+func Detect(hash string) (Format, error) {
+	h, err := parse(hash)
+	if err != nil {
+		return "", err
+	}
+	return h.format, nil
+}
+
+// Verify reports whether password matches the imported hash, comparing in
+// constant time. The password is used exactly as typed, without
+// normalisation, as the old product hashed its raw bytes (bcrypt, as
+// always, looks only at the first 72 bytes). A hash that Detect refuses,
+// including one over Detect's cost bounds, is an error wrapping
+// ErrUnknownFormat, and no hashing is done for it.
+func Verify(hash, password string) (bool, error) {
+	h, err := parse(hash)
+	if err != nil {
+		return false, err
+	}
+	ok, err := h.check(password)
+	if err != nil {
+		return false, fmt.Errorf("legacy: verify %s hash: %w", h.format, err)
+	}
+	return ok, nil
+}
+
+// parsedHash is a hash that parsed, with the function that checks a
+// password against it.
+type parsedHash struct {
+	format Format
+	check  func(password string) (bool, error)
+}
+
+func parse(hash string) (parsedHash, error) {
+	if hash == "" {
+		return parsedHash{}, refuse("empty")
+	}
+	for i := 0; i < len(hash); i++ {
+		if c := hash[i]; c <= ' ' || c == 0x7f {
+			return parsedHash{}, refuse("space or control character in hash")
+		}
+	}
+	switch {
+	case strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"), strings.HasPrefix(hash, "$2y$"):
+		return parseBcrypt(hash)
+	case strings.HasPrefix(hash, "$argon2id$"):
+		return parseArgon2id(strings.TrimPrefix(hash, "$argon2id$"))
+	case strings.HasPrefix(hash, "$pbkdf2-sha256$"):
+		return parsePBKDF2(strings.TrimPrefix(hash, "$pbkdf2-sha256$"))
+	case strings.HasPrefix(hash, "pbkdf2_sha256$"):
+		return parseDjango(strings.TrimPrefix(hash, "pbkdf2_sha256$"))
+	case len(hash) >= len("{SSHA256}") && strings.EqualFold(hash[:len("{SSHA256}")], "{SSHA256}"):
+		return parseSSHA256(hash[len("{SSHA256}"):])
+	case strings.HasPrefix(hash, "sha256$"):
+		return parseSaltedSHA256(strings.TrimPrefix(hash, "sha256$"))
+	}
+	return parsedHash{}, refuse("unrecognised prefix")
+}
+
+// bcryptAlphabet is the base64 alphabet of bcrypt's salt and digest.
+const bcryptAlphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// parseBcrypt checks $2x$NN$ followed by 22 characters of salt and 31 of
+// digest. $2y$ (PHP's name for the fixed $2a$) is the same algorithm as
+// $2b$, and golang.org/x/crypto/bcrypt compares it as written.
+func parseBcrypt(hash string) (parsedHash, error) {
+	if len(hash) != 60 || hash[6] != '$' {
+		return parsedHash{}, refuse("bcrypt: malformed")
+	}
+	for i := 7; i < len(hash); i++ {
+		if strings.IndexByte(bcryptAlphabet, hash[i]) < 0 {
+			return parsedHash{}, refuse("bcrypt: salt or digest is not bcrypt base64")
+		}
+	}
+	if hash[4] < '0' || hash[4] > '9' || hash[5] < '0' || hash[5] > '9' {
+		return parsedHash{}, refuse("bcrypt: malformed cost")
+	}
+	cost, err := bcrypt.Cost([]byte(hash))
+	if err != nil {
+		return parsedHash{}, refuse("bcrypt: cost out of range")
+	}
+	if cost > maxBcryptCost {
+		return parsedHash{}, refuse("bcrypt: cost %d above %d", cost, maxBcryptCost)
+	}
+	return parsedHash{format: FormatBcrypt, check: func(password string) (bool, error) {
+		err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password))
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
+			return false, nil
+		}
+		return false, err
+	}}, nil
+}
+
+// parseArgon2id parses what follows "$argon2id$": [v=19$]m=…,t=…,p=…$salt$hash.
+// A missing version is taken as 19: argon2id appeared after version 19, so
+// every encoder of it that omits the field means 19.
+func parseArgon2id(rest string) (parsedHash, error) {
+	parts := strings.Split(rest, "$")
+	if len(parts) == 4 {
+		v, ok := strings.CutPrefix(parts[0], "v=")
+		if !ok {
+			return parsedHash{}, refuse("argon2id: malformed")
+		}
+		if v != "19" {
+			return parsedHash{}, refuse("argon2id: version is not 19")
+		}
+		parts = parts[1:]
+	}
+	if len(parts) != 3 {
+		return parsedHash{}, refuse("argon2id: malformed")
+	}
+	params, err := parseParams(parts[0], "m", "t", "p")
+	if err != nil {
+		return parsedHash{}, refuse("argon2id: %v", err)
+	}
+	for _, k := range []string{"m", "t", "p"} {
+		if _, ok := params[k]; !ok {
+			return parsedHash{}, refuse("argon2id: missing %s", k)
+		}
+	}
+	m, t, p := params["m"], params["t"], params["p"]
+	switch {
+	case p < 1 || p > maxArgon2Threads:
+		return parsedHash{}, refuse("argon2id: p=%d outside 1 to %d", p, maxArgon2Threads)
+	case t < 1 || t > maxArgon2Time:
+		return parsedHash{}, refuse("argon2id: t=%d outside 1 to %d", t, maxArgon2Time)
+	case m < 8*p || m > maxArgon2MemoryKiB:
+		return parsedHash{}, refuse("argon2id: m=%d outside 8*p to %d KiB", m, maxArgon2MemoryKiB)
+	}
+	salt, digest, err := decodeSaltDigest(parts[1], parts[2], false)
+	if err != nil {
+		return parsedHash{}, refuse("argon2id: %v", err)
+	}
+	return parsedHash{format: FormatArgon2id, check: func(password string) (bool, error) {
+		got := argon2.IDKey([]byte(password), salt, uint32(t), uint32(m), uint8(p), uint32(len(digest)))
+		return subtle.ConstantTimeCompare(got, digest) == 1, nil
+	}}, nil
+}
+
+// parsePBKDF2 parses what follows "$pbkdf2-sha256$": the PHC form
+// i=…[,l=…]$salt$hash, or passlib's …$salt$hash with a bare iteration count.
+// Salt and digest may use passlib's adapted base64 ('.' for '+').
+func parsePBKDF2(rest string) (parsedHash, error) {
+	parts := strings.Split(rest, "$")
+	if len(parts) != 3 || parts[0] == "" {
+		return parsedHash{}, refuse("pbkdf2-sha256: malformed")
+	}
+	var iter, keyLen uint64
+	if c := parts[0][0]; c >= '0' && c <= '9' {
+		n, err := strconv.ParseUint(parts[0], 10, 64)
+		if err != nil {
+			return parsedHash{}, refuse("pbkdf2-sha256: malformed iteration count")
+		}
+		iter = n
+	} else {
+		params, err := parseParams(parts[0], "i", "l")
+		if err != nil {
+			return parsedHash{}, refuse("pbkdf2-sha256: %v", err)
+		}
+		n, ok := params["i"]
+		if !ok {
+			return parsedHash{}, refuse("pbkdf2-sha256: missing i")
+		}
+		iter, keyLen = n, params["l"]
+		if _, ok := params["l"]; ok && keyLen == 0 {
+			return parsedHash{}, refuse("pbkdf2-sha256: l=0")
+		}
+	}
+	if err := checkIterations(iter); err != nil {
+		return parsedHash{}, refuse("pbkdf2-sha256: %v", err)
+	}
+	salt, digest, err := decodeSaltDigest(parts[1], parts[2], true)
+	if err != nil {
+		return parsedHash{}, refuse("pbkdf2-sha256: %v", err)
+	}
+	if keyLen != 0 && keyLen != uint64(len(digest)) {
+		return parsedHash{}, refuse("pbkdf2-sha256: digest is %d bytes, l=%d", len(digest), keyLen)
+	}
+	return parsedHash{format: FormatPBKDF2, check: pbkdf2Check(salt, digest, int(iter))}, nil
+}
+
+// parseDjango parses what follows "pbkdf2_sha256$": iterations$salt$hash,
+// where the salt is used as written and the digest is 32 bytes in padded
+// standard base64.
+func parseDjango(rest string) (parsedHash, error) {
+	parts := strings.Split(rest, "$")
+	if len(parts) != 3 {
+		return parsedHash{}, refuse("django-pbkdf2-sha256: malformed")
+	}
+	iter, err := strconv.ParseUint(parts[0], 10, 64)
+	if err != nil {
+		return parsedHash{}, refuse("django-pbkdf2-sha256: malformed iteration count")
+	}
+	if err := checkIterations(iter); err != nil {
+		return parsedHash{}, refuse("django-pbkdf2-sha256: %v", err)
+	}
+	if parts[1] == "" {
+		return parsedHash{}, refuse("django-pbkdf2-sha256: empty salt")
+	}
+	digest, err := base64.StdEncoding.DecodeString(parts[2])
+	if err != nil {
+		return parsedHash{}, refuse("django-pbkdf2-sha256: digest is not base64")
+	}
+	if len(digest) != sha256.Size {
+		return parsedHash{}, refuse("django-pbkdf2-sha256: digest is %d bytes, want %d", len(digest), sha256.Size)
+	}
+	return parsedHash{format: FormatDjangoPBKDF2, check: pbkdf2Check([]byte(parts[1]), digest, int(iter))}, nil
+}
+
+func checkIterations(iter uint64) error {
+	if iter < 1 || iter > maxPBKDF2Iterations {
+		return fmt.Errorf("%d iterations outside 1 to %d", iter, maxPBKDF2Iterations)
+	}
+	return nil
+}
+
+func pbkdf2Check(salt, digest []byte, iter int) func(string) (bool, error) {
+	return func(password string) (bool, error) {
+		got, err := pbkdf2.Key(sha256.New, password, salt, iter, len(digest))
+		if err != nil {
+			return false, err
+		}
+		return subtle.ConstantTimeCompare(got, digest) == 1, nil
+	}
+}
+
+// parseSSHA256 parses what follows "{SSHA256}": padded standard base64 of
+// the 32-byte digest followed by a salt of at least one byte.
+func parseSSHA256(rest string) (parsedHash, error) {
+	raw, err := base64.StdEncoding.DecodeString(rest)
+	if err != nil {
+		return parsedHash{}, refuse("ssha256: not base64")
+	}
+	if len(raw) <= sha256.Size {
+		return parsedHash{}, refuse("ssha256: %d bytes, want a %d-byte digest and a salt", len(raw), sha256.Size)
+	}
+	digest, salt := raw[:sha256.Size], raw[sha256.Size:]
+	return parsedHash{format: FormatSSHA256, check: func(password string) (bool, error) {
+		h := sha256.New()
+		h.Write([]byte(password))
+		h.Write(salt)
+		return subtle.ConstantTimeCompare(h.Sum(nil), digest) == 1, nil
+	}}, nil
+}
+
+// parseSaltedSHA256 parses what follows "sha256$": SALT$HEX, where HEX is
+// the 64 hex digits of sha256(SALT + password).
+func parseSaltedSHA256(rest string) (parsedHash, error) {
+	salt, hexDigest, ok := strings.Cut(rest, "$")
+	if !ok || strings.Contains(hexDigest, "$") {
+		return parsedHash{}, refuse("sha256-salted: malformed")
+	}
+	if salt == "" {
+		return parsedHash{}, refuse("sha256-salted: empty salt")
+	}
+	if len(hexDigest) != 2*sha256.Size {
+		return parsedHash{}, refuse("sha256-salted: digest is %d hex digits, want %d", len(hexDigest), 2*sha256.Size)
+	}
+	digest, err := hex.DecodeString(hexDigest)
+	if err != nil {
+		return parsedHash{}, refuse("sha256-salted: digest is not hex")
+	}
+	return parsedHash{format: FormatSaltedSHA256, check: func(password string) (bool, error) {
+		h := sha256.New()
+		h.Write([]byte(salt))
+		h.Write([]byte(password))
+		return subtle.ConstantTimeCompare(h.Sum(nil), digest) == 1, nil
+	}}, nil
+}
+
+// parseParams parses PHC parameters "k=v,k=v" whose names are among names
+// and whose values are decimal numbers below 2^32. Each name may appear once.
+func parseParams(s string, names ...string) (map[string]uint64, error) {
+	params := make(map[string]uint64, len(names))
+	for field := range strings.SplitSeq(s, ",") {
+		k, v, ok := strings.Cut(field, "=")
+		if !ok {
+			return nil, errors.New("malformed parameters")
+		}
+		known := false
+		for _, name := range names {
+			known = known || k == name
+		}
+		if !known {
+			return nil, errors.New("unknown parameter")
+		}
+		if _, dup := params[k]; dup {
+			return nil, fmt.Errorf("%s given twice", k)
+		}
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("malformed %s", k)
+		}
+		params[k] = n
+	}
+	return params, nil
+}
+
+// decodeSaltDigest decodes the salt and digest of a PHC string: standard
+// base64, with or without padding, or with '.' for '+' when dot is set
+// (passlib's adapted base64). The salt must not be empty and the digest
+// must be minDigestBytes to maxDigestBytes long.
+func decodeSaltDigest(salt, digest string, dot bool) (saltBytes, digestBytes []byte, err error) {
+	saltBytes, err = decodePHCBase64(salt, dot)
+	if err != nil || len(saltBytes) == 0 {
+		return nil, nil, errors.New("salt is empty or not base64")
+	}
+	digestBytes, err = decodePHCBase64(digest, dot)
+	if err != nil {
+		return nil, nil, errors.New("digest is not base64")
+	}
+	if n := len(digestBytes); n < minDigestBytes || n > maxDigestBytes {
+		return nil, nil, fmt.Errorf("digest is %d bytes, want %d to %d", n, minDigestBytes, maxDigestBytes)
+	}
+	return saltBytes, digestBytes, nil
+}
+
+func decodePHCBase64(s string, dot bool) ([]byte, error) {
+	if dot {
+		s = strings.ReplaceAll(s, ".", "+")
+	}
+	if strings.HasSuffix(s, "=") {
+		return base64.StdEncoding.DecodeString(s)
+	}
+	return base64.RawStdEncoding.DecodeString(s)
+}

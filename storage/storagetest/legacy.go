@@ -1,0 +1,100 @@
+package storagetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/sekisho/sekisho/storage"
+)
+
+func testLegacyImport(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	must(t, s.CreateUser(ctx, newUser("native", "native@example.com")))
+	file := []storage.LegacyUser{
+		{LegacyID: "L1", Email: "one@example.com", Name: "One", PasswordHash: "h1", Roles: []string{"admin"}},
+		{LegacyID: "L2", Email: "two@example.com", PasswordHash: "h2"},
+		{LegacyID: "L3", Email: "Native@Example.com"},
+	}
+	outcomes := func(res []storage.ImportResult) []string {
+		var out []string
+		for _, r := range res {
+			out = append(out, r.Outcome)
+		}
+		return out
+	}
+	// A dry run writes nothing.
+	res, err := s.ImportLegacyUsers(ctx, file, t0, true)
+	must(t, err)
+	diff(t, "dry-run outcomes", []string{storage.ImportCreated, storage.ImportCreated, storage.ImportRejected}, outcomes(res))
+	if _, err := s.GetUserByLegacyID(ctx, "L1"); err == nil {
+		t.Error("a dry run wrote a user")
+	}
+	res, err = s.ImportLegacyUsers(ctx, file, t0, false)
+	must(t, err)
+	diff(t, "outcomes", []string{storage.ImportCreated, storage.ImportCreated, storage.ImportRejected}, outcomes(res))
+	if res[2].Reason == "" {
+		t.Error("a rejection without a reason")
+	}
+	one, err := s.GetUserByLegacyID(ctx, "L1")
+	must(t, err)
+	if one.ID != res[0].UserID || one.Email != "one@example.com" || one.LegacyHash != "h1" || !one.Imported() ||
+		len(one.Roles) != 1 || one.EmailVerified || one.PasswordHash != "" {
+		t.Errorf("imported user = %+v", one)
+	}
+	if n, _ := s.GetUserByEmail(ctx, "native@example.com"); n.LegacyID != "" || n.Imported() {
+		t.Error("the native account was linked to a legacy id")
+	}
+	// The same file again changes nothing.
+	res, err = s.ImportLegacyUsers(ctx, file[:2], t0, false)
+	must(t, err)
+	diff(t, "re-import outcomes", []string{storage.ImportUnchanged, storage.ImportUnchanged}, outcomes(res))
+	// A later file updates email and name of users not yet migrated; an
+	// email of another imported user is refused.
+	later := t0.Add(time.Hour)
+	res, err = s.ImportLegacyUsers(ctx, []storage.LegacyUser{
+		{LegacyID: "L1", Email: "one.new@example.com", Name: "One New", PasswordHash: "h1", Roles: []string{"admin"}},
+		{LegacyID: "L2", Email: "one.new@example.com", PasswordHash: "h2"},
+	}, later, false)
+	must(t, err)
+	diff(t, "update outcomes", []string{storage.ImportUpdated, storage.ImportRejected}, outcomes(res))
+	if u, _ := s.GetUserByLegacyID(ctx, "L1"); u.Email != "one.new@example.com" || u.Name != "One New" || !u.UpdatedAt.Equal(later) {
+		t.Errorf("after update: %+v", u)
+	}
+	// A reset migrates: the hash goes, MigratedAt is set; a later import
+	// leaves the user alone.
+	_, err = s.ChangePassword(ctx, storage.PasswordChange{Now: later, UserID: one.ID, PasswordHash: "argon", VerifyEmail: true})
+	must(t, err)
+	migrated, err := s.GetUserByLegacyID(ctx, "L1")
+	must(t, err)
+	if migrated.Imported() || migrated.MigratedAt == nil || !migrated.MigratedAt.Equal(later) || migrated.LegacyHash != "" ||
+		migrated.PasswordHash != "argon" || !migrated.EmailVerified {
+		t.Errorf("after the reset: %+v", migrated)
+	}
+	res, err = s.ImportLegacyUsers(ctx, []storage.LegacyUser{{LegacyID: "L1", Email: "other@example.com", PasswordHash: "h9"}}, later, false)
+	must(t, err)
+	diff(t, "migrated outcome", []string{storage.ImportUnchanged}, outcomes(res))
+	if u, _ := s.GetUserByLegacyID(ctx, "L1"); u.PasswordHash != "argon" || u.Email != "one.new@example.com" {
+		t.Errorf("an import touched a migrated user: %+v", u)
+	}
+	// A native user's reset migrates nothing.
+	native, _ := s.GetUserByEmail(ctx, "native@example.com")
+	_, err = s.ChangePassword(ctx, storage.PasswordChange{Now: later, UserID: native.ID, PasswordHash: "x", VerifyEmail: true})
+	must(t, err)
+	if n, _ := s.GetUser(ctx, native.ID); n.MigratedAt != nil {
+		t.Error("a native account got a migration time")
+	}
+
+	imported, done, err := s.CountLegacyUsers(ctx)
+	must(t, err)
+	if imported != 2 || done != 1 {
+		t.Errorf("counts: imported %d migrated %d, want 2 and 1", imported, done)
+	}
+	left, err := s.ListUnmigrated(ctx, "", 10)
+	must(t, err)
+	if len(left) != 1 || left[0].LegacyID != "L2" {
+		t.Errorf("unmigrated: %+v", left)
+	}
+	if more, _ := s.ListUnmigrated(ctx, left[0].ID, 10); len(more) != 0 {
+		t.Errorf("after the last: %+v", more)
+	}
+}
