@@ -119,3 +119,86 @@ func TestLegacyMigration(t *testing.T) {
 		}
 	})
 }
+
+// TestLegacySignIn: the legacy form during the window (reached through
+// acr_values), its invitation to set a unified password, its refusal of a
+// migrated user, and its closing after the window.
+func TestLegacySignIn(t *testing.T) {
+	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+		smtp := startSMTP(t)
+		e := newEnvSMTP(t, newStore(t), smtp, withLegacy, func(c *config.Config) {
+			c.Legacy.WindowEndsAt = time.Now().Add(time.Hour).Format(time.RFC3339)
+		})
+		e.run()
+		kei := e.importLegacy(t, "L-1", "kei@example.com")
+
+		b := e.browser()
+		a := newAuthz("web", webCB, "openid email")
+		a.extra.Set("acr_values", "urn:sekisho:acr:legacy")
+		form := b.get(a.url(e.cfg.Issuer))
+		if form.url.Path != "/login/legacy" || !form.hasForm("/login/legacy") {
+			t.Fatalf("acr_values legacy: landed on %s (status %d)", form.url, form.status)
+		}
+		post := func(p page, email, pw string) page {
+			vals, inputs := formInputs(t, p.doc, "/login/legacy")
+			for _, in := range inputs {
+				if w := map[string]string{"email": "username", "password": "current-password"}[in["name"]]; w != "" && in["autocomplete"] != w {
+					t.Errorf("legacy form %s: autocomplete %q", in["name"], in["autocomplete"])
+				}
+			}
+			return b.post(e.cfg.Issuer+"/login/legacy", url.Values{"id": {vals["id"]}, "email": {email}, "password": {pw}}, e.cfg.Issuer)
+		}
+		if r := post(form, kei.Email, "not-it"); !strings.Contains(alertText(r), "incorrect") {
+			t.Errorf("wrong legacy password: %q", alertText(r))
+		}
+		invite := post(form, kei.Email, legacyPass)
+		if invite.status != http.StatusOK || !invite.hasForm("/reset") {
+			t.Fatalf("after a legacy sign-in: status %d %.300s", invite.status, htmltest.Text(invite.doc))
+		}
+		later := htmltest.Find(invite.doc, func(n *html.Node) bool {
+			return htmltest.IsTag(n, "a") && strings.HasPrefix(htmltest.Attr(n, "href"), "/login?id=")
+		})
+		if len(later) != 1 {
+			t.Fatal("no way to continue later")
+		}
+		tok := e.tokensFor(t, b.get(e.cfg.Issuer+htmltest.Attr(later[0], "href")), a)
+		if amr := tok.IDTokenClaims.AuthenticationMethodsReferences; strings.Join(amr, " ") != "pwd" ||
+			tok.IDTokenClaims.AuthenticationContextClassReference != "urn:sekisho:acr:legacy" || tok.IDTokenClaims.Subject != kei.ID {
+			t.Errorf("legacy sign-in: amr %v acr %q sub %q", amr, tok.IDTokenClaims.AuthenticationContextClassReference, tok.IDTokenClaims.Subject)
+		}
+		if u, _ := e.store.GetUser(t.Context(), kei.ID); !u.Imported() {
+			t.Error("a legacy sign-in migrated the user")
+		}
+
+		// The invitation's "now" (in another sign-in): the reset migrates;
+		// afterwards the legacy form refuses the old password.
+		b = e.browser()
+		an := newAuthz("web", webCB, "openid")
+		an.extra.Set("acr_values", "urn:sekisho:acr:legacy")
+		invite = post(b.get(an.url(e.cfg.Issuer)), kei.Email, legacyPass)
+		vals, _ := formInputs(t, invite.doc, "/reset")
+		codePage := b.post(e.cfg.Issuer+"/reset", url.Values{"id": {vals["id"]}, "email": {vals["email"]}}, e.cfg.Issuer)
+		done := b.submitReset(t, codePage, mailtest.Code(mailsTo(t, smtp, kei.Email, "password reset code", 1)[0].Text), newPass, newPass)
+		e.code(t, done, an)
+		if u, _ := e.store.GetUser(t.Context(), kei.ID); u.Imported() {
+			t.Fatal("the reset from the invitation did not migrate")
+		}
+		fresh := e.browser()
+		a2 := newAuthz("web", webCB, "openid")
+		a2.extra.Set("acr_values", "urn:sekisho:acr:legacy")
+		if r := post(fresh.get(a2.url(e.cfg.Issuer)), kei.Email, legacyPass); !strings.Contains(alertText(r), "incorrect") {
+			t.Errorf("a migrated user's old password on the legacy form: %q", alertText(r))
+		}
+
+		// After the window the legacy form is closed, and says so.
+		e.clock.add(2 * time.Hour)
+		closed := e.browser().get(a2.url(e.cfg.Issuer))
+		if closed.status != http.StatusGone || !strings.Contains(htmltest.Text(closed.doc), "ended") ||
+			len(htmltest.Find(closed.doc, func(n *html.Node) bool { return strings.HasPrefix(htmltest.Attr(n, "href"), "/reset?id=") })) != 1 {
+			t.Errorf("after the window: status %d %.300s", closed.status, htmltest.Text(closed.doc))
+		}
+		if p := e.browser().get(newAuthz("web", webCB, "openid").url(e.cfg.Issuer)); strings.Contains(p.body, "legacy-notice") {
+			t.Error("the notice is still shown after the window")
+		}
+	})
+}

@@ -34,6 +34,12 @@ type MessageView struct {
 	Message   Msg
 	LinkURL   string
 	LinkLabel string
+	// FormAction, when set, adds a form with FormHidden fields and a
+	// FormLabel button.
+	FormAction string
+	FormHidden [][2]string
+	FormLabel  string
+	UILocales  []string
 }
 
 // recentSignIns is how many sign-ins the account page lists.

@@ -435,7 +435,7 @@ func (f *Flow) completeSignIn(ctx context.Context, s signIn, now time.Time) (Sig
 	token := secret.RandomToken(32)
 	sess := storage.Session{
 		ID: uuid.NewString(), TokenHash: f.c.Hasher.Hash("session", token), UserID: s.u.ID,
-		AuthTime: now, AMR: s.amr, ACR: acrOf(s.amr), IP: s.ip, UserAgent: truncate(s.ua, 256),
+		AuthTime: now, AMR: s.amr, ACR: s.acrValue(), IP: s.ip, UserAgent: truncate(s.ua, 256),
 		CreatedAt: now, LastSeenAt: now,
 		IdleExpiresAt: now.Add(f.c.SessionIdle), AbsoluteExpiresAt: now.Add(f.c.SessionAbsolute),
 	}

@@ -37,6 +37,10 @@ type LoginView struct {
 	// product's password was right, and the first unified sign-in is a
 	// reset.
 	LegacyReset bool
+	// LegacyForm: the legacy product's form, posted to /login/legacy.
+	LegacyForm bool
+	// LegacyURL, during the window, links to that form.
+	LegacyURL string
 }
 
 // Pages renders the pages of the browser flows in the request's language.
@@ -129,6 +133,10 @@ func (h *Handlers) LoginPage(w http.ResponseWriter, r *http.Request) {
 		}
 		h.c.OP.RedirectError(w, r, st.Request, e)
 	default:
+		if WantsLegacy(st.Request) {
+			http.Redirect(w, r, "/login/legacy?id="+url.QueryEscape(st.Request.ID), http.StatusSeeOther)
+			return
+		}
 		h.showForm(w, r, http.StatusOK, st.Request, st.Email, "")
 	}
 }
@@ -186,6 +194,12 @@ func (h *Handlers) finish(w http.ResponseWriter, r *http.Request, res SignedIn) 
 			HttpOnly: true, Secure: h.c.Secure, SameSite: http.SameSiteLaxMode}
 		http.SetCookie(w, c)
 	}
+	if a.ACR == ACRLegacy && !IsAccountRequest(a) {
+		if u, ok, _ := h.c.Flow.Account(r.Context(), res.SessionToken); ok {
+			h.legacyInvite(w, r, a, u.User.Email)
+			return
+		}
+	}
 	h.respond(w, r, a)
 }
 
@@ -208,7 +222,7 @@ func (h *Handlers) loginView(a storage.AuthRequest, email, errKey string) LoginV
 	v := LoginView{AuthRequestID: a.ID, Email: email, ClientName: name,
 		ErrorKey: errKey, UILocales: a.UILocales, ForgotURL: "/reset?id=" + url.QueryEscape(a.ID)}
 	if h.c.Flow.LegacyWindow() {
-		v.LegacyName = h.c.Flow.LegacyName()
+		v.LegacyName, v.LegacyURL = h.c.Flow.LegacyName(), "/login/legacy?id="+url.QueryEscape(a.ID)
 	}
 	return v
 }

@@ -92,6 +92,15 @@ type signIn struct {
 	device      *storage.Device     // its record for u, when known
 	loaded      bool                // device was looked up
 	notify      bool                // a sign-in mail may go out (notify.login)
+	acr         string              // overrides the ACR of amr (a legacy sign-in)
+}
+
+// acrValue is the sign-in's ACR.
+func (s signIn) acrValue() string {
+	if s.acr != "" {
+		return s.acr
+	}
+	return acrOf(s.amr)
 }
 
 // acr is the ACR value of what was proved.
@@ -163,7 +172,7 @@ func (f *Flow) loadDevice(ctx context.Context, s *signIn, now time.Time) {
 func (f *Flow) next(ctx context.Context, s signIn, now time.Time) (SignedIn, error) {
 	f.loadDevice(ctx, &s, now)
 	if f.otpDue(&s, now) {
-		ch, err := f.challenge(ctx, s.a, s.u, now, s.lang)
+		ch, err := f.challenge(ctx, s.a, s.u, s.acr, now, s.lang)
 		if err == nil {
 			f.audit(ctx, storage.AuditEvent{Type: "login", UserID: s.u.ID, ClientID: s.a.ClientID, IP: s.ip,
 				Outcome: "challenge", Detail: "otp_sent"}, now)
@@ -178,7 +187,7 @@ func (f *Flow) next(ctx context.Context, s signIn, now time.Time) (SignedIn, err
 }
 
 // challenge mails a new code for a and returns the step's ticket.
-func (f *Flow) challenge(ctx context.Context, a storage.AuthRequest, u storage.User, now time.Time, lang string) (Challenge, error) {
+func (f *Flow) challenge(ctx context.Context, a storage.AuthRequest, u storage.User, acr string, now time.Time, lang string) (Challenge, error) {
 	if err := f.countSend(ctx, u.ID, now); err != nil {
 		return Challenge{}, err
 	}
@@ -188,7 +197,7 @@ func (f *Flow) challenge(ctx context.Context, a storage.AuthRequest, u storage.U
 		return Challenge{}, err
 	}
 	c := storage.OneTimeCode{ID: uuid.NewString(), Purpose: storage.PurposeLogin, UserID: u.ID, AuthRequestID: a.ID,
-		TicketHash: f.c.Hasher.Hash("ticket", ticket), CodeHash: f.c.Hasher.Hash("code", code), Sends: 1,
+		TicketHash: f.c.Hasher.Hash("ticket", ticket), CodeHash: f.c.Hasher.Hash("code", code), Sends: 1, ACR: acr,
 		CreatedAt: now, SentAt: now, ExpiresAt: now.Add(f.c.OTP.CodeTTL)}
 	if err := f.c.Store.CreateCode(ctx, c, &m); err != nil {
 		return Challenge{}, fmt.Errorf("login: store sign-in code: %w", err)
@@ -313,6 +322,7 @@ func (f *Flow) VerifyOTP(ctx context.Context, a storage.AuthRequest, in OTPInput
 		return fail, ErrStepExpired
 	}
 	s := f.stepSignIn(ctx, a, u, []string{AMRPassword, AMROTP}, in.Step)
+	s.acr = c.ACR
 	s.claim = &storage.CodeClaim{ID: c.ID, UserID: u.ID, Purpose: storage.PurposeLogin, MaxFailures: max}
 	res, err := f.next(ctx, s, now)
 	if errors.Is(err, storage.ErrAlreadyUsed) {
@@ -371,7 +381,7 @@ func (f *Flow) changeTicket(ctx context.Context, s signIn, now time.Time) (strin
 	}
 	ticket := secret.RandomToken(32)
 	c := storage.OneTimeCode{ID: uuid.NewString(), Purpose: storage.PurposeChange, UserID: s.u.ID, AuthRequestID: s.a.ID,
-		TicketHash: f.c.Hasher.Hash("ticket", ticket), CodeHash: "-", AMR: s.amr,
+		TicketHash: f.c.Hasher.Hash("ticket", ticket), CodeHash: "-", AMR: s.amr, ACR: s.acr,
 		CreatedAt: now, SentAt: now, ExpiresAt: s.a.ExpiresAt}
 	if err := f.c.Store.CreateCode(ctx, c, nil); err != nil {
 		return "", fmt.Errorf("login: start password change: %w", err)
@@ -426,7 +436,9 @@ func (f *Flow) ForcedChange(ctx context.Context, a storage.AuthRequest, in Chang
 	}
 	f.c.Mailer.SendNow(ctx, changed.ID)
 	u.MustChangePassword = false
-	res, err := f.completeSignIn(ctx, f.stepSignIn(ctx, a, u, c.AMR, in.Step), now)
+	s := f.stepSignIn(ctx, a, u, c.AMR, in.Step)
+	s.acr = c.ACR
+	res, err := f.completeSignIn(ctx, s, now)
 	return res, ended, err
 }
 

@@ -255,7 +255,7 @@ func (p *Provider) discovery(ctx context.Context) ([]byte, string, error) {
 	d.CheckSessionIframe = ""
 	// Our own values (see login.ACR*): an emailed code proves a mailbox,
 	// not a device, so no NIST level is claimed.
-	d.ACRValuesSupported = []string{"urn:sekisho:acr:pwd", "urn:sekisho:acr:pwd+email-otp"}
+	d.ACRValuesSupported = []string{"urn:sekisho:acr:pwd", "urn:sekisho:acr:pwd+email-otp", "urn:sekisho:acr:legacy"}
 	d.ClaimsSupported = []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp",
 		"at_hash", "c_hash", "sid", "name", "preferred_username", "email", "email_verified"}
 	raw, err := json.Marshal(d)

@@ -60,7 +60,7 @@ func (p *pages) Login(w http.ResponseWriter, r *http.Request, status int, v logi
 	b := formPage(p.base(w, r, v.UILocales), r, v.AuthRequestID)
 	p.logErr(r, p.r.RenderLogin(w, status, templates.LoginPage{Base: b, AuthRequestID: v.AuthRequestID,
 		Email: v.Email, ClientName: v.ClientName, Error: v.ErrorKey, ForgotURL: v.ForgotURL,
-		LegacyName: v.LegacyName, LegacyReset: v.LegacyReset}))
+		LegacyName: v.LegacyName, LegacyReset: v.LegacyReset, LegacyForm: v.LegacyForm, LegacyURL: v.LegacyURL}))
 }
 
 // Lang is the language of pages and mails for r.
@@ -175,10 +175,14 @@ func (p *pages) Account(w http.ResponseWriter, r *http.Request, status int, v lo
 }
 
 func (p *pages) Message(w http.ResponseWriter, r *http.Request, status int, v login.MessageView) {
-	b := p.base(w, r, nil)
+	b := p.base(w, r, v.UILocales)
 	b.Title = v.TitleKey
+	hidden := make([]templates.HiddenField, len(v.FormHidden))
+	for i, f := range v.FormHidden {
+		hidden[i] = templates.HiddenField{Name: f[0], Value: f[1]}
+	}
 	p.logErr(r, p.r.RenderMessage(w, status, templates.MessagePage{Base: b, Message: message(v.Message),
-		LinkURL: v.LinkURL, LinkLabel: v.LinkLabel}))
+		LinkURL: v.LinkURL, LinkLabel: v.LinkLabel, FormAction: v.FormAction, FormHidden: hidden, FormLabel: v.FormLabel}))
 }
 
 func message(m login.Msg) templates.Message { return templates.Message{Key: m.Key, Args: m.Args} }

@@ -153,6 +153,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	r.HandleFunc("/login/otp", lh.OTPSubmit).Methods(http.MethodPost)
 	r.HandleFunc("/login/otp/resend", lh.OTPResend).Methods(http.MethodPost)
 	r.HandleFunc("/login/password", lh.ChangeSubmit).Methods(http.MethodPost)
+	r.HandleFunc("/login/legacy", lh.LegacyPage).Methods(http.MethodGet)
+	r.HandleFunc("/login/legacy", lh.LegacySubmit).Methods(http.MethodPost)
 	r.HandleFunc("/account", lh.AccountPage).Methods(http.MethodGet)
 	r.HandleFunc("/account/password", lh.AccountPassword).Methods(http.MethodPost)
 	r.HandleFunc("/account/email", lh.AccountEmail).Methods(http.MethodPost)

@@ -546,8 +546,10 @@ type OneTimeCode struct {
 	CodeHash      string
 	// Email is the address a verification link proves.
 	Email string
-	// AMR is what the sign-in proved before a forced password change.
+	// AMR is what the sign-in proved before a forced password change,
+	// and ACR the value it keeps when not the one AMR implies (legacy).
 	AMR       []string
+	ACR       string
 	Failures  int // wrong tries so far
 	Sends     int // mails sent for it
 	CreatedAt time.Time

@@ -29,6 +29,11 @@ type LoginPage struct {
 	// password was right and offers the reset for Email (a form posting
 	// id and email to /reset).
 	LegacyReset bool
+	// LegacyForm makes this the legacy product's form (title, lead with
+	// LegacyName), posted to /login/legacy.
+	LegacyForm bool
+	// LegacyURL, when set, links to that form from the unified one.
+	LegacyURL string
 }
 
 // Message is a catalog key with its arguments.
@@ -135,7 +140,11 @@ type DemoPage struct {
 // showing an error). The returned error is non-nil only when the page could
 // not be rendered; a plain 500 has then already been written.
 func (r *Renderer) RenderLogin(w http.ResponseWriter, status int, p LoginPage) error {
-	p.Base = p.Base.complete("login.title")
+	title := "login.title"
+	if p.LegacyForm {
+		title = "legacy.form_title"
+	}
+	p.Base = p.Base.complete(title)
 	return r.render(w, status, pageLogin, p.Lang, p)
 }
 
@@ -265,6 +274,11 @@ type MessagePage struct {
 	Message   Message
 	LinkURL   string
 	LinkLabel string // catalog key
+	// FormAction, when set, adds a form posting FormHidden with a
+	// FormLabel (catalog key) button.
+	FormAction string
+	FormHidden []HiddenField
+	FormLabel  string
 }
 
 // RenderOTP writes the emailed sign-in step.

@@ -8,8 +8,11 @@ ALTER TABLE users ADD COLUMN legacy_hash TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN migrated_at TIMESTAMPTZ;
 ALTER TABLE users ADD COLUMN roles TEXT NOT NULL DEFAULT '[]';
 CREATE UNIQUE INDEX users_legacy_id ON users (legacy_id);
+-- The ACR a sign-in step keeps (a legacy sign-in passing the emailed code).
+ALTER TABLE one_time_codes ADD COLUMN acr TEXT NOT NULL DEFAULT '';
 
 -- +goose Down
+ALTER TABLE one_time_codes DROP COLUMN acr;
 DROP INDEX users_legacy_id;
 ALTER TABLE users DROP COLUMN roles;
 ALTER TABLE users DROP COLUMN migrated_at;

@@ -605,6 +605,7 @@ type codeRow struct {
 	CodeHash      string
 	Email         string
 	AMR           stringList `gorm:"column:amr"`
+	ACR           string     `gorm:"column:acr"`
 	Failures      int
 	Sends         int
 	CreatedAt     time.Time `gorm:"autoCreateTime:false"`
@@ -625,6 +626,7 @@ func toCodeRow(c storage.OneTimeCode) codeRow {
 		CodeHash:      c.CodeHash,
 		Email:         c.Email,
 		AMR:           stringList(c.AMR),
+		ACR:           c.ACR,
 		Failures:      c.Failures,
 		Sends:         c.Sends,
 		CreatedAt:     utc(c.CreatedAt),
@@ -644,6 +646,7 @@ func (r codeRow) code() storage.OneTimeCode {
 		CodeHash:      r.CodeHash,
 		Email:         r.Email,
 		AMR:           []string(r.AMR),
+		ACR:           r.ACR,
 		Failures:      r.Failures,
 		Sends:         r.Sends,
 		CreatedAt:     fromDB(r.CreatedAt),

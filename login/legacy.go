@@ -1,0 +1,155 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sekisho/sekisho/storage"
+)
+
+// ACRLegacy marks a sign-in with the legacy product's password, so the
+// application knows it was one.
+const ACRLegacy = "urn:sekisho:acr:legacy"
+
+// ErrLegacyClosed: the migration window has ended (or the bridge is off);
+// the legacy form is closed and the reset is the way in.
+var ErrLegacyClosed = errors.New("login: the legacy sign-in is closed")
+
+// WantsLegacy reports whether the request asks for the legacy form
+// (acr_values=urn:sekisho:acr:legacy).
+func WantsLegacy(a storage.AuthRequest) bool { return slices.Contains(a.ACRValues, ACRLegacy) }
+
+// LegacyLogin signs an imported user who has not migrated in with the
+// legacy product's password, during the migration window. Everything else
+// (a migrated user's old password included) is ErrInvalidCredentials,
+// throttled and timed like the unified form. The emailed step and a
+// forced change apply as there.
+func (f *Flow) LegacyLogin(ctx context.Context, in Credentials) (SignedIn, error) {
+	a, err := f.request(ctx, in.AuthRequestID)
+	if err != nil {
+		return SignedIn{Request: a}, err
+	}
+	if !f.LegacyWindow() {
+		return SignedIn{Request: a}, ErrLegacyClosed
+	}
+	started := time.Now()
+	now := f.c.Now().UTC()
+	acctKey := "login:acct:" + f.c.Hasher.Hash("throttle", strings.ToLower(strings.TrimSpace(in.Email)))
+	keys := []string{acctKey, "login:ip:" + in.IP}
+	counters, err := f.c.Store.GetCounters(ctx, keys)
+	if err != nil {
+		return SignedIn{}, fmt.Errorf("login: read throttle: %w", err)
+	}
+	audit := storage.AuditEvent{Type: "login", ClientID: a.ClientID, IP: in.IP}
+	fail := func(userID, reason string) (SignedIn, error) {
+		if err := f.c.Store.IncrementCounters(ctx, keys, now, f.c.Throttle.Window); err != nil {
+			return SignedIn{}, fmt.Errorf("login: count failure: %w", err)
+		}
+		audit.UserID, audit.Outcome, audit.Detail = userID, "failure", "legacy_"+reason
+		f.audit(ctx, audit, now)
+		sleepUntil(ctx, started.Add(f.c.Legacy.CheckFloor))
+		return SignedIn{Request: a}, ErrInvalidCredentials
+	}
+	if f.throttled(counters[acctKey], f.c.Throttle.FreeFailures, now) || f.throttled(counters[keys[1]], 4*f.c.Throttle.FreeFailures, now) {
+		return fail("", "throttled")
+	}
+	u, err := f.c.Store.GetUserByEmail(ctx, in.Email)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return fail("", "unknown_account")
+	case err != nil:
+		return SignedIn{}, fmt.Errorf("login: load user: %w", err)
+	case !u.Imported():
+		// Migrated (or native): the product's password no longer works.
+		return fail(u.ID, "not_imported")
+	case !f.legacyPassword(u, in.Password):
+		return fail(u.ID, "wrong_password")
+	case u.Disabled:
+		return fail(u.ID, "disabled")
+	}
+	lang := "en"
+	if in.LangOf != nil {
+		lang = in.LangOf(a.UILocales)
+	}
+	s := signIn{a: a, u: u, amr: []string{AMRPassword}, acr: ACRLegacy, ip: in.IP, ua: in.UserAgent, lang: lang,
+		deviceToken: in.DeviceToken, notify: true, audit: &audit}
+	if o, ok := f.Session(ctx, in.SessionToken); ok {
+		s.old = &o
+	}
+	res, err := f.next(ctx, s, now)
+	if err != nil {
+		return SignedIn{Request: a}, err
+	}
+	if _, had := counters[acctKey]; had {
+		if err := f.c.Store.ResetCounters(ctx, []string{acctKey}); err != nil {
+			f.c.Logger.WarnContext(ctx, "reset throttle", "err", err)
+		}
+	}
+	return res, nil
+}
+
+// LegacyPage serves GET /login/legacy?id=…: the legacy product's sign-in
+// form during the window, or the page saying it has closed.
+func (h *Handlers) LegacyPage(w http.ResponseWriter, r *http.Request) {
+	a, err := h.c.Flow.Request(r.Context(), r.URL.Query().Get("id"))
+	if err != nil {
+		h.requestError(w, r, a, err)
+		return
+	}
+	if !h.c.Flow.LegacyWindow() {
+		h.legacyClosed(w, r, a)
+		return
+	}
+	h.c.Pages.Login(w, r, http.StatusOK, h.legacyView(a, a.LoginHint, ""))
+}
+
+// LegacySubmit serves POST /login/legacy.
+func (h *Handlers) LegacySubmit(w http.ResponseWriter, r *http.Request) {
+	in := Credentials{AuthRequestID: r.PostFormValue("id"), Email: r.PostFormValue("email"), Password: r.PostFormValue("password"),
+		IP: h.c.ClientIP(r), UserAgent: r.UserAgent(), SessionToken: h.sessionToken(r), DeviceToken: h.cookie(r, DeviceCookie),
+		LangOf: func(ui []string) string { return h.c.Pages.Lang(w, r, ui) }}
+	res, err := h.c.Flow.LegacyLogin(r.Context(), in)
+	switch {
+	case err == nil:
+		h.c.LoginOutcome("success")
+		h.finish(w, r, res)
+	case errors.Is(err, ErrInvalidCredentials):
+		h.c.LoginOutcome("failure")
+		h.c.Pages.Login(w, r, http.StatusOK, h.legacyView(res.Request, in.Email, "login.error.invalid"))
+	case errors.Is(err, ErrLegacyClosed):
+		h.legacyClosed(w, r, res.Request)
+	case errors.Is(err, ErrTooManyCodes):
+		h.c.Pages.Login(w, r, http.StatusTooManyRequests, h.legacyView(res.Request, in.Email, "otp.error.send_limit"))
+	default:
+		h.requestError(w, r, res.Request, err)
+	}
+}
+
+func (h *Handlers) legacyView(a storage.AuthRequest, email, errKey string) LoginView {
+	v := h.loginView(a, email, errKey)
+	v.LegacyForm, v.LegacyName = true, h.c.Flow.LegacyName()
+	return v
+}
+
+// legacyClosed explains that the migration period has ended and offers
+// the reset.
+func (h *Handlers) legacyClosed(w http.ResponseWriter, r *http.Request, a storage.AuthRequest) {
+	h.c.Pages.Message(w, r, http.StatusGone, MessageView{TitleKey: "legacy.closed_title",
+		Message: Msg{Key: "legacy.closed", Args: []any{h.c.Flow.LegacyName()}},
+		LinkURL: "/reset?id=" + url.QueryEscape(a.ID), LinkLabel: "legacy.notice_link", UILocales: a.UILocales})
+}
+
+// legacyInvite follows a legacy sign-in: set a unified password now (the
+// reset, which migrates), or later (the sign-in continues).
+func (h *Handlers) legacyInvite(w http.ResponseWriter, r *http.Request, a storage.AuthRequest, email string) {
+	h.c.Pages.Message(w, r, http.StatusOK, MessageView{TitleKey: "legacy.invite_title",
+		Message: Msg{Key: "legacy.invite"}, LinkURL: "/login?id=" + url.QueryEscape(a.ID), LinkLabel: "legacy.later",
+		FormAction: "/reset", FormLabel: "legacy.set_now", UILocales: a.UILocales,
+		FormHidden: [][2]string{{"id", a.ID}, {"email", email}}})
+}
