@@ -110,12 +110,25 @@ var errDryRun = errors.New("dry run")
 func (s *Store) ImportLegacyUsers(ctx context.Context, users []storage.LegacyUser, now time.Time, dryRun bool) ([]storage.ImportResult, error) {
 	out := make([]storage.ImportResult, len(users))
 	err := s.tx(ctx, func(tx *gorm.DB) error {
+		b, err := loadImportBatch(tx, users)
+		if err != nil {
+			return err
+		}
+		var created []userRow
 		for i, lu := range users {
-			res, err := importOne(tx, lu, utc(now))
+			res, row, err := b.importOne(tx, lu, utc(now))
 			if err != nil {
 				return err
 			}
+			if row != nil {
+				created = append(created, *row)
+			}
 			out[i] = res
+		}
+		if len(created) > 0 {
+			if err := tx.CreateInBatches(created, 500).Error; err != nil {
+				return err
+			}
 		}
 		if dryRun {
 			return errDryRun
@@ -128,57 +141,85 @@ func (s *Store) ImportLegacyUsers(ctx context.Context, users []storage.LegacyUse
 	return out, wrap("import legacy users", err)
 }
 
-func importOne(tx *gorm.DB, lu storage.LegacyUser, now time.Time) (storage.ImportResult, error) {
+// importBatch holds the users an import batch touches, loaded with two
+// queries (not two per line): by legacy id and by email.
+type importBatch struct {
+	byLegacyID map[string]*userRow
+	byEmail    map[string]*userRow
+}
+
+func loadImportBatch(tx *gorm.DB, users []storage.LegacyUser) (*importBatch, error) {
+	ids := make([]string, len(users))
+	emails := make([]string, len(users))
+	for i, u := range users {
+		ids[i], emails[i] = u.LegacyID, normalizeEmail(u.Email)
+	}
+	var rows []userRow
+	if err := tx.Where("legacy_id IN ? OR email_lower IN ?", ids, emails).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	b := &importBatch{byLegacyID: map[string]*userRow{}, byEmail: map[string]*userRow{}}
+	for i := range rows {
+		b.add(&rows[i])
+	}
+	return b, nil
+}
+
+func (b *importBatch) add(r *userRow) {
+	if r.LegacyID != nil {
+		b.byLegacyID[*r.LegacyID] = r
+	}
+	b.byEmail[r.EmailLower] = r
+}
+
+// importOne decides what one line does; a new user is returned to be
+// inserted with the others.
+func (b *importBatch) importOne(tx *gorm.DB, lu storage.LegacyUser, now time.Time) (storage.ImportResult, *userRow, error) {
 	res := storage.ImportResult{LegacyID: lu.LegacyID}
 	email := normalizeEmail(lu.Email)
-	var owner userRow
-	err := tx.Take(&owner, "email_lower = ?", email).Error
-	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
-		return res, err
-	}
-	ownerFound := err == nil
-	var row userRow
-	err = tx.Take(&row, "legacy_id = ?", lu.LegacyID).Error
-	switch {
-	case errors.Is(err, gorm.ErrRecordNotFound):
+	owner := b.byEmail[email]
+	row := b.byLegacyID[lu.LegacyID]
+	if row == nil {
 		switch {
-		case ownerFound && owner.LegacyID == nil:
+		case owner != nil && owner.LegacyID == nil:
 			res.Outcome, res.Reason = storage.ImportRejected, "the email belongs to an account that was not imported"
-			return res, nil
-		case ownerFound:
+			return res, nil, nil
+		case owner != nil:
 			res.Outcome, res.Reason = storage.ImportRejected, "the email belongs to another imported user"
-			return res, nil
+			return res, nil, nil
 		}
 		u := storage.User{ID: uuid.NewString(), Email: strings.TrimSpace(lu.Email), Name: lu.Name, LegacyID: lu.LegacyID,
 			LegacyHash: lu.PasswordHash, Roles: lu.Roles, CreatedAt: now, UpdatedAt: now}
 		r := toUserRow(u)
+		b.add(&r)
 		res.UserID, res.Outcome = u.ID, storage.ImportCreated
-		return res, tx.Create(&r).Error
-	case err != nil:
-		return res, err
+		return res, &r, nil
 	}
 	res.UserID = row.ID
 	if row.MigratedAt != nil {
 		res.Outcome = storage.ImportUnchanged
-		return res, nil
+		return res, nil, nil
 	}
-	if ownerFound && owner.ID != row.ID {
+	if owner != nil && owner.ID != row.ID {
 		res.Outcome, res.Reason = storage.ImportRejected, "the email belongs to another account"
-		return res, nil
+		return res, nil, nil
 	}
-	name, hash := lu.Name, lu.PasswordHash
-	if row.Email == strings.TrimSpace(lu.Email) && row.Name == name && row.LegacyHash == hash &&
+	trimmed := strings.TrimSpace(lu.Email)
+	if row.Email == trimmed && row.Name == lu.Name && row.LegacyHash == lu.PasswordHash &&
 		slices.Equal([]string(row.Roles), lu.Roles) {
 		res.Outcome = storage.ImportUnchanged
-		return res, nil
+		return res, nil, nil
 	}
 	res.Outcome = storage.ImportUpdated
-	set := map[string]any{"email": strings.TrimSpace(lu.Email), "email_lower": email, "name": name,
-		"legacy_hash": hash, "roles": stringList(lu.Roles), "updated_at": now}
-	if !strings.EqualFold(row.Email, strings.TrimSpace(lu.Email)) {
+	set := map[string]any{"email": trimmed, "email_lower": email, "name": lu.Name,
+		"legacy_hash": lu.PasswordHash, "roles": stringList(lu.Roles), "updated_at": now}
+	if !strings.EqualFold(row.Email, trimmed) {
 		set["email_verified"] = false
 	}
-	return res, tx.Model(&userRow{}).Where("id = ?", row.ID).Updates(set).Error
+	delete(b.byEmail, row.EmailLower)
+	row.Email, row.EmailLower, row.Name, row.LegacyHash, row.Roles = trimmed, email, lu.Name, lu.PasswordHash, stringList(lu.Roles)
+	b.byEmail[email] = row
+	return res, nil, tx.Model(&userRow{}).Where("id = ?", row.ID).Updates(set).Error
 }
 
 func (s *Store) CountLegacyUsers(ctx context.Context) (imported, migrated int, err error) {
