@@ -332,40 +332,18 @@ func (s SignedIn) Done() bool { return s.Challenge == nil && s.ChangeTicket == "
 // session ends and its clients are told. Every failure is
 // ErrInvalidCredentials and costs the same time.
 func (f *Flow) Login(ctx context.Context, in Credentials) (SignedIn, error) {
-	a, err := f.request(ctx, in.AuthRequestID)
+	t, err := f.attempt(ctx, in)
 	if err != nil {
-		return SignedIn{Request: a}, err
+		return SignedIn{Request: t.a}, err
 	}
-	started := time.Now()
-	now := f.c.Now().UTC()
-	email := strings.TrimSpace(in.Email)
-	acctKey := "login:acct:" + f.c.Hasher.Hash("throttle", strings.ToLower(email))
-	ipKey := "login:ip:" + in.IP
-	keys := []string{acctKey, ipKey}
-	counters, err := f.c.Store.GetCounters(ctx, keys)
-	if err != nil {
-		return SignedIn{}, fmt.Errorf("login: read throttle: %w", err)
-	}
-	audit := storage.AuditEvent{Type: "login", ClientID: a.ClientID, IP: in.IP}
-	fail := func(userID, reason string) (SignedIn, error) {
-		if err := f.c.Store.IncrementCounters(ctx, keys, now, f.c.Throttle.Window); err != nil {
-			return SignedIn{}, fmt.Errorf("login: count failure: %w", err)
-		}
-		audit.UserID, audit.Outcome, audit.Detail = userID, "failure", reason
-		f.audit(ctx, audit, now)
-		// Imported hashes cost differently from ours: every failure takes
-		// the same least time, so timing tells nothing.
-		sleepUntil(ctx, started.Add(f.c.Legacy.CheckFloor))
-		return SignedIn{Request: a}, ErrInvalidCredentials
-	}
-	if f.throttled(counters[acctKey], f.c.Throttle.FreeFailures, now) || f.throttled(counters[ipKey], 4*f.c.Throttle.FreeFailures, now) {
+	if t.throttled() {
 		f.c.Passwords.VerifyDummy(ctx, in.Password)
-		return fail("", "throttled")
+		return t.fail("", "throttled")
 	}
-	u, err := f.c.Store.GetUserByEmail(ctx, email)
+	u, err := f.c.Store.GetUserByEmail(ctx, strings.TrimSpace(in.Email))
 	if errors.Is(err, storage.ErrNotFound) {
 		f.c.Passwords.VerifyDummy(ctx, in.Password)
-		return fail("", "unknown_account")
+		return t.fail("", "unknown_account")
 	}
 	if err != nil {
 		return SignedIn{}, fmt.Errorf("login: load user: %w", err)
@@ -373,42 +351,97 @@ func (f *Flow) Login(ctx context.Context, in Credentials) (SignedIn, error) {
 	if u.Imported() {
 		// Not migrated yet: only the legacy product's password is known.
 		if !f.legacyPassword(u, in.Password) {
-			return fail(u.ID, "wrong_password")
+			return t.fail(u.ID, "wrong_password")
 		}
 		if u.Disabled {
-			return fail(u.ID, "disabled")
+			return t.fail(u.ID, "disabled")
 		}
-		f.audit(ctx, storage.AuditEvent{Type: "login", UserID: u.ID, ClientID: a.ClientID, IP: in.IP,
-			Outcome: "challenge", Detail: "legacy_reset"}, now)
-		return SignedIn{Request: a}, ErrLegacyReset
+		f.audit(ctx, storage.AuditEvent{Type: "login", UserID: u.ID, ClientID: t.a.ClientID, IP: in.IP,
+			Outcome: "challenge", Detail: "legacy_reset"}, t.now)
+		return SignedIn{Request: t.a}, ErrLegacyReset
 	}
 	ok, _, err := f.c.Passwords.Verify(ctx, u.PasswordHash, in.Password)
 	if err != nil && ctx.Err() != nil {
 		return SignedIn{}, ctx.Err()
 	}
 	if !ok {
-		return fail(u.ID, "wrong_password")
+		return t.fail(u.ID, "wrong_password")
 	}
 	if u.Disabled {
-		return fail(u.ID, "disabled")
+		return t.fail(u.ID, "disabled")
 	}
-	audit.UserID, audit.Outcome = u.ID, "success"
+	return t.succeed(u, "")
+}
+
+// attempt is one submission of a password form (unified or legacy): the
+// throttle it counts against, and the one answer every failure gets.
+type attempt struct {
+	f        *Flow
+	ctx      context.Context
+	in       Credentials
+	a        storage.AuthRequest
+	now      time.Time
+	started  time.Time
+	keys     []string // the account's, the client IP's
+	counters map[string]storage.Counter
+	audit    storage.AuditEvent
+}
+
+// attempt loads the request and the throttle counters of a submission.
+func (f *Flow) attempt(ctx context.Context, in Credentials) (*attempt, error) {
+	a, err := f.request(ctx, in.AuthRequestID)
+	if err != nil {
+		return &attempt{a: a}, err
+	}
+	t := &attempt{f: f, ctx: ctx, in: in, a: a, now: f.c.Now().UTC(), started: time.Now(),
+		keys:  []string{"login:acct:" + f.c.Hasher.Hash("throttle", strings.ToLower(strings.TrimSpace(in.Email))), "login:ip:" + in.IP},
+		audit: storage.AuditEvent{Type: "login", ClientID: a.ClientID, IP: in.IP}}
+	if t.counters, err = f.c.Store.GetCounters(ctx, t.keys); err != nil {
+		return t, fmt.Errorf("login: read throttle: %w", err)
+	}
+	return t, nil
+}
+
+// throttled: a growing delay after failures of the account or the IP.
+func (t *attempt) throttled() bool {
+	free := t.f.c.Throttle.FreeFailures
+	return t.f.throttled(t.counters[t.keys[0]], free, t.now) || t.f.throttled(t.counters[t.keys[1]], 4*free, t.now)
+}
+
+// fail counts and records a failure and answers ErrInvalidCredentials,
+// never before the floor: imported hashes cost differently from ours,
+// so timing tells nothing.
+func (t *attempt) fail(userID, reason string) (SignedIn, error) {
+	if err := t.f.c.Store.IncrementCounters(t.ctx, t.keys, t.now, t.f.c.Throttle.Window); err != nil {
+		return SignedIn{}, fmt.Errorf("login: count failure: %w", err)
+	}
+	e := t.audit
+	e.UserID, e.Outcome, e.Detail = userID, "failure", reason
+	t.f.audit(t.ctx, e, t.now)
+	sleepUntil(t.ctx, t.started.Add(t.f.c.Legacy.CheckFloor))
+	return SignedIn{Request: t.a}, ErrInvalidCredentials
+}
+
+// succeed goes on with u's sign-in (its password proved; acr overrides
+// the usual value) and forgets the account's failures.
+func (t *attempt) succeed(u storage.User, acr string) (SignedIn, error) {
 	lang := "en"
-	if in.LangOf != nil {
-		lang = in.LangOf(a.UILocales)
+	if t.in.LangOf != nil {
+		lang = t.in.LangOf(t.a.UILocales)
 	}
-	s := signIn{a: a, u: u, amr: []string{AMRPassword}, ip: in.IP, ua: in.UserAgent, lang: lang,
-		deviceToken: in.DeviceToken, notify: true, audit: &audit}
-	if o, ok := f.Session(ctx, in.SessionToken); ok {
+	audit := t.audit
+	s := signIn{a: t.a, u: u, amr: []string{AMRPassword}, acr: acr, ip: t.in.IP, ua: t.in.UserAgent, lang: lang,
+		deviceToken: t.in.DeviceToken, notify: true, audit: &audit}
+	if o, ok := t.f.Session(t.ctx, t.in.SessionToken); ok {
 		s.old = &o
 	}
-	res, err := f.next(ctx, s, now)
+	res, err := t.f.next(t.ctx, s, t.now)
 	if err != nil {
-		return SignedIn{Request: a}, err
+		return SignedIn{Request: t.a}, err
 	}
-	if _, had := counters[acctKey]; had {
-		if err := f.c.Store.ResetCounters(ctx, []string{acctKey}); err != nil {
-			f.c.Logger.WarnContext(ctx, "reset throttle", "err", err)
+	if _, had := t.counters[t.keys[0]]; had {
+		if err := t.f.c.Store.ResetCounters(t.ctx, t.keys[:1]); err != nil {
+			t.f.c.Logger.WarnContext(t.ctx, "reset throttle", "err", err)
 		}
 	}
 	return res, nil

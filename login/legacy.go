@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/sekisho/sekisho/storage"
 )
@@ -31,67 +30,31 @@ func WantsLegacy(a storage.AuthRequest) bool { return slices.Contains(a.ACRValue
 // throttled and timed like the unified form. The emailed step and a
 // forced change apply as there.
 func (f *Flow) LegacyLogin(ctx context.Context, in Credentials) (SignedIn, error) {
-	a, err := f.request(ctx, in.AuthRequestID)
+	t, err := f.attempt(ctx, in)
 	if err != nil {
-		return SignedIn{Request: a}, err
+		return SignedIn{Request: t.a}, err
 	}
 	if !f.LegacyWindow() {
-		return SignedIn{Request: a}, ErrLegacyClosed
+		return SignedIn{Request: t.a}, ErrLegacyClosed
 	}
-	started := time.Now()
-	now := f.c.Now().UTC()
-	acctKey := "login:acct:" + f.c.Hasher.Hash("throttle", strings.ToLower(strings.TrimSpace(in.Email)))
-	keys := []string{acctKey, "login:ip:" + in.IP}
-	counters, err := f.c.Store.GetCounters(ctx, keys)
-	if err != nil {
-		return SignedIn{}, fmt.Errorf("login: read throttle: %w", err)
+	if t.throttled() {
+		return t.fail("", "legacy_throttled")
 	}
-	audit := storage.AuditEvent{Type: "login", ClientID: a.ClientID, IP: in.IP}
-	fail := func(userID, reason string) (SignedIn, error) {
-		if err := f.c.Store.IncrementCounters(ctx, keys, now, f.c.Throttle.Window); err != nil {
-			return SignedIn{}, fmt.Errorf("login: count failure: %w", err)
-		}
-		audit.UserID, audit.Outcome, audit.Detail = userID, "failure", "legacy_"+reason
-		f.audit(ctx, audit, now)
-		sleepUntil(ctx, started.Add(f.c.Legacy.CheckFloor))
-		return SignedIn{Request: a}, ErrInvalidCredentials
-	}
-	if f.throttled(counters[acctKey], f.c.Throttle.FreeFailures, now) || f.throttled(counters[keys[1]], 4*f.c.Throttle.FreeFailures, now) {
-		return fail("", "throttled")
-	}
-	u, err := f.c.Store.GetUserByEmail(ctx, in.Email)
+	u, err := f.c.Store.GetUserByEmail(ctx, strings.TrimSpace(in.Email))
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		return fail("", "unknown_account")
+		return t.fail("", "legacy_unknown_account")
 	case err != nil:
 		return SignedIn{}, fmt.Errorf("login: load user: %w", err)
 	case !u.Imported():
 		// Migrated (or native): the product's password no longer works.
-		return fail(u.ID, "not_imported")
+		return t.fail(u.ID, "legacy_not_imported")
 	case !f.legacyPassword(u, in.Password):
-		return fail(u.ID, "wrong_password")
+		return t.fail(u.ID, "legacy_wrong_password")
 	case u.Disabled:
-		return fail(u.ID, "disabled")
+		return t.fail(u.ID, "legacy_disabled")
 	}
-	lang := "en"
-	if in.LangOf != nil {
-		lang = in.LangOf(a.UILocales)
-	}
-	s := signIn{a: a, u: u, amr: []string{AMRPassword}, acr: ACRLegacy, ip: in.IP, ua: in.UserAgent, lang: lang,
-		deviceToken: in.DeviceToken, notify: true, audit: &audit}
-	if o, ok := f.Session(ctx, in.SessionToken); ok {
-		s.old = &o
-	}
-	res, err := f.next(ctx, s, now)
-	if err != nil {
-		return SignedIn{Request: a}, err
-	}
-	if _, had := counters[acctKey]; had {
-		if err := f.c.Store.ResetCounters(ctx, []string{acctKey}); err != nil {
-			f.c.Logger.WarnContext(ctx, "reset throttle", "err", err)
-		}
-	}
-	return res, nil
+	return t.succeed(u, ACRLegacy)
 }
 
 // LegacyPage serves GET /login/legacy?id=…: the legacy product's sign-in
