@@ -98,15 +98,7 @@ func (s *Store) CompleteLogin(ctx context.Context, c storage.LoginCompletion) er
 				return err
 			}
 		}
-		if c.Mail != nil {
-			if err := enqueueMail(tx, *c.Mail); err != nil {
-				return err
-			}
-		}
-		if c.Audit != nil {
-			return createAuditEvent(tx, *c.Audit)
-		}
-		return nil
+		return mailAndAudit(tx, c.Mail, c.Audit)
 	})
 	return wrap("complete login", err)
 }

@@ -128,15 +128,7 @@ func (s *Store) ChangePassword(ctx context.Context, p storage.PasswordChange) (s
 				return err
 			}
 		}
-		if p.Mail != nil {
-			if err := enqueueMail(tx, *p.Mail); err != nil {
-				return err
-			}
-		}
-		if p.Audit != nil {
-			return createAuditEvent(tx, *p.Audit)
-		}
-		return nil
+		return mailAndAudit(tx, p.Mail, p.Audit)
 	})
 	return out, wrap("change password", err)
 }
@@ -171,15 +163,7 @@ func (s *Store) VerifyEmail(ctx context.Context, v storage.EmailVerification) (s
 			return err
 		}
 		out = row.user()
-		if v.Mail != nil {
-			if err := enqueueMail(tx, *v.Mail); err != nil {
-				return err
-			}
-		}
-		if v.Audit != nil {
-			return createAuditEvent(tx, *v.Audit)
-		}
-		return nil
+		return mailAndAudit(tx, v.Mail, v.Audit)
 	})
 	return out, wrap("verify email", err)
 }
@@ -205,4 +189,18 @@ func saveDevice(tx *gorm.DB, d storage.Device) error {
 		return res.Error
 	}
 	return tx.Create(&row).Error
+}
+
+// mailAndAudit writes the mail a change sends and the event it records,
+// each when set, in the change's transaction.
+func mailAndAudit(tx *gorm.DB, m *storage.OutboxMail, e *storage.AuditEvent) error {
+	if m != nil {
+		if err := enqueueMail(tx, *m); err != nil {
+			return err
+		}
+	}
+	if e != nil {
+		return createAuditEvent(tx, *e)
+	}
+	return nil
 }
