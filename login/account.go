@@ -230,16 +230,8 @@ func (f *Flow) SendVerificationLink(ctx context.Context, u storage.User, lang st
 // sendVerification mails a link proving email for u; a newer link voids
 // older ones. Beyond PerHour links an hour, nothing is sent.
 func (f *Flow) sendVerification(ctx context.Context, u storage.User, email, lang string, now time.Time) error {
-	key := []string{"verify:send:" + u.ID}
-	counters, err := f.c.Store.GetCounters(ctx, key)
-	if err != nil {
-		return fmt.Errorf("login: read link limit: %w", err)
-	}
-	if c, ok := counters[key[0]]; ok && c.Count >= f.c.Account.PerHour && now.Sub(c.WindowStart) < time.Hour {
-		return nil
-	}
-	if err := f.c.Store.IncrementCounters(ctx, key, now, time.Hour); err != nil {
-		return fmt.Errorf("login: count link: %w", err)
+	if ok, err := f.withinHourlyCap(ctx, "verify:send:"+u.ID, f.c.Account.PerHour, now); !ok {
+		return err
 	}
 	token := secret.RandomToken(32)
 	link := strings.TrimSuffix(f.c.Account.BaseURL, "/") + "/email/verify?token=" + url.QueryEscape(token)

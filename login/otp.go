@@ -208,18 +208,28 @@ func (f *Flow) challenge(ctx context.Context, a storage.AuthRequest, u storage.U
 
 // countSend applies the hourly cap of mailed codes per user.
 func (f *Flow) countSend(ctx context.Context, userID string, now time.Time) error {
-	key := []string{"otp:send:" + userID}
-	counters, err := f.c.Store.GetCounters(ctx, key)
+	ok, err := f.withinHourlyCap(ctx, "otp:send:"+userID, f.c.OTP.MaxSendsPerHour, now)
+	if err == nil && !ok {
+		err = ErrTooManyCodes
+	}
+	return err
+}
+
+// withinHourlyCap counts one more mail under key and reports whether it
+// stays within limit an hour (over it, nothing is counted).
+func (f *Flow) withinHourlyCap(ctx context.Context, key string, limit int, now time.Time) (bool, error) {
+	keys := []string{key}
+	counters, err := f.c.Store.GetCounters(ctx, keys)
 	if err != nil {
-		return fmt.Errorf("login: read code limit: %w", err)
+		return false, fmt.Errorf("login: read %s limit: %w", key, err)
 	}
-	if c, ok := counters[key[0]]; ok && c.Count >= f.c.OTP.MaxSendsPerHour && now.Sub(c.WindowStart) < time.Hour {
-		return ErrTooManyCodes
+	if c, ok := counters[key]; ok && c.Count >= limit && now.Sub(c.WindowStart) < time.Hour {
+		return false, nil
 	}
-	if err := f.c.Store.IncrementCounters(ctx, key, now, time.Hour); err != nil {
-		return fmt.Errorf("login: count code: %w", err)
+	if err := f.c.Store.IncrementCounters(ctx, keys, now, time.Hour); err != nil {
+		return false, fmt.Errorf("login: count %s: %w", key, err)
 	}
-	return nil
+	return true, nil
 }
 
 func (f *Flow) composeCode(lang string, u storage.User, code string) (storage.OutboxMail, error) {
