@@ -322,9 +322,6 @@ type SignedIn struct {
 	ChangeTicket string
 }
 
-// Done reports whether the sign-in finished (no further step).
-func (s SignedIn) Done() bool { return s.Challenge == nil && s.ChangeTicket == "" }
-
 // Login checks the password and, when it is right, starts a new SSO
 // session (a new cookie value every time: no fixation) and finishes the
 // request. When the browser's session belongs to the same user, it is
