@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"github.com/sekisho/sekisho/htmltest"
 	"golang.org/x/net/html"
 	"net/http"
@@ -550,6 +551,9 @@ func testDiscovery(t *testing.T, e *env) {
 	}
 	if got := m["code_challenge_methods_supported"]; len(got.([]any)) != 1 || got.([]any)[0] != "S256" {
 		t.Errorf("code_challenge_methods_supported %v", got)
+	}
+	if got := fmt.Sprint(m["acr_values_supported"]); got != "[urn:sekisho:acr:pwd urn:sekisho:acr:pwd+email-otp urn:sekisho:acr:legacy]" {
+		t.Errorf("acr_values_supported %s", got)
 	}
 	_, keys := getJSON(t, e.cfg.Issuer+"/keys")
 	if ks, _ := keys["keys"].([]any); len(ks) != 1 {
