@@ -128,6 +128,15 @@ func TestEmailVerification(t *testing.T) {
 				t.Errorf("email form input %s: autocomplete %q", in["name"], in["autocomplete"])
 			}
 		}
+		for addr, want := range map[string]string{"not an address": "valid email", "ALICE@example.com": "already your address"} {
+			r := b.post(e.cfg.Issuer+"/account/email", url.Values{"email": {addr}, "current_password": {userPass}}, e.cfg.Issuer)
+			if !strings.Contains(alertText(r), want) {
+				t.Errorf("email change to %q: alert %q, want %q", addr, alertText(r), want)
+			}
+		}
+		if r := b.post(e.cfg.Issuer+"/account/email", url.Values{"email": {"x@example.com"}, "current_password": {"wrong"}}, e.cfg.Issuer); !strings.Contains(alertText(r), "current password is wrong") {
+			t.Errorf("email change with a wrong password: %q", alertText(r))
+		}
 		const newAddr = "alice.new@example.com"
 		r := b.post(e.cfg.Issuer+"/account/email", url.Values{"email": {newAddr}, "current_password": {userPass}}, e.cfg.Issuer)
 		if !strings.Contains(noticeText(r), newAddr) {
