@@ -13,6 +13,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/language"
 )
 
 // Record is one accepted line of an import file.
@@ -23,6 +25,7 @@ type Record struct {
 	Name         string   // optional, trimmed, at most 255 characters, no control characters
 	PasswordHash string   // optional, trimmed; when set, Detect accepts it
 	Roles        []string // from the ";"-separated "roles" field: trimmed, empty parts dropped, duplicates dropped, order kept; nil if none
+	Lang         string   // optional: the user's language as a canonical BCP 47 tag ("ja", "en-US"), for mails
 }
 
 // LineError is a line that cannot be imported.
@@ -45,6 +48,7 @@ const (
 	maxIDRunes    = 255
 	maxEmailRunes = 254
 	maxNameRunes  = 255
+	maxLangBytes  = 35
 	// maxLineBytes bounds one JSON line or one CSV record, so that a file
 	// with no line breaks (or a CSV quote never closed) cannot fill memory.
 	maxLineBytes = 1 << 20
@@ -59,10 +63,11 @@ const (
 	colName
 	colPasswordHash
 	colRoles
+	colLang
 	numColumns
 )
 
-var columnNames = [numColumns]string{"legacy_id", "email", "name", "password_hash", "roles"}
+var columnNames = [numColumns]string{"legacy_id", "email", "name", "password_hash", "roles", "lang"}
 
 // Reader reads records one at a time, in bounded memory: it holds one line
 // (or one CSV record) of at most about 1 MiB.
@@ -86,7 +91,7 @@ type Reader struct {
 // "jsonl", or "" to detect from the first non-blank byte ('{' means JSON
 // Lines; an empty or blank input reads as JSON Lines with no records). The
 // CSV header names the columns (legacy_id, email, name, password_hash,
-// roles) in any order, case-insensitive, trimmed; an unknown or repeated
+// roles, lang) in any order, case-insensitive, trimmed; an unknown or repeated
 // column, or a missing legacy_id or email column, is an error wrapping
 // ErrBadHeader. A UTF-8 BOM at the start is skipped.
 func NewReader(r io.Reader, format string) (*Reader, error) {
@@ -150,7 +155,9 @@ func (r *Reader) readHeader() error {
 	if err != nil {
 		return fmt.Errorf("legacy: read CSV header: %w", err)
 	}
-	r.index = [numColumns]int{-1, -1, -1, -1, -1}
+	for c := range r.index {
+		r.index[c] = -1
+	}
 	var unknown []string
 	for i, name := range header {
 		name = strings.ToLower(strings.TrimSpace(name))
@@ -268,6 +275,7 @@ type jsonRecord struct {
 	Name         string          `json:"name"`
 	PasswordHash string          `json:"password_hash"`
 	Roles        json.RawMessage `json:"roles"` // a ";"-separated string or an array of strings
+	Lang         string          `json:"lang"`
 }
 
 func (r *Reader) nextJSON() (Record, error) {
@@ -351,6 +359,7 @@ func decodeJSONLine(line []byte) (fields, string) {
 		colEmail:        jr.Email,
 		colName:         jr.Name,
 		colPasswordHash: jr.PasswordHash,
+		colLang:         jr.Lang,
 	}}
 	roles := bytes.TrimSpace(jr.Roles)
 	switch {
@@ -421,6 +430,13 @@ func (f fields) record(line int) (Record, error) {
 		return fail(id, "name longer than %d characters", maxNameRunes)
 	case hasControl(rec.Name):
 		return fail(id, "control character in name")
+	}
+	if l := strings.TrimSpace(f.values[colLang]); l != "" {
+		tag, err := language.Parse(l)
+		if err != nil || len(l) > maxLangBytes {
+			return fail(id, "bad lang %q (want a language tag such as ja or en)", l)
+		}
+		rec.Lang = tag.String()
 	}
 	if rec.PasswordHash != "" {
 		if _, err := Detect(rec.PasswordHash); err != nil {

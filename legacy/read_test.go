@@ -54,20 +54,20 @@ func newReader(t *testing.T, input, format string) *Reader {
 func TestReadGoodCSV(t *testing.T) {
 	django := buildDjango(t, "correct horse", "seasalt0123", 1000)
 	argon := buildArgon2id("correct horse", []byte("sekisho-salt-16b"), 1, 64, 1, 32)
-	input := "\uFEFFEmail, Roles ,Legacy_ID , name,PASSWORD_HASH\r\n" +
-		`ada@example.com,admin; staff;;admin,u1,"Lovelace, Ada",` + django + "\r\n" +
-		`bob@example.com,,u2,,"` + argon + `"` + "\r\n" +
+	input := "\uFEFFEmail, Roles ,Legacy_ID , name,PASSWORD_HASH, Lang\r\n" +
+		`ada@example.com,admin; staff;;admin,u1,"Lovelace, Ada",` + django + ",ja-jp\r\n" +
+		`bob@example.com,,u2,,"` + argon + `",` + "\r\n" +
 		"\r\n" +
-		` carol@example.com , staff , u3 , "Carol ""C"" Jones",` + "\n" +
-		`dan@example.com,"ops;` + "\n" + `staff",u4,Dan,` + "\n" +
-		"eve@example.com,,u5,Ève Ünicode,"
+		` carol@example.com , staff , u3 , "Carol ""C"" Jones",, en ` + "\n" +
+		`dan@example.com,"ops;` + "\n" + `staff",u4,Dan,,` + "\n" +
+		"eve@example.com,,u5,Ève Ünicode,,"
 	for _, format := range []string{"csv", ""} {
 		t.Run("format="+format, func(t *testing.T) {
 			recs, all := readAll(t, newReader(t, input, format))
 			want := []Record{
-				{Line: 2, LegacyID: "u1", Email: "ada@example.com", Name: "Lovelace, Ada", PasswordHash: django, Roles: []string{"admin", "staff"}},
+				{Line: 2, LegacyID: "u1", Email: "ada@example.com", Name: "Lovelace, Ada", PasswordHash: django, Roles: []string{"admin", "staff"}, Lang: "ja-JP"},
 				{Line: 3, LegacyID: "u2", Email: "bob@example.com", PasswordHash: argon},
-				{Line: 5, LegacyID: "u3", Email: "carol@example.com", Name: `Carol "C" Jones`, Roles: []string{"staff"}},
+				{Line: 5, LegacyID: "u3", Email: "carol@example.com", Name: `Carol "C" Jones`, Roles: []string{"staff"}, Lang: "en"},
 				{Line: 6, LegacyID: "u4", Email: "dan@example.com", Name: "Dan", Roles: []string{"ops", "staff"}},
 				{Line: 8, LegacyID: "u5", Email: "eve@example.com", Name: "Ève Ünicode"},
 			}
@@ -86,7 +86,7 @@ func TestReadGoodJSONL(t *testing.T) {
 		`  {"email":"bob@example.com","legacy_id":"u2","roles":["staff"," admin ","staff",""]}  ` + "\r\n" +
 		`{"legacy_id":"u3","email":"carol@example.com","roles":null,"name":null,"password_hash":""}` + "\n" +
 		"   \n" +
-		`{"legacy_id":"u4","email":"dan@example.com","roles":[]}`
+		`{"legacy_id":"u4","email":"dan@example.com","roles":[],"lang":"ja"}`
 	for _, format := range []string{"jsonl", ""} {
 		t.Run("format="+format, func(t *testing.T) {
 			recs, all := readAll(t, newReader(t, input, format))
@@ -94,7 +94,7 @@ func TestReadGoodJSONL(t *testing.T) {
 				{Line: 1, LegacyID: "u1", Email: "ada@example.com", Name: "Ada", PasswordHash: argon, Roles: []string{"admin", "staff"}},
 				{Line: 3, LegacyID: "u2", Email: "bob@example.com", Roles: []string{"staff", "admin"}},
 				{Line: 4, LegacyID: "u3", Email: "carol@example.com"},
-				{Line: 6, LegacyID: "u4", Email: "dan@example.com"},
+				{Line: 6, LegacyID: "u4", Email: "dan@example.com", Lang: "ja"},
 			}
 			if diff := cmp.Diff(want, recs); diff != "" {
 				t.Errorf("records (-want +got):\n%s\nall: %v", diff, all)
@@ -174,6 +174,7 @@ func TestReadBadLines(t *testing.T) {
 				"{\"legacy_id\":\"u15\",\"email\":\"o@example.com\",\"name\":\"\xff\"}",
 				`{"legacy_id":"u16","email":"p@example.com","password_hash":"` + zeroIter + `"}`,
 				`{"legacy_id":"u17","email":"q@example.com"}`,
+				`{"legacy_id":"u18","email":"r@example.com","lang":"not a tag"}`,
 			}, "\n"),
 			want: []result{
 				{1, "u1", ""},
@@ -192,6 +193,7 @@ func TestReadBadLines(t *testing.T) {
 				{15, "", "not valid UTF-8"},
 				{16, "u16", "unknown password hash format (pbkdf2-sha256: 0 iterations outside 1 to 10000000)"},
 				{17, "u17", ""},
+				{18, "u18", `bad lang "not a tag" (want a language tag such as ja or en)`},
 			},
 		},
 	} {

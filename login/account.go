@@ -275,8 +275,8 @@ func (f *Flow) VerifyEmail(ctx context.Context, acct Account, token, ip, lang st
 		}
 		notice = &m
 	}
-	u, err := f.c.Store.VerifyEmail(ctx, storage.EmailVerification{
-		Code: storage.CodeClaim{ID: c.ID, UserID: acct.User.ID, Purpose: storage.PurposeVerifyEmail, MaxFailures: 1}, Now: now, Mail: notice,
+	u, err := f.c.Store.ChangeEmail(ctx, storage.EmailChange{
+		Code: &storage.CodeClaim{ID: c.ID, UserID: acct.User.ID, Purpose: storage.PurposeVerifyEmail, MaxFailures: 1}, Now: now, Mail: notice,
 		Audit: &storage.AuditEvent{ID: uuid.NewString(), Time: now, Type: "email_verified", UserID: acct.User.ID, IP: ip, Outcome: "success"}})
 	switch {
 	case errors.Is(err, storage.ErrAlreadyExists):

@@ -96,9 +96,9 @@ type Store interface {
 	RenewCode(ctx context.Context, r storage.CodeRenewal) (storage.OneTimeCode, error)
 	ClaimCode(ctx context.Context, c storage.CodeClaim, now time.Time) error
 	ChangePassword(ctx context.Context, p storage.PasswordChange) (storage.SessionEndResult, error)
-	VerifyEmail(ctx context.Context, v storage.EmailVerification) (storage.User, error)
+	ChangeEmail(ctx context.Context, c storage.EmailChange) (storage.User, error)
 	GetDevice(ctx context.Context, tokenHash, userID string) (storage.Device, error)
-	EnqueueMail(ctx context.Context, m storage.OutboxMail) error
+	EnqueueMail(ctx context.Context, ms ...storage.OutboxMail) error
 }
 
 // SessionEnder ends SSO sessions and tells the clients (op.Logout).

@@ -16,7 +16,7 @@ import (
 
 // Store is what the outbox needs from storage.
 type Store interface {
-	EnqueueMail(ctx context.Context, m storage.OutboxMail) error
+	EnqueueMail(ctx context.Context, ms ...storage.OutboxMail) error
 	ClaimMail(ctx context.Context, c storage.DeliveryClaim) ([]storage.OutboxMail, error)
 	FinishMail(ctx context.Context, id string, o storage.DeliveryOutcome) error
 }

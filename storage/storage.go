@@ -73,8 +73,11 @@ type User struct {
 	LegacyHash string
 	MigratedAt *time.Time
 	Roles      []string
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// Lang is the user's language for mails sent without a browser
+	// request (a BCP 47 tag such as "ja"), or empty.
+	Lang      string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Imported reports whether the user came from the legacy product and has
@@ -117,6 +120,7 @@ type LegacyUser struct {
 	Name         string
 	PasswordHash string // the product's hash, or empty
 	Roles        []string
+	Lang         string // BCP 47, or empty
 }
 
 // Outcomes of importing one user.
@@ -509,7 +513,8 @@ type OutboxMail struct {
 // (a code, a link) pass the mail to that change's method, which writes
 // both in one transaction; EnqueueMail is for mails on their own.
 type MailStore interface {
-	EnqueueMail(ctx context.Context, m OutboxMail) error
+	// EnqueueMail writes the mails in one transaction.
+	EnqueueMail(ctx context.Context, ms ...OutboxMail) error
 	// ClaimMail claims due (or named) pending mails, like
 	// ClaimLogoutDeliveries.
 	ClaimMail(ctx context.Context, c DeliveryClaim) ([]OutboxMail, error)
@@ -592,10 +597,16 @@ type CodeRenewal struct {
 	Mail        OutboxMail
 }
 
-// EmailVerification is the input of VerifyEmail.
-type EmailVerification struct {
-	Code CodeClaim
-	Now  time.Time
+// EmailChange is the input of ChangeEmail. Either a verification link
+// proves the new address (Code: the link's Email becomes the account's,
+// verified), or a trusted caller sets it (UserID, Email, Verified: the
+// product's back end, the authority for its users' addresses).
+type EmailChange struct {
+	Code     *CodeClaim
+	UserID   string
+	Email    string
+	Verified bool
+	Now      time.Time
 	// Mail, when set, is enqueued (the notice to the old address).
 	Mail  *OutboxMail
 	Audit *AuditEvent
@@ -625,11 +636,14 @@ type CodeStore interface {
 	// sessions p.End selects, and writes the mail and the audit event, in
 	// one transaction.
 	ChangePassword(ctx context.Context, p PasswordChange) (SessionEndResult, error)
-	// VerifyEmail claims a verification code (ErrAlreadyUsed when it is
-	// no longer usable) and makes its Email the user's verified address:
-	// ErrAlreadyExists, and nothing changed, when another account has
-	// taken that address meanwhile. It returns the updated user.
-	VerifyEmail(ctx context.Context, v EmailVerification) (User, error)
+	// ChangeEmail sets the user's address, in one transaction: it claims
+	// c.Code first when set (ErrAlreadyUsed when it is no longer usable)
+	// and takes the address from it. ErrAlreadyExists, and nothing
+	// changed, when another account has the address; ErrNotFound when
+	// there is no such user. When the address differs from the current
+	// one, the codes and links still mailed to the old address (reset,
+	// sign-in, verification) stop working. It returns the updated user.
+	ChangeEmail(ctx context.Context, c EmailChange) (User, error)
 }
 
 // Device is a browser that signed in as a user (the device cookie, stored

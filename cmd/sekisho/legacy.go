@@ -151,7 +151,7 @@ func importUsers(ctx context.Context, st storage.UserStore, r io.Reader, format 
 		}
 		seenEmail[lower] = rec.LegacyID
 		users = append(users, storage.LegacyUser{LegacyID: rec.LegacyID, Email: rec.Email, Name: rec.Name,
-			PasswordHash: rec.PasswordHash, Roles: rec.Roles})
+			PasswordHash: rec.PasswordHash, Roles: rec.Roles, Lang: rec.Lang})
 		lines = append(lines, rec.Line)
 		if len(users) >= size {
 			if err := flush(); err != nil {

@@ -86,7 +86,7 @@ func newUserAddCmd() *cobra.Command {
 				}
 				now := time.Now().UTC()
 				u := storage.User{ID: uuid.NewString(), Email: strings.TrimSpace(email), Name: name, EmailVerified: verified,
-					PasswordHash: hash, MustChangePassword: mustChange, CreatedAt: now, UpdatedAt: now}
+					PasswordHash: hash, MustChangePassword: mustChange, Lang: lang, CreatedAt: now, UpdatedAt: now}
 				if err := st.CreateUser(ctx, u); err != nil {
 					if errors.Is(err, storage.ErrAlreadyExists) {
 						return fmt.Errorf("a user with the email %s already exists", u.Email)
@@ -114,7 +114,7 @@ func newUserAddCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from standard input")
 	cmd.Flags().BoolVar(&mustChange, "must-change-password", false, "ask for a new password at the next sign-in")
 	cmd.Flags().BoolVar(&verified, "email-verified", false, "mark the address verified (no verification link is sent)")
-	cmd.Flags().StringVar(&lang, "lang", "en", "language of the verification mail (en, ja)")
+	cmd.Flags().StringVar(&lang, "lang", "en", "the user's language for mails (en, ja)")
 	_ = cmd.MarkFlagRequired("email")
 	return cmd
 }

@@ -2,6 +2,7 @@ package gormstore
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -133,39 +134,52 @@ func (s *Store) ChangePassword(ctx context.Context, p storage.PasswordChange) (s
 	return out, wrap("change password", err)
 }
 
-func (s *Store) VerifyEmail(ctx context.Context, v storage.EmailVerification) (storage.User, error) {
+func (s *Store) ChangeEmail(ctx context.Context, c storage.EmailChange) (storage.User, error) {
 	var out storage.User
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		now := utc(v.Now)
-		if err := claimCode(tx, v.Code, now); err != nil {
-			return err
+		now := utc(c.Now)
+		userID, email, verified := c.UserID, c.Email, c.Verified
+		if c.Code != nil {
+			if err := claimCode(tx, *c.Code, now); err != nil {
+				return err
+			}
+			var code codeRow
+			if err := tx.Take(&code, "id = ?", c.Code.ID).Error; err != nil {
+				return err
+			}
+			userID, email, verified = c.Code.UserID, code.Email, true
 		}
-		var code codeRow
-		if err := tx.Take(&code, "id = ?", v.Code.ID).Error; err != nil {
+		email = strings.TrimSpace(email)
+		var row userRow
+		if err := tx.Take(&row, "id = ?", userID).Error; err != nil {
 			return err
 		}
 		var taken int64
-		if err := tx.Model(&userRow{}).Where("email_lower = ? AND id <> ?", normalizeEmail(code.Email), v.Code.UserID).
+		if err := tx.Model(&userRow{}).Where("email_lower = ? AND id <> ?", normalizeEmail(email), userID).
 			Count(&taken).Error; err != nil {
 			return err
 		}
 		if taken > 0 {
 			return storage.ErrAlreadyExists
 		}
-		res := tx.Model(&userRow{}).Where("id = ?", v.Code.UserID).Updates(map[string]any{
-			"email": code.Email, "email_lower": normalizeEmail(code.Email), "email_verified": true, "updated_at": now,
-		})
-		if res.Error != nil {
-			return res.Error
+		if row.EmailLower != normalizeEmail(email) {
+			// What was mailed to the old address proves nothing now.
+			if err := tx.Model(&codeRow{}).Where("user_id = ? AND used_at IS NULL AND purpose IN ?", userID,
+				[]string{storage.PurposeReset, storage.PurposeLogin, storage.PurposeVerifyEmail}).
+				Update("used_at", now).Error; err != nil {
+				return err
+			}
 		}
-		var row userRow
-		if err := tx.Take(&row, "id = ?", v.Code.UserID).Error; err != nil {
+		row.Email, row.EmailLower, row.EmailVerified, row.UpdatedAt = email, normalizeEmail(email), verified, now
+		if err := tx.Model(&userRow{}).Where("id = ?", userID).Updates(map[string]any{
+			"email": row.Email, "email_lower": row.EmailLower, "email_verified": verified, "updated_at": now,
+		}).Error; err != nil {
 			return err
 		}
 		out = row.user()
-		return mailAndAudit(tx, v.Mail, v.Audit)
+		return mailAndAudit(tx, c.Mail, c.Audit)
 	})
-	return out, wrap("verify email", err)
+	return out, wrap("change email", err)
 }
 
 func (s *Store) GetDevice(ctx context.Context, tokenHash, userID string) (storage.Device, error) {

@@ -137,8 +137,15 @@ func (s *Store) CountLogoutDeliveries(ctx context.Context) (map[string]int, erro
 
 // EnqueueMail writes a pending mail, due at once unless NextAttemptAt
 // says later.
-func (s *Store) EnqueueMail(ctx context.Context, m storage.OutboxMail) error {
-	return wrap("enqueue mail", enqueueMail(s.db.WithContext(ctx), m))
+func (s *Store) EnqueueMail(ctx context.Context, ms ...storage.OutboxMail) error {
+	return wrap("enqueue mail", s.tx(ctx, func(tx *gorm.DB) error {
+		for _, m := range ms {
+			if err := enqueueMail(tx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
 }
 
 func enqueueMail(tx *gorm.DB, m storage.OutboxMail) error {

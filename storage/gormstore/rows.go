@@ -89,6 +89,7 @@ type userRow struct {
 	LegacyHash         string
 	MigratedAt         *time.Time
 	Roles              stringList
+	Lang               string
 	CreatedAt          time.Time `gorm:"autoCreateTime:false"`
 	UpdatedAt          time.Time `gorm:"autoUpdateTime:false"`
 }
@@ -110,6 +111,7 @@ func toUserRow(u storage.User) userRow {
 		LegacyHash:         u.LegacyHash,
 		MigratedAt:         utcPtr(u.MigratedAt),
 		Roles:              stringList(u.Roles),
+		Lang:               u.Lang,
 		CreatedAt:          utc(u.CreatedAt),
 		UpdatedAt:          utc(u.UpdatedAt),
 	}
@@ -136,6 +138,7 @@ func (r userRow) user() storage.User {
 		LegacyHash:         r.LegacyHash,
 		MigratedAt:         fromDBPtr(r.MigratedAt),
 		Roles:              []string(r.Roles),
+		Lang:               r.Lang,
 		CreatedAt:          fromDB(r.CreatedAt),
 		UpdatedAt:          fromDB(r.UpdatedAt),
 	}

@@ -189,7 +189,7 @@ func (b *importBatch) importOne(tx *gorm.DB, lu storage.LegacyUser, now time.Tim
 			return res, nil, nil
 		}
 		u := storage.User{ID: uuid.NewString(), Email: strings.TrimSpace(lu.Email), Name: lu.Name, LegacyID: lu.LegacyID,
-			LegacyHash: lu.PasswordHash, Roles: lu.Roles, CreatedAt: now, UpdatedAt: now}
+			LegacyHash: lu.PasswordHash, Roles: lu.Roles, Lang: lu.Lang, CreatedAt: now, UpdatedAt: now}
 		r := toUserRow(u)
 		b.add(&r)
 		res.UserID, res.Outcome = u.ID, storage.ImportCreated
@@ -206,18 +206,19 @@ func (b *importBatch) importOne(tx *gorm.DB, lu storage.LegacyUser, now time.Tim
 	}
 	trimmed := strings.TrimSpace(lu.Email)
 	if row.Email == trimmed && row.Name == lu.Name && row.LegacyHash == lu.PasswordHash &&
-		slices.Equal([]string(row.Roles), lu.Roles) {
+		slices.Equal([]string(row.Roles), lu.Roles) && row.Lang == lu.Lang {
 		res.Outcome = storage.ImportUnchanged
 		return res, nil, nil
 	}
 	res.Outcome = storage.ImportUpdated
 	set := map[string]any{"email": trimmed, "email_lower": email, "name": lu.Name,
-		"legacy_hash": lu.PasswordHash, "roles": stringList(lu.Roles), "updated_at": now}
+		"legacy_hash": lu.PasswordHash, "roles": stringList(lu.Roles), "lang": lu.Lang, "updated_at": now}
 	if !strings.EqualFold(row.Email, trimmed) {
 		set["email_verified"] = false
 	}
 	delete(b.byEmail, row.EmailLower)
 	row.Email, row.EmailLower, row.Name, row.LegacyHash, row.Roles = trimmed, email, lu.Name, lu.PasswordHash, stringList(lu.Roles)
+	row.Lang = lu.Lang
 	b.byEmail[email] = row
 	return res, nil, tx.Model(&userRow{}).Where("id = ?", row.ID).Updates(set).Error
 }

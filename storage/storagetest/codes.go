@@ -173,7 +173,7 @@ func testRenewCode(t *testing.T, s storage.Storage) {
 	wantErr(t, "RenewCode(missing)", err, storage.ErrNotFound)
 }
 
-func testVerifyEmail(t *testing.T, s storage.Storage) {
+func testChangeEmail(t *testing.T, s storage.Storage) {
 	ctx := t.Context()
 	must(t, s.CreateUser(ctx, newUser("u1", "old@example.com")))
 	must(t, s.CreateUser(ctx, newUser("u2", "taken@example.com")))
@@ -185,13 +185,13 @@ func testVerifyEmail(t *testing.T, s storage.Storage) {
 	}
 	now := t0.Add(time.Minute)
 	taken := link("v1", "Taken@Example.com")
-	_, err := s.VerifyEmail(ctx, storage.EmailVerification{Code: taken, Now: now})
-	wantErr(t, "VerifyEmail(taken address)", err, storage.ErrAlreadyExists)
+	_, err := s.ChangeEmail(ctx, storage.EmailChange{Code: &taken, Now: now})
+	wantErr(t, "ChangeEmail(link to a taken address)", err, storage.ErrAlreadyExists)
 	if c, _ := s.GetCodeByTicket(ctx, "ticket-v1"); c.UsedAt != nil {
 		t.Error("a refused verification spent its link")
 	}
 	v := link("v2", "New@Example.com")
-	u, err := s.VerifyEmail(ctx, storage.EmailVerification{Code: v, Now: now, Mail: mailPtr("m-notice", now),
+	u, err := s.ChangeEmail(ctx, storage.EmailChange{Code: &v, Now: now, Mail: mailPtr("m-notice", now),
 		Audit: &storage.AuditEvent{ID: "ev", Time: now, Type: "email_verified", UserID: "u1", Outcome: "success"}})
 	must(t, err)
 	if u.Email != "New@Example.com" || !u.EmailVerified {
@@ -205,8 +205,8 @@ func testVerifyEmail(t *testing.T, s storage.Storage) {
 	}
 	_, err = s.GetUserByEmail(ctx, "old@example.com")
 	wantErr(t, "GetUserByEmail(old address)", err, storage.ErrNotFound)
-	_, err = s.VerifyEmail(ctx, storage.EmailVerification{Code: v, Now: now})
-	wantErr(t, "VerifyEmail(reused)", err, storage.ErrAlreadyUsed)
+	_, err = s.ChangeEmail(ctx, storage.EmailChange{Code: &v, Now: now})
+	wantErr(t, "ChangeEmail(reused link)", err, storage.ErrAlreadyUsed)
 	// ClaimCode on its own: once, for its user and purpose only.
 	other := link("v4", "x@example.com")
 	wrong := other
@@ -217,8 +217,40 @@ func testVerifyEmail(t *testing.T, s storage.Storage) {
 	other.ID = "none"
 	wantErr(t, "ClaimCode(missing)", s.ClaimCode(ctx, other, now), storage.ErrNotFound)
 	expired := link("v3", "later@example.com")
-	_, err = s.VerifyEmail(ctx, storage.EmailVerification{Code: expired, Now: t0.Add(time.Hour)})
-	wantErr(t, "VerifyEmail(expired)", err, storage.ErrAlreadyUsed)
+	_, err = s.ChangeEmail(ctx, storage.EmailChange{Code: &expired, Now: t0.Add(time.Hour)})
+	wantErr(t, "ChangeEmail(expired link)", err, storage.ErrAlreadyUsed)
+
+	// A trusted caller sets the address and its verification at once.
+	reset := newCode("r1", "u1")
+	must(t, s.CreateCode(ctx, reset, mailPtr("m-r1", t0)))
+	_, err = s.ChangeEmail(ctx, storage.EmailChange{UserID: "u1", Email: "TAKEN@example.com", Now: now})
+	wantErr(t, "ChangeEmail(taken address)", err, storage.ErrAlreadyExists)
+	_, err = s.ChangeEmail(ctx, storage.EmailChange{UserID: "nobody", Email: "free@example.com", Now: now})
+	wantErr(t, "ChangeEmail(no such user)", err, storage.ErrNotFound)
+	// Only the case changes: the address is the same, codes stay.
+	u, err = s.ChangeEmail(ctx, storage.EmailChange{UserID: "u1", Email: " new@example.com ", Verified: true, Now: now})
+	must(t, err)
+	if u.Email != "new@example.com" || !u.EmailVerified {
+		t.Errorf("user after a case change = %+v", u)
+	}
+	if c, _ := s.GetCodeByTicket(ctx, "ticket-r1"); c.UsedAt != nil {
+		t.Error("a case change voided the reset code")
+	}
+	u, err = s.ChangeEmail(ctx, storage.EmailChange{UserID: "u1", Email: "moved@example.com", Verified: false, Now: now,
+		Audit: &storage.AuditEvent{ID: "ev2", Time: now, Type: "email_changed", UserID: "u1", Outcome: "success"}})
+	must(t, err)
+	if u.Email != "moved@example.com" || u.EmailVerified {
+		t.Errorf("user after a trusted change = %+v", u)
+	}
+	if got, err := s.GetUserByEmail(ctx, "MOVED@example.com"); err != nil || got.ID != "u1" || got.EmailVerified {
+		t.Errorf("GetUserByEmail(moved) = %+v, %v", got, err)
+	}
+	if c, _ := s.GetCodeByTicket(ctx, "ticket-r1"); c.UsedAt == nil {
+		t.Error("the reset code mailed to the old address still works")
+	}
+	if ev, _ := s.ListAuditEvents(ctx, storage.AuditFilter{UserID: "u1", Type: "email_changed"}); len(ev) != 1 {
+		t.Errorf("audit events = %+v", ev)
+	}
 }
 
 func testCompleteLoginExtras(t *testing.T, s storage.Storage) {

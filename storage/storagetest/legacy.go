@@ -11,7 +11,7 @@ func testLegacyImport(t *testing.T, s storage.Storage) {
 	ctx := t.Context()
 	must(t, s.CreateUser(ctx, newUser("native", "native@example.com")))
 	file := []storage.LegacyUser{
-		{LegacyID: "L1", Email: "one@example.com", Name: "One", PasswordHash: "h1", Roles: []string{"admin"}},
+		{LegacyID: "L1", Email: "one@example.com", Name: "One", PasswordHash: "h1", Roles: []string{"admin"}, Lang: "ja"},
 		{LegacyID: "L2", Email: "two@example.com", PasswordHash: "h2"},
 		{LegacyID: "L3", Email: "Native@Example.com"},
 	}
@@ -38,7 +38,7 @@ func testLegacyImport(t *testing.T, s storage.Storage) {
 	one, err := s.GetUserByLegacyID(ctx, "L1")
 	must(t, err)
 	if one.ID != res[0].UserID || one.Email != "one@example.com" || one.LegacyHash != "h1" || !one.Imported() ||
-		len(one.Roles) != 1 || one.EmailVerified || one.PasswordHash != "" {
+		len(one.Roles) != 1 || one.EmailVerified || one.PasswordHash != "" || one.Lang != "ja" {
 		t.Errorf("imported user = %+v", one)
 	}
 	if n, _ := s.GetUserByEmail(ctx, "native@example.com"); n.LegacyID != "" || n.Imported() {
@@ -52,12 +52,12 @@ func testLegacyImport(t *testing.T, s storage.Storage) {
 	// email of another imported user is refused.
 	later := t0.Add(time.Hour)
 	res, err = s.ImportLegacyUsers(ctx, []storage.LegacyUser{
-		{LegacyID: "L1", Email: "one.new@example.com", Name: "One New", PasswordHash: "h1", Roles: []string{"admin"}},
+		{LegacyID: "L1", Email: "one.new@example.com", Name: "One New", PasswordHash: "h1", Roles: []string{"admin"}, Lang: "en"},
 		{LegacyID: "L2", Email: "one.new@example.com", PasswordHash: "h2"},
 	}, later, false)
 	must(t, err)
 	diff(t, "update outcomes", []string{storage.ImportUpdated, storage.ImportRejected}, outcomes(res))
-	if u, _ := s.GetUserByLegacyID(ctx, "L1"); u.Email != "one.new@example.com" || u.Name != "One New" || !u.UpdatedAt.Equal(later) {
+	if u, _ := s.GetUserByLegacyID(ctx, "L1"); u.Email != "one.new@example.com" || u.Name != "One New" || u.Lang != "en" || !u.UpdatedAt.Equal(later) {
 		t.Errorf("after update: %+v", u)
 	}
 	// A reset migrates: the hash goes, MigratedAt is set; a later import

@@ -20,6 +20,12 @@ func testMailOutbox(t *testing.T, s storage.Storage) {
 	later.NextAttemptAt = t0.Add(time.Hour)
 	must(t, s.EnqueueMail(ctx, later))
 	wantErr(t, "EnqueueMail(duplicate)", s.EnqueueMail(ctx, newMail("m1", t0)), storage.ErrAlreadyExists)
+	// Several mails go in one transaction: a duplicate among them writes
+	// none.
+	wantErr(t, "EnqueueMail(batch with a duplicate)", s.EnqueueMail(ctx, newMail("b1", t0), newMail("m1", t0)), storage.ErrAlreadyExists)
+	if _, err := s.GetMail(ctx, "b1"); err == nil {
+		t.Error("a failed batch wrote a mail")
+	}
 
 	got, err := s.GetMail(ctx, "m1")
 	must(t, err)

@@ -66,7 +66,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"OneTimeCodes", testOneTimeCodes},
 		{"ChangePassword", testChangePassword},
 		{"RenewCode", testRenewCode},
-		{"VerifyEmail", testVerifyEmail},
+		{"ChangeEmail", testChangeEmail},
 		{"CompleteLoginExtras", testCompleteLoginExtras},
 		{"LegacyImport", testLegacyImport},
 		{"SigningKeys", testSigningKeys},
