@@ -61,11 +61,17 @@ func (f *Flow) StartAccountSignIn(ctx context.Context, returnTo string, uiLocale
 	if !localPath(returnTo) {
 		return "", fmt.Errorf("login: %q is not a local path", returnTo)
 	}
+	return f.startReturning(ctx, storage.AuthRequest{ClientID: AccountClient, RedirectURI: returnTo, UILocales: uiLocales})
+}
+
+// startReturning stores a sign-in that returns the browser to
+// a.RedirectURI when it ends, instead of answering with a code.
+func (f *Flow) startReturning(ctx context.Context, a storage.AuthRequest) (string, error) {
 	now := f.c.Now().UTC()
-	a := storage.AuthRequest{ID: uuid.NewString(), ClientID: AccountClient, RedirectURI: returnTo, Scopes: []string{"openid"},
-		ResponseType: "code", UILocales: uiLocales, CreatedAt: now, ExpiresAt: now.Add(f.c.Account.RequestTTL)}
+	a.ID, a.Scopes, a.ResponseType = uuid.NewString(), []string{"openid"}, "code"
+	a.CreatedAt, a.ExpiresAt = now, now.Add(f.c.Account.RequestTTL)
 	if err := f.c.Store.CreateAuthRequest(ctx, a); err != nil {
-		return "", fmt.Errorf("login: create account sign-in: %w", err)
+		return "", fmt.Errorf("login: create sign-in: %w", err)
 	}
 	return a.ID, nil
 }
@@ -189,23 +195,23 @@ type EmailChangeInput struct {
 func (f *Flow) ChangeEmail(ctx context.Context, acct Account, in EmailChangeInput) error {
 	now := f.c.Now().UTC()
 	u := acct.User
-	addr, err := netmail.ParseAddress(strings.TrimSpace(in.Email))
-	if err != nil || addr.Name != "" || len(addr.Address) > 254 {
-		return ErrBadEmail
+	addr, err := parseEmail(in.Email)
+	if err != nil {
+		return err
 	}
-	if strings.EqualFold(addr.Address, u.Email) {
+	if strings.EqualFold(addr, u.Email) {
 		return ErrSameEmail
 	}
 	if err := f.checkCurrent(ctx, u, in.Current, in.IP, now); err != nil {
 		return err
 	}
-	if other, err := f.c.Store.GetUserByEmail(ctx, addr.Address); err == nil && other.ID != u.ID {
+	if other, err := f.c.Store.GetUserByEmail(ctx, addr); err == nil && other.ID != u.ID {
 		f.audit(ctx, storage.AuditEvent{Type: "email_change_requested", UserID: u.ID, IP: in.IP, Outcome: "failure", Detail: "taken"}, now)
 		return nil
 	} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("login: look up address: %w", err)
 	}
-	if err := f.sendVerification(ctx, u, addr.Address, in.Lang, now); err != nil {
+	if err := f.sendVerification(ctx, u, addr, in.Lang, now); err != nil {
 		return err
 	}
 	f.audit(ctx, storage.AuditEvent{Type: "email_change_requested", UserID: u.ID, IP: in.IP, Outcome: "success"}, now)
@@ -266,14 +272,9 @@ func (f *Flow) VerifyEmail(ctx context.Context, acct Account, token, ip, lang st
 	case c.Purpose != storage.PurposeVerifyEmail || c.UserID != acct.User.ID || !c.Usable(now, 1):
 		return acct.User, ErrLinkExpired
 	}
-	var notice *storage.OutboxMail
-	if old := acct.User; !strings.EqualFold(old.Email, c.Email) {
-		m, err := f.c.Mailer.Compose(lang, templates.MailEmailChangeNotice, mail.Address{Name: old.Name, Email: old.Email},
-			&templates.EmailChangeNoticeMail{NewEmailMasked: MaskEmail(c.Email), Time: now})
-		if err != nil {
-			return acct.User, err
-		}
-		notice = &m
+	notice, err := f.emailChangeNotice(lang, acct.User, c.Email, now)
+	if err != nil {
+		return acct.User, err
 	}
 	u, err := f.c.Store.ChangeEmail(ctx, storage.EmailChange{
 		Code: &storage.CodeClaim{ID: c.ID, UserID: acct.User.ID, Purpose: storage.PurposeVerifyEmail, MaxFailures: 1}, Now: now, Mail: notice,
@@ -290,6 +291,30 @@ func (f *Flow) VerifyEmail(ctx context.Context, acct Account, token, ip, lang st
 		f.c.Mailer.SendNow(ctx, notice.ID)
 	}
 	return u, nil
+}
+
+// parseEmail returns the bare address in s, or ErrBadEmail.
+func parseEmail(s string) (string, error) {
+	addr, err := netmail.ParseAddress(strings.TrimSpace(s))
+	if err != nil || addr.Name != "" || len(addr.Address) > 254 {
+		return "", ErrBadEmail
+	}
+	return addr.Address, nil
+}
+
+// emailChangeNotice is the mail telling u's current address that the
+// account moves to email; nil when the address stays (only its case or
+// verification changes).
+func (f *Flow) emailChangeNotice(lang string, u storage.User, email string, now time.Time) (*storage.OutboxMail, error) {
+	if strings.EqualFold(u.Email, email) {
+		return nil, nil
+	}
+	m, err := f.c.Mailer.Compose(lang, templates.MailEmailChangeNotice, mail.Address{Name: u.Name, Email: u.Email},
+		&templates.EmailChangeNoticeMail{NewEmailMasked: MaskEmail(email), Time: now})
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
 }
 
 // OTPChoice reports whether users choose the emailed step themselves.

@@ -82,6 +82,8 @@ type Store interface {
 	CompleteLogin(ctx context.Context, c storage.LoginCompletion) error
 	GetUser(ctx context.Context, id string) (storage.User, error)
 	GetUserByEmail(ctx context.Context, email string) (storage.User, error)
+	GetUserByLegacyID(ctx context.Context, legacyID string) (storage.User, error)
+	ListUnmigrated(ctx context.Context, afterID string, limit int) ([]storage.User, error)
 	GetSessionByTokenHash(ctx context.Context, tokenHash string) (storage.Session, error)
 	TouchSession(ctx context.Context, id string, now, idleExpiresAt time.Time) error
 	GetCounters(ctx context.Context, keys []string) (map[string]storage.Counter, error)

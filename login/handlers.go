@@ -19,6 +19,9 @@ type OP interface {
 	Respond(w http.ResponseWriter, r *http.Request, a storage.AuthRequest)
 	RedirectError(w http.ResponseWriter, r *http.Request, a storage.AuthRequest, err *oidc.Error)
 	ClientDisplay(id string) (name, home string, ok bool)
+	// ReturnURIAllowed reports whether uri is one of the client's
+	// registered redirect or post-logout URIs.
+	ReturnURIAllowed(clientID, uri string) bool
 	VerifyEndSession(r *http.Request) (op.EndSession, error)
 }
 
@@ -206,7 +209,9 @@ func (h *Handlers) finish(w http.ResponseWriter, r *http.Request, res SignedIn) 
 // respond sends the authorization response of a finished request, or
 // returns to the provider's own page it was for.
 func (h *Handlers) respond(w http.ResponseWriter, r *http.Request, a storage.AuthRequest) {
-	if IsAccountRequest(a) && localPath(a.RedirectURI) {
+	if (IsAccountRequest(a) && localPath(a.RedirectURI)) || returnsToProduct(a) {
+		// A local path, or a URI of the client checked when the request
+		// was made.
 		http.Redirect(w, r, a.RedirectURI, http.StatusSeeOther)
 		return
 	}

@@ -26,8 +26,13 @@ type ResetView struct {
 	UILocales     []string
 }
 
-// ForgotPage serves GET /reset?id=…: the email form.
+// ForgotPage serves GET /reset?id=…: the email form. Without an id it
+// starts a reset of its own (startReset).
 func (h *Handlers) ForgotPage(w http.ResponseWriter, r *http.Request) {
+	if !r.URL.Query().Has("id") {
+		h.startReset(w, r)
+		return
+	}
 	a, err := h.c.Flow.Request(r.Context(), r.URL.Query().Get("id"))
 	if err != nil {
 		h.requestError(w, r, a, err)

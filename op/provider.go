@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -311,4 +312,12 @@ func (p *Provider) ClientDisplay(id string) (name, home string, ok bool) {
 		return "", "", false
 	}
 	return c.DisplayName(), c.HomeURL(), true
+}
+
+// ReturnURIAllowed reports whether uri is exactly one of the client's
+// registered redirect or post-logout URIs (where a product's reset link
+// may return).
+func (p *Provider) ReturnURIAllowed(clientID, uri string) bool {
+	c, ok := p.clients.Get(clientID)
+	return ok && uri != "" && (slices.Contains(c.cfg.RedirectURIs, uri) || slices.Contains(c.cfg.PostLogoutRedirectURIs, uri))
 }

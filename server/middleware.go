@@ -79,6 +79,8 @@ func routeLabel(p string) string {
 		return "/static/"
 	case strings.HasPrefix(p, "/demo"):
 		return "/demo"
+	case strings.HasPrefix(p, "/api/legacy/"):
+		return "/api/legacy/"
 	}
 	return "other"
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sekisho/sekisho/api"
 	"github.com/sekisho/sekisho/config"
 	"github.com/sekisho/sekisho/legacy"
 	"github.com/sekisho/sekisho/login"
@@ -164,6 +165,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	r.HandleFunc("/email/verify", lh.VerifyEmailLink).Methods(http.MethodGet)
 	r.HandleFunc("/end_session", lh.EndSession).Methods(http.MethodGet, http.MethodPost)
 	r.HandleFunc("/logout", lh.LogoutPage).Methods(http.MethodGet)
+	api.New(provider, flow, log).Mount(r)
 	r.PathPrefix(templates.StaticPrefix).Handler(renderer.StaticHandler())
 	if cfg.Dev {
 		if err := mountDemo(r, cfg, renderer, pg); err != nil {
@@ -181,7 +183,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	})
 
 	cop := http.NewCrossOriginProtection()
-	for _, p := range []string{"/authorize", "/end_session", "/oauth/token", "/oauth/introspect", "/userinfo", "/revoke"} {
+	// Bearer-token endpoints carry no ambient credentials.
+	for _, p := range []string{"/authorize", "/end_session", "/oauth/token", "/oauth/introspect", "/userinfo", "/revoke", "/api/"} {
 		cop.AddInsecureBypassPattern(p)
 	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

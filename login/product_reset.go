@@ -1,0 +1,79 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/sekisho/sekisho/storage"
+)
+
+// responseModeReturn marks a sign-in started by a product's reset link:
+// when it ends, the browser returns to the request's RedirectURI (one the
+// client registered) instead of receiving an authorization code.
+const responseModeReturn = "sekisho:return"
+
+// returnsToProduct reports whether a was started by a product's reset
+// link.
+func returnsToProduct(a storage.AuthRequest) bool { return a.ResponseMode == responseModeReturn }
+
+// ErrBadReturnTo: return_to is not a registered URI of the client.
+var ErrBadReturnTo = errors.New("login: return_to is not registered for the client")
+
+// ProductReset is a password reset a product starts for its user.
+type ProductReset struct {
+	ClientID  string
+	LoginHint string // the address filled in, or empty
+	ReturnTo  string // where the browser goes once the reset is done
+	UILocales []string
+}
+
+// StartProductReset stores the sign-in behind a product's reset link and
+// returns its id. ok tells whether ReturnTo is one of the client's
+// registered redirect or post-logout URIs (the caller asks the provider);
+// otherwise ErrBadReturnTo, and nothing is stored.
+func (f *Flow) StartProductReset(ctx context.Context, in ProductReset, ok bool) (string, error) {
+	if !ok {
+		return "", ErrBadReturnTo
+	}
+	hint := strings.TrimSpace(in.LoginHint)
+	if len(hint) > 254 {
+		hint = ""
+	}
+	return f.startReturning(ctx, storage.AuthRequest{ClientID: in.ClientID, RedirectURI: in.ReturnTo,
+		ResponseMode: responseModeReturn, LoginHint: hint, UILocales: in.UILocales})
+}
+
+// startReset serves GET /reset without a sign-in: from a product
+// (client_id, login_hint, return_to: afterwards the browser returns
+// there), or on its own (login_hint: afterwards the account page). It
+// starts the sign-in the reset belongs to and opens its form.
+func (h *Handlers) startReset(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	locales := strings.Fields(q.Get("ui_locales"))
+	var id string
+	var err error
+	if clientID := q.Get("client_id"); clientID != "" {
+		if _, _, known := h.c.OP.ClientDisplay(clientID); !known {
+			h.c.Pages.Error(w, r, http.StatusBadRequest, "error.unknown_client", "")
+			return
+		}
+		id, err = h.c.Flow.StartProductReset(r.Context(), ProductReset{ClientID: clientID, LoginHint: q.Get("login_hint"),
+			ReturnTo: q.Get("return_to"), UILocales: locales}, h.c.OP.ReturnURIAllowed(clientID, q.Get("return_to")))
+	} else {
+		id, err = h.c.Flow.startReturning(r.Context(), storage.AuthRequest{ClientID: AccountClient, RedirectURI: "/account",
+			LoginHint: strings.TrimSpace(q.Get("login_hint")), UILocales: locales})
+	}
+	switch {
+	case errors.Is(err, ErrBadReturnTo):
+		_, home, _ := h.c.OP.ClientDisplay(q.Get("client_id"))
+		h.c.Pages.Error(w, r, http.StatusBadRequest, "error.bad_return_to", home)
+		return
+	case err != nil:
+		h.requestError(w, r, storage.AuthRequest{}, err)
+		return
+	}
+	http.Redirect(w, r, "/reset?id="+url.QueryEscape(id), http.StatusSeeOther)
+}
