@@ -42,12 +42,15 @@ const (
 	// MailLoginNotification tells of a new sign-in; data
 	// LoginNotificationMail.
 	MailLoginNotification = "login_notification"
+	// MailLegacyReminder asks a user of the legacy product who has not
+	// migrated to set a unified password; data LegacyReminderMail.
+	MailLegacyReminder = "legacy_reminder"
 )
 
 // mailNames are the templates every language must provide.
 var mailNames = []string{
 	MailLoginCode, MailResetCode, MailPasswordChanged,
-	MailVerifyEmail, MailEmailChangeNotice, MailLoginNotification,
+	MailVerifyEmail, MailEmailChangeNotice, MailLoginNotification, MailLegacyReminder,
 }
 
 // ErrUnknownMail reports a template name RenderMail does not know.
@@ -118,6 +121,20 @@ type LoginNotificationMail struct {
 	Time    time.Time
 	IP      string
 	Browser string
+}
+
+// LegacyReminderMail is the data of MailLegacyReminder.
+type LegacyReminderMail struct {
+	MailBase
+	// Subject, when set, replaces the template's subject (the
+	// operator's, already rendered).
+	Subject string
+	// LegacyName names the legacy product; ResetURL starts the reset
+	// (absolute https); Deadline, when not zero, is the end of the
+	// migration window, printed in its own location.
+	LegacyName string
+	ResetURL   string
+	Deadline   time.Time
 }
 
 // mailSet is one mail template parsed for one language.

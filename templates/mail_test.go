@@ -44,6 +44,10 @@ var mailCases = []mailCase{
 	{MailLoginNotification, func(b MailBase) any {
 		return LoginNotificationMail{MailBase: b, Time: mailTime, IP: "198.51.100.2", Browser: "Firefox on Linux"}
 	}, []string{"198.51.100.2", "Firefox on Linux", "09:30"}},
+	{MailLegacyReminder, func(b MailBase) any {
+		return LegacyReminderMail{MailBase: b, LegacyName: "Old Shop", ResetURL: "https://id.example.com/reset?login_hint=a%40example.com",
+			Deadline: mailTime}
+	}, []string{"Old Shop", "https://id.example.com/reset?login_hint=a%40example.com", "2026"}},
 }
 
 func TestMailTemplatesParse(t *testing.T) {
@@ -232,6 +236,29 @@ func TestMailLanguagesHaveSameFiles(t *testing.T) {
 			if !slices.Contains(en, name+ext) {
 				t.Errorf("mail/en/%s%s is missing", name, ext)
 			}
+		}
+	}
+}
+
+// TestLegacyReminderSubject: the operator's subject replaces the
+// template's, and without a window end the mail names no deadline.
+func TestLegacyReminderSubject(t *testing.T) {
+	for _, lang := range []string{"en", "ja"} {
+		data := LegacyReminderMail{MailBase: MailBase{ProductName: "sekisho"}, LegacyName: "Old Shop",
+			ResetURL: "https://id.example.com/reset", Subject: "Move <now>"}
+		subject, text, _, err := RenderMail(lang, MailLegacyReminder, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if subject != "Move <now>" {
+			t.Errorf("%s: subject %q, want the operator's", lang, subject)
+		}
+		if strings.Contains(text, "2006") || strings.Contains(text, "Until") || strings.Contains(text, "までは") {
+			t.Errorf("%s: a deadline without a window end:\n%s", lang, text)
+		}
+		data.Subject = ""
+		if subject, _, _, _ := RenderMail(lang, MailLegacyReminder, data); !strings.Contains(subject, "Old Shop") {
+			t.Errorf("%s: default subject %q does not name the product", lang, subject)
 		}
 	}
 }

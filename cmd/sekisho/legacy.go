@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,13 +14,15 @@ import (
 
 	"github.com/sekisho/sekisho/config"
 	"github.com/sekisho/sekisho/legacy"
+	"github.com/sekisho/sekisho/login"
+	"github.com/sekisho/sekisho/server"
 	"github.com/sekisho/sekisho/storage"
 	"github.com/sekisho/sekisho/storage/gormstore"
 )
 
 func newLegacyCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "legacy", Short: "Import and migrate the users of a legacy product"}
-	cmd.AddCommand(newLegacyImportCmd(), newLegacyStatusCmd())
+	cmd.AddCommand(newLegacyImportCmd(), newLegacyStatusCmd(), newLegacyRemindCmd())
 	return cmd
 }
 
@@ -176,4 +179,76 @@ func newLegacyStatusCmd() *cobra.Command {
 			})
 		},
 	}
+}
+
+func newLegacyRemindCmd() *cobra.Command {
+	var subjects []string
+	var defaultLang, clientID, returnTo string
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "remind --subject-template T",
+		Short: "Queue a reminder to set a unified password to every user not yet migrated",
+		Long: `Queue a reminder mail, through the outbox, to every imported user who
+has not migrated yet (disabled accounts are skipped): once per user per
+run, in the user's language (the import's lang column, else
+--default-lang). The mail links to the password reset; the running
+server sends the mails.
+
+--subject-template is a Go text/template with {{.Name}}, {{.Email}},
+{{.Product}} (legacy.name) and {{.Deadline}} (the end of the migration
+window as a date, or empty). Prefix it with "ja=" or "en=" for one
+language; give it once per language, or once without a prefix for all.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			tmpl, err := login.ParseSubjectTemplates(subjects)
+			if err != nil {
+				return fmt.Errorf("--subject-template: %w", err)
+			}
+			if defaultLang != "en" && defaultLang != "ja" {
+				return fmt.Errorf("--default-lang: %q is not one of en, ja", defaultLang)
+			}
+			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, cfg *config.Config) error {
+				if !cfg.Legacy.Enabled {
+					return errors.New("legacy.enabled is false in the configuration: there is no legacy product to remind of")
+				}
+				if (clientID == "") != (returnTo == "") {
+					return errors.New("--client and --return-to go together")
+				}
+				if clientID != "" {
+					c, ok := cfg.Client(clientID)
+					if !ok {
+						return fmt.Errorf("--client: no client %q in the configuration", clientID)
+					}
+					if !slices.Contains(c.RedirectURIs, returnTo) && !slices.Contains(c.PostLogoutRedirectURIs, returnTo) {
+						return fmt.Errorf("--return-to: %q is not a redirect or post-logout URI of client %s", returnTo, clientID)
+					}
+				}
+				flow, err := server.CLIFlow(server.Options{Config: cfg, Store: st, Logger: newLogger(cfg, os.Stderr)})
+				if err != nil {
+					return err
+				}
+				res, err := flow.RemindUnmigrated(ctx, login.Reminder{Subjects: tmpl, DefaultLang: defaultLang,
+					ClientID: clientID, ReturnTo: returnTo, DryRun: dryRun,
+					Progress: func(n int) { fmt.Fprintf(cmd.ErrOrStderr(), "queued %d\n", n) }})
+				if err != nil {
+					return err
+				}
+				what := "queued"
+				if dryRun {
+					what = "would queue (dry run, nothing written)"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s %d reminder(s); skipped %d disabled account(s)\n", what, res.Queued, res.Disabled)
+				if !dryRun && res.Queued > 0 {
+					fmt.Fprintln(cmd.OutOrStdout(), "the running server sends them")
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringArrayVar(&subjects, "subject-template", nil, `subject of the mail (text/template); "ja=..." or "en=..." for one language`)
+	cmd.Flags().StringVar(&defaultLang, "default-lang", "en", "language for users without one (en, ja)")
+	cmd.Flags().StringVar(&clientID, "client", "", "link to that client's reset (with --return-to) instead of the account page")
+	cmd.Flags().StringVar(&returnTo, "return-to", "", "where the browser returns after the reset (a registered URI of --client)")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "count without queueing")
+	_ = cmd.MarkFlagRequired("subject-template")
+	return cmd
 }

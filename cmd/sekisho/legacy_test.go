@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/sekisho/sekisho/storage"
 	"github.com/sekisho/sekisho/storage/gormstore"
 )
 
@@ -130,5 +131,80 @@ func TestLegacyImportLarge(t *testing.T) {
 	if err != nil || !strings.Contains(out, fmt.Sprintf("created %d, updated 0, unchanged 0, rejected 0", largeImport)) ||
 		strings.Count(out, "lines read") < 20 {
 		t.Errorf("large import: %v\n%.500s", err, out)
+	}
+}
+
+// TestLegacyRemindCommand: reminders are queued in the outbox for the
+// users not yet migrated, once per run; bad flags and a configuration
+// without the bridge queue nothing.
+func TestLegacyRemindCommand(t *testing.T) {
+	t.Setenv("SEKISHO_SECRET", base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef")))
+	withBridge := cliConfig + "legacy: {enabled: true, name: Old Shop}\n" +
+		"clients:\n  - {id: shop, secret: shop-secret-0123456789-0123456789-abc, redirect_uris: [\"https://shop.example.com/cb\"], grant_types: [authorization_code]}\n"
+	cfg := writeConfig(t, withBridge)
+	file := writeFile(t, "users.jsonl", `{"legacy_id":"1","email":"aoi@example.com","lang":"ja"}`+"\n"+
+		`{"legacy_id":"2","email":"ren@example.com"}`+"\n")
+	if out, err := run(t, "", "legacy", "import", "--config", cfg, "--file", file); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	if out, err := run(t, "S3cret-pass!\n", "user", "add", "--config", cfg, "--email", "native@example.com", "--password-stdin", "--email-verified"); err != nil {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+	st, err := gormstore.Open(t.Context(), gormstore.Config{Driver: "sqlite", DSN: filepath.Join(filepath.Dir(cfg), "sekisho.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	queued := func() []storage.OutboxMail {
+		t.Helper()
+		m, err := st.ListMail(t.Context(), storage.DeliveryFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	subject := []string{"--subject-template", "ja=【{{.Product}}】パスワード設定のお願い", "--subject-template", "{{.Product}}: set your password"}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no subject", nil, "subject-template"},
+		{"bad template", []string{"--subject-template", "{{.Nope}}"}, "subject-template"},
+		{"two for one language", []string{"--subject-template", "en=a", "--subject-template", "en=b"}, "two subject templates"},
+		{"bad default language", append([]string{"--default-lang", "fr"}, subject...), "default-lang"},
+		{"client without return_to", append([]string{"--client", "shop"}, subject...), "go together"},
+		{"unregistered return_to", append([]string{"--client", "shop", "--return-to", "https://evil.example/"}, subject...), "not a redirect"},
+	} {
+		out, err := run(t, "", append([]string{"legacy", "remind", "--config", cfg}, tc.args...)...)
+		if err == nil || !strings.Contains(err.Error()+out, tc.want) {
+			t.Errorf("%s: %v\n%s", tc.name, err, out)
+		}
+	}
+	if out, err := run(t, "", append([]string{"legacy", "remind", "--config", writeConfig(t, cliConfig)}, subject...)...); err == nil ||
+		!strings.Contains(err.Error(), "legacy.enabled") {
+		t.Errorf("without the bridge: %v\n%s", err, out)
+	}
+	if out, err := run(t, "", append([]string{"legacy", "remind", "--config", cfg, "--dry-run"}, subject...)...); err != nil ||
+		!strings.Contains(out, "would queue (dry run, nothing written) 2 reminder(s)") {
+		t.Errorf("dry run: %v\n%s", err, out)
+	}
+	if m := queued(); len(m) != 0 {
+		t.Fatalf("refused runs or a dry run queued %d mail(s)", len(m))
+	}
+	out, err := run(t, "", append([]string{"legacy", "remind", "--config", cfg, "--client", "shop", "--return-to", "https://shop.example.com/cb"}, subject...)...)
+	if err != nil || !strings.Contains(out, "queued 2 reminder(s)") {
+		t.Fatalf("remind: %v\n%s", err, out)
+	}
+	got := map[string]string{}
+	for _, m := range queued() {
+		if m.Template != "legacy_reminder" || m.Status != storage.DeliveryPending {
+			t.Errorf("queued %+v", m)
+		}
+		got[m.Recipient] = m.Subject
+	}
+	want := map[string]string{"aoi@example.com": "【Old Shop】パスワード設定のお願い", "ren@example.com": "Old Shop: set your password"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("reminders = %v, want %v", got, want)
 	}
 }

@@ -140,7 +140,10 @@ func TestUserAddVerification(t *testing.T) {
 		mails[0].Status != storage.DeliveryPending || len(mails[0].Body) == 0 {
 		t.Errorf("outbox after two adds: %+v", mails)
 	}
-	if u, _ := st.GetUserByEmail(t.Context(), "di@example.com"); !u.EmailVerified {
-		t.Error("--email-verified did not mark the address verified")
+	if u, _ := st.GetUserByEmail(t.Context(), "di@example.com"); !u.EmailVerified || u.Lang != "" {
+		t.Errorf("--email-verified without --lang: %+v", u)
+	}
+	if u, _ := st.GetUserByEmail(t.Context(), "cy@example.com"); u.Lang != "ja" {
+		t.Errorf("--lang ja stored %q", u.Lang)
 	}
 }

@@ -86,7 +86,10 @@ func newUserAddCmd() *cobra.Command {
 				}
 				now := time.Now().UTC()
 				u := storage.User{ID: uuid.NewString(), Email: strings.TrimSpace(email), Name: name, EmailVerified: verified,
-					PasswordHash: hash, MustChangePassword: mustChange, Lang: lang, CreatedAt: now, UpdatedAt: now}
+					PasswordHash: hash, MustChangePassword: mustChange, CreatedAt: now, UpdatedAt: now}
+				if cmd.Flags().Changed("lang") {
+					u.Lang = lang
+				}
 				if err := st.CreateUser(ctx, u); err != nil {
 					if errors.Is(err, storage.ErrAlreadyExists) {
 						return fmt.Errorf("a user with the email %s already exists", u.Email)
