@@ -13,6 +13,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"regexp"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -45,10 +47,48 @@ func New(auth Authenticator, legacy Legacy, log *slog.Logger) *Handlers {
 	return &Handlers{auth: auth, legacy: legacy, log: log}
 }
 
-// Mount adds the API's routes to r.
+// Routes of the API, matched against the escaped path (the router uses
+// encoded paths): a legacy id is one percent-encoded segment, which may
+// hold "%2F", "." or "..".
+var (
+	userRoute  = regexp.MustCompile(`^/api/legacy/users/[^/]+$`)
+	emailRoute = regexp.MustCompile(`^/api/legacy/users/[^/]+/email$`)
+)
+
+// Mount adds the API's routes to r, which must match encoded paths
+// (mux.Router.UseEncodedPath), so a legacy id holding "/" stays one
+// segment and is never cleaned into another path.
 func (h *Handlers) Mount(r *mux.Router) {
-	r.HandleFunc("/api/legacy/users/{legacy_id:.+}/email", h.setEmail).Methods(http.MethodPut)
-	r.HandleFunc("/api/legacy/users/{legacy_id:.+}", h.getUser).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/api/legacy/users/{legacy_id}/email", h.setEmail).Methods(http.MethodPut)
+	r.HandleFunc("/api/legacy/users/{legacy_id}", h.getUser).Methods(http.MethodGet, http.MethodHead)
+	r.PathPrefix("/api/").HandlerFunc(h.noRoute)
+}
+
+// noRoute answers in JSON for any other /api/ path or method.
+func (h *Handlers) noRoute(w http.ResponseWriter, r *http.Request) {
+	allow := ""
+	switch p := r.URL.EscapedPath(); {
+	case userRoute.MatchString(p):
+		allow = "GET, HEAD"
+	case emailRoute.MatchString(p):
+		allow = "PUT"
+	}
+	if allow == "" {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "no such API endpoint"})
+		return
+	}
+	w.Header().Set("Allow", allow)
+	writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "invalid_request",
+		"error_description": "method " + r.Method + " is not allowed here; use " + allow})
+}
+
+// legacyID is the path's legacy id, unescaped.
+func legacyID(r *http.Request) (string, error) {
+	id, err := url.PathUnescape(mux.Vars(r)["legacy_id"])
+	if err != nil {
+		return "", &errBadBody{reason: "legacy_id is not a valid percent-encoded path segment"}
+	}
+	return id, nil
 }
 
 // LegacyUser is the API's view of an imported user.
@@ -77,7 +117,12 @@ func (h *Handlers) getUser(w http.ResponseWriter, r *http.Request) {
 	if _, ok := h.authorize(w, r); !ok {
 		return
 	}
-	u, err := h.legacy.LegacyUser(r.Context(), mux.Vars(r)["legacy_id"])
+	id, err := legacyID(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	u, err := h.legacy.LegacyUser(r.Context(), id)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -91,12 +136,17 @@ func (h *Handlers) setEmail(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	id, err := legacyID(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	var in EmailChange
 	if err := decode(r, &in); err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	u, err := h.legacy.SetLegacyEmail(r.Context(), login.LegacyEmailChange{LegacyID: mux.Vars(r)["legacy_id"],
+	u, err := h.legacy.SetLegacyEmail(r.Context(), login.LegacyEmailChange{LegacyID: id,
 		Email: in.Email, Verified: *in.EmailVerified, ClientID: client})
 	if err != nil {
 		h.fail(w, r, err)
@@ -153,7 +203,9 @@ func errorOf(err error) apiError {
 	var bad *errBadBody
 	switch {
 	case errors.Is(err, op.ErrNoToken):
-		return apiError{http.StatusUnauthorized, "invalid_request", "a bearer access token is required", false}
+		// RFC 6750 §3.1: no error code when the request carries no
+		// authentication at all.
+		return apiError{http.StatusUnauthorized, "", "a bearer access token is required", false}
 	case errors.Is(err, op.ErrInvalidToken):
 		return apiError{http.StatusUnauthorized, "invalid_token", "the access token is invalid, expired or revoked", true}
 	case errors.Is(err, op.ErrInsufficientScope):
@@ -183,7 +235,11 @@ func (h *Handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		w.Header().Set("WWW-Authenticate", c)
 	}
-	writeJSON(w, e.status, map[string]string{"error": e.code, "error_description": e.description})
+	body := map[string]string{"error_description": e.description}
+	if e.code != "" {
+		body["error"] = e.code
+	}
+	writeJSON(w, e.status, body)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -22,7 +22,9 @@ const productSecret = "product-back-end-secret-0123456789"
 // client with the API scope.
 func withProductAPI(c *config.Config) {
 	c.Clients = append(c.Clients, config.Client{ID: "product", Name: "Old Shop back end", Secret: productSecret,
-		GrantTypes: []string{"client_credentials"}, Scopes: []string{"legacy_api"}, AccessTokenFormat: "jwt"})
+		GrantTypes: []string{"client_credentials"}, Scopes: []string{"legacy_api"}, AccessTokenFormat: "jwt"},
+		config.Client{ID: "product-opaque", Name: "Old Shop batch", Secret: productSecret,
+			GrantTypes: []string{"client_credentials"}, Scopes: []string{"legacy_api"}, AccessTokenFormat: "opaque"})
 }
 
 // clientToken gets a client-credentials access token.
@@ -106,7 +108,11 @@ func (e *env) migrate(t *testing.T, u storage.User, pw string) {
 func TestLegacyAPI(t *testing.T) {
 	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		smtp := startSMTP(t)
-		e := newEnvSMTP(t, newStore(t), smtp, withLegacy, withProductAPI)
+		// The web client may ask for the API scope too: a user's token
+		// must still be refused.
+		e := newEnvSMTP(t, newStore(t), smtp, withLegacy, withProductAPI, func(c *config.Config) {
+			c.Clients[0].Scopes = append(c.Clients[0].Scopes, "legacy_api")
+		})
 		e.run()
 		kei := e.importLegacy(t, "L-1", "kei@example.com")
 		bob := e.importLegacy(t, "L/2", "ben@example.com") // ids may hold a slash
@@ -117,26 +123,38 @@ func TestLegacyAPI(t *testing.T) {
 		// and nothing changes.
 		change := map[string]any{"email": "kei.new@example.com", "email_verified": true}
 		apiToken := e.clientToken(t, "api", apiSecret, "api")
-		userToken, _ := e.signInFresh(t, e.browser(), "openid email")
+		userToken, _ := e.signInFresh(t, e.browser(), "openid email offline_access legacy_api")
+		if !strings.Contains(scopeOf(userToken.Extra("scope")), "legacy_api") {
+			t.Fatalf("the user's token lacks legacy_api (scope %v): the case below would prove nothing", userToken.Extra("scope"))
+		}
+		opaque := e.clientToken(t, "product-opaque", productSecret, "legacy_api")
+		tampered := opaque[:len(opaque)/2] + flip(opaque[len(opaque)/2]) + opaque[len(opaque)/2+1:]
 		for _, tc := range []struct {
 			name, token, code string
 			status            int
 		}{
-			{"no token", "", "invalid_request", http.StatusUnauthorized},
+			{"no token", "", "", http.StatusUnauthorized},
 			{"garbage", "not-a-token", "invalid_token", http.StatusUnauthorized},
+			{"long garbage", strings.Repeat("QUJD", 16), "invalid_token", http.StatusUnauthorized},
+			{"a tampered opaque token", tampered, "invalid_token", http.StatusUnauthorized},
+			{"an ID token", userToken.IDToken, "invalid_token", http.StatusUnauthorized},
+			{"a refresh token", userToken.RefreshToken, "invalid_token", http.StatusUnauthorized},
 			{"token without the scope", apiToken, "insufficient_scope", http.StatusForbidden},
-			{"a user's token", userToken.AccessToken, "insufficient_scope", http.StatusForbidden},
+			{"a user's token with the scope", userToken.AccessToken, "insufficient_scope", http.StatusForbidden},
 		} {
 			for _, call := range []struct {
 				method, path string
 				body         any
 			}{{http.MethodGet, "/api/legacy/users/L-1", nil}, {http.MethodPut, "/api/legacy/users/L-1/email", change}} {
 				r := e.api(t, call.method, call.path, tc.token, call.body)
-				if r.status != tc.status || r.body["error"] != tc.code || r.body["error_description"] == "" {
-					t.Errorf("%s, %s %s: %d %v, want %d %s", tc.name, call.method, call.path, r.status, r.body, tc.status, tc.code)
+				code, _ := r.body["error"].(string)
+				if r.status != tc.status || code != tc.code || r.body["error_description"] == "" {
+					t.Errorf("%s, %s %s: %d %v, want %d %q", tc.name, call.method, call.path, r.status, r.body, tc.status, tc.code)
 				}
+				// RFC 6750 §3: a challenge always; an error code only
+				// when a token was presented.
 				if ch := r.header.Get("WWW-Authenticate"); !strings.HasPrefix(ch, "Bearer ") ||
-					(tc.token != "" && !strings.Contains(ch, `error="`+tc.code+`"`)) {
+					(tc.code != "" && !strings.Contains(ch, `error="`+tc.code+`"`)) || (tc.code == "" && strings.Contains(ch, "error=")) {
 					t.Errorf("%s: WWW-Authenticate %q", tc.name, ch)
 				}
 			}
@@ -155,8 +173,20 @@ func TestLegacyAPI(t *testing.T) {
 		if at, _ := r.body["migrated_at"].(string); r.status != http.StatusOK || r.body["migrated"] != true || at == "" || r.body["sub"] != bob.ID {
 			t.Errorf("status of a migrated user: %d %v", r.status, r.body)
 		}
-		if r := e.api(t, http.MethodGet, "/api/legacy/users/nobody", token, nil); r.status != http.StatusNotFound || r.body["error"] != "not_found" {
-			t.Errorf("unknown legacy id: %d %v", r.status, r.body)
+		if r := e.api(t, http.MethodGet, "/api/legacy/users/L-1", opaque, nil); r.status != http.StatusOK || r.body["sub"] != kei.ID {
+			t.Errorf("with an opaque token: %d %v", r.status, r.body)
+		}
+		for _, p := range []string{"/api/legacy/users/nobody", "/api/legacy/users/L%2F..%2F2", "/api/legacy/users/L%2F2%2F"} {
+			if r := e.api(t, http.MethodGet, p, token, nil); r.status != http.StatusNotFound || r.body["error"] != "not_found" {
+				t.Errorf("GET %s: %d %v", p, r.status, r.body)
+			}
+		}
+		if r := e.api(t, http.MethodGet, "/api/nothing", token, nil); r.status != http.StatusNotFound || r.body["error"] != "not_found" {
+			t.Errorf("unknown API path: %d %v", r.status, r.body)
+		}
+		if r := e.api(t, http.MethodPut, "/api/legacy/users/L-1", token, change); r.status != http.StatusMethodNotAllowed ||
+			r.header.Get("Allow") != "GET, HEAD" {
+			t.Errorf("PUT on the user: %d %v, Allow %q", r.status, r.body, r.header.Get("Allow"))
 		}
 
 		// Bad requests change nothing.
@@ -250,4 +280,18 @@ func TestLegacyAPI(t *testing.T) {
 			t.Errorf("revoked token: %d %v", r.status, r.body)
 		}
 	})
+}
+
+// flip changes one base64url character into another.
+func flip(c byte) string {
+	if c == 'A' {
+		return "B"
+	}
+	return "A"
+}
+
+// scopeOf is the token response's scope as a string.
+func scopeOf(v any) string {
+	s, _ := v.(string)
+	return s
 }

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 
+	"golang.org/x/text/language"
+
 	"github.com/sekisho/sekisho/storage"
 )
 
@@ -38,12 +40,32 @@ func (f *Flow) StartProductReset(ctx context.Context, in ProductReset, ok bool) 
 	if !ok {
 		return "", ErrBadReturnTo
 	}
-	hint := strings.TrimSpace(in.LoginHint)
-	if len(hint) > 254 {
-		hint = ""
-	}
 	return f.startReturning(ctx, storage.AuthRequest{ClientID: in.ClientID, RedirectURI: in.ReturnTo,
-		ResponseMode: responseModeReturn, LoginHint: hint, UILocales: in.UILocales})
+		ResponseMode: responseModeReturn, LoginHint: loginHint(in.LoginHint), UILocales: uiLocales(in.UILocales)})
+}
+
+// loginHint bounds a login_hint from a link: an address, or nothing.
+func loginHint(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 254 {
+		return ""
+	}
+	return s
+}
+
+// uiLocales keeps the first few well-formed language tags of a link's
+// ui_locales.
+func uiLocales(tags []string) []string {
+	var out []string
+	for _, t := range tags {
+		if len(out) == 4 {
+			break
+		}
+		if tag, err := language.Parse(t); err == nil && len(t) <= 35 {
+			out = append(out, tag.String())
+		}
+	}
+	return out
 }
 
 // startReset serves GET /reset without a sign-in: from a product
@@ -64,7 +86,7 @@ func (h *Handlers) startReset(w http.ResponseWriter, r *http.Request) {
 			ReturnTo: q.Get("return_to"), UILocales: locales}, h.c.OP.ReturnURIAllowed(clientID, q.Get("return_to")))
 	} else {
 		id, err = h.c.Flow.startReturning(r.Context(), storage.AuthRequest{ClientID: AccountClient, RedirectURI: "/account",
-			LoginHint: strings.TrimSpace(q.Get("login_hint")), UILocales: locales})
+			LoginHint: loginHint(q.Get("login_hint")), UILocales: uiLocales(locales)})
 	}
 	switch {
 	case errors.Is(err, ErrBadReturnTo):

@@ -111,12 +111,15 @@ type Reminder struct {
 type RemindResult struct {
 	Queued   int // mails queued (or that would be, in a dry run)
 	Disabled int // users skipped because their account is disabled
+	// Failed are users whose mail could not be composed (skipped).
+	Failed []string
 }
 
 // RemindUnmigrated queues, through the outbox, one reminder to every
 // imported user who has not migrated, in their language: each user once
-// per run (users are read in id order, one batch after another). The
-// running server sends the mails.
+// per run (users are read in id order, one batch after another, each
+// batch in one transaction). A user whose mail cannot be composed is
+// skipped and listed. The running server sends the mails.
 func (f *Flow) RemindUnmigrated(ctx context.Context, r Reminder) (RemindResult, error) {
 	var res RemindResult
 	if r.Batch <= 0 {
@@ -140,7 +143,9 @@ func (f *Flow) RemindUnmigrated(ctx context.Context, r Reminder) (RemindResult, 
 			}
 			m, err := f.reminder(u, r)
 			if err != nil {
-				return res, err
+				f.c.Logger.WarnContext(ctx, "compose reminder", "user_id", u.ID, "err", err)
+				res.Failed = append(res.Failed, u.ID)
+				continue
 			}
 			mails = append(mails, m)
 		}

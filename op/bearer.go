@@ -40,17 +40,19 @@ func (p *Provider) APIClient(r *http.Request, scope string) (string, error) {
 		return "", ErrNoToken
 	}
 	ctx := zop.ContextWithIssuer(r.Context(), p.issuer)
-	id, ok := p.tokenID(ctx, token)
+	id, subject, ok := p.tokenID(ctx, token)
 	if !ok {
 		return "", ErrInvalidToken
 	}
-	at, err := p.storage.store.GetAccessToken(ctx, id)
+	at, err := p.storage.activeToken(ctx, id)
 	switch {
-	case errors.Is(err, storage.ErrNotFound):
+	case errors.Is(err, storage.ErrNotFound), errors.Is(err, errInactive):
 		return "", ErrInvalidToken
 	case err != nil:
 		return "", fmt.Errorf("op: load access token: %w", err)
-	case !at.Active(p.storage.now()):
+	case subject != "" && subject != at.Subject:
+		// An opaque token names its subject too; a forged one does not
+		// match the record.
 		return "", ErrInvalidToken
 	}
 	c, ok := p.clients.Get(at.ClientID)
@@ -60,18 +62,19 @@ func (p *Provider) APIClient(r *http.Request, scope string) (string, error) {
 	return at.ClientID, nil
 }
 
-// tokenID returns the record id inside an opaque token, or the `jti` of
-// a JWT whose signature, issuer and expiry check out.
-func (p *Provider) tokenID(ctx context.Context, token string) (string, bool) {
+// tokenID returns the record id and subject inside an opaque token, or
+// the `jti` (and no subject) of a JWT whose signature, issuer and expiry
+// check out.
+func (p *Provider) tokenID(ctx context.Context, token string) (id, subject string, ok bool) {
 	if s, err := p.zp.Crypto().Decrypt(token); err == nil {
-		id, _, ok := strings.Cut(s, ":")
-		return id, ok && id != ""
+		id, subject, ok = strings.Cut(s, ":")
+		return id, subject, ok && validTokenID(id)
 	}
 	claims, err := zop.VerifyAccessToken[*oidc.AccessTokenClaims](ctx, token, p.zp.AccessTokenVerifier(ctx))
-	if err != nil || claims.JWTID == "" {
-		return "", false
+	if err != nil || !validTokenID(claims.JWTID) {
+		return "", "", false
 	}
-	return claims.JWTID, true
+	return claims.JWTID, "", true
 }
 
 // bearerToken reads "Authorization: Bearer <token>" (the scheme is

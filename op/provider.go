@@ -189,6 +189,10 @@ func (p *Provider) Authorize(w http.ResponseWriter, r *http.Request) {
 // Respond sends the authorization response (the code) for a finished auth
 // request, with `iss`.
 func (p *Provider) Respond(w http.ResponseWriter, r *http.Request, a storage.AuthRequest) {
+	if !clientRequest(a) {
+		p.pages.RenderError(w, r, http.StatusBadRequest, "error.invalid_request", "")
+		return
+	}
 	zop.AuthResponse(authRequest{a}, p.zp, &issWriter{ResponseWriter: w, issuer: p.issuer}, p.withIssuer(r))
 }
 

@@ -116,7 +116,17 @@ func (s *opStorage) AuthRequestByID(ctx context.Context, id string) (zop.AuthReq
 	if !s.now().Before(a.ExpiresAt) {
 		return nil, oidc.ErrInvalidRequest().WithDescription("the sign-in request expired")
 	}
+	if !clientRequest(a) {
+		return nil, oidc.ErrInvalidRequest().WithDescription("not an authorization request")
+	}
 	return authRequest{a}, nil
+}
+
+// clientRequest reports whether a came through /authorize: the
+// provider's own sign-ins (the account page, a product's reset link)
+// carry another response mode and never get a code.
+func clientRequest(a storage.AuthRequest) bool {
+	return a.ResponseMode == "" || a.ResponseMode == string(oidc.ResponseModeQuery)
 }
 
 // AuthRequestByCode finds the request of an unexpired code. It does not
@@ -340,6 +350,9 @@ func (s *opStorage) RevokeToken(ctx context.Context, tokenOrID, _, clientID stri
 		}
 		return nil
 	}
+	if !validTokenID(tokenOrID) {
+		return nil // not one of ours (RFC 7009 §2.2)
+	}
 	at, err := s.store.GetAccessToken(ctx, tokenOrID)
 	if err != nil {
 		return revokeLookupError(err)
@@ -439,15 +452,30 @@ func (s *opStorage) setUserinfo(ctx context.Context, ui *oidc.UserInfo, userID, 
 // for clients with legacy_claims.
 const ScopeLegacy = "legacy"
 
+// errInactive: the access token's record is revoked, expired or its
+// session ended.
+var errInactive = errors.New("op: access token is not active")
+
+// validTokenID: access token ids are UUIDs. Anything else (the library
+// also decrypts legacy AES-CFB tokens, which carry no integrity check, so
+// a crafted string yields arbitrary bytes) is not looked up.
+func validTokenID(id string) bool {
+	_, err := uuid.Parse(id)
+	return err == nil && len(id) == 36
+}
+
 // activeToken loads the access token's record: revoked, expired and
 // session-ended tokens (JWTs included) are not active.
 func (s *opStorage) activeToken(ctx context.Context, id string) (storage.AccessToken, error) {
+	if !validTokenID(id) {
+		return storage.AccessToken{}, storage.ErrNotFound
+	}
 	at, err := s.store.GetAccessToken(ctx, id)
 	if err != nil {
 		return at, err
 	}
 	if !at.Active(s.now()) {
-		return at, errors.New("op: access token is not active")
+		return at, errInactive
 	}
 	return at, nil
 }

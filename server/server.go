@@ -134,7 +134,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		LoginOutcome: func(o string) { m.logins.WithLabelValues(o).Inc() }})
 
 	s := &Server{cfg: cfg, store: o.Store, keys: km, provider: provider, logout: logout, mail: outbox, log: log, now: o.Now}
-	r := mux.NewRouter()
+	// Routes match the escaped path, so a percent-encoded "/" in an API
+	// path segment (a legacy id) stays in its segment.
+	r := mux.NewRouter().UseEncodedPath()
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)

@@ -41,7 +41,8 @@ func newLegacyImportCmd() *cobra.Command {
 		Use:   "import --file F",
 		Short: "Import users from CSV (with a header) or JSON Lines",
 		Long: `Import users from CSV (with a header) or JSON Lines: legacy_id and email
-required, name, password_hash and roles (";"-separated) optional.
+required, name, password_hash, roles (";"-separated) and lang (a
+language tag for mails, such as ja) optional.
 Exit status: 0 when every line was accepted, 2 when some were rejected,
 1 when nothing could be imported.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -239,6 +240,10 @@ language; give it once per language, or once without a prefix for all.`,
 				fmt.Fprintf(cmd.OutOrStdout(), "%s %d reminder(s); skipped %d disabled account(s)\n", what, res.Queued, res.Disabled)
 				if !dryRun && res.Queued > 0 {
 					fmt.Fprintln(cmd.OutOrStdout(), "the running server sends them")
+				}
+				if len(res.Failed) > 0 {
+					return &exitError{code: 2, msg: fmt.Sprintf("%d reminder(s) could not be composed (user ids: %s)",
+						len(res.Failed), strings.Join(res.Failed, ", "))}
 				}
 				return nil
 			})

@@ -151,7 +151,7 @@ func (s *Store) ChangeEmail(ctx context.Context, c storage.EmailChange) (storage
 		}
 		email = strings.TrimSpace(email)
 		var row userRow
-		if err := tx.Take(&row, "id = ?", userID).Error; err != nil {
+		if err := s.forUpdate(tx).Take(&row, "id = ?", userID).Error; err != nil {
 			return err
 		}
 		var taken int64
@@ -163,10 +163,7 @@ func (s *Store) ChangeEmail(ctx context.Context, c storage.EmailChange) (storage
 			return storage.ErrAlreadyExists
 		}
 		if row.EmailLower != normalizeEmail(email) {
-			// What was mailed to the old address proves nothing now.
-			if err := tx.Model(&codeRow{}).Where("user_id = ? AND used_at IS NULL AND purpose IN ?", userID,
-				[]string{storage.PurposeReset, storage.PurposeLogin, storage.PurposeVerifyEmail}).
-				Update("used_at", now).Error; err != nil {
+			if err := voidMailedCodes(tx, userID, now); err != nil {
 				return err
 			}
 		}
@@ -203,6 +200,13 @@ func saveDevice(tx *gorm.DB, d storage.Device) error {
 		return res.Error
 	}
 	return tx.Create(&row).Error
+}
+
+// voidMailedCodes ends the user's unused codes and links that were
+// mailed: when the address changes, they prove nothing any more.
+func voidMailedCodes(tx *gorm.DB, userID string, now time.Time) error {
+	return tx.Model(&codeRow{}).Where("user_id = ? AND used_at IS NULL AND purpose IN ?", userID,
+		[]string{storage.PurposeReset, storage.PurposeLogin, storage.PurposeVerifyEmail}).Update("used_at", now).Error
 }
 
 // mailAndAudit writes the mail a change sends and the event it records,

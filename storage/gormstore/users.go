@@ -215,6 +215,9 @@ func (b *importBatch) importOne(tx *gorm.DB, lu storage.LegacyUser, now time.Tim
 		"legacy_hash": lu.PasswordHash, "roles": stringList(lu.Roles), "lang": lu.Lang, "updated_at": now}
 	if !strings.EqualFold(row.Email, trimmed) {
 		set["email_verified"] = false
+		if err := voidMailedCodes(tx, row.ID, now); err != nil {
+			return res, nil, err
+		}
 	}
 	delete(b.byEmail, row.EmailLower)
 	row.Email, row.EmailLower, row.Name, row.LegacyHash, row.Roles = trimmed, email, lu.Name, lu.PasswordHash, stringList(lu.Roles)

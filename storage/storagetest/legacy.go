@@ -48,8 +48,10 @@ func testLegacyImport(t *testing.T, s storage.Storage) {
 	res, err = s.ImportLegacyUsers(ctx, file[:2], t0, false)
 	must(t, err)
 	diff(t, "re-import outcomes", []string{storage.ImportUnchanged, storage.ImportUnchanged}, outcomes(res))
-	// A later file updates email and name of users not yet migrated; an
-	// email of another imported user is refused.
+	// A later file updates email and name of users not yet migrated (the
+	// codes mailed to the old address stop working); an email of another
+	// imported user is refused.
+	must(t, s.CreateCode(ctx, newCode("lc", one.ID), nil))
 	later := t0.Add(time.Hour)
 	res, err = s.ImportLegacyUsers(ctx, []storage.LegacyUser{
 		{LegacyID: "L1", Email: "one.new@example.com", Name: "One New", PasswordHash: "h1", Roles: []string{"admin"}, Lang: "en"},
@@ -57,6 +59,9 @@ func testLegacyImport(t *testing.T, s storage.Storage) {
 	}, later, false)
 	must(t, err)
 	diff(t, "update outcomes", []string{storage.ImportUpdated, storage.ImportRejected}, outcomes(res))
+	if c, _ := s.GetCodeByTicket(ctx, "ticket-lc"); c.UsedAt == nil {
+		t.Error("a code mailed to the address an import replaced still works")
+	}
 	if u, _ := s.GetUserByLegacyID(ctx, "L1"); u.Email != "one.new@example.com" || u.Name != "One New" || u.Lang != "en" || !u.UpdatedAt.Equal(later) {
 		t.Errorf("after update: %+v", u)
 	}
