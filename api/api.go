@@ -86,7 +86,7 @@ func (h *Handlers) noRoute(w http.ResponseWriter, r *http.Request) {
 func legacyID(r *http.Request) (string, error) {
 	id, err := url.PathUnescape(mux.Vars(r)["legacy_id"])
 	if err != nil {
-		return "", &errBadBody{reason: "legacy_id is not a valid percent-encoded path segment"}
+		return "", &errBadRequest{reason: "legacy_id is not a valid percent-encoded path segment"}
 	}
 	return id, nil
 }
@@ -164,10 +164,11 @@ func (h *Handlers) authorize(w http.ResponseWriter, r *http.Request) (string, bo
 	return client, true
 }
 
-// errBadBody is a request body that is not the JSON the endpoint takes.
-type errBadBody struct{ reason string }
+// errBadRequest is a request the endpoint cannot take: a body that is not
+// its JSON, or a path segment that is not percent-encoded.
+type errBadRequest struct{ reason string }
 
-func (e *errBadBody) Error() string { return "api: " + e.reason }
+func (e *errBadRequest) Error() string { return "api: " + e.reason }
 
 // decode reads a JSON object strictly: unknown fields, trailing data and
 // missing fields are refused.
@@ -175,16 +176,16 @@ func decode(r *http.Request, in *EmailChange) error {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(in); err != nil {
-		return &errBadBody{reason: "the body must be a JSON object with email and email_verified"}
+		return &errBadRequest{reason: "the body must be a JSON object with email and email_verified"}
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return &errBadBody{reason: "the body must hold one JSON object"}
+		return &errBadRequest{reason: "the body must hold one JSON object"}
 	}
 	switch {
 	case in.Email == "":
-		return &errBadBody{reason: "email is required"}
+		return &errBadRequest{reason: "email is required"}
 	case in.EmailVerified == nil:
-		return &errBadBody{reason: "email_verified is required (true or false)"}
+		return &errBadRequest{reason: "email_verified is required (true or false)"}
 	}
 	return nil
 }
@@ -200,7 +201,7 @@ type apiError struct {
 
 // errorOf maps the errors callers decide on to responses, in one place.
 func errorOf(err error) apiError {
-	var bad *errBadBody
+	var bad *errBadRequest
 	switch {
 	case errors.Is(err, op.ErrNoToken):
 		// RFC 6750 §3.1: no error code when the request carries no

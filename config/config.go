@@ -9,6 +9,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/goccy/go-yaml/ast"
@@ -117,6 +118,12 @@ func (c Client) Public() bool { return c.Secret == "" && c.SecretSHA256 == "" }
 // code challenge: always for public clients, by default for the others.
 func (c Client) PKCERequired() bool {
 	return c.Public() || c.RequirePKCE == nil || *c.RequirePKCE
+}
+
+// RegisteredURI reports whether uri is exactly one of the client's
+// redirect or post-logout URIs (where a product's reset link may return).
+func (c Client) RegisteredURI(uri string) bool {
+	return uri != "" && (slices.Contains(c.RedirectURIs, uri) || slices.Contains(c.PostLogoutRedirectURIs, uri))
 }
 
 // HasGrant reports whether the client may use the grant type.

@@ -111,6 +111,17 @@ func match(tags []language.Tag) (language.Tag, bool) {
 	return supported[index], true
 }
 
+// IsCode reports whether code is the two-letter code of a catalog ("en",
+// "ja").
+func IsCode(code string) bool {
+	for _, tag := range supported {
+		if Code(tag) == code {
+			return true
+		}
+	}
+	return false
+}
+
 // Code returns the two-letter code of the catalog used for tag: "ja" for any
 // Japanese tag, "en" for everything else. It is the value for the HTML lang
 // attribute, the lang cookie and the ?lang= parameter.

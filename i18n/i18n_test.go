@@ -250,3 +250,11 @@ func sortedKeys(m map[string]string) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+func TestIsCode(t *testing.T) {
+	for code, want := range map[string]bool{"en": true, "ja": true, "fr": false, "": false, "JA": false, "ja-JP": false} {
+		if got := IsCode(code); got != want {
+			t.Errorf("IsCode(%q) = %v, want %v", code, got, want)
+		}
+	}
+}

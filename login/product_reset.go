@@ -2,7 +2,6 @@ package login
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -21,9 +20,6 @@ const responseModeReturn = "sekisho:return"
 // link.
 func returnsToProduct(a storage.AuthRequest) bool { return a.ResponseMode == responseModeReturn }
 
-// ErrBadReturnTo: return_to is not a registered URI of the client.
-var ErrBadReturnTo = errors.New("login: return_to is not registered for the client")
-
 // ProductReset is a password reset a product starts for its user.
 type ProductReset struct {
 	ClientID  string
@@ -33,13 +29,9 @@ type ProductReset struct {
 }
 
 // StartProductReset stores the sign-in behind a product's reset link and
-// returns its id. ok tells whether ReturnTo is one of the client's
-// registered redirect or post-logout URIs (the caller asks the provider);
-// otherwise ErrBadReturnTo, and nothing is stored.
-func (f *Flow) StartProductReset(ctx context.Context, in ProductReset, ok bool) (string, error) {
-	if !ok {
-		return "", ErrBadReturnTo
-	}
+// returns its id. The caller has checked that ReturnTo is one of the
+// client's registered URIs.
+func (f *Flow) StartProductReset(ctx context.Context, in ProductReset) (string, error) {
 	return f.startReturning(ctx, storage.AuthRequest{ClientID: in.ClientID, RedirectURI: in.ReturnTo,
 		ResponseMode: responseModeReturn, LoginHint: loginHint(in.LoginHint), UILocales: uiLocales(in.UILocales)})
 }
@@ -78,22 +70,22 @@ func (h *Handlers) startReset(w http.ResponseWriter, r *http.Request) {
 	var id string
 	var err error
 	if clientID := q.Get("client_id"); clientID != "" {
-		if _, _, known := h.c.OP.ClientDisplay(clientID); !known {
+		_, home, known := h.c.OP.ClientDisplay(clientID)
+		switch {
+		case !known:
 			h.c.Pages.Error(w, r, http.StatusBadRequest, "error.unknown_client", "")
+			return
+		case !h.c.OP.ReturnURIAllowed(clientID, q.Get("return_to")):
+			h.c.Pages.Error(w, r, http.StatusBadRequest, "error.bad_return_to", home)
 			return
 		}
 		id, err = h.c.Flow.StartProductReset(r.Context(), ProductReset{ClientID: clientID, LoginHint: q.Get("login_hint"),
-			ReturnTo: q.Get("return_to"), UILocales: locales}, h.c.OP.ReturnURIAllowed(clientID, q.Get("return_to")))
+			ReturnTo: q.Get("return_to"), UILocales: locales})
 	} else {
 		id, err = h.c.Flow.startReturning(r.Context(), storage.AuthRequest{ClientID: AccountClient, RedirectURI: "/account",
 			LoginHint: loginHint(q.Get("login_hint")), UILocales: uiLocales(locales)})
 	}
-	switch {
-	case errors.Is(err, ErrBadReturnTo):
-		_, home, _ := h.c.OP.ClientDisplay(q.Get("client_id"))
-		h.c.Pages.Error(w, r, http.StatusBadRequest, "error.bad_return_to", home)
-		return
-	case err != nil:
+	if err != nil {
 		h.requestError(w, r, storage.AuthRequest{}, err)
 		return
 	}

@@ -37,7 +37,7 @@ func ParseSubjectTemplates(specs []string) (SubjectTemplates, error) {
 	out := SubjectTemplates{}
 	for _, spec := range specs {
 		lang, text := "", spec
-		if code, rest, ok := strings.Cut(spec, "="); ok && supportedCode(code) {
+		if code, rest, ok := strings.Cut(spec, "="); ok && i18n.IsCode(code) {
 			lang, text = code, rest
 		}
 		if _, dup := out[lang]; dup {
@@ -56,15 +56,6 @@ func ParseSubjectTemplates(specs []string) (SubjectTemplates, error) {
 		out[lang] = t
 	}
 	return out, nil
-}
-
-func supportedCode(code string) bool {
-	for _, tag := range i18n.Supported() {
-		if i18n.Code(tag) == code {
-			return true
-		}
-	}
-	return false
 }
 
 func langLabel(lang string) string {

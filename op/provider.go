@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -323,5 +322,5 @@ func (p *Provider) ClientDisplay(id string) (name, home string, ok bool) {
 // may return).
 func (p *Provider) ReturnURIAllowed(clientID, uri string) bool {
 	c, ok := p.clients.Get(clientID)
-	return ok && uri != "" && (slices.Contains(c.cfg.RedirectURIs, uri) || slices.Contains(c.cfg.PostLogoutRedirectURIs, uri))
+	return ok && c.cfg.RegisteredURI(uri)
 }

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sekisho/sekisho/config"
+	"github.com/sekisho/sekisho/i18n"
 	"github.com/sekisho/sekisho/legacy"
 	"github.com/sekisho/sekisho/login"
 	"github.com/sekisho/sekisho/server"
@@ -204,7 +204,7 @@ language; give it once per language, or once without a prefix for all.`,
 			if err != nil {
 				return fmt.Errorf("--subject-template: %w", err)
 			}
-			if defaultLang != "en" && defaultLang != "ja" {
+			if !i18n.IsCode(defaultLang) {
 				return fmt.Errorf("--default-lang: %q is not one of en, ja", defaultLang)
 			}
 			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, cfg *config.Config) error {
@@ -219,7 +219,7 @@ language; give it once per language, or once without a prefix for all.`,
 					if !ok {
 						return fmt.Errorf("--client: no client %q in the configuration", clientID)
 					}
-					if !slices.Contains(c.RedirectURIs, returnTo) && !slices.Contains(c.PostLogoutRedirectURIs, returnTo) {
+					if !c.RegisteredURI(returnTo) {
 						return fmt.Errorf("--return-to: %q is not a redirect or post-logout URI of client %s", returnTo, clientID)
 					}
 				}
