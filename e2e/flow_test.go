@@ -527,7 +527,7 @@ func testCrossSite(t *testing.T, e *env) {
 		strings.NewReader("grant_type=client_credentials&scope=api"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth("api", apiSecret)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

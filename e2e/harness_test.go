@@ -45,6 +45,22 @@ const (
 	webHome    = "http://127.0.0.1/web/"
 )
 
+// clientTimeout bounds every HTTP request a test sends. It is generous:
+// a sign-in hashes with argon2id (and legacy hashes with bcrypt) behind
+// the server's hashing gate, and under the race detector on a loaded
+// 2-core machine one request may wait behind several others. A limit
+// this long still ends a hung test long before the suite's timeout.
+const clientTimeout = 2 * time.Minute
+
+// httpClient sends the tests' direct requests (token, introspection,
+// API calls): no cookies, redirects followed, bounded in time.
+var httpClient = &http.Client{Timeout: clientTimeout}
+
+// waitLimit bounds how long a test waits for something the server does in
+// the background (a mail, a logout delivery): long enough for a loaded
+// machine, short enough to end a test whose worker never acts.
+const waitLimit = time.Minute
+
 // backends runs fn against SQLite and PostgreSQL.
 func backends(t *testing.T, fn func(t *testing.T, newStore func(t *testing.T) storage.Storage)) {
 	t.Run("sqlite", func(t *testing.T) {
@@ -224,7 +240,7 @@ type nonceKey struct{}
 // rp returns a relying party for a configured client.
 func (e *env) rp(clientID, secret, redirect string, scopes ...string) rp.RelyingParty {
 	e.t.Helper()
-	opts := []rp.Option{rp.WithVerifierOpts(rp.WithNonce(func(ctx context.Context) string {
+	opts := []rp.Option{rp.WithHTTPClient(httpClient), rp.WithVerifierOpts(rp.WithNonce(func(ctx context.Context) string {
 		n, _ := ctx.Value(nonceKey{}).(string)
 		return n
 	}))}
@@ -245,7 +261,7 @@ type browser struct {
 func (e *env) browser() *browser {
 	jar, _ := cookiejar.New(nil)
 	host := e.ts.Listener.Addr().String()
-	c := &http.Client{Jar: jar, Timeout: 10 * time.Second,
+	c := &http.Client{Jar: jar, Timeout: clientTimeout,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if req.URL.Host != host {
 				return http.ErrUseLastResponse
@@ -433,7 +449,7 @@ func (e *env) postTo(t *testing.T, base, path, user, pass string, form url.Value
 	if user != "" {
 		req.SetBasicAuth(url.QueryEscape(user), url.QueryEscape(pass))
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

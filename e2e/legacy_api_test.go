@@ -71,7 +71,7 @@ func (e *env) api(t *testing.T, method, path, token string, body any) apiRespons
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,7 +69,7 @@ func (r *logoutRP) received() (tokens []string, attempts int) {
 // waitTokens waits (bounded) until the endpoint has accepted n tokens.
 func (r *logoutRP) waitTokens(t *testing.T, n int) []string {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(waitLimit)
 	for {
 		tokens, attempts := r.received()
 		if len(tokens) >= n {
@@ -432,7 +432,7 @@ func TestSingleLogoutTwoReplicas(t *testing.T) {
 	for _, c := range br.c.Jar.Cookies(mustURL(t, a.cfg.Issuer)) {
 		req.AddCookie(c)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

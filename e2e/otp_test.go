@@ -21,7 +21,7 @@ const acrEmailCode = "urn:sekisho:acr:pwd+email-otp"
 // contains subject, and returns them, oldest first.
 func mailsTo(t *testing.T, smtp *mailtest.Server, addr, subject string, n int) []mailtest.Received {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(waitLimit)
 	for {
 		var out []mailtest.Received
 		for _, m := range smtp.Messages() {

@@ -86,7 +86,7 @@ func TestPasswordReset(t *testing.T) {
 		if !strings.Contains(htmltest.Text(p.doc), "valid for 15 minutes") {
 			t.Errorf("the code page does not say how long the code is valid: %.400s", htmltest.Text(p.doc))
 		}
-		msg := smtp.WaitFor(t, mailtest.To(e.user.Email), 10*time.Second)
+		msg := smtp.WaitFor(t, mailtest.To(e.user.Email), waitLimit)
 		code := mailtest.Code(msg.Text)
 		if code == "" || !msg.TLS || msg.User != "mailer" || msg.Subject == "" || !strings.Contains(msg.HTML, code) {
 			t.Fatalf("reset mail: code %q TLS %v user %q subject %q", code, msg.TLS, msg.User, msg.Subject)
@@ -94,7 +94,7 @@ func TestPasswordReset(t *testing.T) {
 
 		// Bob's code does not reset Alice's password.
 		bob := e.browser().forgot(t, newAuthz("bc-a", bcaCB, "openid"), e.other.Email)
-		bobCode := mailtest.Code(smtp.WaitFor(t, mailtest.To(e.other.Email), 10*time.Second).Text)
+		bobCode := mailtest.Code(smtp.WaitFor(t, mailtest.To(e.other.Email), waitLimit).Text)
 		if r := b.submitReset(t, p, bobCode, newPass, newPass); !strings.Contains(alertText(r), "code") {
 			t.Errorf("another account's code: %q", alertText(r))
 		}
@@ -130,7 +130,7 @@ func TestPasswordReset(t *testing.T) {
 		// A "password changed" mail; the code is spent; only the new password works.
 		smtp.WaitFor(t, func(m mailtest.Received) bool {
 			return mailtest.To(e.user.Email)(m) && mailtest.Code(m.Text) == "" && m.Subject != msg.Subject
-		}, 10*time.Second)
+		}, waitLimit)
 		if r := b.submitReset(t, p, code, "Another-pass-9!", "Another-pass-9!"); r.status < 400 {
 			t.Errorf("replayed code: status %d, want an error page (the sign-in is finished)", r.status)
 		}
@@ -162,7 +162,7 @@ func TestResetCodeTries(t *testing.T) {
 	e.run()
 	b := e.browser()
 	p := b.forgot(t, newAuthz("web", webCB, "openid"), e.user.Email)
-	code := mailtest.Code(smtp.WaitFor(t, mailtest.To(e.user.Email), 10*time.Second).Text)
+	code := mailtest.Code(smtp.WaitFor(t, mailtest.To(e.user.Email), waitLimit).Text)
 	wrong := "000000"
 	if code == wrong {
 		wrong = "111111"
@@ -193,7 +193,7 @@ func TestMailSurvivesSMTPOutage(t *testing.T) {
 		a.extra.Set("ui_locales", "ja")
 		e.browser().forgot(t, a, e.user.Email)
 		// The mail waits in the outbox, with the failure recorded.
-		deadline := time.Now().Add(10 * time.Second)
+		deadline := time.Now().Add(waitLimit)
 		for {
 			ms, err := e.store.ListMail(t.Context(), storage.DeliveryFilter{})
 			if err != nil {
@@ -208,11 +208,11 @@ func TestMailSurvivesSMTPOutage(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 		smtp.Restart()
-		msg := smtp.WaitFor(t, mailtest.To(e.user.Email), 15*time.Second)
+		msg := smtp.WaitFor(t, mailtest.To(e.user.Email), waitLimit)
 		if !strings.Contains(msg.Subject, "パスワード") || mailtest.Code(msg.Text) == "" {
 			t.Errorf("Japanese reset mail: subject %q", msg.Subject)
 		}
-		deadline = time.Now().Add(5 * time.Second)
+		deadline = time.Now().Add(waitLimit)
 		for {
 			ms, _ := e.store.ListMail(t.Context(), storage.DeliveryFilter{})
 			if len(ms) == 1 && ms[0].Status == storage.DeliveryDelivered && ms[0].Body == nil {

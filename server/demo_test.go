@@ -85,8 +85,8 @@ func newDemoEnv(t *testing.T) *demoEnv {
 		t.Fatalf("server URL %s, want %s", ts.URL, base)
 	}
 	e.jar, _ = cookiejar.New(nil)
-	e.client = &http.Client{Jar: e.jar, Timeout: 30 * time.Second}
-	e.noFollow = &http.Client{Jar: e.jar, Timeout: 30 * time.Second,
+	e.client = &http.Client{Jar: e.jar, Timeout: 2 * time.Minute}
+	e.noFollow = &http.Client{Jar: e.jar, Timeout: 2 * time.Minute,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return e
 }
