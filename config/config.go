@@ -10,6 +10,8 @@ package config
 import (
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml/ast"
@@ -23,6 +25,7 @@ type Config struct {
 	SMTP           SMTP           `yaml:"smtp"`
 	Clients        []Client       `yaml:"clients"`
 	Lifetimes      Lifetimes      `yaml:"lifetimes"`
+	Refresh        Refresh        `yaml:"refresh"`
 	Session        Session        `yaml:"session"`
 	Logout         Logout         `yaml:"logout"`
 	Reset          Reset          `yaml:"reset"`
@@ -109,6 +112,9 @@ type Client struct {
 	RequirePKCE       *bool           `yaml:"require_pkce"`
 	AllowedOrigins    []string        `yaml:"allowed_origins"`
 	Lifetimes         ClientLifetimes `yaml:"lifetimes"`
+	// IntrospectFor lists the clients whose access tokens this client
+	// (a resource server) may introspect, besides its own.
+	IntrospectFor []string `yaml:"introspect_for"`
 }
 
 // Public reports whether the client has no secret (PKCE, auth method none).
@@ -153,6 +159,14 @@ type Lifetimes struct {
 	IDToken              Duration `yaml:"id_token"`
 	RefreshTokenIdle     Duration `yaml:"refresh_token_idle"`
 	RefreshTokenAbsolute Duration `yaml:"refresh_token_absolute"`
+}
+
+// Refresh configures refresh-token rotation.
+type Refresh struct {
+	// ReuseWindow: a refresh token presented again by the same client
+	// within this time after its rotation gets the same successor (one
+	// live chain) instead of revoking the family. Off: strict rotation.
+	ReuseWindow Duration `yaml:"reuse_window"`
 }
 
 // Session configures SSO sessions.
@@ -297,26 +311,69 @@ type RequestLimits struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 }
 
-// Duration is a time.Duration written in YAML as "15m", "90s", "720h".
+// Duration is a time.Duration written in YAML as "15m", "90s", "720h" or
+// with days, "90d" or "1d12h". Keys that can be switched off also accept
+// "off" (Off); everywhere else Validate refuses it. A zero (or missing)
+// value means "the default", never "off".
 type Duration time.Duration
+
+// Off is the value of a duration written "off".
+const Off Duration = -1
+
+// IsOff reports whether the duration was written "off".
+func (d Duration) IsOff() bool { return d == Off }
 
 // D returns the value as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
-// String formats the duration like time.Duration does ("15m0s").
-func (d Duration) String() string { return time.Duration(d).String() }
+const day = 24 * time.Hour
+
+// String formats the duration the way UnmarshalText reads it: "off",
+// whole days as "90d", others like time.Duration ("15m0s", "1d12h0m0s").
+func (d Duration) String() string {
+	if d == Off {
+		return "off"
+	}
+	v := time.Duration(d)
+	if v >= day && v%day == 0 {
+		return strconv.FormatInt(int64(v/day), 10) + "d"
+	}
+	if v > day {
+		return strconv.FormatInt(int64(v/day), 10) + "d" + (v % day).String()
+	}
+	return v.String()
+}
 
 // MarshalText writes the duration in the form UnmarshalText reads.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
-// UnmarshalText parses a Go duration string such as "15m", "90s" or "720h".
-// A bare number is refused: the unit must be written.
+// UnmarshalText parses "off", or a duration with a unit: Go's units
+// ("15m", "90s", "720h") after an optional number of days ("90d",
+// "1d12h"). A bare number is refused: the unit must be written.
 func (d *Duration) UnmarshalText(text []byte) error {
-	v, err := time.ParseDuration(string(text))
-	if err != nil {
-		return fmt.Errorf("invalid duration %q: want a number with a unit, like \"90s\", \"15m\" or \"720h\"", text)
+	s := string(text)
+	if s == "off" {
+		*d = Off
+		return nil
 	}
-	*d = Duration(v)
+	bad := fmt.Errorf("invalid duration %q: want a number with a unit, like \"90s\", \"15m\", \"720h\" or \"90d\"", text)
+	var days time.Duration
+	if n, rest, ok := strings.Cut(s, "d"); ok {
+		v, err := strconv.ParseUint(n, 10, 16)
+		if err != nil {
+			return bad
+		}
+		days, s = time.Duration(v)*day, rest
+		if s == "" {
+			*d = Duration(days)
+			return nil
+		}
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || (days > 0 && v < 0) {
+		return bad
+	}
+	*d = Duration(days + v)
 	return nil
 }
 

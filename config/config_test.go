@@ -95,6 +95,7 @@ func TestApplyDefaults(t *testing.T) {
 			RefreshTokenIdle:     d(720 * time.Hour),
 			RefreshTokenAbsolute: d(2160 * time.Hour),
 		},
+		Refresh: Refresh{ReuseWindow: d(10 * time.Second)},
 		Session: Session{Idle: d(24 * time.Hour), Absolute: d(168 * time.Hour)},
 		Logout: Logout{Wait: d(2 * time.Second), DeliveryTimeout: d(5 * time.Second), RetryDelay: d(5 * time.Second),
 			MaxAttempts: 12, Parallel: 8, PollInterval: d(time.Second), ExpirySweepInterval: d(30 * time.Second),

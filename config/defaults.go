@@ -24,6 +24,11 @@ const (
 	DefaultRefreshTokenIdleLifetime     = 720 * time.Hour  // 30 days
 	DefaultRefreshTokenAbsoluteLifetime = 2160 * time.Hour // 90 days
 
+	DefaultRefreshReuseWindow = 10 * time.Second
+	// MaxRefreshReuseWindow bounds refresh.reuse_window: a longer grace
+	// would let a stolen, rotated token be redeemed for long.
+	MaxRefreshReuseWindow = time.Minute
+
 	DefaultSessionIdle     = 24 * time.Hour
 	DefaultSessionAbsolute = 168 * time.Hour // 7 days
 
@@ -105,6 +110,7 @@ func (c *Config) ApplyDefaults() {
 	setDuration(&c.Lifetimes.RefreshTokenIdle, DefaultRefreshTokenIdleLifetime)
 	setDuration(&c.Lifetimes.RefreshTokenAbsolute, DefaultRefreshTokenAbsoluteLifetime)
 
+	setDuration(&c.Refresh.ReuseWindow, DefaultRefreshReuseWindow)
 	setDuration(&c.Session.Idle, DefaultSessionIdle)
 	setDuration(&c.Session.Absolute, DefaultSessionAbsolute)
 

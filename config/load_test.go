@@ -108,6 +108,13 @@ func TestDuration(t *testing.T) {
 		{in: `"1h30m"`, want: 90 * time.Minute},
 		{in: "abc", wantErr: []string{"lifetimes.code", "line 2", `invalid duration "abc"`}},
 		{in: "300", wantErr: []string{"lifetimes.code", "line 2", `invalid duration "300"`}},
+		{in: "90d", want: 90 * 24 * time.Hour},
+		{in: "1d12h", want: 36 * time.Hour},
+		{in: "off", want: -1},
+		{in: "d", wantErr: []string{`invalid duration "d"`}},
+		{in: "1.5d", wantErr: []string{`invalid duration "1.5d"`}},
+		{in: "1d-1h", wantErr: []string{`invalid duration "1d-1h"`}},
+		{in: "Off", wantErr: []string{`invalid duration "Off"`}},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			c, err := parse([]byte("lifetimes:\n  code: "+tc.in+"\n"), lookupMap(nil))
@@ -129,6 +136,28 @@ func TestDuration(t *testing.T) {
 				t.Errorf("lifetimes.code = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// Durations print back the way they are read.
+func TestDurationString(t *testing.T) {
+	for _, tc := range []struct {
+		d    Duration
+		want string
+	}{
+		{Off, "off"},
+		{Duration(90 * 24 * time.Hour), "90d"},
+		{Duration(36 * time.Hour), "1d12h0m0s"},
+		{Duration(15 * time.Minute), "15m0s"},
+		{0, "0s"},
+	} {
+		if got := tc.d.String(); got != tc.want {
+			t.Errorf("%d.String() = %q, want %q", tc.d, got, tc.want)
+		}
+		var back Duration
+		if err := back.UnmarshalText([]byte(tc.d.String())); err != nil || back != tc.d {
+			t.Errorf("round trip of %q: %v, %v", tc.want, back, err)
+		}
 	}
 }
 

@@ -135,6 +135,9 @@ func (c *Config) Validate() error {
 			v.add(key, "must be a positive duration")
 		}
 	}
+	if w := c.Refresh.ReuseWindow; !w.IsOff() && (w <= 0 || w.D() > MaxRefreshReuseWindow) {
+		v.add("refresh.reuse_window", "must be \"off\" or a duration of at most %s", Duration(MaxRefreshReuseWindow))
+	}
 	if c.Throttle.FreeFailures < 0 {
 		v.add("throttle.free_failures", "must not be negative")
 	}
@@ -203,6 +206,15 @@ func (c *Config) Validate() error {
 			}
 		}
 		v.client(key, cl)
+	}
+	for i, cl := range c.Clients {
+		for j, id := range cl.IntrospectFor {
+			if _, ok := seen[id]; !ok {
+				v.add(fmt.Sprintf("clients[%d].introspect_for[%d]", i, j), "names no configured client (%q)", id)
+			} else if cl.Public() {
+				v.add(fmt.Sprintf("clients[%d].introspect_for", i), "needs a confidential client (one with a secret)")
+			}
+		}
 	}
 
 	if len(v.problems) == 0 {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -78,6 +79,10 @@ func TestValidate(t *testing.T) {
 		{"smtp security none", func(c *Config) { c.SMTP.Security = SecurityNone }, ""},
 		{"keys algorithm", func(c *Config) { c.Keys.Algorithm = "HS256" }, "keys.algorithm"},
 		{"keys ES256", func(c *Config) { c.Keys.Algorithm = AlgES256 }, ""},
+		{"refresh reuse_window off", func(c *Config) { c.Refresh.ReuseWindow = Off }, ""},
+		{"refresh reuse_window too long", func(c *Config) { c.Refresh.ReuseWindow = Duration(2 * time.Minute) }, "refresh.reuse_window"},
+		{"a duration that cannot be off", func(c *Config) { c.Session.Idle = Off }, "session.idle"},
+		{"introspect_for unknown client", func(c *Config) { c.Clients[0].IntrospectFor = []string{"nobody"} }, "clients[0].introspect_for[0]"},
 		{"log level", func(c *Config) { c.Log.Level = "verbose" }, "log.level"},
 		{"log format", func(c *Config) { c.Log.Format = "xml" }, "log.format"},
 

@@ -37,6 +37,7 @@ const (
 	webSecret  = "web-secret-0123456789-0123456789-abcdef"
 	web2Secret = "web2-secret-0123456789-0123456789-abcdef"
 	apiSecret  = "api-secret-0123456789-0123456789-abcdef"
+	rsSecret   = "rs-secret-0123456789-0123456789-abcdefg"
 	userPass   = "Correct-horse-9!"
 	otherPass  = "Other-battery-7?"
 	webCB      = "http://127.0.0.1/web/callback"
@@ -82,6 +83,45 @@ type env struct {
 	srv   *server.Server
 	// smtpTLS trusts the test SMTP server's certificate.
 	smtpTLS *tls.Config
+	// logs holds what the server logged at warning level and above.
+	logs *logSink
+}
+
+// logSink keeps the server's log records of warning level and above, so
+// a test can check that bad input did not reach the database.
+type logSink struct {
+	mu      sync.Mutex
+	records []string
+}
+
+func (l *logSink) Enabled(_ context.Context, lvl slog.Level) bool { return lvl >= slog.LevelWarn }
+
+func (l *logSink) Handle(_ context.Context, r slog.Record) error {
+	line := r.Level.String() + " " + r.Message
+	r.Attrs(func(a slog.Attr) bool {
+		line += " " + a.Key + "=" + a.Value.String()
+		return true
+	})
+	l.mu.Lock()
+	l.records = append(l.records, line)
+	l.mu.Unlock()
+	return nil
+}
+
+func (l *logSink) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logSink) WithGroup(string) slog.Handler      { return l }
+
+// errors returns the ERROR records logged so far.
+func (l *logSink) errors() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, r := range l.records {
+		if strings.HasPrefix(r, "ERROR") {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func testConfig(issuer string) *config.Config {
@@ -103,6 +143,10 @@ func testConfig(issuer string) *config.Config {
 				Scopes: []string{"openid", "profile", "email", "offline_access"}},
 			{ID: "api", Name: "API", Secret: apiSecret, GrantTypes: []string{"client_credentials"},
 				Scopes: []string{"api", "reports"}, AccessTokenFormat: "opaque"},
+			// rs is a resource server that may introspect the tokens of
+			// every other client.
+			{ID: "rs", Name: "Resource server", Secret: rsSecret, GrantTypes: []string{"client_credentials"},
+				Scopes: []string{"api"}, IntrospectFor: []string{"web", "web2", "legacy", "spa", "api"}},
 		},
 		Password: config.Password{MemoryKiB: 8192, Iterations: 1, Parallelism: 1},
 		Log:      config.Log{Level: "error"},
@@ -137,7 +181,7 @@ func newEnvSMTP(t *testing.T, store storage.Storage, smtp *mailtest.Server, muta
 		cfg.SMTP.RetryDelay, cfg.SMTP.PollInterval = config.Duration(100*time.Millisecond), config.Duration(50*time.Millisecond)
 		cfg.Reset.ResponseFloor = config.Duration(50 * time.Millisecond)
 	}
-	e := &env{t: t, store: store, ts: ts, cfg: cfg, clock: &clock{}}
+	e := &env{t: t, store: store, ts: ts, cfg: cfg, clock: &clock{}, logs: &logSink{}}
 	if smtp != nil {
 		e.smtpTLS = smtp.SenderConfig().TLSConfig
 	}
@@ -149,7 +193,7 @@ func newEnvSMTP(t *testing.T, store storage.Storage, smtp *mailtest.Server, muta
 
 func (e *env) start() {
 	e.t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(e.logs)
 	srv, err := server.New(e.t.Context(), server.Options{Config: e.cfg, Store: e.store, Logger: log, Now: e.clock.now, SMTPTLS: e.smtpTLS})
 	if err != nil {
 		e.t.Fatalf("server.New: %v", err)
@@ -196,7 +240,7 @@ func (e *env) second(store storage.Storage) *env {
 	ts := httptest.NewUnstartedServer(nil)
 	cfg := *e.cfg
 	cfg.Issuer = e.cfg.Issuer // one issuer: both are replicas behind one name
-	e2 := &env{t: e.t, store: store, ts: ts, cfg: &cfg, user: e.user, other: e.other, clock: e.clock, smtpTLS: e.smtpTLS}
+	e2 := &env{t: e.t, store: store, ts: ts, cfg: &cfg, user: e.user, other: e.other, clock: e.clock, smtpTLS: e.smtpTLS, logs: e.logs}
 	e2.start()
 	return e2
 }
@@ -460,7 +504,8 @@ func (e *env) postTo(t *testing.T, base, path, user, pass string, form url.Value
 	return resp.StatusCode, m
 }
 
-// introspect reports whether token is active, asked by the api client.
+// introspect reports whether token is active, asked by the resource
+// server rs (which may introspect every client's tokens).
 func (e *env) introspect(t *testing.T, token string) bool {
 	t.Helper()
 	return e.introspectAt(t, e.cfg.Issuer, token)
@@ -468,7 +513,7 @@ func (e *env) introspect(t *testing.T, token string) bool {
 
 func (e *env) introspectAt(t *testing.T, base, token string) bool {
 	t.Helper()
-	status, m := e.postTo(t, base, "/oauth/introspect", "web", webSecret, url.Values{"token": {token}})
+	status, m := e.postTo(t, base, "/oauth/introspect", "rs", rsSecret, url.Values{"token": {token}})
 	if status != http.StatusOK {
 		t.Fatalf("introspection status %d: %v", status, m)
 	}
@@ -480,8 +525,20 @@ func (e *env) introspectAt(t *testing.T, base, token string) bool {
 // tokens.
 func (e *env) signInFresh(t *testing.T, b *browser, scope string) (*oidc.Tokens[*oidc.IDTokenClaims], *authz) {
 	t.Helper()
+	return e.signInScoped(t, b, e.user.Email, userPass, scope)
+}
+
+// signInFreshAs runs a full sign-in for client web as another user, with
+// a refresh token (offline_access).
+func (e *env) signInFreshAs(t *testing.T, b *browser, email, pw string) (*oidc.Tokens[*oidc.IDTokenClaims], *authz) {
+	t.Helper()
+	return e.signInScoped(t, b, email, pw, "openid offline_access")
+}
+
+func (e *env) signInScoped(t *testing.T, b *browser, email, pw, scope string) (*oidc.Tokens[*oidc.IDTokenClaims], *authz) {
+	t.Helper()
 	a := newAuthz("web", webCB, scope)
-	p := b.signIn(b.get(a.url(e.cfg.Issuer)), e.user.Email, userPass)
+	p := b.signIn(b.get(a.url(e.cfg.Issuer)), email, pw)
 	tok, err := e.exchange(t, e.rp("web", webSecret, webCB, strings.Fields(scope)...), e.code(t, p, a), a)
 	if err != nil {
 		t.Fatalf("code exchange: %v", err)

@@ -156,7 +156,9 @@ type PasswordChangeInput struct {
 
 // ChangePassword sets a new password from the account page: the current
 // password is required, the policy applies, the user's other sessions
-// end (this one stays) and a "password changed" mail goes out.
+// end (this one stays), every token the user holds is revoked (offline
+// ones included, as after a reset: a changed password often answers a
+// compromise) and a "password changed" mail goes out.
 func (f *Flow) ChangePassword(ctx context.Context, acct Account, in PasswordChangeInput) (storage.SessionEndResult, error) {
 	now := f.c.Now().UTC()
 	u := acct.User
@@ -171,7 +173,8 @@ func (f *Flow) ChangePassword(ctx context.Context, acct Account, in PasswordChan
 	if err != nil {
 		return storage.SessionEndResult{}, err
 	}
-	end := f.c.Sessions.Prepare(storage.SessionEnd{UserID: u.ID, KeepSessionID: acct.Session.ID, Now: now, Reason: storage.EndPasswordChange})
+	end := f.c.Sessions.Prepare(storage.SessionEnd{UserID: u.ID, KeepSessionID: acct.Session.ID, Now: now,
+		Reason: storage.EndPasswordChange, RevokeAllTokens: true})
 	ended, err := f.c.Store.ChangePassword(ctx, storage.PasswordChange{Now: now, UserID: u.ID, PasswordHash: hash, End: &end, Mail: &changed,
 		Audit: &storage.AuditEvent{ID: uuid.NewString(), Time: now, Type: "password_changed", UserID: u.ID, IP: in.IP,
 			Outcome: "success", Detail: "account_page"}})

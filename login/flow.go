@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/sekisho/sekisho/identifier"
 	"github.com/sekisho/sekisho/mail"
 	"github.com/sekisho/sekisho/password"
 	"github.com/sekisho/sekisho/secret"
@@ -277,7 +278,12 @@ func (f *Flow) usableSession(ctx context.Context, a storage.AuthRequest, token s
 	if err != nil || u.Disabled {
 		return sess, u, false
 	}
-	if a.LoginHint != "" && !strings.EqualFold(strings.TrimSpace(a.LoginHint), u.Email) {
+	if a.LoginHint != "" && !identifier.Same(a.LoginHint, u.Email) {
+		return sess, u, false
+	}
+	if a.HintUserID != "" && a.HintUserID != u.ID {
+		// The client named another user in id_token_hint: this session
+		// cannot answer (OIDC Core §3.1.2.1).
 		return sess, u, false
 	}
 	return sess, u, true

@@ -267,8 +267,9 @@ func (h *Handlers) EndSession(w http.ResponseWriter, r *http.Request) {
 	sess, hasSession := h.c.Flow.Session(r.Context(), h.sessionToken(r))
 	confirmed := r.Method == http.MethodPost && r.PostForm.Get("confirm") == "yes" && h.sameSite.Check(r) == nil
 	var frames []string
-	hintMatches := es.HintValid && hasSession &&
-		(es.SessionID == sess.ID || (es.SessionID == "" && es.UserID == sess.UserID))
+	// Only a hint naming this very session (its sid) signs out without
+	// confirmation: a hint without sid could be any of the user's tokens.
+	hintMatches := es.HintValid && hasSession && es.SessionID != "" && es.SessionID == sess.ID
 	switch {
 	case !hasSession:
 		// Nothing to end.

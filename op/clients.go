@@ -4,7 +4,10 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"net"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -82,6 +85,41 @@ func (c *Client) HomeURL() string {
 		return originOf(c.cfg.RedirectURIs[0])
 	}
 	return ""
+}
+
+// RedirectURIAllowed reports whether uri, as the request carries it, is
+// one of the client's registered redirect URIs, compared as exact
+// strings (never unescaped: "/%63b" is not "/cb"). A public (native)
+// client's registered http loopback URI also matches on any port
+// (RFC 8252 §7.3), with everything else exactly as registered.
+func (c *Client) RedirectURIAllowed(uri string) bool {
+	if slices.Contains(c.cfg.RedirectURIs, uri) {
+		return true
+	}
+	if !c.cfg.Public() || strings.ContainsAny(uri, "%+") {
+		return false
+	}
+	u, err := url.Parse(uri)
+	if err != nil || u.Scheme != "http" || u.User != nil || u.Fragment != "" || u.Opaque != "" || !loopback(u.Hostname()) {
+		return false
+	}
+	for _, reg := range c.cfg.RedirectURIs {
+		r, err := url.Parse(reg)
+		if err == nil && r.Scheme == "http" && loopback(r.Hostname()) && r.Hostname() == u.Hostname() &&
+			r.EscapedPath() == u.EscapedPath() && r.RawQuery == u.RawQuery {
+			return true
+		}
+	}
+	return false
+}
+
+// loopback reports whether host is a loopback IP literal or localhost.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // CheckSecret compares the presented secret's SHA-256 digest with the

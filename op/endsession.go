@@ -20,9 +20,9 @@ type Param struct{ Name, Value string }
 
 // EndSession is a validated RP-initiated logout request.
 type EndSession struct {
-	// HintValid: id_token_hint was present, signed by us (expired is
-	// fine) and consistent with client_id. Without it the user must
-	// confirm the sign-out.
+	// HintValid: id_token_hint was present, an ID token (not an access
+	// token) signed by us (expired is fine) and consistent with
+	// client_id. Without it the user must confirm the sign-out.
 	HintValid bool
 	UserID    string // sub of the hint
 	SessionID string // sid of the hint
@@ -51,7 +51,7 @@ func (p *Provider) VerifyEndSession(r *http.Request) (EndSession, error) {
 		}
 	}
 	clientID := req.ClientID
-	if req.IdTokenHint != "" {
+	if req.IdTokenHint != "" && !NotAnIDToken(req.IdTokenHint) {
 		claims, err := zop.VerifyIDTokenHint[*oidc.IDTokenClaims](r.Context(), req.IdTokenHint, p.zp.IDTokenHintVerifier(r.Context()))
 		if (err == nil || errors.As(err, &zop.IDTokenHintExpiredError{})) && claims != nil &&
 			(clientID == "" || clientID == claims.GetAuthorizedParty()) {

@@ -288,6 +288,28 @@ func (m *KeyManager) SigningKey() (zop.SigningKey, error) {
 	return signingKey{best}, nil
 }
 
+// Sign signs payload with the current signing key as a compact JWS whose
+// header names the key (kid) and the token type (typ), such as
+// "logout+jwt" (Back-Channel Logout) or "at+jwt" (RFC 9068 access
+// tokens). The library's own signer always writes "JWT".
+func (m *KeyManager) Sign(payload []byte, typ string) (string, error) {
+	key, err := m.SigningKey()
+	if err != nil {
+		return "", err
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: key.SignatureAlgorithm(),
+		Key: jose.JSONWebKey{Key: key.Key(), KeyID: key.ID()}},
+		(&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
+	if err != nil {
+		return "", fmt.Errorf("op: %s signer: %w", typ, err)
+	}
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		return "", fmt.Errorf("op: sign %s: %w", typ, err)
+	}
+	return jws.CompactSerialize()
+}
+
 // Algorithms lists the algorithms of the published keys.
 func (m *KeyManager) Algorithms() []jose.SignatureAlgorithm {
 	m.mu.RLock()

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
 	"github.com/google/uuid"
 
 	"github.com/sekisho/sekisho/config"
@@ -261,16 +260,6 @@ type logoutClaims struct {
 // LogoutToken signs a fresh logout token for d (new jti, iat and exp on
 // every call) with the provider's current signing key.
 func (l *Logout) LogoutToken(d storage.LogoutDelivery) (string, error) {
-	key, err := l.c.Keys.SigningKey()
-	if err != nil {
-		return "", err
-	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: key.SignatureAlgorithm(),
-		Key: jose.JSONWebKey{Key: key.Key(), KeyID: key.ID()}},
-		(&jose.SignerOptions{}).WithType(LogoutTokenType))
-	if err != nil {
-		return "", fmt.Errorf("op: logout token signer: %w", err)
-	}
 	now := l.c.Now()
 	claims := logoutClaims{
 		Issuer: l.issuer, Subject: d.UserID, Audience: d.ClientID,
@@ -282,9 +271,5 @@ func (l *Logout) LogoutToken(d storage.LogoutDelivery) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	jws, err := signer.Sign(payload)
-	if err != nil {
-		return "", fmt.Errorf("op: sign logout token: %w", err)
-	}
-	return jws.CompactSerialize()
+	return l.c.Keys.Sign(payload, LogoutTokenType)
 }

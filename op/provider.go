@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -55,7 +56,9 @@ type Provider struct {
 	clients *Clients
 	keys    *KeyManager
 	pages   ErrorPages
+	cors    *cors.Cors
 	issuer  string
+	now     func() time.Time
 	log     *slog.Logger
 
 	discoMu      sync.Mutex
@@ -69,6 +72,9 @@ func New(c Config) (*Provider, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
 	if c.TokenIssued == nil {
 		c.TokenIssued = func(string) {}
 	}
@@ -78,6 +84,9 @@ func New(c Config) (*Provider, error) {
 	}
 	st := &opStorage{store: c.Store, clients: clients, keys: c.Keys, hasher: c.Hasher,
 		lifetimes: c.Config.Lifetimes, now: c.Now, log: c.Logger, issued: c.TokenIssued}
+	if w := c.Config.Refresh.ReuseWindow; !w.IsOff() {
+		st.reuseWindow = w.D()
+	}
 	zcfg := &zop.Config{
 		CryptoKey:                c.CryptoKey,
 		CryptoKeyId:              "k1",
@@ -88,10 +97,9 @@ func New(c Config) (*Provider, error) {
 		SupportedScopes:          supportedScopes(c.Config),
 		DefaultLogoutRedirectURI: "",
 	}
-	opts := []zop.Option{
-		zop.WithCORSOptions(corsOptions(c.Config)),
-		zop.WithHttpInterceptors(noStore),
-	}
+	// The library's router is not mounted (its endpoints are ours), so
+	// its CORS and header options do not apply.
+	var opts []zop.Option
 	if strings.HasPrefix(c.Config.Issuer, "http://") {
 		opts = append(opts, zop.WithAllowInsecure())
 	}
@@ -99,20 +107,26 @@ func New(c Config) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("op: new provider: %w", err)
 	}
-	return &Provider{zp: zp, storage: st, clients: clients, keys: c.Keys, pages: c.Pages,
-		issuer: c.Config.Issuer, log: c.Logger}, nil
+	return &Provider{zp: zp, storage: st, clients: clients, keys: c.Keys, pages: c.Pages, cors: cors.New(*corsOptions(c.Config)),
+		issuer: c.Config.Issuer, now: c.Now, log: c.Logger}, nil
 }
 
+// supportedScopes are the scopes a browser client may ask for at
+// /authorize: the OpenID ones, `legacy` where a client gets legacy
+// claims, and what authorization-code clients list, but never a scope
+// only machine clients use (client_credentials), nor the legacy API's.
 func supportedScopes(cfg *config.Config) []string {
 	out := []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess}
-	seen := map[string]bool{}
-	for _, s := range out {
-		seen[s] = true
-	}
 	for _, c := range cfg.Clients {
-		for _, s := range c.Scopes {
-			if !seen[s] {
-				seen[s] = true
+		if !c.HasGrant(GrantAuthorizationCode) {
+			continue
+		}
+		scopes := c.Scopes
+		if c.LegacyClaims {
+			scopes = append(slices.Clone(scopes), ScopeLegacy)
+		}
+		for _, s := range scopes {
+			if s != ScopeLegacyAPI && !slices.Contains(out, s) {
 				out = append(out, s)
 			}
 		}
@@ -120,8 +134,8 @@ func supportedScopes(cfg *config.Config) []string {
 	return out
 }
 
-// corsOptions replaces the library's default (any origin, with
-// credentials): only the origins clients registered, without credentials.
+// corsOptions: only the origins clients registered, without credentials
+// (the library's default would allow any origin, with credentials).
 func corsOptions(cfg *config.Config) *cors.Options {
 	allowed := map[string]bool{}
 	for _, c := range cfg.Clients {
@@ -138,51 +152,27 @@ func corsOptions(cfg *config.Config) *cors.Options {
 	}
 }
 
-// noStore marks every response of the library's endpoints uncacheable
-// (tokens, userinfo, introspection).
-func noStore(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-store")
-		w.Header().Set("Pragma", "no-cache")
-		next.ServeHTTP(w, r)
-	})
-}
-
 // Clients returns the configured clients.
 func (p *Provider) Clients() *Clients { return p.clients }
 
 // Issuer returns the issuer URL.
 func (p *Provider) Issuer() string { return p.issuer }
 
-// Handler is the library's router (token, userinfo, introspection,
-// revocation, authorize): mount it after our own routes.
-func (p *Provider) Handler() http.Handler { return p.zp }
+// Endpoints returns the handlers of the protocol endpoints that clients
+// call from their back ends or, with CORS for their registered origins,
+// from browsers: token, introspection, revocation and userinfo.
+func (p *Provider) Endpoints() map[string]http.Handler {
+	return map[string]http.Handler{
+		"/oauth/token":      p.cors.Handler(http.HandlerFunc(p.Token)),
+		"/oauth/introspect": p.cors.Handler(http.HandlerFunc(p.Introspect)),
+		"/revoke":           p.cors.Handler(http.HandlerFunc(p.Revoke)),
+		"/userinfo":         p.cors.Handler(http.HandlerFunc(p.Userinfo)),
+	}
+}
 
 // withIssuer puts the issuer into the context the library reads.
 func (p *Provider) withIssuer(r *http.Request) *http.Request {
 	return r.WithContext(zop.ContextWithIssuer(r.Context(), p.issuer))
-}
-
-// Authorize checks client_id and redirect_uri before the library sees the
-// request: an unknown client or an unregistered redirect_uri gets a
-// readable 400 page, never a redirect. Authorization responses and error
-// redirects carry `iss` (RFC 9207).
-func (p *Provider) Authorize(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		p.pages.RenderError(w, r, http.StatusBadRequest, "error.invalid_request", "")
-		return
-	}
-	c, ok := p.clients.Get(r.Form.Get("client_id"))
-	if !ok {
-		p.pages.RenderError(w, r, http.StatusBadRequest, "error.unknown_client", "")
-		return
-	}
-	rt := oidc.ResponseType(r.Form.Get("response_type"))
-	if err := zop.ValidateAuthReqRedirectURI(c, r.Form.Get("redirect_uri"), rt); err != nil {
-		p.pages.RenderError(w, r, http.StatusBadRequest, "error.bad_redirect_uri", c.HomeURL())
-		return
-	}
-	p.zp.ServeHTTP(&issWriter{ResponseWriter: w, issuer: p.issuer}, r)
 }
 
 // Respond sends the authorization response (the code) for a finished auth
@@ -192,20 +182,28 @@ func (p *Provider) Respond(w http.ResponseWriter, r *http.Request, a storage.Aut
 		p.pages.RenderError(w, r, http.StatusBadRequest, "error.invalid_request", "")
 		return
 	}
-	zop.AuthResponse(authRequest{a}, p.zp, &issWriter{ResponseWriter: w, issuer: p.issuer}, p.withIssuer(r))
+	zop.AuthResponse(authRequest{a}, p.zp, newISSWriter(w, r, p.issuer), p.withIssuer(r))
 }
 
 // RedirectError sends an OAuth error for the auth request to the client's
 // (already validated) redirect URI, with `state` and `iss`.
 func (p *Provider) RedirectError(w http.ResponseWriter, r *http.Request, a storage.AuthRequest, err *oidc.Error) {
-	zop.AuthRequestError(&issWriter{ResponseWriter: w, issuer: p.issuer}, p.withIssuer(r), authRequest{a}, err, p.zp)
+	zop.AuthRequestError(newISSWriter(w, r, p.issuer), p.withIssuer(r), authRequest{a}, err, p.zp)
 }
 
-// issWriter adds `iss` to authorization responses: a redirect carrying a
-// `code` or an `error` in its query.
+// issWriter adds `iss` to authorization responses (RFC 9207): a redirect
+// carrying a `code` or an `error` in its query. The parameter is appended
+// to the query as it stands, so nothing already in it is encoded again.
+// A redirect answering a POST is a 303, so the browser follows it with a
+// GET.
 type issWriter struct {
 	http.ResponseWriter
 	issuer string
+	post   bool
+}
+
+func newISSWriter(w http.ResponseWriter, r *http.Request, issuer string) *issWriter {
+	return &issWriter{ResponseWriter: w, issuer: issuer, post: r.Method == http.MethodPost}
 }
 
 func (w *issWriter) WriteHeader(status int) {
@@ -214,14 +212,33 @@ func (w *issWriter) WriteHeader(status int) {
 			if u, err := url.Parse(loc); err == nil {
 				q := u.Query()
 				if (q.Has("code") || q.Has("error")) && !q.Has("iss") {
-					q.Set("iss", w.issuer)
-					u.RawQuery = q.Encode()
-					w.Header().Set("Location", u.String())
+					w.Header().Set("Location", appendQuery(loc, url.Values{"iss": {w.issuer}}))
 				}
 			}
 		}
+		if w.post && status == http.StatusFound {
+			status = http.StatusSeeOther
+		}
 	}
 	w.ResponseWriter.WriteHeader(status)
+}
+
+// appendQuery adds params to uri's query without touching what is there
+// (a registered redirect URI keeps its exact form), before any fragment.
+func appendQuery(uri string, params url.Values) string {
+	base, frag, hasFrag := strings.Cut(uri, "#")
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+		if strings.HasSuffix(base, "?") || strings.HasSuffix(base, "&") {
+			sep = ""
+		}
+	}
+	out := base + sep + params.Encode()
+	if hasFrag {
+		out += "#" + frag
+	}
+	return out
 }
 
 // Discovery serves /.well-known/openid-configuration from bytes built once
@@ -249,7 +266,7 @@ func (p *Provider) discovery(ctx context.Context) ([]byte, string, error) {
 	d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeClientCredentials}
 	d.CodeChallengeMethodsSupported = []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256}
 	d.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone}
-	d.IntrospectionEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic}
+	d.IntrospectionEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost}
 	d.RevocationEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone}
 	d.TokenEndpointAuthSigningAlgValuesSupported = nil
 	d.IntrospectionEndpointAuthSigningAlgValuesSupported = nil

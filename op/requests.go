@@ -40,6 +40,9 @@ func (a authRequest) GetCodeChallenge() *oidc.CodeChallenge {
 type refreshRequest struct {
 	storage.RefreshToken
 	scopes []string
+	// reuse: the token was rotated moments ago by this client; the
+	// response re-issues from that rotation (same successor).
+	reuse bool
 }
 
 var _ zop.RefreshTokenRequest = (*refreshRequest)(nil)

@@ -19,9 +19,11 @@ import (
 	"github.com/sekisho/sekisho/storage"
 )
 
-// Hasher computes the keyed hashes under which codes and tokens are stored.
+// Hasher computes the keyed hashes under which codes and tokens are
+// stored, and the successor of a refresh token (secret.Keys does both).
 type Hasher interface {
 	Hash(kind, value string) string
+	Successor(refreshToken string) string
 }
 
 // Hash kinds.
@@ -42,9 +44,11 @@ type opStorage struct {
 	keys      *KeyManager
 	hasher    Hasher
 	lifetimes config.Lifetimes
-	now       func() time.Time
-	log       *slog.Logger
-	issued    func(grant string)
+	// reuseWindow is refresh.reuse_window; 0 when off (strict rotation).
+	reuseWindow time.Duration
+	now         func() time.Time
+	log         *slog.Logger
+	issued      func(grant string)
 }
 
 var (
@@ -91,6 +95,7 @@ func (s *opStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest
 		CodeChallengeMethod: string(req.CodeChallengeMethod),
 		Prompt:              req.Prompt,
 		LoginHint:           req.LoginHint,
+		HintUserID:          hintUserID,
 		ACRValues:           req.ACRValues,
 		CreatedAt:           now,
 		ExpiresAt:           now.Add(s.lifetimes.AuthRequest.D()),
@@ -229,24 +234,38 @@ func (s *opStorage) issue(ctx context.Context, req zop.TokenRequest, current str
 		}
 	case *refreshRequest:
 		grant = GrantRefreshToken
-		idle, _ := c.RefreshTokenLifetimes()
 		familyID = r.FamilyID
-		newRefresh = secret.RandomToken(32)
-		issue.RotateFromHash = s.hasher.Hash(hashRefresh, current)
+		// The successor is derived from the presented token, so a reuse
+		// within the window can hand out the same one.
+		newRefresh = s.hasher.Successor(current)
 		issue.AccessToken.UserID = r.UserID
 		issue.AccessToken.SessionID = r.SessionID
 		issue.AccessToken.AuthRequestID = r.AuthRequestID
+		if r.reuse {
+			issue.Reuse = s.reuseOf(r, current, now)
+			break
+		}
+		idle, _ := c.RefreshTokenLifetimes()
+		issue.RotateFromHash = s.hasher.Hash(hashRefresh, current)
 		next := r.RefreshToken
 		next.ID = uuid.NewString()
 		next.TokenHash = s.hasher.Hash(hashRefresh, newRefresh)
 		next.Scopes = r.scopes
 		next.CreatedAt = now
 		next.ExpiresAt = minTime(now.Add(idle), r.FamilyExpiresAt)
-		next.UsedAt, next.RevokedAt = nil, nil
+		next.UsedAt, next.RevokedAt, next.SuccessorHash = nil, nil, ""
 		issue.RefreshToken = &next
 	}
 	issue.AccessToken.RefreshFamilyID = familyID
-	if err := s.store.IssueTokens(ctx, issue); err != nil {
+	err = s.store.IssueTokens(ctx, issue)
+	if r, ok := req.(*refreshRequest); ok && errors.Is(err, storage.ErrAlreadyUsed) && issue.RotateFromHash != "" && s.reuseAllowed(ctx, r.RefreshToken) {
+		// Another request rotated the token since it was loaded (a
+		// relying party refreshing in parallel): within the window it
+		// shares that rotation's successor.
+		issue.RotateFromHash, issue.RefreshToken, issue.Reuse = "", nil, s.reuseOf(r, current, now)
+		err = s.store.IssueTokens(ctx, issue)
+	}
+	if err != nil {
 		if errors.Is(err, storage.ErrAlreadyUsed) {
 			return "", "", time.Time{}, s.replayed(ctx, req, now)
 		}
@@ -300,7 +319,11 @@ func (s *opStorage) audit(ctx context.Context, e storage.AuditEvent) {
 }
 
 // TokenRequestByRefreshToken loads an active refresh token. A token that
-// was already used is a replay: its whole family is revoked.
+// was already used is a replay, and its whole family is revoked, unless
+// the same client presents it again within the reuse window after its
+// rotation and its successor is the one derived from it: then the
+// request re-issues from that rotation (the storage checks that the
+// successor is still usable).
 func (s *opStorage) TokenRequestByRefreshToken(ctx context.Context, token string) (zop.RefreshTokenRequest, error) {
 	rt, err := s.store.GetRefreshToken(ctx, s.hasher.Hash(hashRefresh, token))
 	if err != nil {
@@ -309,12 +332,31 @@ func (s *opStorage) TokenRequestByRefreshToken(ctx context.Context, token string
 	now := s.now().UTC()
 	req := &refreshRequest{RefreshToken: rt, scopes: rt.Scopes}
 	if rt.UsedAt != nil && rt.RevokedAt == nil {
+		if s.reuseAllowed(ctx, rt) && now.Sub(*rt.UsedAt) <= s.reuseWindow &&
+			rt.SuccessorHash == s.hasher.Hash(hashRefresh, s.hasher.Successor(token)) && now.Before(rt.FamilyExpiresAt) {
+			req.reuse = true
+			return req, nil
+		}
 		return nil, s.replayed(ctx, req, now)
 	}
 	if !rt.Active(now) {
 		return nil, oidc.ErrInvalidGrant().WithDescription("refresh token is not active")
 	}
 	return req, nil
+}
+
+// reuseAllowed reports whether the reuse window applies to rt in this
+// request: it is on, and the authenticated client is the token's.
+func (s *opStorage) reuseAllowed(ctx context.Context, rt storage.RefreshToken) bool {
+	return s.reuseWindow > 0 && clientIDFrom(ctx) == rt.ClientID
+}
+
+// reuseOf describes a reuse of the presented token for storage: rotated
+// within the window, by its client, into the successor derived from it.
+func (s *opStorage) reuseOf(r *refreshRequest, presented string, now time.Time) *storage.RefreshReuse {
+	return &storage.RefreshReuse{TokenHash: s.hasher.Hash(hashRefresh, presented),
+		SuccessorHash: s.hasher.Hash(hashRefresh, s.hasher.Successor(presented)),
+		ClientID:      r.ClientID, RotatedAfter: now.Add(-s.reuseWindow)}
 }
 
 // TerminateSession is not reached: /end_session is our own handler.

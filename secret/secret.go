@@ -32,6 +32,7 @@ const (
 	labelTokenHash     = "sekisho/token-hash"
 	labelKeyEncryption = "sekisho/key-encryption"
 	labelOutbox        = "sekisho/outbox-encryption"
+	labelSuccessor     = "sekisho/refresh-successor"
 )
 
 // Kinds passed to Keys.Hash by the packages that store hashed values. A kind
@@ -52,6 +53,7 @@ var ErrDecrypt = errors.New("secret: cannot decrypt: wrong key or corrupt data")
 type Keys struct {
 	opCrypto  [32]byte
 	tokenHash []byte
+	successor []byte
 	keys      sealer // encrypts signing keys at rest
 	outbox    sealer // encrypts outbox bodies at rest
 }
@@ -78,6 +80,7 @@ func Parse(b64 string) (*Keys, error) {
 		{labelTokenHash, &k.tokenHash},
 		{labelKeyEncryption, &keyEnc},
 		{labelOutbox, &outbox},
+		{labelSuccessor, &k.successor},
 	} {
 		if *d.dst, err = hkdf.Key(sha256.New, raw, nil, d.label, 32); err != nil {
 			return nil, fmt.Errorf("secret: deriving %s: %w", d.label, err)
@@ -121,6 +124,17 @@ func (k *Keys) Hash(kind, value string) string {
 	mac.Write([]byte{0})
 	mac.Write([]byte(value))
 	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// Successor returns the refresh token that replaces token when it is
+// rotated: an HMAC of token under a key of its own, in the form of
+// RandomToken(32). Every replica derives the same successor, so a token
+// presented again shortly after its rotation can be answered with the
+// same successor without storing it (only its keyed hash is stored).
+func (k *Keys) Successor(token string) string {
+	mac := hmac.New(sha256.New, k.successor)
+	mac.Write([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
 // SealKey encrypts a signing key for storage.

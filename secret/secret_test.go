@@ -113,6 +113,30 @@ func TestHash(t *testing.T) {
 	}
 }
 
+// A successor is deterministic per secret, shaped like a random token,
+// and tells nothing of the token it replaces without the secret.
+func TestSuccessor(t *testing.T) {
+	k := mustParse(t, base64.StdEncoding.EncodeToString(testSecretBytes))
+	other := mustParse(t, base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)))
+	s := k.Successor("token")
+	if len(s) != len(RandomToken(32)) || !regexp.MustCompile(`^[A-Za-z0-9_-]+$`).MatchString(s) {
+		t.Errorf("Successor = %q, want the form of RandomToken(32)", s)
+	}
+	if k.Successor("token") != s {
+		t.Error("Successor is not deterministic")
+	}
+	for name, got := range map[string]string{
+		"other token":  k.Successor("token2"),
+		"other secret": other.Successor("token"),
+		"its own":      k.Successor(s),
+		"a hash":       k.Hash(KindRefresh, "token"),
+	} {
+		if got == s {
+			t.Errorf("%s: successor collides", name)
+		}
+	}
+}
+
 func TestSealOpen(t *testing.T) {
 	k := mustParse(t, base64.StdEncoding.EncodeToString(testSecretBytes))
 	other := mustParse(t, base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)))

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -126,14 +128,72 @@ func securityHeaders(csp string, https bool, next http.Handler) http.Handler {
 	})
 }
 
-// limitBody bounds request bodies.
-func limitBody(max int64, next http.Handler) http.Handler {
+// inputRejecter answers a request whose input is refused at the edge:
+// with a readable page, or an OAuth JSON error on the protocol endpoints.
+type inputRejecter struct {
+	page  func(w http.ResponseWriter, r *http.Request, status int, key string)
+	oauth func(w http.ResponseWriter, r *http.Request, status int)
+}
+
+// checkInput bounds request bodies and refuses, once and for every route
+// before any flow runs, what must never reach a flow or the database: a
+// form body over the limit (413), and a NUL byte or invalid UTF-8 in the
+// path or in any query or form name or value (400). PostgreSQL refuses
+// such text (SQLSTATE 22021) and SQLite would store it.
+func checkInput(max int64, rej inputRejecter, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, max)
 		}
+		if status, key := badInput(r); status != 0 {
+			if protocolPath(r.URL.Path) {
+				rej.oauth(w, r, status)
+				return
+			}
+			rej.page(w, r, status, key)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// badInput parses the query and a form body (later parses are no-ops)
+// and returns the status and page of a refusal, or 0.
+func badInput(r *http.Request) (int, string) {
+	if !cleanText(r.URL.Path) {
+		return http.StatusBadRequest, "error.invalid_request"
+	}
+	if err := r.ParseForm(); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return http.StatusRequestEntityTooLarge, "error.too_large"
+		}
+		return http.StatusBadRequest, "error.invalid_request"
+	}
+	for k, vs := range r.Form {
+		if !cleanText(k) {
+			return http.StatusBadRequest, "error.invalid_request"
+		}
+		for _, v := range vs {
+			if !cleanText(v) {
+				return http.StatusBadRequest, "error.invalid_request"
+			}
+		}
+	}
+	return 0, ""
+}
+
+// cleanText reports whether s is valid UTF-8 without a NUL byte.
+func cleanText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+// protocolPath reports whether a path is answered in OAuth JSON rather
+// than with pages.
+func protocolPath(p string) bool {
+	switch p {
+	case "/oauth/token", "/oauth/introspect", "/revoke", "/userinfo":
+		return true
+	}
+	return strings.HasPrefix(p, "/api/")
 }
 
 // ClientIP returns the client address: the peer, or — when the peer is a

@@ -177,8 +177,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 			r.Handle("/dev/mail", devMailPage(devMail)).Methods(http.MethodGet)
 		}
 	}
-	for _, p := range []string{"/oauth/token", "/oauth/introspect", "/userinfo", "/revoke"} {
-		r.Handle(p, provider.Handler())
+	for path, h := range provider.Endpoints() {
+		r.Handle(path, h)
 	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pg.Error(w, r, http.StatusNotFound, "error.not_found", "")
@@ -193,7 +193,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		pg.Error(w, r, http.StatusForbidden, "error.cross_site", "")
 	}))
 	var h http.Handler = cop.Handler(r)
-	h = limitBody(cfg.Limits.MaxBodyBytes, h)
+	h = checkInput(cfg.Limits.MaxBodyBytes, inputRejecter{page: func(w http.ResponseWriter, r *http.Request, status int, key string) {
+		pg.Error(w, r, status, key, "")
+	}, oauth: provider.RefuseInput}, h)
 	h = securityHeaders(contentSecurityPolicy(cfg), https, h)
 	h = observe(log, m.requests, h)
 	s.handler = h

@@ -26,6 +26,12 @@ var (
 	// ErrConflict: a conditional change did not apply because the row is in
 	// another state (an auth request bound to another browser, ...).
 	ErrConflict = errors.New("storage: conflict")
+	// ErrUnavailable: the database cannot be reached or refuses work for
+	// now (connection refused or lost, shutting down, too many
+	// connections, locked past the busy timeout). Callers answer "try
+	// again later" (503, temporarily_unavailable) and never show the
+	// cause, which names hosts and users.
+	ErrUnavailable = errors.New("storage: database unavailable")
 )
 
 // Storage is everything sekisho keeps. Every method takes the request's
@@ -155,8 +161,11 @@ type AuthRequest struct {
 	Prompt              []string
 	MaxAge              *time.Duration // nil when not asked
 	LoginHint           string
-	UILocales           []string
-	ACRValues           []string
+	// HintUserID is the subject of the request's id_token_hint: only
+	// that user's session may answer it.
+	HintUserID string
+	UILocales  []string
+	ACRValues  []string
 	// BrowserHash binds the request to the browser that first opened the
 	// login page (keyed hash of a browser cookie). Empty until bound.
 	BrowserHash string
@@ -272,10 +281,12 @@ type RefreshToken struct {
 	ACR             string
 	AuthTime        time.Time
 	CreatedAt       time.Time
-	ExpiresAt       time.Time // idle expiry of this link
-	FamilyExpiresAt time.Time // absolute expiry of the chain
-	UsedAt          *time.Time
+	ExpiresAt       time.Time  // idle expiry of this link
+	FamilyExpiresAt time.Time  // absolute expiry of the chain
+	UsedAt          *time.Time // when it was rotated
 	RevokedAt       *time.Time
+	// SuccessorHash is the hash of the token its rotation issued.
+	SuccessorHash string
 }
 
 // Active reports whether the token may be redeemed at now.
@@ -289,12 +300,29 @@ type TokenIssue struct {
 	// ClaimCodeOf, when set, claims the authorization code of this auth
 	// request; ErrAlreadyUsed if it was claimed before.
 	ClaimCodeOf string
-	// RotateFromHash, when set, marks that refresh token used;
-	// ErrAlreadyUsed if it was used or revoked before.
+	// RotateFromHash, when set, marks that refresh token used and
+	// records RefreshToken's hash as its successor; ErrAlreadyUsed if it
+	// was used or revoked before.
 	RotateFromHash string
-	AccessToken    AccessToken
-	RefreshToken   *RefreshToken
-	Now            time.Time
+	// Reuse, when set, answers a refresh token presented again shortly
+	// after its rotation: nothing is rotated and RefreshToken must be nil;
+	// only the access token is inserted, and only while Reuse holds
+	// (ErrAlreadyUsed otherwise).
+	Reuse        *RefreshReuse
+	AccessToken  AccessToken
+	RefreshToken *RefreshToken
+	Now          time.Time
+}
+
+// RefreshReuse names a rotated refresh token and what a reuse of it must
+// find: rotated by ClientID at or after RotatedAfter, not revoked, with
+// SuccessorHash as its successor, and that successor still unused,
+// unrevoked and unexpired at the issue's time.
+type RefreshReuse struct {
+	TokenHash     string
+	SuccessorHash string
+	ClientID      string
+	RotatedAfter  time.Time
 }
 
 // TokenStore keeps access and refresh tokens.

@@ -12,16 +12,19 @@ package gormstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	"gorm.io/driver/postgres"
@@ -192,7 +195,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.sqlDB.PingContext(ctx); err != nil {
-		return fmt.Errorf("gormstore: ping: %w", err)
+		return wrap("ping", err)
 	}
 	return nil
 }
@@ -215,8 +218,40 @@ func wrap(op string, err error) error {
 		err = storage.ErrNotFound
 	case errors.Is(err, gorm.ErrDuplicatedKey):
 		err = storage.ErrAlreadyExists
+	case unavailable(err):
+		// The cause (host, port, user, database name) goes to the log
+		// only through the wrapping callers choose; the sentinel is what
+		// they decide on.
+		return fmt.Errorf("gormstore: %s: %w (%w)", op, storage.ErrUnavailable, err)
 	}
 	return fmt.Errorf("gormstore: %s: %w", op, err)
+}
+
+// unavailable reports whether err means the database cannot do work for
+// now, as opposed to refusing this statement: no connection, a lost one,
+// a server shutting down or out of connections, or SQLite locked past
+// its busy timeout.
+func unavailable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// Class 08: connection exception; 57P01-57P03: shutting down or
+		// starting; 53300: too many connections.
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" ||
+			pgErr.Code == "57P03" || pgErr.Code == "53300"
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &connectErr), errors.As(err, &netErr), errors.Is(err, driver.ErrBadConn),
+		errors.Is(err, sql.ErrConnDone), errors.Is(err, io.ErrUnexpectedEOF), pgconn.SafeToRetry(err):
+		return true
+	}
+	msg := err.Error()
+	// database/sql does not export its "closed" error; SQLite reports a
+	// lock it waited for in vain as SQLITE_BUSY; pgx reports a connection
+	// it closed after a failure as "conn closed".
+	return strings.Contains(msg, "sql: database is closed") || strings.Contains(msg, "SQLITE_BUSY") ||
+		strings.Contains(msg, "database is locked") || strings.Contains(msg, "conn closed")
 }
 
 // tx runs fn in one transaction bound to ctx.

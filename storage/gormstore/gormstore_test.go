@@ -2,6 +2,7 @@ package gormstore_test
 
 import (
 	"database/sql"
+	"errors"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -83,4 +84,34 @@ func TestPostgresConcurrentMigrate(t *testing.T) {
 	if err := stores[0].Ping(ctx); err != nil {
 		t.Error(err)
 	}
+}
+
+// A database that cannot be reached is reported as storage.ErrUnavailable,
+// whatever the driver says, so callers can answer "try again later".
+func TestUnavailable(t *testing.T) {
+	t.Run("sqlite closed", func(t *testing.T) {
+		s := gormstoretest.NewSQLite(t)
+		s.Close()
+		if _, err := s.GetUser(t.Context(), "x"); !errors.Is(err, storage.ErrUnavailable) {
+			t.Fatalf("GetUser on a closed store: %v, want ErrUnavailable", err)
+		}
+	})
+	t.Run("postgres cut off", func(t *testing.T) {
+		s, outage := gormstoretest.NewPostgresWithOutage(t)
+		if _, err := s.GetUser(t.Context(), "00000000-0000-0000-0000-000000000000"); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("before the outage: %v, want ErrNotFound", err)
+		}
+		outage.Cut()
+		_, err := s.GetUser(t.Context(), "00000000-0000-0000-0000-000000000000")
+		if !errors.Is(err, storage.ErrUnavailable) {
+			t.Fatalf("during the outage: %v, want ErrUnavailable", err)
+		}
+		if err := s.Ping(t.Context()); !errors.Is(err, storage.ErrUnavailable) {
+			t.Fatalf("Ping during the outage: %v, want ErrUnavailable", err)
+		}
+		outage.Restore()
+		if _, err := s.GetUser(t.Context(), "00000000-0000-0000-0000-000000000000"); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("after the outage: %v, want ErrNotFound", err)
+		}
+	})
 }

@@ -162,6 +162,7 @@ type authRequestRow struct {
 	Prompt              stringList
 	MaxAgeNS            *int64 `gorm:"column:max_age_ns"`
 	LoginHint           string
+	HintUserID          string
 	UILocales           stringList `gorm:"column:ui_locales"`
 	ACRValues           stringList `gorm:"column:acr_values"`
 	BrowserHash         string
@@ -200,6 +201,7 @@ func toAuthRequestRow(a storage.AuthRequest) authRequestRow {
 		Prompt:              a.Prompt,
 		MaxAgeNS:            maxAge,
 		LoginHint:           a.LoginHint,
+		HintUserID:          a.HintUserID,
 		UILocales:           a.UILocales,
 		ACRValues:           a.ACRValues,
 		BrowserHash:         a.BrowserHash,
@@ -237,6 +239,7 @@ func (r authRequestRow) authRequest() storage.AuthRequest {
 		Prompt:              r.Prompt,
 		MaxAge:              maxAge,
 		LoginHint:           r.LoginHint,
+		HintUserID:          r.HintUserID,
 		UILocales:           r.UILocales,
 		ACRValues:           r.ACRValues,
 		BrowserHash:         r.BrowserHash,
@@ -323,6 +326,7 @@ type refreshTokenRow struct {
 	FamilyExpiresAt time.Time
 	UsedAt          *time.Time
 	RevokedAt       *time.Time
+	SuccessorHash   string
 }
 
 func (refreshTokenRow) TableName() string { return "refresh_tokens" }
@@ -346,6 +350,7 @@ func toRefreshTokenRow(t storage.RefreshToken) refreshTokenRow {
 		FamilyExpiresAt: utc(t.FamilyExpiresAt),
 		UsedAt:          utcPtr(t.UsedAt),
 		RevokedAt:       utcPtr(t.RevokedAt),
+		SuccessorHash:   t.SuccessorHash,
 	}
 }
 
@@ -368,6 +373,7 @@ func (r refreshTokenRow) refreshToken() storage.RefreshToken {
 		FamilyExpiresAt: fromDB(r.FamilyExpiresAt),
 		UsedAt:          fromDBPtr(r.UsedAt),
 		RevokedAt:       fromDBPtr(r.RevokedAt),
+		SuccessorHash:   r.SuccessorHash,
 	}
 }
 

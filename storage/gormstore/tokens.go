@@ -2,6 +2,7 @@ package gormstore
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"gorm.io/gorm"
@@ -41,9 +42,27 @@ func (s *Store) IssueTokens(ctx context.Context, t storage.TokenIssue) error {
 			}
 		}
 		if t.RotateFromHash != "" {
-			res := tx.Exec("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL", now, t.RotateFromHash)
+			successor := ""
+			if t.RefreshToken != nil {
+				successor = t.RefreshToken.TokenHash
+			}
+			res := tx.Exec("UPDATE refresh_tokens SET used_at = ?, successor_hash = ? WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL",
+				now, successor, t.RotateFromHash)
 			if err := claimed(tx, res, "refresh_tokens", "token_hash", t.RotateFromHash); err != nil {
 				return err
+			}
+		}
+		if r := t.Reuse; r != nil {
+			if t.RefreshToken != nil {
+				return errReuseWithRefresh
+			}
+			var n int64
+			err := tx.Raw(reusable, r.TokenHash, r.SuccessorHash, r.ClientID, utc(r.RotatedAfter), now, now).Scan(&n).Error
+			if err != nil {
+				return err
+			}
+			if n != 1 {
+				return storage.ErrAlreadyUsed
 			}
 		}
 		access := toAccessTokenRow(t.AccessToken)
@@ -58,6 +77,15 @@ func (s *Store) IssueTokens(ctx context.Context, t storage.TokenIssue) error {
 	})
 	return wrap("issue tokens", err)
 }
+
+// reusable counts (0 or 1) a rotated refresh token that may be presented
+// again: rotated by the client within the window, not revoked, and its
+// successor still usable.
+const reusable = `SELECT COUNT(*) FROM refresh_tokens p JOIN refresh_tokens s ON s.token_hash = p.successor_hash
+WHERE p.token_hash = ? AND p.successor_hash = ? AND p.client_id = ? AND p.used_at >= ? AND p.revoked_at IS NULL
+AND s.used_at IS NULL AND s.revoked_at IS NULL AND s.expires_at > ? AND s.family_expires_at > ?`
+
+var errReuseWithRefresh = errors.New("a reuse issues no refresh token")
 
 // claimed interprets a conditional claim: one row changed is a win; none is
 // ErrAlreadyUsed when the row exists and ErrNotFound when it does not.

@@ -43,6 +43,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"CompleteLoginUnknownRequest", testCompleteLoginUnknownRequest},
 		{"IssueTokens", testIssueTokens},
 		{"IssueTokensAtomic", testIssueTokensAtomic},
+		{"RefreshReuse", testRefreshReuse},
 		{"ConcurrentCodeClaim", testConcurrentCodeClaim},
 		{"ConcurrentRefreshRotation", testConcurrentRefreshRotation},
 		{"AccessTokens", testAccessTokens},

@@ -271,3 +271,63 @@ func testRevokeAuthRequestTokens(t *testing.T, s storage.Storage) {
 		checkRefreshRevoked(t, s, "hash-rt2-"+tt.ar, tt.want)
 	}
 }
+
+// testRefreshReuse: a rotated token names its successor, and a reuse
+// issues an access token only while the rotation is recent, by the same
+// client, and the successor is still usable.
+func testRefreshReuse(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	rt1 := newRefreshToken("rt1", "f1")
+	must(t, s.IssueTokens(ctx, storage.TokenIssue{AccessToken: newAccessToken("at1"), RefreshToken: &rt1, Now: t0}))
+	rotated := t0.Add(time.Minute)
+	rt2 := newRefreshToken("rt2", "f1")
+	must(t, s.IssueTokens(ctx, storage.TokenIssue{RotateFromHash: rt1.TokenHash, AccessToken: newAccessToken("at2"),
+		RefreshToken: &rt2, Now: rotated}))
+	got, err := s.GetRefreshToken(ctx, rt1.TokenHash)
+	must(t, err)
+	diff(t, "SuccessorHash of the rotated token", rt2.TokenHash, got.SuccessorHash)
+
+	reuse := func(r storage.RefreshReuse, id string, now time.Time) error {
+		at := newAccessToken(id)
+		at.RefreshFamilyID = "f1"
+		return s.IssueTokens(ctx, storage.TokenIssue{Reuse: &r, AccessToken: at, Now: now})
+	}
+	ok := storage.RefreshReuse{TokenHash: rt1.TokenHash, SuccessorHash: rt2.TokenHash, ClientID: "client-1", RotatedAfter: rotated.Add(-10 * time.Second)}
+	tests := []struct {
+		name   string
+		modify func(*storage.RefreshReuse)
+		want   error
+	}{
+		{"another client", func(r *storage.RefreshReuse) { r.ClientID = "client-2" }, storage.ErrAlreadyUsed},
+		{"another successor", func(r *storage.RefreshReuse) { r.SuccessorHash = "hash-other" }, storage.ErrAlreadyUsed},
+		{"rotated before the window", func(r *storage.RefreshReuse) { r.RotatedAfter = rotated.Add(time.Second) }, storage.ErrAlreadyUsed},
+		{"an unrotated token", func(r *storage.RefreshReuse) { r.TokenHash = rt2.TokenHash }, storage.ErrAlreadyUsed},
+		{"within the window", func(*storage.RefreshReuse) {}, nil},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ok
+			tt.modify(&r)
+			id := fmt.Sprintf("reuse-%d", i)
+			wantErr(t, "IssueTokens(reuse)", reuse(r, id, rotated.Add(time.Second)), tt.want)
+			_, err := s.GetAccessToken(ctx, id)
+			if tt.want != nil {
+				wantErr(t, "access token of a refused reuse", err, storage.ErrNotFound)
+			} else {
+				must(t, err)
+			}
+		})
+	}
+	// The successor's own rotation ends the grace of its parent.
+	rt3 := newRefreshToken("rt3", "f1")
+	must(t, s.IssueTokens(ctx, storage.TokenIssue{RotateFromHash: rt2.TokenHash, AccessToken: newAccessToken("at3"),
+		RefreshToken: &rt3, Now: rotated.Add(2 * time.Second)}))
+	wantErr(t, "reuse after the successor rotated", reuse(ok, "late", rotated.Add(3*time.Second)), storage.ErrAlreadyUsed)
+	// A reuse never brings a refresh token of its own.
+	rt4 := newRefreshToken("rt4", "f1")
+	err = s.IssueTokens(ctx, storage.TokenIssue{Reuse: &storage.RefreshReuse{TokenHash: rt2.TokenHash, SuccessorHash: rt3.TokenHash,
+		ClientID: "client-1", RotatedAfter: t0}, AccessToken: newAccessToken("at4"), RefreshToken: &rt4, Now: rotated.Add(3 * time.Second)})
+	if err == nil {
+		t.Error("IssueTokens accepted a reuse with a refresh token")
+	}
+}
