@@ -32,7 +32,7 @@ const (
 	// maxLocalLength is the longest local part (RFC 5321 §4.5.3.1.1).
 	maxLocalLength = 64
 	// MaxNameLength is the longest display name, in characters.
-	MaxNameLength = 100
+	MaxNameLength = 255
 	// maxInputBytes bounds what is looked at before normalising.
 	maxInputBytes = 1024
 )

@@ -8,21 +8,22 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/mail"
 	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/language"
+
+	"github.com/sekisho/sekisho/identifier"
 )
 
 // Record is one accepted line of an import file.
 type Record struct {
 	Line         int      // 1-based line number in the file (the header is line 1 in CSV)
 	LegacyID     string   // required, trimmed, at most 255 characters, no control characters
-	Email        string   // required, trimmed, a plain address (net/mail, no display name), at most 254 characters
-	Name         string   // optional, trimmed, at most 255 characters, no control characters
+	Email        string   // required, an address in its canonical form (identifier.Email)
+	Name         string   // optional, in its canonical form (identifier.Name), no control characters
 	PasswordHash string   // optional, trimmed; when set, Detect accepts it
 	Roles        []string // from the ";"-separated "roles" field: trimmed, empty parts dropped, duplicates dropped, order kept; nil if none
 	Lang         string   // optional: the user's language as a canonical BCP 47 tag ("ja", "en-US"), for mails
@@ -47,7 +48,6 @@ var ErrBadHeader = errors.New("legacy: bad CSV header")
 const (
 	maxIDRunes    = 255
 	maxEmailRunes = 254
-	maxNameRunes  = 255
 	maxLangBytes  = 35
 	// maxLineBytes bounds one JSON line or one CSV record, so that a file
 	// with no line breaks (or a CSV quote never closed) cannot fill memory.
@@ -424,13 +424,20 @@ func (f fields) record(line int) (Record, error) {
 		return fail(id, "missing email")
 	case utf8.RuneCountInString(rec.Email) > maxEmailRunes:
 		return fail(id, "email longer than %d characters", maxEmailRunes)
-	case !plainAddress(rec.Email):
-		return fail(id, "bad email %q", rec.Email)
-	case utf8.RuneCountInString(rec.Name) > maxNameRunes:
-		return fail(id, "name longer than %d characters", maxNameRunes)
+	case utf8.RuneCountInString(rec.Name) > identifier.MaxNameLength:
+		return fail(id, "name longer than %d characters", identifier.MaxNameLength)
 	case hasControl(rec.Name):
 		return fail(id, "control character in name")
 	}
+	email, err := identifier.Email(rec.Email)
+	if err != nil {
+		return fail(id, "bad email %q", rec.Email)
+	}
+	name, err := identifier.Name(rec.Name)
+	if err != nil {
+		return fail(id, "bad name")
+	}
+	rec.Email, rec.Name = email, name
 	if l := strings.TrimSpace(f.values[colLang]); l != "" {
 		tag, err := language.Parse(l)
 		if err != nil || len(l) > maxLangBytes {
@@ -460,11 +467,6 @@ func (f fields) record(line int) (Record, error) {
 
 // plainAddress reports whether s is a bare address as net/mail parses it:
 // no display name, no angle brackets, no comments.
-func plainAddress(s string) bool {
-	a, err := mail.ParseAddress(s)
-	return err == nil && a.Name == "" && a.Address == s
-}
-
 func hasControl(s string) bool {
 	return strings.ContainsFunc(s, unicode.IsControl)
 }

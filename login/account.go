@@ -4,14 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	netmail "net/mail"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/sekisho/sekisho/identifier"
 	"github.com/sekisho/sekisho/mail"
+	"github.com/sekisho/sekisho/password"
 	"github.com/sekisho/sekisho/secret"
 	"github.com/sekisho/sekisho/storage"
 	"github.com/sekisho/sekisho/templates"
@@ -125,7 +126,7 @@ func (f *Flow) RecentSignIns(ctx context.Context, userID string, n int) ([]stora
 // checkCurrent verifies the account's current password, throttled like
 // the sign-in form (a stolen session must not become a password oracle).
 func (f *Flow) checkCurrent(ctx context.Context, u storage.User, pw, ip string, now time.Time) error {
-	key := []string{"login:acct:" + f.c.Hasher.Hash("throttle", strings.ToLower(u.Email))}
+	key := []string{"login:acct:" + f.c.Hasher.Hash("throttle", identifier.Key(u.Email))}
 	counters, err := f.c.Store.GetCounters(ctx, key)
 	if err != nil {
 		return fmt.Errorf("login: read throttle: %w", err)
@@ -202,7 +203,7 @@ func (f *Flow) ChangeEmail(ctx context.Context, acct Account, in EmailChangeInpu
 	if err != nil {
 		return err
 	}
-	if strings.EqualFold(addr, u.Email) {
+	if identifier.Same(addr, u.Email) {
 		return ErrSameEmail
 	}
 	if err := f.checkCurrent(ctx, u, in.Current, in.IP, now); err != nil {
@@ -242,21 +243,93 @@ func (f *Flow) sendVerification(ctx context.Context, u storage.User, email, lang
 	if ok, err := f.withinHourlyCap(ctx, "verify:send:"+u.ID, f.c.Account.PerHour, now); !ok {
 		return err
 	}
-	token := secret.RandomToken(32)
-	link := strings.TrimSuffix(f.c.Account.BaseURL, "/") + "/email/verify?token=" + url.QueryEscape(token)
-	m, err := f.c.Mailer.Compose(lang, templates.MailVerifyEmail, mail.Address{Name: u.Name, Email: email},
-		&templates.VerifyEmailMail{URL: link, ValidMinutes: int(f.c.Account.VerifyTTL / time.Minute)})
+	c, m, err := f.verificationLink(u, email, lang, now)
 	if err != nil {
 		return err
 	}
-	c := storage.OneTimeCode{ID: uuid.NewString(), Purpose: storage.PurposeVerifyEmail, UserID: u.ID, Email: email,
-		TicketHash: f.c.Hasher.Hash("ticket", token), CodeHash: "-", CreatedAt: now, SentAt: now, Sends: 1,
-		ExpiresAt: now.Add(f.c.Account.VerifyTTL)}
 	if err := f.c.Store.CreateCode(ctx, c, &m); err != nil {
 		return fmt.Errorf("login: store link: %w", err)
 	}
 	f.c.Mailer.SendNow(ctx, m.ID)
 	return nil
+}
+
+// verificationLink makes a link proving email for u, and its mail.
+func (f *Flow) verificationLink(u storage.User, email, lang string, now time.Time) (storage.OneTimeCode, storage.OutboxMail, error) {
+	token := secret.RandomToken(32)
+	link := strings.TrimSuffix(f.c.Account.BaseURL, "/") + "/email/verify?token=" + url.QueryEscape(token)
+	m, err := f.c.Mailer.Compose(lang, templates.MailVerifyEmail, mail.Address{Name: u.Name, Email: email},
+		&templates.VerifyEmailMail{URL: link, ValidMinutes: int(f.c.Account.VerifyTTL / time.Minute)})
+	if err != nil {
+		return storage.OneTimeCode{}, m, err
+	}
+	c := storage.OneTimeCode{ID: uuid.NewString(), Purpose: storage.PurposeVerifyEmail, UserID: u.ID, Email: email,
+		TicketHash: f.c.Hasher.Hash("ticket", token), CodeHash: "-", CreatedAt: now, SentAt: now, Sends: 1,
+		ExpiresAt: now.Add(f.c.Account.VerifyTTL)}
+	return c, m, nil
+}
+
+// NewUser is an account an operator adds.
+type NewUser struct {
+	Email, Name, Password string
+	// Verified marks the address verified; otherwise a verification
+	// link is mailed with the new account.
+	Verified           bool
+	MustChangePassword bool
+	Lang               string // of mails (BCP 47); empty: English, not stored
+}
+
+// ErrBadName: a display name with control characters, or too long.
+var ErrBadName = errors.New("login: not a valid name")
+
+// AddUser creates an account: the address and name in their canonical
+// forms (ErrBadEmail, ErrBadName), the password checked by the policy
+// (*PolicyError) and hashed, and, unless the address is marked verified,
+// the verification link and its mail, all in one transaction.
+// storage.ErrAlreadyExists when the address is taken.
+func (f *Flow) AddUser(ctx context.Context, in NewUser) (storage.User, error) {
+	email, err := parseEmail(in.Email)
+	if err != nil {
+		return storage.User{}, err
+	}
+	name, err := identifier.Name(in.Name)
+	if err != nil {
+		return storage.User{}, ErrBadName
+	}
+	if u, err := f.c.Store.GetUserByEmail(ctx, email); err == nil {
+		return u, storage.ErrAlreadyExists
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return storage.User{}, fmt.Errorf("login: look up address: %w", err)
+	}
+	if v := f.c.Policy.Check(in.Password, password.Subject{Email: email}); len(v) > 0 {
+		return storage.User{}, &PolicyError{Violations: v}
+	}
+	norm, _ := password.Normalize(in.Password)
+	hash, err := f.c.Passwords.Hash(ctx, norm)
+	if err != nil {
+		return storage.User{}, fmt.Errorf("login: hash password: %w", err)
+	}
+	now := f.c.Now().UTC()
+	u := storage.User{ID: uuid.NewString(), Email: email, Name: name, EmailVerified: in.Verified, PasswordHash: hash,
+		MustChangePassword: in.MustChangePassword, Lang: in.Lang, CreatedAt: now, UpdatedAt: now}
+	if in.Verified {
+		err = f.c.Store.CreateUser(ctx, u)
+	} else {
+		var link storage.OneTimeCode
+		var m storage.OutboxMail
+		lang := in.Lang
+		if lang == "" {
+			lang = "en"
+		}
+		if link, m, err = f.verificationLink(u, email, lang, now); err != nil {
+			return u, err
+		}
+		err = f.c.Store.CreateUserWithLink(ctx, u, link, m)
+	}
+	if err != nil {
+		return u, fmt.Errorf("login: add user: %w", err)
+	}
+	return u, nil
 }
 
 // VerifyEmail completes a verification link for the signed-in account:
@@ -296,20 +369,21 @@ func (f *Flow) VerifyEmail(ctx context.Context, acct Account, token, ip, lang st
 	return u, nil
 }
 
-// parseEmail returns the bare address in s, or ErrBadEmail.
+// parseEmail returns the canonical form of the address in s
+// (identifier.Email), or ErrBadEmail.
 func parseEmail(s string) (string, error) {
-	addr, err := netmail.ParseAddress(strings.TrimSpace(s))
-	if err != nil || addr.Name != "" || len(addr.Address) > 254 {
+	addr, err := identifier.Email(s)
+	if err != nil {
 		return "", ErrBadEmail
 	}
-	return addr.Address, nil
+	return addr, nil
 }
 
 // emailChangeNotice is the mail telling u's current address that the
 // account moves to email; nil when the address stays (only its case or
 // verification changes).
 func (f *Flow) emailChangeNotice(lang string, u storage.User, email string, now time.Time) (*storage.OutboxMail, error) {
-	if strings.EqualFold(u.Email, email) {
+	if identifier.Same(u.Email, email) {
 		return nil, nil
 	}
 	m, err := f.c.Mailer.Compose(lang, templates.MailEmailChangeNotice, mail.Address{Name: u.Name, Email: u.Email},

@@ -94,6 +94,10 @@ func (u User) Imported() bool { return u.LegacyID != "" && u.MigratedAt == nil }
 // implementation compares a lower-cased copy made in Go.
 type UserStore interface {
 	CreateUser(ctx context.Context, u User) error
+	// CreateUserWithLink creates u, its verification link and the link's
+	// mail in one transaction: a user is never left without the mail
+	// that was meant for them.
+	CreateUserWithLink(ctx context.Context, u User, link OneTimeCode, m OutboxMail) error
 	GetUser(ctx context.Context, id string) (User, error)
 	GetUserByEmail(ctx context.Context, email string) (User, error)
 	ListUsers(ctx context.Context) ([]User, error)

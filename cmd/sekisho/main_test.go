@@ -50,7 +50,8 @@ func TestUserAndKeysCommands(t *testing.T) {
 		t.Errorf("duplicate email (other case): %v", err)
 	}
 	out, err := run(t, "", "user", "list", "--config", cfg)
-	if err != nil || !strings.Contains(out, "Ann@Example.com") || !strings.Contains(out, "false") {
+	// The address is stored in its canonical form: the domain in lower case.
+	if err != nil || !strings.Contains(out, "Ann@example.com") || !strings.Contains(out, "false") {
 		t.Errorf("user list: %v\n%s", err, out)
 	}
 	if out, err := run(t, "", "user", "disable", "--config", cfg, "--email", "ann@example.com"); err != nil {
@@ -90,5 +91,49 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 	t.Setenv("SEKISHO_SECRET", "")
 	if _, err := run(t, "", "migrate", "--config", writeConfig(t, cliConfig)); err == nil || !strings.Contains(err.Error(), "SEKISHO_SECRET") {
 		t.Errorf("missing secret: %v", err)
+	}
+}
+
+// user add refuses control characters and bad addresses before writing
+// anything, stores the canonical address (a full-width variant cannot
+// make a second account), and writes the user with its verification mail.
+func TestUserAddInput(t *testing.T) {
+	t.Setenv("SEKISHO_SECRET", base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef")))
+	cfg := writeConfig(t, cliConfig)
+	for _, tc := range []struct {
+		name, email, userName, wantErr string
+	}{
+		{"CR LF in the name", "cr@example.com", "Eve\r\nBcc: x@example.com", "--name"},
+		{"NUL in the name", "nul@example.com", "Eve\x00", "--name"},
+		{"LF in the email", "lf@example.com\nBcc: x@example.com", "Eve", "--email"},
+		{"not an address", "not-an-address", "Eve", "--email"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := run(t, "S3cret-pass!\n", "user", "add", "--config", cfg, "--email", tc.email, "--name", tc.userName, "--password-stdin")
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("user add: %v, want an error about %s", err, tc.wantErr)
+			}
+		})
+	}
+	if out, _ := run(t, "", "user", "list", "--config", cfg); strings.Contains(out, "example.com") {
+		t.Errorf("refused users were stored:\n%s", out)
+	}
+	if out, _ := run(t, "", "outbox", "list", "--config", cfg); strings.Count(out, "verify_email") != 0 {
+		t.Errorf("refused users got mails:\n%s", out)
+	}
+	if out, err := run(t, "S3cret-pass!\n", "user", "add", "--config", cfg, "--email", "ｂｏｂ@ＥＸＡＭＰＬＥ.com", "--name", "Ｂｏｂ　Ｓｍｉｔｈ", "--password-stdin"); err != nil ||
+		!strings.Contains(out, "bob@example.com") {
+		t.Fatalf("full-width user add: %v\n%s", err, out)
+	}
+	if _, err := run(t, "S3cret-pass!\n", "user", "add", "--config", cfg, "--email", "Bob@example.com", "--password-stdin"); err == nil ||
+		!strings.Contains(err.Error(), "already exists") {
+		t.Errorf("a second account for the same address: %v", err)
+	}
+	out, _ := run(t, "", "user", "list", "--config", cfg)
+	if !strings.Contains(out, "Bob Smith") {
+		t.Errorf("user list: the name is not in its canonical form:\n%s", out)
+	}
+	if out, _ := run(t, "", "outbox", "list", "--config", cfg); strings.Count(out, "verify_email") != 1 {
+		t.Errorf("want one verification mail in the outbox:\n%s", out)
 	}
 }

@@ -18,7 +18,8 @@ import (
 
 	"github.com/sekisho/sekisho/config"
 	"github.com/sekisho/sekisho/i18n"
-	"github.com/sekisho/sekisho/password"
+	"github.com/sekisho/sekisho/identifier"
+	"github.com/sekisho/sekisho/login"
 	"github.com/sekisho/sekisho/server"
 	"github.com/sekisho/sekisho/storage"
 	"github.com/sekisho/sekisho/storage/gormstore"
@@ -63,51 +64,37 @@ func newUserAddCmd() *cobra.Command {
 				return err
 			}
 			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, cfg *config.Config) error {
-				if _, err := st.GetUserByEmail(ctx, email); err == nil {
-					return fmt.Errorf("a user with the email %s already exists", strings.TrimSpace(email))
-				}
-				policy, err := server.PasswordPolicy(cfg)
-				if err != nil {
-					return err
-				}
-				if v := policy.Check(pw, password.Subject{Email: email}); len(v) > 0 {
-					en := i18n.NewPrinter(language.English)
-					msgs := make([]string, len(v))
-					for i, r := range v {
-						msgs[i] = en.T(r.Key, r.Args...)
-					}
-					return fmt.Errorf("the password does not meet the password policy:\n  %s", strings.Join(msgs, "\n  "))
-				}
-				pw, _ = password.Normalize(pw)
-				p := passwordParams(cfg)
-				hash, err := password.New(p, 1).Hash(ctx, pw)
-				if err != nil {
-					return err
-				}
-				now := time.Now().UTC()
-				u := storage.User{ID: uuid.NewString(), Email: strings.TrimSpace(email), Name: name, EmailVerified: verified,
-					PasswordHash: hash, MustChangePassword: mustChange, CreatedAt: now, UpdatedAt: now}
-				if cmd.Flags().Changed("lang") {
-					u.Lang = lang
-				}
-				if err := st.CreateUser(ctx, u); err != nil {
-					if errors.Is(err, storage.ErrAlreadyExists) {
-						return fmt.Errorf("a user with the email %s already exists", u.Email)
-					}
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "created user %s (%s)\n", u.ID, u.Email)
-				if verified {
-					return nil
-				}
 				flow, err := server.CLIFlow(server.Options{Config: cfg, Store: st, Logger: newLogger(cfg, os.Stderr)})
 				if err != nil {
 					return err
 				}
-				if err := flow.SendVerificationLink(ctx, u, lang); err != nil {
-					return fmt.Errorf("queue the verification link: %w", err)
+				if !cmd.Flags().Changed("lang") {
+					lang = ""
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "queued a verification link to %s (the running server sends it)\n", u.Email)
+				u, err := flow.AddUser(ctx, login.NewUser{Email: email, Name: name, Password: pw, Verified: verified,
+					MustChangePassword: mustChange, Lang: lang})
+				var policy *login.PolicyError
+				switch {
+				case errors.Is(err, login.ErrBadEmail):
+					return errors.New("--email is not a valid email address")
+				case errors.Is(err, login.ErrBadName):
+					return fmt.Errorf("--name must be at most %d characters, without control characters", identifier.MaxNameLength)
+				case errors.As(err, &policy):
+					en := i18n.NewPrinter(language.English)
+					msgs := make([]string, len(policy.Violations))
+					for i, r := range policy.Violations {
+						msgs[i] = en.T(r.Key, r.Args...)
+					}
+					return fmt.Errorf("the password does not meet the password policy:\n  %s", strings.Join(msgs, "\n  "))
+				case errors.Is(err, storage.ErrAlreadyExists):
+					return fmt.Errorf("a user with the email %s already exists", u.Email)
+				case err != nil:
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "created user %s (%s)\n", u.ID, u.Email)
+				if !verified {
+					fmt.Fprintf(cmd.OutOrStdout(), "queued a verification link to %s (the running server sends it)\n", u.Email)
+				}
 				return nil
 			})
 		},

@@ -2,7 +2,6 @@ package gormstore
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -149,25 +148,25 @@ func (s *Store) ChangeEmail(ctx context.Context, c storage.EmailChange) (storage
 			}
 			userID, email, verified = c.Code.UserID, code.Email, true
 		}
-		email = strings.TrimSpace(email)
+		email = canonicalEmail(email)
 		var row userRow
 		if err := s.forUpdate(tx).Take(&row, "id = ?", userID).Error; err != nil {
 			return err
 		}
 		var taken int64
-		if err := tx.Model(&userRow{}).Where("email_lower = ? AND id <> ?", normalizeEmail(email), userID).
+		if err := tx.Model(&userRow{}).Where("email_lower = ? AND id <> ?", emailKey(email), userID).
 			Count(&taken).Error; err != nil {
 			return err
 		}
 		if taken > 0 {
 			return storage.ErrAlreadyExists
 		}
-		if row.EmailLower != normalizeEmail(email) {
+		if row.EmailLower != emailKey(email) {
 			if err := voidMailedCodes(tx, userID, now); err != nil {
 				return err
 			}
 		}
-		row.Email, row.EmailLower, row.EmailVerified, row.UpdatedAt = email, normalizeEmail(email), verified, now
+		row.Email, row.EmailLower, row.EmailVerified, row.UpdatedAt = email, emailKey(email), verified, now
 		if err := tx.Model(&userRow{}).Where("id = ?", userID).Updates(map[string]any{
 			"email": row.Email, "email_lower": row.EmailLower, "email_verified": verified, "updated_at": now,
 		}).Error; err != nil {

@@ -172,7 +172,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return fmt.Errorf("gormstore: migrate: %w", err)
 	}
 	dialect := goose.DialectSQLite3
-	var opts []goose.ProviderOption
+	opts := []goose.ProviderOption{goose.WithGoMigrations(renormalizeEmails(s.driver))}
 	if s.driver == DriverPostgres {
 		dialect = goose.DialectPostgres
 		// Poll every second for up to 10 minutes.

@@ -99,8 +99,8 @@ func (userRow) TableName() string { return "users" }
 func toUserRow(u storage.User) userRow {
 	return userRow{
 		ID:                 u.ID,
-		Email:              u.Email,
-		EmailLower:         normalizeEmail(u.Email),
+		Email:              canonicalEmail(u.Email),
+		EmailLower:         emailKey(u.Email),
 		EmailVerified:      u.EmailVerified,
 		Name:               u.Name,
 		PasswordHash:       u.PasswordHash,

@@ -10,16 +10,43 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/sekisho/sekisho/identifier"
 	"github.com/sekisho/sekisho/storage"
 )
 
-// normalizeEmail is the case-insensitive form of an email, compared in
-// email_lower (SQLite and PostgreSQL collations fold case differently).
-func normalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+// emailKey is the form in which emails are compared, kept in email_lower:
+// the one normaliser's key (identifier.Key), made in Go because SQLite
+// and PostgreSQL collations fold case differently.
+func emailKey(email string) string { return identifier.Key(email) }
+
+// canonicalEmail is the form in which an email is stored: the canonical
+// address when it is one (callers validate what people type), else the
+// input trimmed (rows written before the normaliser).
+func canonicalEmail(email string) string {
+	if e, err := identifier.Email(email); err == nil {
+		return e
+	}
+	return strings.TrimSpace(email)
+}
 
 func (s *Store) CreateUser(ctx context.Context, u storage.User) error {
 	row := toUserRow(u)
 	return wrap("create user", s.db.WithContext(ctx).Create(&row).Error)
+}
+
+func (s *Store) CreateUserWithLink(ctx context.Context, u storage.User, link storage.OneTimeCode, m storage.OutboxMail) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		row := toUserRow(u)
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		code := toCodeRow(link)
+		if err := tx.Create(&code).Error; err != nil {
+			return err
+		}
+		return enqueueMail(tx, m)
+	})
+	return wrap("create user with link", err)
 }
 
 func (s *Store) GetUser(ctx context.Context, id string) (storage.User, error) {
@@ -32,7 +59,7 @@ func (s *Store) GetUser(ctx context.Context, id string) (storage.User, error) {
 
 func (s *Store) GetUserByEmail(ctx context.Context, email string) (storage.User, error) {
 	var row userRow
-	if err := s.db.WithContext(ctx).Take(&row, "email_lower = ?", normalizeEmail(email)).Error; err != nil {
+	if err := s.db.WithContext(ctx).Take(&row, "email_lower = ?", emailKey(email)).Error; err != nil {
 		return storage.User{}, wrap("get user by email", err)
 	}
 	return row.user(), nil
@@ -152,7 +179,7 @@ func loadImportBatch(tx *gorm.DB, users []storage.LegacyUser) (*importBatch, err
 	ids := make([]string, len(users))
 	emails := make([]string, len(users))
 	for i, u := range users {
-		ids[i], emails[i] = u.LegacyID, normalizeEmail(u.Email)
+		ids[i], emails[i] = u.LegacyID, emailKey(u.Email)
 	}
 	var rows []userRow
 	if err := tx.Where("legacy_id IN ? OR email_lower IN ?", ids, emails).Find(&rows).Error; err != nil {
@@ -176,7 +203,7 @@ func (b *importBatch) add(r *userRow) {
 // inserted with the others.
 func (b *importBatch) importOne(tx *gorm.DB, lu storage.LegacyUser, now time.Time) (storage.ImportResult, *userRow, error) {
 	res := storage.ImportResult{LegacyID: lu.LegacyID}
-	email := normalizeEmail(lu.Email)
+	email := emailKey(lu.Email)
 	owner := b.byEmail[email]
 	row := b.byLegacyID[lu.LegacyID]
 	if row == nil {
@@ -188,7 +215,7 @@ func (b *importBatch) importOne(tx *gorm.DB, lu storage.LegacyUser, now time.Tim
 			res.Outcome, res.Reason = storage.ImportRejected, "the email belongs to another imported user"
 			return res, nil, nil
 		}
-		u := storage.User{ID: uuid.NewString(), Email: strings.TrimSpace(lu.Email), Name: lu.Name, LegacyID: lu.LegacyID,
+		u := storage.User{ID: uuid.NewString(), Email: canonicalEmail(lu.Email), Name: lu.Name, LegacyID: lu.LegacyID,
 			LegacyHash: lu.PasswordHash, Roles: lu.Roles, Lang: lu.Lang, CreatedAt: now, UpdatedAt: now}
 		r := toUserRow(u)
 		b.add(&r)
@@ -204,7 +231,7 @@ func (b *importBatch) importOne(tx *gorm.DB, lu storage.LegacyUser, now time.Tim
 		res.Outcome, res.Reason = storage.ImportRejected, "the email belongs to another account"
 		return res, nil, nil
 	}
-	trimmed := strings.TrimSpace(lu.Email)
+	trimmed := canonicalEmail(lu.Email)
 	if row.Email == trimmed && row.Name == lu.Name && row.LegacyHash == lu.PasswordHash &&
 		slices.Equal([]string(row.Roles), lu.Roles) && row.Lang == lu.Lang {
 		res.Outcome = storage.ImportUnchanged
@@ -213,7 +240,7 @@ func (b *importBatch) importOne(tx *gorm.DB, lu storage.LegacyUser, now time.Tim
 	res.Outcome = storage.ImportUpdated
 	set := map[string]any{"email": trimmed, "email_lower": email, "name": lu.Name,
 		"legacy_hash": lu.PasswordHash, "roles": stringList(lu.Roles), "lang": lu.Lang, "updated_at": now}
-	if !strings.EqualFold(row.Email, trimmed) {
+	if emailKey(row.Email) != email {
 		set["email_verified"] = false
 		if err := voidMailedCodes(tx, row.ID, now); err != nil {
 			return res, nil, err

@@ -190,11 +190,11 @@ func testChangeEmail(t *testing.T, s storage.Storage) {
 	if c, _ := s.GetCodeByTicket(ctx, "ticket-v1"); c.UsedAt != nil {
 		t.Error("a refused verification spent its link")
 	}
-	v := link("v2", "New@Example.com")
+	v := link("v2", "New@example.com")
 	u, err := s.ChangeEmail(ctx, storage.EmailChange{Code: &v, Now: now, Mail: mailPtr("m-notice", now),
 		Audit: &storage.AuditEvent{ID: "ev", Time: now, Type: "email_verified", UserID: "u1", Outcome: "success"}})
 	must(t, err)
-	if u.Email != "New@Example.com" || !u.EmailVerified {
+	if u.Email != "New@example.com" || !u.EmailVerified {
 		t.Errorf("user after verification = %+v", u)
 	}
 	if _, err := s.GetMail(ctx, "m-notice"); err != nil {

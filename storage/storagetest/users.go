@@ -18,6 +18,9 @@ func testUsers(t *testing.T, s storage.Storage) {
 	carol := newUser("u5", "carol@example.com")
 	must(t, s.CreateUser(ctx, alice))
 	must(t, s.CreateUser(ctx, bob))
+	// Addresses are stored in their canonical form (package identifier):
+	// the local part as typed, the domain in lower case.
+	alice.Email = "Alice@example.com"
 
 	t.Run("Create", func(t *testing.T) {
 		tests := []struct {
@@ -28,6 +31,8 @@ func testUsers(t *testing.T, s storage.Storage) {
 			{"duplicate id", newUser(alice.ID, "other@example.com"), storage.ErrAlreadyExists},
 			{"duplicate email differing in case", newUser("u3", "ALICE@example.COM"), storage.ErrAlreadyExists},
 			{"duplicate email with spaces", newUser("u4", " alice@example.com "), storage.ErrAlreadyExists},
+			{"duplicate email in full-width letters", newUser("u6", "ａｌｉｃｅ@ｅｘａｍｐｌｅ.ｃｏｍ"), storage.ErrAlreadyExists},
+			{"duplicate email with a full-width at sign", newUser("u7", "Alice＠Example.com"), storage.ErrAlreadyExists},
 			{"new", carol, nil},
 		}
 		for _, tt := range tests {
@@ -54,6 +59,7 @@ func testUsers(t *testing.T, s storage.Storage) {
 			{"Alice@Example.com", alice, nil},
 			{"alice@example.com", alice, nil},
 			{"  ALICE@EXAMPLE.COM\n", alice, nil},
+			{"ＡＬＩＣＥ@example.com", alice, nil},
 			{"Bob@Example.Com", bob, nil},
 			{"nobody@example.com", storage.User{}, storage.ErrNotFound},
 			{"", storage.User{}, storage.ErrNotFound},
@@ -83,7 +89,7 @@ func testUpdateUser(t *testing.T, s storage.Storage) {
 
 	t.Run("Change", func(t *testing.T) {
 		want := alice
-		want.Email = "Alice.New@Example.com"
+		want.Email = "Alice.New@example.com"
 		want.Name = "Alice New"
 		want.Disabled = true
 		want.MustChangePassword = false
