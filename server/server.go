@@ -194,7 +194,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}))
 	var h http.Handler = cop.Handler(r)
 	h = limitBody(cfg.Limits.MaxBodyBytes, h)
-	h = securityHeaders(contentSecurityPolicy(cfg), https, h)
+	h = securityHeaders(contentSecurityPolicy(cfg), strictTransportSecurity(cfg), h)
 	h = observe(log, m.requests, h)
 	s.handler = h
 	return s, nil
