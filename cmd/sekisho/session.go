@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sekisho/sekisho/config"
+	"github.com/sekisho/sekisho/login"
 	"github.com/sekisho/sekisho/op"
 	"github.com/sekisho/sekisho/storage"
 	"github.com/sekisho/sekisho/storage/gormstore"
@@ -145,9 +146,10 @@ func newOutboxCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "outbox", Short: "See and resend mails in the outbox"}
 	var status string
 	var limit int
+	var showAddresses bool
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List mails, newest first (bodies are never shown)",
+		Short: "List mails, newest first (bodies are never shown; addresses masked unless --show-addresses)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, _ *config.Config) error {
 				if err := checkStatus(status); err != nil {
@@ -164,7 +166,11 @@ func newOutboxCmd() *cobra.Command {
 					if m.FinishedAt != nil {
 						when = *m.FinishedAt
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%.60s\n", m.ID, m.Recipient, m.Template, m.Status, m.Attempts,
+					to := m.Recipient
+					if !showAddresses {
+						to = login.MaskEmail(to)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%.60s\n", m.ID, to, m.Template, m.Status, m.Attempts,
 						m.CreatedAt.Format(time.RFC3339), when.Format(time.RFC3339), m.LastError)
 				}
 				return tw.Flush()
@@ -173,6 +179,7 @@ func newOutboxCmd() *cobra.Command {
 	}
 	list.Flags().StringVar(&status, "status", "", "only mails in this state: pending, delivered or failed")
 	list.Flags().IntVar(&limit, "limit", 100, "at most this many")
+	list.Flags().BoolVar(&showAddresses, "show-addresses", false, "show recipients in full (they are personal data: a***@example.com otherwise)")
 	retry := &cobra.Command{
 		Use:   "retry ID",
 		Short: "Send a failed (or waiting) mail again now",

@@ -103,6 +103,14 @@ func TestPolicyAndOutboxCommands(t *testing.T) {
 		!strings.Contains(out, "550 no such user") || strings.Contains(out, "sealed") {
 		t.Errorf("outbox list: %v\n%s", err, out)
 	}
+	// Recipients are personal data: masked unless asked for.
+	if out, err := run(t, "", "outbox", "list", "--config", cfg); err != nil || !strings.Contains(out, "b***@example.com") ||
+		strings.Contains(out, "bo@example.com") {
+		t.Errorf("outbox list shows the address in full: %v\n%s", err, out)
+	}
+	if out, err := run(t, "", "outbox", "list", "--config", cfg, "--show-addresses"); err != nil || !strings.Contains(out, "bo@example.com") {
+		t.Errorf("outbox list --show-addresses: %v\n%s", err, out)
+	}
 	if out, err := run(t, "", "outbox", "retry", "--config", cfg, "m1"); err != nil || !strings.Contains(out, "sent again") {
 		t.Errorf("outbox retry: %v\n%s", err, out)
 	}
