@@ -78,7 +78,7 @@ func newMetrics() *metrics {
 			Help: "Back-channel logout delivery attempts, by outcome (delivered, retry, failed)."}, []string{"outcome"}),
 	}
 	m.mails = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sekisho_mail_deliveries_total",
-		Help: "Mail delivery attempts, by outcome (delivered, retry, failed)."}, []string{"outcome"})
+		Help: "Mail delivery attempts, by outcome (delivered, retry, failed), and mails that expired unsent (expired)."}, []string{"outcome"})
 	m.registry.MustRegister(m.requests, m.tokens, m.logins, m.logouts, m.mails,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -584,6 +584,7 @@ type mailRow struct {
 	Subject   string
 	Template  string
 	Body      []byte
+	ExpiresAt *time.Time
 	Work      workRow `gorm:"embedded"`
 }
 
@@ -591,12 +592,12 @@ func (mailRow) TableName() string { return "mail_outbox" }
 
 func toMailRow(m storage.OutboxMail) mailRow {
 	return mailRow{ID: m.ID, Recipient: m.Recipient, Subject: m.Subject, Template: m.Template, Body: m.Body,
-		Work: toWorkRow(m.WorkState)}
+		ExpiresAt: utcPtr(m.ExpiresAt), Work: toWorkRow(m.WorkState)}
 }
 
 func (r mailRow) mail() storage.OutboxMail {
 	return storage.OutboxMail{ID: r.ID, Recipient: r.Recipient, Subject: r.Subject, Template: r.Template, Body: r.Body,
-		WorkState: r.Work.state()}
+		ExpiresAt: fromDBPtr(r.ExpiresAt), WorkState: r.Work.state()}
 }
 
 type codeRow struct {

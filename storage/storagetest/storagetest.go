@@ -63,6 +63,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"RefreshDuringSignOut", testRefreshDuringSignOut},
 		{"RenewEndedSession", testRenewEndedSession},
 		{"MailOutbox", testMailOutbox},
+		{"MailExpiry", testMailExpiry},
 		{"OneTimeCodes", testOneTimeCodes},
 		{"ChangePassword", testChangePassword},
 		{"RenewCode", testRenewCode},
