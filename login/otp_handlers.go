@@ -40,7 +40,7 @@ func (h *Handlers) changeView(a storage.AuthRequest, ticket string) ChangeView {
 // step reads what a step's form brings from the browser.
 func (h *Handlers) step(w http.ResponseWriter, r *http.Request, a storage.AuthRequest) Step {
 	return Step{Ticket: r.PostFormValue("ticket"), IP: h.c.ClientIP(r), UserAgent: r.UserAgent(),
-		SessionToken: h.sessionToken(r), DeviceToken: h.cookie(r, DeviceCookie), Lang: h.c.Pages.Lang(w, r, a.UILocales)}
+		SessionToken: h.sessionToken(w, r), DeviceToken: h.cookie(r, DeviceCookie), Lang: h.c.Pages.Lang(w, r, a.UILocales)}
 }
 
 // OTPSubmit serves POST /login/otp: the emailed code.

@@ -332,6 +332,12 @@ type Session struct {
 	IdleExpiresAt     time.Time
 	AbsoluteExpiresAt time.Time
 	EndedAt           *time.Time
+	// OldCookieName: the session began before its cookie was named
+	// __Host-sekisho_session under https (migration 00009), so a browser
+	// may still send it as sekisho_session. Only such a session is read
+	// under the old name. New sessions never have it; a renewal (a new
+	// cookie value) clears it.
+	OldCookieName bool
 }
 
 // Active reports whether the session may be used at now.

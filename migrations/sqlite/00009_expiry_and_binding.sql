@@ -3,9 +3,18 @@
 -- mail_outbox.expires_at: a mail that carries a code or link is worth
 -- sending only until the code or link expires; after that it is marked
 -- 'expired' and never sent. NULL: the mail does not expire.
+--
+-- sessions.old_cookie_name: under https the session cookie is now named
+-- __Host-sekisho_session. Sessions that exist at this upgrade may still
+-- be presented as sekisho_session (and are then moved to the new name);
+-- sessions begun after it never are, so the old name stops working one
+-- session.absolute after the upgrade.
 
 -- +goose Up
 ALTER TABLE mail_outbox ADD COLUMN expires_at DATETIME;
+ALTER TABLE sessions ADD COLUMN old_cookie_name BOOLEAN NOT NULL DEFAULT FALSE;
+UPDATE sessions SET old_cookie_name = TRUE WHERE ended_at IS NULL;
 
 -- +goose Down
+ALTER TABLE sessions DROP COLUMN old_cookie_name;
 ALTER TABLE mail_outbox DROP COLUMN expires_at;

@@ -385,6 +385,7 @@ type sessionRow struct {
 	IdleExpiresAt     time.Time
 	AbsoluteExpiresAt time.Time
 	EndedAt           *time.Time
+	OldCookieName     bool
 }
 
 func (sessionRow) TableName() string { return "sessions" }
@@ -404,6 +405,7 @@ func toSessionRow(s storage.Session) sessionRow {
 		IdleExpiresAt:     utc(s.IdleExpiresAt),
 		AbsoluteExpiresAt: utc(s.AbsoluteExpiresAt),
 		EndedAt:           utcPtr(s.EndedAt),
+		OldCookieName:     s.OldCookieName,
 	}
 }
 
@@ -422,6 +424,7 @@ func (r sessionRow) session() storage.Session {
 		IdleExpiresAt:     fromDB(r.IdleExpiresAt),
 		AbsoluteExpiresAt: fromDB(r.AbsoluteExpiresAt),
 		EndedAt:           fromDBPtr(r.EndedAt),
+		OldCookieName:     r.OldCookieName,
 	}
 }
 

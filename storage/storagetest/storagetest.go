@@ -51,6 +51,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"RevokeAuthRequestTokens", testRevokeAuthRequestTokens},
 		{"Sessions", testSessions},
 		{"RenewSession", testRenewSession},
+		{"SessionOldCookieName", testSessionOldCookieName},
 		{"SessionClients", testSessionClients},
 		{"EndSession", testEndSession},
 		{"EndSessionKeepOffline", testEndSessionKeepOffline},
