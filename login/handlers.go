@@ -96,6 +96,9 @@ type HandlerConfig struct {
 	LoginOutcome func(outcome string)
 	// DeviceLifetime is the device cookie's lifetime (otp.remember_device).
 	DeviceLifetime time.Duration
+	// StepLifetime is the step cookie's lifetime: a sign-in's longest
+	// (lifetimes.auth_request).
+	StepLifetime time.Duration
 }
 
 // Handlers are the HTTP side of the browser flows.
@@ -162,6 +165,7 @@ func (h *Handlers) LoginSubmit(w http.ResponseWriter, r *http.Request) {
 		UserAgent:     r.UserAgent(),
 		SessionToken:  h.sessionToken(w, r),
 		DeviceToken:   h.cookie(r, DeviceCookie),
+		StepToken:     h.stepToken(r),
 		LangOf:        func(ui []string) string { return h.c.Pages.Lang(w, r, ui) },
 	}
 	res, err := h.c.Flow.Login(r.Context(), in)
@@ -191,6 +195,7 @@ func (h *Handlers) LoginSubmit(w http.ResponseWriter, r *http.Request) {
 // then the authorization response (or the provider's own page).
 func (h *Handlers) finish(w http.ResponseWriter, r *http.Request, res SignedIn) {
 	a := res.Request
+	h.setStepCookie(w, res.StepToken)
 	switch {
 	case res.Challenge != nil:
 		h.c.Pages.OTP(w, r, http.StatusOK, OTPView{AuthRequestID: a.ID, Challenge: *res.Challenge, UILocales: a.UILocales})
@@ -313,14 +318,42 @@ func (h *Handlers) LogoutPage(w http.ResponseWriter, r *http.Request) {
 // sign-in mails; only its keyed hash is stored.
 const DeviceCookie = "sekisho_device"
 
+// StepCookie binds the steps of a sign-in after the password (emailed
+// code, forced change) and of a password reset to the browser that
+// started them: each step stores its keyed hash, and a step's form from a
+// browser without it is refused as an expired step. Named with the
+// __Host- prefix under https (HostStepCookie).
+const (
+	StepCookie     = "sekisho_step"
+	HostStepCookie = "__Host-" + StepCookie
+)
+
+// stepToken is the browser's step cookie, or "".
+func (h *Handlers) stepToken(r *http.Request) string { return h.cookie(r, h.hostCookie(StepCookie)) }
+
+// setStepCookie gives the browser the step cookie token (again: its
+// lifetime starts over); nothing when token is empty.
+func (h *Handlers) setStepCookie(w http.ResponseWriter, token string) {
+	if token == "" {
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: h.hostCookie(StepCookie), Value: token, Path: "/", MaxAge: int(h.c.StepLifetime / time.Second),
+		HttpOnly: true, Secure: h.c.Secure, SameSite: http.SameSiteLaxMode})
+}
+
+// hostCookie is the name of a Path=/ cookie of ours: with the __Host-
+// prefix under https, which browsers accept only Secure, with Path=/ and
+// without Domain, so no other host can set or shadow it.
+func (h *Handlers) hostCookie(name string) string {
+	if h.c.Secure {
+		return "__Host-" + name
+	}
+	return name
+}
+
 // sessionCookieName is the session cookie's name: HostSessionCookie under
 // https, SessionCookie under http.
-func (h *Handlers) sessionCookieName() string {
-	if h.c.Secure {
-		return HostSessionCookie
-	}
-	return SessionCookie
-}
+func (h *Handlers) sessionCookieName() string { return h.hostCookie(SessionCookie) }
 
 // sessionToken returns the browser's session cookie value. Under https a
 // browser may still send it under the old name (SessionCookie), from

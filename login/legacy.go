@@ -76,7 +76,8 @@ func (h *Handlers) LegacyPage(w http.ResponseWriter, r *http.Request) {
 func (h *Handlers) LegacySubmit(w http.ResponseWriter, r *http.Request) {
 	in := Credentials{AuthRequestID: r.PostFormValue("id"), Email: r.PostFormValue("email"), Password: r.PostFormValue("password"),
 		IP: h.c.ClientIP(r), UserAgent: r.UserAgent(), SessionToken: h.sessionToken(w, r), DeviceToken: h.cookie(r, DeviceCookie),
-		LangOf: func(ui []string) string { return h.c.Pages.Lang(w, r, ui) }}
+		StepToken: h.stepToken(r),
+		LangOf:    func(ui []string) string { return h.c.Pages.Lang(w, r, ui) }}
 	res, err := h.c.Flow.LegacyLogin(r.Context(), in)
 	switch {
 	case err == nil:

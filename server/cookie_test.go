@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/sekisho/sekisho/config"
 	"github.com/sekisho/sekisho/login"
 	"github.com/sekisho/sekisho/password"
 	"github.com/sekisho/sekisho/secret"
@@ -191,5 +192,44 @@ func TestSessionCookieUnderHTTP(t *testing.T) {
 	}
 	if resp := e.get(t, "/account", &http.Cookie{Name: login.HostSessionCookie, Value: "http-token"}); signedIn(resp) {
 		t.Errorf("%s is read under http", login.HostSessionCookie)
+	}
+}
+
+// The step cookie that binds a sign-in's or reset's steps to the browser
+// is HttpOnly, SameSite=Lax, short-lived, and a __Host- cookie under
+// https. A reset sets it whether or not the account exists.
+func TestStepCookie(t *testing.T) {
+	for _, tc := range []struct {
+		issuer, name string
+		secure       bool
+	}{
+		{"https://login.example.com", login.HostStepCookie, true},
+		{"http://127.0.0.1:8080", login.StepCookie, false},
+	} {
+		t.Run(tc.issuer, func(t *testing.T) {
+			e := newCookieEnv(t, tc.issuer)
+			for _, email := range []string{cookieUserEmail, "nobody@example.com"} {
+				loginURL, err := e.get(t, "/account").Location()
+				if err != nil {
+					t.Fatal(err)
+				}
+				form := url.Values{"id": {loginURL.Query().Get("id")}, "email": {email}}
+				req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, e.ts.URL+"/reset", strings.NewReader(form.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set("Sec-Fetch-Site", "same-origin")
+				resp, err := noRedirects.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				c := setCookies(resp)[tc.name]
+				if resp.StatusCode != http.StatusOK || c == nil || len(c.Value) < 32 || !c.HttpOnly || c.Secure != tc.secure ||
+					c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Domain != "" ||
+					c.MaxAge != int(config.DefaultAuthRequestLifetime/time.Second) {
+					t.Errorf("reset for %s: %d, cookies %v; want %s, HttpOnly, SameSite=Lax, Path=/, Max-Age %v, Secure %v",
+						email, resp.StatusCode, resp.Header.Values("Set-Cookie"), tc.name, config.DefaultAuthRequestLifetime, tc.secure)
+				}
+			}
+		})
 	}
 }

@@ -130,7 +130,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, fmt.Errorf("server: trusted_proxies: %w", err)
 	}
 	lh := login.NewHandlers(login.HandlerConfig{Flow: flow, OP: provider, Notifier: logout, Pages: pg, ClientIP: clientIP.Of,
-		Secure: https, Logger: log, DeviceLifetime: cfg.OTP.RememberDevice.D(),
+		Secure: https, Logger: log, DeviceLifetime: cfg.OTP.RememberDevice.D(), StepLifetime: cfg.Lifetimes.AuthRequest.D(),
 		LoginOutcome: func(o string) { m.logins.WithLabelValues(o).Inc() }})
 
 	s := &Server{cfg: cfg, store: o.Store, keys: km, provider: provider, logout: logout, mail: outbox, log: log, now: o.Now}

@@ -581,6 +581,10 @@ type OneTimeCode struct {
 	SentAt    time.Time
 	ExpiresAt time.Time
 	UsedAt    *time.Time // used, or voided by a newer code
+
+	// BrowserHash binds a sign-in step (code, forced change, reset) to the
+	// browser that started it: the keyed hash of its step cookie.
+	BrowserHash string
 }
 
 // Usable reports whether the code may still be tried at now.

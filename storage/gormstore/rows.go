@@ -613,6 +613,7 @@ type codeRow struct {
 	Email         string
 	AMR           stringList `gorm:"column:amr"`
 	ACR           string     `gorm:"column:acr"`
+	BrowserHash   string
 	Failures      int
 	Sends         int
 	CreatedAt     time.Time `gorm:"autoCreateTime:false"`
@@ -634,6 +635,7 @@ func toCodeRow(c storage.OneTimeCode) codeRow {
 		Email:         c.Email,
 		AMR:           stringList(c.AMR),
 		ACR:           c.ACR,
+		BrowserHash:   c.BrowserHash,
 		Failures:      c.Failures,
 		Sends:         c.Sends,
 		CreatedAt:     utc(c.CreatedAt),
@@ -654,6 +656,7 @@ func (r codeRow) code() storage.OneTimeCode {
 		Email:         r.Email,
 		AMR:           []string(r.AMR),
 		ACR:           r.ACR,
+		BrowserHash:   r.BrowserHash,
 		Failures:      r.Failures,
 		Sends:         r.Sends,
 		CreatedAt:     fromDB(r.CreatedAt),
