@@ -49,6 +49,11 @@ type Storage interface {
 	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
+	// DatabaseTime returns the database server's clock, in UTC, so that
+	// replicas can tell when their own clocks drift from it. ok is false
+	// when the database has no clock of its own (SQLite runs inside this
+	// process, on this host's clock).
+	DatabaseTime(ctx context.Context) (t time.Time, ok bool, err error)
 	// Close releases the connections.
 	Close() error
 }

@@ -158,3 +158,21 @@ func TestMigrationOldCookieName(t *testing.T) {
 		})
 	}
 }
+
+// TestDatabaseTimeByDriver: PostgreSQL has a clock of its own; SQLite runs
+// on this process's.
+func TestDatabaseTimeByDriver(t *testing.T) {
+	for name, tc := range map[string]struct {
+		open func(testing.TB) *gormstore.Store
+		ok   bool
+	}{
+		"sqlite":   {gormstoretest.NewSQLite, false},
+		"postgres": {gormstoretest.NewPostgres, true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, ok, err := tc.open(t).DatabaseTime(t.Context()); err != nil || ok != tc.ok {
+				t.Errorf("DatabaseTime: ok %v, %v; want ok %v", ok, err, tc.ok)
+			}
+		})
+	}
+}
