@@ -174,7 +174,8 @@ func (f *Flow) loadDevice(ctx context.Context, s *signIn, now time.Time) {
 func (f *Flow) next(ctx context.Context, s signIn, now time.Time) (SignedIn, error) {
 	f.loadDevice(ctx, &s, now)
 	if f.otpDue(&s, now) {
-		ch, err := f.challenge(ctx, s.a, s.u, s.acr, now, s.lang, f.bindStep(&s.stepToken))
+		browser := f.bindStep(&s.stepToken)
+		ch, err := f.challenge(ctx, s.a, s.u, s.acr, now, s.lang, browser)
 		if err == nil {
 			f.audit(ctx, storage.AuditEvent{Type: "login", UserID: s.u.ID, ClientID: s.a.ClientID, IP: s.ip,
 				Outcome: "challenge", Detail: "otp_sent"}, now)
@@ -182,7 +183,8 @@ func (f *Flow) next(ctx context.Context, s signIn, now time.Time) (SignedIn, err
 		return SignedIn{Request: s.a, Challenge: &ch, StepToken: s.stepToken}, err
 	}
 	if s.u.MustChangePassword {
-		ticket, err := f.changeTicket(ctx, s, f.bindStep(&s.stepToken), now)
+		browser := f.bindStep(&s.stepToken)
+		ticket, err := f.changeTicket(ctx, s, browser, now)
 		return SignedIn{Request: s.a, ChangeTicket: ticket, StepToken: s.stepToken}, err
 	}
 	return f.completeSignIn(ctx, s, now)

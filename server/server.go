@@ -284,8 +284,7 @@ func (s *Server) Logout() *op.Logout { return s.logout }
 // waits for logout deliveries in flight.
 func (s *Server) Run(ctx context.Context) {
 	go s.keys.Run(ctx)
-	go s.watchClock(ctx)
-	logoutDone, mailDone := make(chan struct{}), make(chan struct{})
+	logoutDone, mailDone, clockDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(logoutDone)
 		s.logout.Run(ctx)
@@ -294,7 +293,11 @@ func (s *Server) Run(ctx context.Context) {
 		defer close(mailDone)
 		s.mail.Run(ctx)
 	}()
-	defer func() { <-logoutDone; <-mailDone }()
+	go func() {
+		defer close(clockDone)
+		s.watchClock(ctx)
+	}()
+	defer func() { <-logoutDone; <-mailDone; <-clockDone }()
 	t := time.NewTicker(s.cfg.SweepInterval.D())
 	defer t.Stop()
 	for {
