@@ -42,6 +42,7 @@ type Config struct {
 	SweepInterval  Duration       `yaml:"sweep_interval"`
 	ShutdownGrace  Duration       `yaml:"shutdown_grace"`
 	Limits         RequestLimits  `yaml:"limits"`
+	HTTP           HTTP           `yaml:"http"`
 
 	// Secret is SEKISHO_SECRET (base64, at least 32 bytes decoded). It is
 	// never read from the file.
@@ -304,6 +305,14 @@ type Throttle struct {
 type Log struct {
 	Level  string `yaml:"level"`  // debug | info | warn | error
 	Format string `yaml:"format"` // json | text
+}
+
+// HTTP configures response headers.
+type HTTP struct {
+	// HSTSIncludeSubdomains adds includeSubDomains to
+	// Strict-Transport-Security (sent only under an https issuer): every
+	// subdomain of the issuer's host must then serve https.
+	HSTSIncludeSubdomains bool `yaml:"hsts_include_subdomains"`
 }
 
 // RequestLimits bound what clients may send.

@@ -249,7 +249,22 @@ func TestExample(t *testing.T) {
 	for k, v := range exampleEnv {
 		t.Setenv(k, v)
 	}
-	c, err := Load("testdata/example.yaml")
+	loadValid(t, "testdata/example.yaml")
+}
+
+// TestDeployConfig checks that deploy/config.yaml, the configuration of
+// `docker compose up`, loads and validates with the variables compose sets.
+func TestDeployConfig(t *testing.T) {
+	t.Setenv("SEKISHO_DATABASE_DSN", "postgres://sekisho:sekisho@postgres:5432/sekisho?sslmode=disable")
+	t.Setenv("APP_CLIENT_SECRET", strings.Repeat("a", 44))
+	loadValid(t, "../deploy/config.yaml")
+}
+
+// loadValid loads the file at path as start-up does, with testSecret as
+// SEKISHO_SECRET, and fails the test unless it validates.
+func loadValid(t *testing.T, path string) *Config {
+	t.Helper()
+	c, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,6 +280,7 @@ func TestExample(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	return c
 }
 
 // TestExampleCoversEveryKey keeps testdata/example.yaml complete: every key

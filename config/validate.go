@@ -260,9 +260,22 @@ func (v *validator) secret(s string) {
 		}
 		return
 	}
-	if _, err := secret.Parse(s); err != nil {
+	keys, err := secret.Parse(s)
+	if err != nil {
 		v.add(EnvSecret, "%v", err)
+		return
 	}
+	if !v.dev && isDevSecret(keys) {
+		v.add(EnvSecret, "is the development secret published with --dev (anyone can read what it protects); "+
+			"set a random one: head -c 32 /dev/urandom | base64")
+	}
+}
+
+// isDevSecret reports whether keys derive from DevSecret, however it is
+// written (padding, alphabet).
+func isDevSecret(keys *secret.Keys) bool {
+	dev, err := secret.Parse(DevSecret)
+	return err == nil && dev.OPCryptoKey() == keys.OPCryptoKey()
 }
 
 func (v *validator) client(key string, cl Client) {
@@ -352,7 +365,18 @@ func (v *validator) client(key string, cl Client) {
 // redirectURI checks a redirect_uri or post_logout_redirect_uri: absolute,
 // no fragment, https unless loopback or dev; public (native) clients may
 // also use a private-use scheme such as com.example.app:/cb (RFC 8252).
+// URIs are matched exactly, so no wildcard; and no '%' or '+', because
+// zitadel/oidc unescapes the request's URI before comparing it, so an
+// escaped registered URI would match more than its own string.
 func (v *validator) redirectURI(key, s string, public bool) {
+	switch {
+	case strings.Contains(s, "*"):
+		v.add(key, "must not contain a wildcard (*): redirect URIs are matched exactly")
+		return
+	case strings.ContainsAny(s, "%+"):
+		v.add(key, "must not contain '%%' or '+': the request's URI is compared after unescaping, so such a URI would match other strings too")
+		return
+	}
 	u, err := url.Parse(s)
 	if err != nil || !u.IsAbs() {
 		v.add(key, "must be an absolute URL")

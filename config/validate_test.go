@@ -92,6 +92,10 @@ func TestValidate(t *testing.T) {
 		{"secret not base64", func(c *Config) { c.Secret = "not base64!" }, EnvSecret},
 		{"secret short", func(c *Config) { c.Secret = "c2hvcnQ=" }, EnvSecret},
 		{"secret raw url", func(c *Config) { c.Secret = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8" }, ""},
+		{"dev secret", func(c *Config) { c.Secret = DevSecret }, EnvSecret},
+		{"dev secret unpadded", func(c *Config) { c.Secret = strings.TrimRight(DevSecret, "=") }, EnvSecret},
+		{"dev secret with spaces", func(c *Config) { c.Secret = " " + DevSecret + "\n" }, EnvSecret},
+		{"dev secret in dev", func(c *Config) { c.Secret, c.Dev = DevSecret, true }, ""},
 
 		// durations and numbers
 		{"smtp timeout", func(c *Config) { c.SMTP.Timeout = 0 }, "smtp.timeout"},
@@ -151,6 +155,16 @@ func TestValidate(t *testing.T) {
 		{"post logout http", func(c *Config) { c.Clients[0].PostLogoutRedirectURIs[0] = "http://app.example.com/" }, "clients[0].post_logout_redirect_uris[0]"},
 		{"post logout fragment", func(c *Config) { c.Clients[0].PostLogoutRedirectURIs[0] = "https://app.example.com/#bye" }, "clients[0].post_logout_redirect_uris[0]"},
 		{"post logout private scheme public", func(c *Config) { c.Clients[1].PostLogoutRedirectURIs = []string{"com.example.app:/bye"} }, ""},
+		{"redirect wildcard host", func(c *Config) { c.Clients[0].RedirectURIs[0] = "https://*.example.com/cb" }, "clients[0].redirect_uris[0]"},
+		{"redirect wildcard path", func(c *Config) { c.Clients[2].RedirectURIs = []string{"https://app.example.com/*"} }, "clients[2].redirect_uris[0]"},
+		{"redirect wildcard native", func(c *Config) { c.Clients[1].RedirectURIs[1] = "http://127.0.0.1:*/cb" }, "clients[1].redirect_uris[1]"},
+		{"redirect wildcard dev", func(c *Config) { c.Clients[1].RedirectURIs[0], c.Dev = "com.example.*:/cb", true }, "clients[1].redirect_uris[0]"},
+		{"post logout wildcard", func(c *Config) { c.Clients[0].PostLogoutRedirectURIs[0] = "https://app.example.com/*" }, "clients[0].post_logout_redirect_uris[0]"},
+		{"redirect percent", func(c *Config) { c.Clients[0].RedirectURIs[0] = "https://app.example.com/%63b" }, "clients[0].redirect_uris[0]"},
+		{"redirect percent in query", func(c *Config) { c.Clients[0].RedirectURIs[0] = "https://app.example.com/cb?next=%2F" }, "clients[0].redirect_uris[0]"},
+		{"redirect plus", func(c *Config) { c.Clients[0].RedirectURIs[0] = "https://app.example.com/cb?a=b+c" }, "clients[0].redirect_uris[0]"},
+		{"post logout percent", func(c *Config) { c.Clients[1].PostLogoutRedirectURIs = []string{"http://127.0.0.1/bye%20now"} }, "clients[1].post_logout_redirect_uris[0]"},
+		{"post logout plus", func(c *Config) { c.Clients[0].PostLogoutRedirectURIs[0] = "https://app.example.com/+" }, "clients[0].post_logout_redirect_uris[0]"},
 
 		// logout URIs
 		{"backchannel http", func(c *Config) { c.Clients[0].BackchannelLogoutURI = "http://app.example.com/bc" }, "clients[0].backchannel_logout_uri"},

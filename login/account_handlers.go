@@ -48,7 +48,7 @@ const recentSignIns = 10
 // account loads the signed-in account, or sends the browser to sign in
 // and come back to returnTo (ok false).
 func (h *Handlers) account(w http.ResponseWriter, r *http.Request, returnTo string) (Account, bool) {
-	acct, ok, err := h.c.Flow.Account(r.Context(), h.sessionToken(r))
+	acct, ok, err := h.c.Flow.Account(r.Context(), h.sessionToken(w, r))
 	if err == nil && !ok {
 		var id string
 		if id, err = h.c.Flow.StartAccountSignIn(r.Context(), returnTo, nil); err == nil {
@@ -204,7 +204,7 @@ const verifyCookie = "sekisho_verify"
 func (h *Handlers) VerifyEmailLink(w http.ResponseWriter, r *http.Request) {
 	token := r.URL.Query().Get("token")
 	c := &http.Cookie{Name: verifyCookie, Path: "/email/verify", MaxAge: -1, HttpOnly: true, Secure: h.c.Secure, SameSite: http.SameSiteLaxMode}
-	if _, signedIn := h.c.Flow.Session(r.Context(), h.sessionToken(r)); !signedIn && token != "" {
+	if _, signedIn := h.c.Flow.Session(r.Context(), h.sessionToken(w, r)); !signedIn && token != "" {
 		c.Value, c.MaxAge = token, int(h.c.Flow.c.Account.VerifyTTL/time.Second)
 	} else if token == "" {
 		token = h.cookie(r, verifyCookie)

@@ -312,6 +312,7 @@ type Credentials struct {
 	UserAgent     string
 	SessionToken  string // the browser's current session cookie, if any
 	DeviceToken   string // the browser's device cookie, if any
+	StepToken     string // the browser's step cookie, if any
 	// LangOf gives the language of mails for the request's ui_locales.
 	LangOf func(uiLocales []string) string
 }
@@ -330,6 +331,9 @@ type SignedIn struct {
 	// ChangeTicket, when set, starts the forced password change that
 	// comes next.
 	ChangeTicket string
+	// StepToken, with Challenge or ChangeTicket, is the step cookie the
+	// step is bound to: the browser must send it with the step's forms.
+	StepToken string
 }
 
 // Login checks the password and, when it is right, starts a new SSO
@@ -438,7 +442,7 @@ func (t *attempt) succeed(u storage.User, acr string) (SignedIn, error) {
 	}
 	audit := t.audit
 	s := signIn{a: t.a, u: u, amr: []string{AMRPassword}, acr: acr, ip: t.in.IP, ua: t.in.UserAgent, lang: lang,
-		deviceToken: t.in.DeviceToken, notify: true, audit: &audit}
+		deviceToken: t.in.DeviceToken, stepToken: t.in.StepToken, notify: true, audit: &audit}
 	if o, ok := t.f.Session(t.ctx, t.in.SessionToken); ok {
 		s.old = &o
 	}

@@ -96,6 +96,9 @@ type HandlerConfig struct {
 	LoginOutcome func(outcome string)
 	// DeviceLifetime is the device cookie's lifetime (otp.remember_device).
 	DeviceLifetime time.Duration
+	// StepLifetime is the step cookie's lifetime: a sign-in's longest
+	// (lifetimes.auth_request).
+	StepLifetime time.Duration
 }
 
 // Handlers are the HTTP side of the browser flows.
@@ -115,13 +118,21 @@ func NewHandlers(c HandlerConfig) *Handlers {
 	return &Handlers{c: c, sameSite: http.NewCrossOriginProtection()}
 }
 
-// SessionCookie is the name of the SSO session cookie.
-const SessionCookie = "sekisho_session"
+// Names of the SSO session cookie. Under https it is HostSessionCookie:
+// the __Host- prefix makes browsers refuse it unless it is Secure, has
+// Path=/ and no Domain, so no other host (a sibling subdomain, a network
+// attacker over http) can set or shadow it. Under plain http (development)
+// it is SessionCookie, which was also its https name before; sessions
+// begun then are still read under it (see sessionToken).
+const (
+	SessionCookie     = "sekisho_session"
+	HostSessionCookie = "__Host-" + SessionCookie
+)
 
 // LoginPage serves GET /login?id=…: finish with the SSO session when it
 // may, answer prompt=none, or show the form.
 func (h *Handlers) LoginPage(w http.ResponseWriter, r *http.Request) {
-	st, err := h.c.Flow.Start(r.Context(), r.URL.Query().Get("id"), h.sessionToken(r))
+	st, err := h.c.Flow.Start(r.Context(), r.URL.Query().Get("id"), h.sessionToken(w, r))
 	if err != nil {
 		h.requestError(w, r, st.Request, err)
 		return
@@ -152,8 +163,9 @@ func (h *Handlers) LoginSubmit(w http.ResponseWriter, r *http.Request) {
 		Password:      r.PostFormValue("password"),
 		IP:            h.c.ClientIP(r),
 		UserAgent:     r.UserAgent(),
-		SessionToken:  h.sessionToken(r),
+		SessionToken:  h.sessionToken(w, r),
 		DeviceToken:   h.cookie(r, DeviceCookie),
+		StepToken:     h.stepToken(r),
 		LangOf:        func(ui []string) string { return h.c.Pages.Lang(w, r, ui) },
 	}
 	res, err := h.c.Flow.Login(r.Context(), in)
@@ -183,6 +195,7 @@ func (h *Handlers) LoginSubmit(w http.ResponseWriter, r *http.Request) {
 // then the authorization response (or the provider's own page).
 func (h *Handlers) finish(w http.ResponseWriter, r *http.Request, res SignedIn) {
 	a := res.Request
+	h.setStepCookie(w, res.StepToken)
 	switch {
 	case res.Challenge != nil:
 		h.c.Pages.OTP(w, r, http.StatusOK, OTPView{AuthRequestID: a.ID, Challenge: *res.Challenge, UILocales: a.UILocales})
@@ -264,7 +277,7 @@ func (h *Handlers) EndSession(w http.ResponseWriter, r *http.Request) {
 		h.c.Pages.Error(w, r, http.StatusBadRequest, "error.invalid_request", "")
 		return
 	}
-	sess, hasSession := h.c.Flow.Session(r.Context(), h.sessionToken(r))
+	sess, hasSession := h.c.Flow.Session(r.Context(), h.sessionToken(w, r))
 	confirmed := r.Method == http.MethodPost && r.PostForm.Get("confirm") == "yes" && h.sameSite.Check(r) == nil
 	var frames []string
 	// Only a hint naming this very session (its sid) signs out without
@@ -306,7 +319,68 @@ func (h *Handlers) LogoutPage(w http.ResponseWriter, r *http.Request) {
 // sign-in mails; only its keyed hash is stored.
 const DeviceCookie = "sekisho_device"
 
-func (h *Handlers) sessionToken(r *http.Request) string { return h.cookie(r, SessionCookie) }
+// StepCookie binds the steps of a sign-in after the password (emailed
+// code, forced change) and of a password reset to the browser that
+// started them: each step stores its keyed hash, and a step's form from a
+// browser without it is refused as an expired step. Named with the
+// __Host- prefix under https (HostStepCookie).
+const (
+	StepCookie     = "sekisho_step"
+	HostStepCookie = "__Host-" + StepCookie
+)
+
+// stepToken is the browser's step cookie, or "".
+func (h *Handlers) stepToken(r *http.Request) string { return h.cookie(r, h.hostCookie(StepCookie)) }
+
+// setStepCookie gives the browser the step cookie token (again: its
+// lifetime starts over); nothing when token is empty.
+func (h *Handlers) setStepCookie(w http.ResponseWriter, token string) {
+	if token == "" {
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: h.hostCookie(StepCookie), Value: token, Path: "/", MaxAge: int(h.c.StepLifetime / time.Second),
+		HttpOnly: true, Secure: h.c.Secure, SameSite: http.SameSiteLaxMode})
+}
+
+// hostCookie is the name of a Path=/ cookie of ours: with the __Host-
+// prefix under https, which browsers accept only Secure, with Path=/ and
+// without Domain, so no other host can set or shadow it.
+func (h *Handlers) hostCookie(name string) string {
+	if h.c.Secure {
+		return "__Host-" + name
+	}
+	return name
+}
+
+// sessionCookieName is the session cookie's name: HostSessionCookie under
+// https, SessionCookie under http.
+func (h *Handlers) sessionCookieName() string { return h.hostCookie(SessionCookie) }
+
+// sessionToken returns the browser's session cookie value. Under https a
+// browser may still send it under the old name (SessionCookie), from
+// before the upgrade: the old cookie is cleared and, when it names an
+// active session that began before the upgrade (OldCookieName), that
+// session moves to the new name in the response. An old-name cookie of
+// any other session is ignored, so the old name stops working one
+// session.absolute after the upgrade and cannot be planted later.
+func (h *Handlers) sessionToken(w http.ResponseWriter, r *http.Request) string {
+	if !h.c.Secure {
+		return h.cookie(r, SessionCookie)
+	}
+	old := h.cookie(r, SessionCookie)
+	if old != "" {
+		h.expireCookie(w, SessionCookie)
+	}
+	if v := h.cookie(r, HostSessionCookie); v != "" || old == "" {
+		return v
+	}
+	sess, ok := h.c.Flow.Session(r.Context(), old)
+	if !ok || !sess.OldCookieName {
+		return ""
+	}
+	h.setSessionCookie(w, old, sess.AbsoluteExpiresAt)
+	return old
+}
 
 func (h *Handlers) cookie(r *http.Request, name string) string {
 	c, err := r.Cookie(name)
@@ -317,13 +391,19 @@ func (h *Handlers) cookie(r *http.Request, name string) string {
 }
 
 func (h *Handlers) setSessionCookie(w http.ResponseWriter, token string, expires time.Time) {
-	c := &http.Cookie{Name: SessionCookie, Value: token, Path: "/", Expires: expires, HttpOnly: true}
+	c := &http.Cookie{Name: h.sessionCookieName(), Value: token, Path: "/", Expires: expires, HttpOnly: true}
 	h.cookieSite(c)
 	http.SetCookie(w, c)
 }
 
 func (h *Handlers) clearSessionCookie(w http.ResponseWriter) {
-	c := &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true}
+	h.expireCookie(w, h.sessionCookieName())
+}
+
+// expireCookie deletes a session cookie (set with Path=/ and the session
+// cookie's SameSite and Secure).
+func (h *Handlers) expireCookie(w http.ResponseWriter, name string) {
+	c := &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true}
 	h.cookieSite(c)
 	http.SetCookie(w, c)
 }

@@ -75,8 +75,9 @@ func (h *Handlers) LegacyPage(w http.ResponseWriter, r *http.Request) {
 // LegacySubmit serves POST /login/legacy.
 func (h *Handlers) LegacySubmit(w http.ResponseWriter, r *http.Request) {
 	in := Credentials{AuthRequestID: r.PostFormValue("id"), Email: r.PostFormValue("email"), Password: r.PostFormValue("password"),
-		IP: h.c.ClientIP(r), UserAgent: r.UserAgent(), SessionToken: h.sessionToken(r), DeviceToken: h.cookie(r, DeviceCookie),
-		LangOf: func(ui []string) string { return h.c.Pages.Lang(w, r, ui) }}
+		IP: h.c.ClientIP(r), UserAgent: r.UserAgent(), SessionToken: h.sessionToken(w, r), DeviceToken: h.cookie(r, DeviceCookie),
+		StepToken: h.stepToken(r),
+		LangOf:    func(ui []string) string { return h.c.Pages.Lang(w, r, ui) }}
 	res, err := h.c.Flow.LegacyLogin(r.Context(), in)
 	switch {
 	case err == nil:

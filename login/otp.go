@@ -89,6 +89,7 @@ type signIn struct {
 	audit       *storage.AuditEvent // written with the completion
 	claim       *storage.CodeClaim  // the code the completion spends
 	deviceToken string              // the browser's device cookie, if any
+	stepToken   string              // the browser's step cookie, if any (bindStep makes one)
 	device      *storage.Device     // its record for u, when known
 	loaded      bool                // device was looked up
 	notify      bool                // a sign-in mail may go out (notify.login)
@@ -168,26 +169,49 @@ func (f *Flow) loadDevice(ctx context.Context, s *signIn, now time.Time) {
 }
 
 // next runs what follows a proven password (and code): the emailed step
-// when due, a forced password change, or the sign-in itself.
+// when due, a forced password change, or the sign-in itself. A step is
+// bound to the browser (StepToken).
 func (f *Flow) next(ctx context.Context, s signIn, now time.Time) (SignedIn, error) {
 	f.loadDevice(ctx, &s, now)
 	if f.otpDue(&s, now) {
-		ch, err := f.challenge(ctx, s.a, s.u, s.acr, now, s.lang)
+		browser := f.bindStep(&s.stepToken)
+		ch, err := f.challenge(ctx, s.a, s.u, s.acr, now, s.lang, browser)
 		if err == nil {
 			f.audit(ctx, storage.AuditEvent{Type: "login", UserID: s.u.ID, ClientID: s.a.ClientID, IP: s.ip,
 				Outcome: "challenge", Detail: "otp_sent"}, now)
 		}
-		return SignedIn{Request: s.a, Challenge: &ch}, err
+		return SignedIn{Request: s.a, Challenge: &ch, StepToken: s.stepToken}, err
 	}
 	if s.u.MustChangePassword {
-		ticket, err := f.changeTicket(ctx, s, now)
-		return SignedIn{Request: s.a, ChangeTicket: ticket}, err
+		browser := f.bindStep(&s.stepToken)
+		ticket, err := f.changeTicket(ctx, s, browser, now)
+		return SignedIn{Request: s.a, ChangeTicket: ticket, StepToken: s.stepToken}, err
 	}
 	return f.completeSignIn(ctx, s, now)
 }
 
-// challenge mails a new code for a and returns the step's ticket.
-func (f *Flow) challenge(ctx context.Context, a storage.AuthRequest, u storage.User, acr string, now time.Time, lang string) (Challenge, error) {
+// stepKind is the hash domain of step cookies.
+const stepKind = "step"
+
+// bindStep returns the keyed hash a step stores to stay with the browser:
+// of the browser's step cookie *token, or of a new one put there (the
+// handlers set it).
+func (f *Flow) bindStep(token *string) string {
+	if *token == "" {
+		*token = secret.RandomToken(32)
+	}
+	return f.c.Hasher.Hash(stepKind, *token)
+}
+
+// sameBrowser reports whether a step's code was started by the browser
+// whose step cookie is token.
+func (f *Flow) sameBrowser(c storage.OneTimeCode, token string) bool {
+	return token != "" && c.BrowserHash != "" && secret.Equal(c.BrowserHash, f.c.Hasher.Hash(stepKind, token))
+}
+
+// challenge mails a new code for a and returns the step's ticket; the
+// step is bound to browserHash.
+func (f *Flow) challenge(ctx context.Context, a storage.AuthRequest, u storage.User, acr string, now time.Time, lang, browserHash string) (Challenge, error) {
 	if err := f.countSend(ctx, u.ID, now); err != nil {
 		return Challenge{}, err
 	}
@@ -198,7 +222,7 @@ func (f *Flow) challenge(ctx context.Context, a storage.AuthRequest, u storage.U
 	}
 	c := storage.OneTimeCode{ID: uuid.NewString(), Purpose: storage.PurposeLogin, UserID: u.ID, AuthRequestID: a.ID,
 		TicketHash: f.c.Hasher.Hash("ticket", ticket), CodeHash: f.c.Hasher.Hash("code", code), Sends: 1, ACR: acr,
-		CreatedAt: now, SentAt: now, ExpiresAt: now.Add(f.c.OTP.CodeTTL)}
+		BrowserHash: browserHash, CreatedAt: now, SentAt: now, ExpiresAt: now.Add(f.c.OTP.CodeTTL)}
 	if err := f.c.Store.CreateCode(ctx, c, &m); err != nil {
 		return Challenge{}, fmt.Errorf("login: store sign-in code: %w", err)
 	}
@@ -237,9 +261,11 @@ func (f *Flow) composeCode(lang string, u storage.User, code string) (storage.Ou
 		&templates.LoginCodeMail{Code: code, ValidMinutes: f.c.OTP.validMinutes()})
 }
 
-// ticketCode loads the code a page's ticket names, for a and purpose;
-// ErrStepExpired when there is none or it is spent.
-func (f *Flow) ticketCode(ctx context.Context, a storage.AuthRequest, ticket, purpose string) (storage.OneTimeCode, error) {
+// ticketCode loads the code a page's ticket names, for a and purpose, in
+// the browser that started the step (stepToken: its step cookie);
+// ErrStepExpired when there is none, it is spent, or the browser is
+// another.
+func (f *Flow) ticketCode(ctx context.Context, a storage.AuthRequest, ticket, purpose, stepToken string) (storage.OneTimeCode, error) {
 	if ticket == "" {
 		return storage.OneTimeCode{}, ErrStepExpired
 	}
@@ -249,16 +275,16 @@ func (f *Flow) ticketCode(ctx context.Context, a storage.AuthRequest, ticket, pu
 		return c, ErrStepExpired
 	case err != nil:
 		return c, fmt.Errorf("login: load code: %w", err)
-	case c.Purpose != purpose || c.AuthRequestID != a.ID || c.UsedAt != nil:
+	case c.Purpose != purpose || c.AuthRequestID != a.ID || c.UsedAt != nil || !f.sameBrowser(c, stepToken):
 		return c, ErrStepExpired
 	}
 	return c, nil
 }
 
 // ChallengeOf describes a waiting step again (to show its page after an
-// error).
-func (f *Flow) ChallengeOf(ctx context.Context, a storage.AuthRequest, ticket string) (Challenge, error) {
-	c, err := f.ticketCode(ctx, a, ticket, storage.PurposeLogin)
+// error), in the browser that started it (stepToken).
+func (f *Flow) ChallengeOf(ctx context.Context, a storage.AuthRequest, ticket, stepToken string) (Challenge, error) {
+	c, err := f.ticketCode(ctx, a, ticket, storage.PurposeLogin, stepToken)
 	if err != nil {
 		return Challenge{}, err
 	}
@@ -277,14 +303,15 @@ type Step struct {
 	UserAgent    string
 	SessionToken string // the browser's session cookie, if any
 	DeviceToken  string // the browser's device cookie, if any
+	StepToken    string // the browser's step cookie: the step must have been started with it
 	Lang         string // of mails
 }
 
 // stepSignIn is the sign-in a step continues: u proved amr in the
 // browser st comes from.
 func (f *Flow) stepSignIn(ctx context.Context, a storage.AuthRequest, u storage.User, amr []string, st Step) signIn {
-	s := signIn{a: a, u: u, amr: amr, ip: st.IP, ua: st.UserAgent, lang: st.Lang, deviceToken: st.DeviceToken, notify: true,
-		audit: &storage.AuditEvent{Type: "login", ClientID: a.ClientID, IP: st.IP}}
+	s := signIn{a: a, u: u, amr: amr, ip: st.IP, ua: st.UserAgent, lang: st.Lang, deviceToken: st.DeviceToken,
+		stepToken: st.StepToken, notify: true, audit: &storage.AuditEvent{Type: "login", ClientID: a.ClientID, IP: st.IP}}
 	if o, ok := f.Session(ctx, st.SessionToken); ok {
 		s.old = &o
 	}
@@ -304,7 +331,7 @@ type OTPInput struct {
 func (f *Flow) VerifyOTP(ctx context.Context, a storage.AuthRequest, in OTPInput) (SignedIn, error) {
 	now := f.c.Now().UTC()
 	fail := SignedIn{Request: a}
-	c, err := f.ticketCode(ctx, a, in.Ticket, storage.PurposeLogin)
+	c, err := f.ticketCode(ctx, a, in.Ticket, storage.PurposeLogin, in.StepToken)
 	if err != nil {
 		return fail, err
 	}
@@ -341,12 +368,13 @@ func (f *Flow) VerifyOTP(ctx context.Context, a storage.AuthRequest, in OTPInput
 	return res, err
 }
 
-// Resend mails a new code for the step: the previous code stops working,
-// the wrong tries stay counted. At most one mail per cooldown
-// (*CooldownError) and MaxSendsPerHour per user (ErrTooManyCodes).
-func (f *Flow) Resend(ctx context.Context, a storage.AuthRequest, ticket, lang string) (Challenge, error) {
+// Resend mails a new code for the step, asked in the browser that started
+// it (stepToken): the previous code stops working, the wrong tries stay
+// counted. At most one mail per cooldown (*CooldownError) and
+// MaxSendsPerHour per user (ErrTooManyCodes).
+func (f *Flow) Resend(ctx context.Context, a storage.AuthRequest, ticket, stepToken, lang string) (Challenge, error) {
 	now := f.c.Now().UTC()
-	c, err := f.ticketCode(ctx, a, ticket, storage.PurposeLogin)
+	c, err := f.ticketCode(ctx, a, ticket, storage.PurposeLogin, stepToken)
 	if err != nil {
 		return Challenge{}, err
 	}
@@ -382,8 +410,9 @@ func (f *Flow) Resend(ctx context.Context, a storage.AuthRequest, ticket, lang s
 }
 
 // changeTicket spends the step's code (if any) and starts the forced
-// password change, which remembers what the sign-in proved.
-func (f *Flow) changeTicket(ctx context.Context, s signIn, now time.Time) (string, error) {
+// password change, bound to browserHash, which remembers what the
+// sign-in proved.
+func (f *Flow) changeTicket(ctx context.Context, s signIn, browserHash string, now time.Time) (string, error) {
 	if s.claim != nil {
 		if err := f.c.Store.ClaimCode(ctx, *s.claim, now); err != nil {
 			return "", err
@@ -391,7 +420,7 @@ func (f *Flow) changeTicket(ctx context.Context, s signIn, now time.Time) (strin
 	}
 	ticket := secret.RandomToken(32)
 	c := storage.OneTimeCode{ID: uuid.NewString(), Purpose: storage.PurposeChange, UserID: s.u.ID, AuthRequestID: s.a.ID,
-		TicketHash: f.c.Hasher.Hash("ticket", ticket), CodeHash: "-", AMR: s.amr, ACR: s.acr,
+		TicketHash: f.c.Hasher.Hash("ticket", ticket), CodeHash: "-", AMR: s.amr, ACR: s.acr, BrowserHash: browserHash,
 		CreatedAt: now, SentAt: now, ExpiresAt: s.a.ExpiresAt}
 	if err := f.c.Store.CreateCode(ctx, c, nil); err != nil {
 		return "", fmt.Errorf("login: start password change: %w", err)
@@ -413,7 +442,7 @@ func (f *Flow) ForcedChange(ctx context.Context, a storage.AuthRequest, in Chang
 	var ended storage.SessionEndResult
 	now := f.c.Now().UTC()
 	fail := SignedIn{Request: a}
-	c, err := f.ticketCode(ctx, a, in.Ticket, storage.PurposeChange)
+	c, err := f.ticketCode(ctx, a, in.Ticket, storage.PurposeChange, in.StepToken)
 	if err == nil && !now.Before(c.ExpiresAt) {
 		err = ErrStepExpired
 	}

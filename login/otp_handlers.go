@@ -40,7 +40,8 @@ func (h *Handlers) changeView(a storage.AuthRequest, ticket string) ChangeView {
 // step reads what a step's form brings from the browser.
 func (h *Handlers) step(w http.ResponseWriter, r *http.Request, a storage.AuthRequest) Step {
 	return Step{Ticket: r.PostFormValue("ticket"), IP: h.c.ClientIP(r), UserAgent: r.UserAgent(),
-		SessionToken: h.sessionToken(r), DeviceToken: h.cookie(r, DeviceCookie), Lang: h.c.Pages.Lang(w, r, a.UILocales)}
+		SessionToken: h.sessionToken(w, r), DeviceToken: h.cookie(r, DeviceCookie), StepToken: h.stepToken(r),
+		Lang: h.c.Pages.Lang(w, r, a.UILocales)}
 }
 
 // OTPSubmit serves POST /login/otp: the emailed code.
@@ -72,7 +73,7 @@ func (h *Handlers) OTPResend(w http.ResponseWriter, r *http.Request) {
 		h.requestError(w, r, a, err)
 		return
 	}
-	ch, err := h.c.Flow.Resend(r.Context(), a, r.PostFormValue("ticket"), h.c.Pages.Lang(w, r, a.UILocales))
+	ch, err := h.c.Flow.Resend(r.Context(), a, r.PostFormValue("ticket"), h.stepToken(r), h.c.Pages.Lang(w, r, a.UILocales))
 	var cool *CooldownError
 	view := OTPView{AuthRequestID: a.ID, Challenge: ch, UILocales: a.UILocales}
 	switch {
@@ -118,7 +119,7 @@ func (h *Handlers) ChangeSubmit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) showOTP(w http.ResponseWriter, r *http.Request, a storage.AuthRequest, ticket string, m Msg) {
-	ch, err := h.c.Flow.ChallengeOf(r.Context(), a, ticket)
+	ch, err := h.c.Flow.ChallengeOf(r.Context(), a, ticket, h.stepToken(r))
 	if err != nil {
 		h.stepError(w, r, a, err)
 		return

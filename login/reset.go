@@ -52,16 +52,22 @@ func (c ResetConfig) validMinutes() int { return int(c.CodeTTL / time.Minute) }
 // ResetStarted is what the page after "send me a code" needs.
 type ResetStarted struct {
 	Ticket string // names the code, without saying whether one exists
+	// StepToken is the step cookie the code is bound to: the browser must
+	// send it with the code.
+	StepToken string
 }
 
 // StartReset sends a reset code to the account with the email, if there
 // is one and the limits allow, and always answers alike, in the same time.
-// a is the sign-in the user came from, loaded with Request.
-func (f *Flow) StartReset(ctx context.Context, a storage.AuthRequest, email, ip, lang string) (ResetStarted, error) {
+// a is the sign-in the user came from, loaded with Request; stepToken is
+// the browser's step cookie, if any (the code is bound to it, or to a new
+// one in ResetStarted).
+func (f *Flow) StartReset(ctx context.Context, a storage.AuthRequest, email, ip, lang, stepToken string) (ResetStarted, error) {
 	start := time.Now()
 	defer func() { sleepUntil(ctx, start.Add(f.c.Reset.Floor)) }()
 	ticket := secret.RandomToken(32)
-	out := ResetStarted{Ticket: ticket}
+	browserHash := f.bindStep(&stepToken)
+	out := ResetStarted{Ticket: ticket, StepToken: stepToken}
 	now := f.c.Now().UTC()
 	email = strings.TrimSpace(email)
 	emailKey := "reset:email:" + f.c.Hasher.Hash("throttle", strings.ToLower(email))
@@ -92,7 +98,7 @@ func (f *Flow) StartReset(ctx context.Context, a storage.AuthRequest, email, ip,
 	}
 	c := storage.OneTimeCode{ID: uuid.NewString(), Purpose: storage.PurposeReset, UserID: u.ID, AuthRequestID: a.ID,
 		TicketHash: f.c.Hasher.Hash("ticket", ticket), CodeHash: f.c.Hasher.Hash("code", code), Sends: 1,
-		CreatedAt: now, SentAt: now, ExpiresAt: now.Add(f.c.Reset.CodeTTL)}
+		BrowserHash: browserHash, CreatedAt: now, SentAt: now, ExpiresAt: now.Add(f.c.Reset.CodeTTL)}
 	if err := f.c.Store.CreateCode(ctx, c, &m); err != nil {
 		return out, fmt.Errorf("login: store reset code: %w", err)
 	}
@@ -117,7 +123,9 @@ func (f *Flow) Reset(ctx context.Context, a storage.AuthRequest, in ResetInput) 
 	now := f.c.Now().UTC()
 	rc := f.c.Reset
 	c, err := f.c.Store.GetCodeByTicket(ctx, f.c.Hasher.Hash("ticket", in.Ticket))
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && (c.Purpose != storage.PurposeReset || c.AuthRequestID != a.ID)) {
+	// Another browser's code is wrong, and counts no try against it.
+	if errors.Is(err, storage.ErrNotFound) ||
+		(err == nil && (c.Purpose != storage.PurposeReset || c.AuthRequestID != a.ID || !f.sameBrowser(c, in.StepToken))) {
 		return SignedIn{Request: a}, ended, ErrWrongCode
 	}
 	if err != nil {

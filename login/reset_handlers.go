@@ -51,11 +51,12 @@ func (h *Handlers) ForgotSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang := h.c.Pages.Lang(w, r, a.UILocales)
-	started, err := h.c.Flow.StartReset(r.Context(), a, r.PostFormValue("email"), h.c.ClientIP(r), lang)
+	started, err := h.c.Flow.StartReset(r.Context(), a, r.PostFormValue("email"), h.c.ClientIP(r), lang, h.stepToken(r))
 	if err != nil {
 		h.requestError(w, r, a, err)
 		return
 	}
+	h.setStepCookie(w, started.StepToken)
 	h.c.Pages.Reset(w, r, http.StatusOK, ResetView{AuthRequestID: id, Ticket: started.Ticket,
 		ValidMinutes: h.c.Flow.c.Reset.validMinutes(), Rules: h.c.Flow.c.Policy.Rules(), UILocales: a.UILocales})
 }

@@ -19,6 +19,7 @@ type Store interface {
 	EnqueueMail(ctx context.Context, ms ...storage.OutboxMail) error
 	ClaimMail(ctx context.Context, c storage.DeliveryClaim) ([]storage.OutboxMail, error)
 	FinishMail(ctx context.Context, id string, o storage.DeliveryOutcome) error
+	ExpireMail(ctx context.Context, now time.Time) (int, error)
 }
 
 // Sealer encrypts outbox bodies at rest (secret.Keys).
@@ -57,7 +58,7 @@ func NewOutbox(c OutboxConfig) *Outbox {
 	}
 	o := &Outbox{c: c}
 	o.queue = outbox.New(outbox.Config[storage.OutboxMail]{
-		Name: "mail", Claim: c.Store.ClaimMail, Send: o.send, Finish: c.Store.FinishMail,
+		Name: "mail", Claim: c.Store.ClaimMail, Send: o.send, Finish: c.Store.FinishMail, Expire: c.Store.ExpireMail,
 		ID:       func(m storage.OutboxMail) string { return m.ID },
 		Attempts: func(m storage.OutboxMail) int { return m.Attempts },
 		Parallel: c.Parallel, RetryDelay: c.RetryDelay, MaxAttempts: c.MaxAttempts, AttemptTimeout: c.Timeout,

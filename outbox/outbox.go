@@ -27,6 +27,8 @@ const (
 	OutcomeDelivered = "delivered"
 	OutcomeRetry     = "retry"
 	OutcomeFailed    = "failed"
+	// OutcomeExpired: a row finished unsent because it expired (Expire).
+	OutcomeExpired = "expired"
 )
 
 // Config configures a Queue.
@@ -43,6 +45,10 @@ type Config[T any] struct {
 	// ID and Attempts read a claimed row.
 	ID       func(T) string
 	Attempts func(T) int
+	// Expire, when set, finishes the rows that expired unsent by now and
+	// reports how many; it runs before each round of due rows. (Claim
+	// must not return expired rows either.)
+	Expire func(ctx context.Context, now time.Time) (int, error)
 
 	Parallel    int           // rows attempted at once
 	RetryDelay  time.Duration // before the second attempt, doubled after
@@ -117,9 +123,11 @@ func (q *Queue[T]) SendClaimed(ctx context.Context, items []T, lease time.Time, 
 	}
 }
 
-// DeliverDue attempts the rows that are due, Parallel at a time, until
-// none is left or ctx ends.
+// DeliverDue finishes the rows that expired (Config.Expire), then
+// attempts the rows that are due, Parallel at a time, until none is left
+// or ctx ends.
 func (q *Queue[T]) DeliverDue(ctx context.Context) {
+	q.expire(ctx)
 	for ctx.Err() == nil {
 		now := q.c.Now().UTC()
 		lease := now.Add(q.Lease())
@@ -134,6 +142,26 @@ func (q *Queue[T]) DeliverDue(ctx context.Context) {
 			return
 		}
 		<-q.send(context.WithoutCancel(ctx), items, lease)
+	}
+}
+
+// expire runs Config.Expire and counts what it finished.
+func (q *Queue[T]) expire(ctx context.Context) {
+	if q.c.Expire == nil {
+		return
+	}
+	n, err := q.c.Expire(ctx, q.c.Now().UTC())
+	if err != nil {
+		if ctx.Err() == nil {
+			q.c.Logger.WarnContext(ctx, "expire "+q.c.Name, "err", err)
+		}
+		return
+	}
+	for range n {
+		q.c.Outcome(OutcomeExpired)
+	}
+	if n > 0 {
+		q.c.Logger.InfoContext(ctx, "expired before it could be sent", "queue", q.c.Name, "rows", n)
 	}
 }
 

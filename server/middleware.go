@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sekisho/sekisho/config"
 	"github.com/sekisho/sekisho/secret"
 )
 
@@ -113,19 +114,36 @@ func observe(log *slog.Logger, requests *prometheus.CounterVec, next http.Handle
 	})
 }
 
-// securityHeaders sets the headers every page carries.
-func securityHeaders(csp string, https bool, next http.Handler) http.Handler {
+// securityHeaders sets the headers every page carries; hsts is the
+// Strict-Transport-Security value, empty under plain http.
+func securityHeaders(csp, hsts string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", csp)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
-		if https {
-			h.Set("Strict-Transport-Security", "max-age=31536000")
+		// No window of another origin keeps a handle on ours (a sign-in
+		// page opened by window.open, or one that opened another).
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if hsts != "" {
+			h.Set("Strict-Transport-Security", hsts)
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// strictTransportSecurity is the HSTS value of an https issuer (a year,
+// with includeSubDomains when http.hsts_include_subdomains), or "".
+func strictTransportSecurity(cfg *config.Config) string {
+	if !strings.HasPrefix(cfg.Issuer, "https://") {
+		return ""
+	}
+	v := "max-age=31536000"
+	if cfg.HTTP.HSTSIncludeSubdomains {
+		v += "; includeSubDomains"
+	}
+	return v
 }
 
 // inputRejecter answers a request whose input is refused at the edge:

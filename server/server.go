@@ -53,6 +53,8 @@ type Server struct {
 	mail     *mail.Outbox
 	log      *slog.Logger
 	now      func() time.Time
+	// clockSkew is sekisho_clock_skew_seconds (set once measured).
+	clockSkew *prometheus.GaugeVec
 }
 
 // Metrics of the process.
@@ -63,6 +65,9 @@ type metrics struct {
 	logins   *prometheus.CounterVec
 	logouts  *prometheus.CounterVec
 	mails    *prometheus.CounterVec
+	// clockSkew has no labels: a vector, so that it is absent until
+	// measured (never, on SQLite).
+	clockSkew *prometheus.GaugeVec
 }
 
 func newMetrics() *metrics {
@@ -78,8 +83,10 @@ func newMetrics() *metrics {
 			Help: "Back-channel logout delivery attempts, by outcome (delivered, retry, failed)."}, []string{"outcome"}),
 	}
 	m.mails = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sekisho_mail_deliveries_total",
-		Help: "Mail delivery attempts, by outcome (delivered, retry, failed)."}, []string{"outcome"})
-	m.registry.MustRegister(m.requests, m.tokens, m.logins, m.logouts, m.mails,
+		Help: "Mail delivery attempts, by outcome (delivered, retry, failed), and mails that expired unsent (expired)."}, []string{"outcome"})
+	m.clockSkew = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "sekisho_clock_skew_seconds",
+		Help: "This replica's clock minus the database's (PostgreSQL), at the last check."}, nil)
+	m.registry.MustRegister(m.requests, m.tokens, m.logins, m.logouts, m.mails, m.clockSkew,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -130,10 +137,11 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, fmt.Errorf("server: trusted_proxies: %w", err)
 	}
 	lh := login.NewHandlers(login.HandlerConfig{Flow: flow, OP: provider, Notifier: logout, Pages: pg, ClientIP: clientIP.Of,
-		Secure: https, Logger: log, DeviceLifetime: cfg.OTP.RememberDevice.D(),
+		Secure: https, Logger: log, DeviceLifetime: cfg.OTP.RememberDevice.D(), StepLifetime: cfg.Lifetimes.AuthRequest.D(),
 		LoginOutcome: func(o string) { m.logins.WithLabelValues(o).Inc() }})
 
-	s := &Server{cfg: cfg, store: o.Store, keys: km, provider: provider, logout: logout, mail: outbox, log: log, now: o.Now}
+	s := &Server{cfg: cfg, store: o.Store, keys: km, provider: provider, logout: logout, mail: outbox, log: log, now: o.Now,
+		clockSkew: m.clockSkew}
 	// Routes match the escaped path, so a percent-encoded "/" in an API
 	// path segment (a legacy id) stays in its segment.
 	r := mux.NewRouter().UseEncodedPath()
@@ -196,7 +204,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	h = checkInput(cfg.Limits.MaxBodyBytes, inputRejecter{page: func(w http.ResponseWriter, r *http.Request, status int, key string) {
 		pg.Error(w, r, status, key, "")
 	}, oauth: provider.RefuseInput}, h)
-	h = securityHeaders(contentSecurityPolicy(cfg), https, h)
+	h = securityHeaders(contentSecurityPolicy(cfg), strictTransportSecurity(cfg), h)
 	h = observe(log, m.requests, h)
 	s.handler = h
 	return s, nil
@@ -274,11 +282,11 @@ func (s *Server) Mail() *mail.Outbox { return s.mail }
 func (s *Server) Logout() *op.Logout { return s.logout }
 
 // Run runs the background workers (key reload, logout deliveries and the
-// end of expired sessions, expiry sweep) until ctx ends, then waits for
-// logout deliveries in flight.
+// end of expired sessions, expiry sweep, clock check) until ctx ends, then
+// waits for logout deliveries in flight.
 func (s *Server) Run(ctx context.Context) {
 	go s.keys.Run(ctx)
-	logoutDone, mailDone := make(chan struct{}), make(chan struct{})
+	logoutDone, mailDone, clockDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(logoutDone)
 		s.logout.Run(ctx)
@@ -287,7 +295,11 @@ func (s *Server) Run(ctx context.Context) {
 		defer close(mailDone)
 		s.mail.Run(ctx)
 	}()
-	defer func() { <-logoutDone; <-mailDone }()
+	go func() {
+		defer close(clockDone)
+		s.watchClock(ctx)
+	}()
+	defer func() { <-logoutDone; <-mailDone; <-clockDone }()
 	t := time.NewTicker(s.cfg.SweepInterval.D())
 	defer t.Stop()
 	for {
@@ -373,3 +385,60 @@ func CLIFlow(o Options) (*login.Flow, error) {
 type queueOnly struct{ *mail.Outbox }
 
 func (queueOnly) SendNow(context.Context, ...string) {}
+
+// Clock skew. Every replica times codes, tokens, sessions, leases and
+// rate windows with its own clock (the Go clock, which tests inject) and
+// compares times other replicas wrote, so their clocks must agree: hosts
+// need NTP. Each replica compares its clock with the database's at start
+// and every ClockCheckInterval, exposes the difference as
+// sekisho_clock_skew_seconds and warns beyond MaxClockSkew.
+const (
+	// MaxClockSkew is the difference beyond which a replica warns, well
+	// before things break: a claim's lease outlives its attempt by at
+	// least 5 s, so only replicas further apart than that could take over
+	// a mail or logout delivery still in flight and send it twice.
+	MaxClockSkew = 2 * time.Second
+	// ClockCheckInterval is how often the clock is compared.
+	ClockCheckInterval = time.Minute
+)
+
+// watchClock checks the clock at start and every ClockCheckInterval until
+// ctx ends; not at all on a database without a clock of its own.
+func (s *Server) watchClock(ctx context.Context) {
+	t := time.NewTicker(ClockCheckInterval)
+	defer t.Stop()
+	for {
+		_, ok, err := s.checkClock(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.WarnContext(ctx, "compare the clock with the database's", "err", err)
+		case err == nil && !ok:
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// checkClock measures this replica's clock minus the database's (taking
+// the middle of the query's round trip as the moment the database read its
+// clock), records it and warns when it exceeds MaxClockSkew. ok is false
+// when the database has no clock of its own (SQLite).
+func (s *Server) checkClock(ctx context.Context) (skew time.Duration, ok bool, err error) {
+	before := s.now()
+	db, ok, err := s.store.DatabaseTime(ctx)
+	after := s.now()
+	if err != nil || !ok {
+		return 0, ok, err
+	}
+	skew = before.Add(after.Sub(before) / 2).Sub(db)
+	s.clockSkew.WithLabelValues().Set(skew.Seconds())
+	if skew > MaxClockSkew || skew < -MaxClockSkew {
+		s.log.WarnContext(ctx, "this host's clock differs from the database's: keep every host's clock in sync (NTP)",
+			"skew_seconds", skew.Seconds(), "max_skew_seconds", MaxClockSkew.Seconds())
+	}
+	return skew, true, nil
+}

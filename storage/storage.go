@@ -55,6 +55,11 @@ type Storage interface {
 	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
+	// DatabaseTime returns the database server's clock, in UTC, so that
+	// replicas can tell when their own clocks drift from it. ok is false
+	// when the database has no clock of its own (SQLite runs inside this
+	// process, on this host's clock).
+	DatabaseTime(ctx context.Context) (t time.Time, ok bool, err error)
 	// Close releases the connections.
 	Close() error
 }
@@ -364,6 +369,12 @@ type Session struct {
 	IdleExpiresAt     time.Time
 	AbsoluteExpiresAt time.Time
 	EndedAt           *time.Time
+	// OldCookieName: the session began before its cookie was named
+	// __Host-sekisho_session under https (migration 00009), so a browser
+	// may still send it as sekisho_session. Only such a session is read
+	// under the old name. New sessions never have it; a renewal (a new
+	// cookie value) clears it.
+	OldCookieName bool
 }
 
 // Active reports whether the session may be used at now.
@@ -453,6 +464,10 @@ const (
 	DeliveryPending   = "pending"
 	DeliveryDelivered = "delivered"
 	DeliveryFailed    = "failed" // final: gave up or the client refused
+	// DeliveryExpired (mails only) is final: the mail was not sent before
+	// its ExpiresAt (the code or link it carries stopped working), and
+	// never will be.
+	DeliveryExpired = "expired"
 )
 
 // LogoutDelivery is one back-channel logout notification of one client
@@ -471,7 +486,7 @@ type LogoutDelivery struct {
 // WorkState is the delivery state of a row of a work table (a logout
 // delivery, a mail): claimed by a worker, attempted, retried or finished.
 type WorkState struct {
-	Status        string // DeliveryPending, DeliveryDelivered, DeliveryFailed
+	Status        string // DeliveryPending, DeliveryDelivered, DeliveryFailed, DeliveryExpired
 	Attempts      int    // attempts started (claims)
 	NextAttemptAt time.Time
 	ClaimedUntil  *time.Time
@@ -537,7 +552,11 @@ type OutboxMail struct {
 	Recipient string // envelope recipient
 	Subject   string
 	Template  string // which mail: login_code, reset_code, ...
-	Body      []byte // sealed; nil once delivered
+	Body      []byte // sealed; nil once delivered or expired
+	// ExpiresAt, when set, is when the mail stops being worth sending
+	// (the code or link it carries expires then): it is never sent at or
+	// after it. Nil: no expiry.
+	ExpiresAt *time.Time
 	WorkState
 }
 
@@ -548,16 +567,22 @@ type MailStore interface {
 	// EnqueueMail writes the mails in one transaction.
 	EnqueueMail(ctx context.Context, ms ...OutboxMail) error
 	// ClaimMail claims due (or named) pending mails, like
-	// ClaimLogoutDeliveries.
+	// ClaimLogoutDeliveries, except mails whose ExpiresAt is at or before
+	// c.Now: those are never claimed.
 	ClaimMail(ctx context.Context, c DeliveryClaim) ([]OutboxMail, error)
+	// ExpireMail finishes the pending mails whose ExpiresAt is at or
+	// before now and that no claim holds: they become DeliveryExpired
+	// (final, body dropped). It reports how many it finished; concurrent
+	// callers, in any process, never count the same mail.
+	ExpireMail(ctx context.Context, now time.Time) (int, error)
 	// FinishMail records an attempt; a delivered mail loses its body.
 	FinishMail(ctx context.Context, id string, o DeliveryOutcome) error
 	GetMail(ctx context.Context, id string) (OutboxMail, error)
 	// ListMail returns matching mails, newest first.
 	ListMail(ctx context.Context, f DeliveryFilter) ([]OutboxMail, error)
 	// RetryMail makes a failed or pending mail due now, with a fresh
-	// count of attempts. ErrConflict when it was delivered (its body is
-	// gone).
+	// count of attempts. ErrConflict when it was delivered or expired (its
+	// body is gone).
 	RetryMail(ctx context.Context, id string, now time.Time) error
 }
 
@@ -593,6 +618,10 @@ type OneTimeCode struct {
 	SentAt    time.Time
 	ExpiresAt time.Time
 	UsedAt    *time.Time // used, or voided by a newer code
+
+	// BrowserHash binds a sign-in step (code, forced change, reset) to the
+	// browser that started it: the keyed hash of its step cookie.
+	BrowserHash string
 }
 
 // Usable reports whether the code may still be tried at now.
@@ -648,6 +677,8 @@ type EmailChange struct {
 type CodeStore interface {
 	// CreateCode stores c, voids the user's other unused codes of the
 	// same purpose and enqueues mail (when not nil), in one transaction.
+	// The mail carries the code: it expires with it (its ExpiresAt is
+	// c.ExpiresAt).
 	CreateCode(ctx context.Context, c OneTimeCode, mail *OutboxMail) error
 	GetCodeByTicket(ctx context.Context, ticketHash string) (OneTimeCode, error)
 	// FailCode counts a wrong try on a usable code and returns it.
@@ -659,7 +690,8 @@ type CodeStore interface {
 	// RenewCode gives a code that is not used and not exhausted a new
 	// code hash and expiry (a resend: the previous code stops working,
 	// the wrong tries stay counted), counts the send and enqueues the
-	// mail, in one transaction. ErrConflict when the code is used or
+	// mail, which expires with the new code (r.ExpiresAt), in one
+	// transaction. ErrConflict when the code is used or
 	// exhausted.
 	RenewCode(ctx context.Context, r CodeRenewal) (OneTimeCode, error)
 	// ChangePassword claims p.Code when set (ErrAlreadyUsed when it is no

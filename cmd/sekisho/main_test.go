@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sekisho/sekisho/config"
 )
 
 // run executes the CLI in-process with stdin and returns its output.
@@ -135,5 +137,27 @@ func TestUserAddInput(t *testing.T) {
 	}
 	if out, _ := run(t, "", "outbox", "list", "--config", cfg); strings.Count(out, "verify_email") != 1 {
 		t.Errorf("want one verification mail in the outbox:\n%s", out)
+	}
+}
+
+// The development secret is published in the source: every command that
+// reads SEKISHO_SECRET refuses it outside --dev, naming the variable.
+func TestDevSecretRefused(t *testing.T) {
+	t.Setenv("SEKISHO_SECRET", config.DevSecret)
+	cfg := writeConfig(t, cliConfig)
+	for _, args := range [][]string{
+		{"serve", "--config", cfg},
+		{"migrate", "--config", cfg},
+		{"user", "list", "--config", cfg},
+		{"outbox", "list", "--config", cfg},
+		{"keys", "rotate", "--config", cfg},
+	} {
+		_, err := run(t, "", args...)
+		if err == nil || !strings.Contains(err.Error(), "SEKISHO_SECRET: is the development secret") {
+			t.Errorf("%s: %v, want SEKISHO_SECRET refused", strings.Join(args[:len(args)-2], " "), err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(cfg), "sekisho.db")); !os.IsNotExist(err) {
+		t.Errorf("a command opened the database before refusing the secret: %v", err)
 	}
 }

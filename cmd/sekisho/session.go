@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sekisho/sekisho/config"
+	"github.com/sekisho/sekisho/login"
 	"github.com/sekisho/sekisho/op"
 	"github.com/sekisho/sekisho/storage"
 	"github.com/sekisho/sekisho/storage/gormstore"
@@ -114,7 +117,7 @@ func newLogoutDeliveriesCmd() *cobra.Command {
 		Short: "List back-channel logout deliveries, newest first",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, _ *config.Config) error {
-				if err := checkStatus(status); err != nil {
+				if err := checkStatus(status, deliveryStates); err != nil {
 					return err
 				}
 				ds, err := st.ListLogoutDeliveries(ctx, storage.DeliveryFilter{Status: status, Limit: limit})
@@ -145,12 +148,13 @@ func newOutboxCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "outbox", Short: "See and resend mails in the outbox"}
 	var status string
 	var limit int
+	var showAddresses bool
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List mails, newest first (bodies are never shown)",
+		Short: "List mails, newest first (bodies are never shown; addresses masked unless --show-addresses)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, _ *config.Config) error {
-				if err := checkStatus(status); err != nil {
+				if err := checkStatus(status, mailStates); err != nil {
 					return err
 				}
 				ms, err := st.ListMail(ctx, storage.DeliveryFilter{Status: status, Limit: limit})
@@ -164,15 +168,20 @@ func newOutboxCmd() *cobra.Command {
 					if m.FinishedAt != nil {
 						when = *m.FinishedAt
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%.60s\n", m.ID, m.Recipient, m.Template, m.Status, m.Attempts,
+					to := m.Recipient
+					if !showAddresses {
+						to = login.MaskEmail(to)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%.60s\n", m.ID, to, m.Template, m.Status, m.Attempts,
 						m.CreatedAt.Format(time.RFC3339), when.Format(time.RFC3339), m.LastError)
 				}
 				return tw.Flush()
 			})
 		},
 	}
-	list.Flags().StringVar(&status, "status", "", "only mails in this state: pending, delivered or failed")
+	list.Flags().StringVar(&status, "status", "", "only mails in this state: pending, delivered, failed or expired")
 	list.Flags().IntVar(&limit, "limit", 100, "at most this many")
+	list.Flags().BoolVar(&showAddresses, "show-addresses", false, "show recipients in full (they are personal data: a***@example.com otherwise)")
 	retry := &cobra.Command{
 		Use:   "retry ID",
 		Short: "Send a failed (or waiting) mail again now",
@@ -184,6 +193,9 @@ func newOutboxCmd() *cobra.Command {
 				case errors.Is(err, storage.ErrNotFound):
 					return fmt.Errorf("no mail with the id %s", args[0])
 				case errors.Is(err, storage.ErrConflict):
+					if m, err := st.GetMail(ctx, args[0]); err == nil && m.Status == storage.DeliveryExpired {
+						return fmt.Errorf("mail %s expired unsent: the code or link it carried no longer works", args[0])
+					}
 					return fmt.Errorf("mail %s was delivered already", args[0])
 				case err != nil:
 					return err
@@ -197,11 +209,17 @@ func newOutboxCmd() *cobra.Command {
 	return cmd
 }
 
-// checkStatus accepts the states of outbox rows.
-func checkStatus(status string) error {
-	switch status {
-	case "", storage.DeliveryPending, storage.DeliveryDelivered, storage.DeliveryFailed:
+// deliveryStates are the states of logout deliveries; mails may also
+// have expired.
+var (
+	deliveryStates = []string{storage.DeliveryPending, storage.DeliveryDelivered, storage.DeliveryFailed}
+	mailStates     = append(slices.Clone(deliveryStates), storage.DeliveryExpired)
+)
+
+// checkStatus accepts "" and the given states.
+func checkStatus(status string, states []string) error {
+	if status == "" || slices.Contains(states, status) {
 		return nil
 	}
-	return fmt.Errorf("--status must be %s, %s or %s", storage.DeliveryPending, storage.DeliveryDelivered, storage.DeliveryFailed)
+	return fmt.Errorf("--status must be one of %s", strings.Join(states, ", "))
 }

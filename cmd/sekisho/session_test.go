@@ -103,6 +103,14 @@ func TestPolicyAndOutboxCommands(t *testing.T) {
 		!strings.Contains(out, "550 no such user") || strings.Contains(out, "sealed") {
 		t.Errorf("outbox list: %v\n%s", err, out)
 	}
+	// Recipients are personal data: masked unless asked for.
+	if out, err := run(t, "", "outbox", "list", "--config", cfg); err != nil || !strings.Contains(out, "b***@example.com") ||
+		strings.Contains(out, "bo@example.com") {
+		t.Errorf("outbox list shows the address in full: %v\n%s", err, out)
+	}
+	if out, err := run(t, "", "outbox", "list", "--config", cfg, "--show-addresses"); err != nil || !strings.Contains(out, "bo@example.com") {
+		t.Errorf("outbox list --show-addresses: %v\n%s", err, out)
+	}
 	if out, err := run(t, "", "outbox", "retry", "--config", cfg, "m1"); err != nil || !strings.Contains(out, "sent again") {
 		t.Errorf("outbox retry: %v\n%s", err, out)
 	}
@@ -111,6 +119,24 @@ func TestPolicyAndOutboxCommands(t *testing.T) {
 	}
 	if _, err := run(t, "", "outbox", "retry", "--config", cfg, "nope"); err == nil || !strings.Contains(err.Error(), "no mail") {
 		t.Errorf("retry of an unknown mail: %v", err)
+	}
+	// A code mail that expired unsent is listed as such and cannot be
+	// sent again.
+	past := now.Add(-time.Minute)
+	if err := st.EnqueueMail(t.Context(), storage.OutboxMail{ID: "m2", Recipient: "bo@example.com", Template: "login_code",
+		Body: []byte("sealed"), ExpiresAt: &past, WorkState: storage.WorkState{CreatedAt: now.Add(-time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.ExpireMail(t.Context(), now); err != nil || n != 1 {
+		t.Fatalf("ExpireMail = %d, %v", n, err)
+	}
+	out, err := run(t, "", "outbox", "list", "--config", cfg, "--status", "expired")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); err != nil || len(lines) != 2 || !strings.Contains(lines[1], "m2") ||
+		!strings.Contains(lines[1], "expired") {
+		t.Errorf("outbox list --status expired: %v\n%s", err, out)
+	}
+	if _, err := run(t, "", "outbox", "retry", "--config", cfg, "m2"); err == nil || !strings.Contains(err.Error(), "expired unsent") {
+		t.Errorf("retry of an expired mail: %v", err)
 	}
 }
 

@@ -20,7 +20,7 @@ func (s *Store) CreateCode(ctx context.Context, c storage.OneTimeCode, mail *sto
 		if err := tx.Create(&row).Error; err != nil || mail == nil {
 			return err
 		}
-		return enqueueMail(tx, *mail)
+		return enqueueMail(tx, expiringWith(*mail, c.ExpiresAt))
 	})
 	return wrap("create code", err)
 }
@@ -95,7 +95,7 @@ func (s *Store) RenewCode(ctx context.Context, r storage.CodeRenewal) (storage.O
 			return err
 		}
 		out = row.code()
-		return enqueueMail(tx, r.Mail)
+		return enqueueMail(tx, expiringWith(r.Mail, r.ExpiresAt))
 	})
 	return out, wrap("renew code", err)
 }
@@ -220,4 +220,11 @@ func mailAndAudit(tx *gorm.DB, m *storage.OutboxMail, e *storage.AuditEvent) err
 		return createAuditEvent(tx, *e)
 	}
 	return nil
+}
+
+// expiringWith is m, which carries a code, expiring when the code does.
+func expiringWith(m storage.OutboxMail, codeExpiresAt time.Time) storage.OutboxMail {
+	t := codeExpiresAt
+	m.ExpiresAt = &t
+	return m
 }

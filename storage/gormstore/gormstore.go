@@ -200,6 +200,18 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// DatabaseTime reads PostgreSQL's now(). SQLite has no clock of its own.
+func (s *Store) DatabaseTime(ctx context.Context) (time.Time, bool, error) {
+	if s.driver != DriverPostgres {
+		return time.Time{}, false, nil
+	}
+	var t time.Time
+	if err := s.db.WithContext(ctx).Raw("SELECT now()").Scan(&t).Error; err != nil {
+		return time.Time{}, false, wrap("database time", err)
+	}
+	return t.UTC(), true, nil
+}
+
 // Close releases the connections.
 func (s *Store) Close() error {
 	if err := s.sqlDB.Close(); err != nil {

@@ -6,7 +6,11 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/pressly/goose/v3"
+
+	"github.com/sekisho/sekisho/migrations"
 	"github.com/sekisho/sekisho/storage"
 	"github.com/sekisho/sekisho/storage/gormstore"
 	"github.com/sekisho/sekisho/storage/gormstore/gormstoretest"
@@ -114,4 +118,92 @@ func TestUnavailable(t *testing.T) {
 			t.Fatalf("after the outage: %v, want ErrNotFound", err)
 		}
 	})
+}
+
+// TestMigrationOldCookieName: migration 00009 marks the sessions open at
+// the upgrade, and only those, as ones whose cookie may still carry the
+// old name.
+func TestMigrationOldCookieName(t *testing.T) {
+	for _, tc := range []struct {
+		name, driver, sqlDriver string
+		dialect                 goose.Dialect
+		dsn                     func(t *testing.T) string
+	}{
+		{"sqlite", gormstore.DriverSQLite, "sqlite", goose.DialectSQLite3,
+			func(t *testing.T) string { return filepath.Join(t.TempDir(), "sekisho.db") }},
+		{"postgres", gormstore.DriverPostgres, "pgx", goose.DialectPostgres,
+			func(t *testing.T) string { return gormstoretest.PostgresDSN(t) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			dsn := tc.dsn(t)
+			db, err := sql.Open(tc.sqlDriver, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			fsys, err := migrations.Dialect(tc.driver)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := goose.NewProvider(tc.dialect, db, fsys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.UpTo(ctx, 8); err != nil {
+				t.Fatal(err)
+			}
+			now := time.Now().UTC().Truncate(time.Microsecond)
+			for _, s := range []struct {
+				id    string
+				ended any
+			}{{"open", nil}, {"ended", now}} {
+				_, err := db.ExecContext(ctx, `INSERT INTO sessions (id, token_hash, user_id, auth_time, created_at, last_seen_at,
+					idle_expires_at, absolute_expires_at, ended_at) VALUES ($1, $2, 'u1', $3, $3, $3, $4, $4, $5)`,
+					s.id, "hash-"+s.id, now, now.Add(time.Hour), s.ended)
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			st, err := gormstore.Open(ctx, gormstore.Config{Driver: tc.driver, DSN: dsn})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			if err := st.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for id, want := range map[string]bool{"open": true, "ended": false} {
+				if s, err := st.GetSession(ctx, id); err != nil || s.OldCookieName != want {
+					t.Errorf("session %s after the migration: OldCookieName %v, %v; want %v", id, s.OldCookieName, err, want)
+				}
+			}
+			fresh := storage.Session{ID: "fresh", TokenHash: "hash-fresh", UserID: "u1", AuthTime: now, CreatedAt: now,
+				LastSeenAt: now, IdleExpiresAt: now.Add(time.Hour), AbsoluteExpiresAt: now.Add(time.Hour)}
+			if err := st.CreateSession(ctx, fresh); err != nil {
+				t.Fatal(err)
+			}
+			if s, err := st.GetSession(ctx, "fresh"); err != nil || s.OldCookieName {
+				t.Errorf("a session begun after the migration: OldCookieName %v, %v", s.OldCookieName, err)
+			}
+		})
+	}
+}
+
+// TestDatabaseTimeByDriver: PostgreSQL has a clock of its own; SQLite runs
+// on this process's.
+func TestDatabaseTimeByDriver(t *testing.T) {
+	for name, tc := range map[string]struct {
+		open func(testing.TB) *gormstore.Store
+		ok   bool
+	}{
+		"sqlite":   {gormstoretest.NewSQLite, false},
+		"postgres": {gormstoretest.NewPostgres, true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, ok, err := tc.open(t).DatabaseTime(t.Context()); err != nil || ok != tc.ok {
+				t.Errorf("DatabaseTime: ok %v, %v; want ok %v", ok, err, tc.ok)
+			}
+		})
+	}
 }

@@ -14,14 +14,15 @@ import (
 // updated_at and finished_at, and one set of operations.
 
 // claimDue claims pending rows that are due, or named in ids, whose lease
-// is not running: it sets the lease, counts an attempt and returns the
-// claimed rows into dest. On PostgreSQL the candidate rows are read with
-// FOR UPDATE SKIP LOCKED, so replicas claim different rows.
-func (s *Store) claimDue(ctx context.Context, table string, c storage.DeliveryClaim, dest any) error {
+// is not running (and that match the extra conditions): it sets the
+// lease, counts an attempt and returns the claimed rows into dest. On
+// PostgreSQL the candidate rows are read with FOR UPDATE SKIP LOCKED, so
+// replicas claim different rows.
+func (s *Store) claimDue(ctx context.Context, table string, c storage.DeliveryClaim, dest any, extra ...func(*gorm.DB) *gorm.DB) error {
 	t := utc(c.Now)
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		q := tx.Table(table).Select("id").
-			Where("status = ? AND (claimed_until IS NULL OR claimed_until <= ?)", storage.DeliveryPending, t)
+			Where("status = ? AND (claimed_until IS NULL OR claimed_until <= ?)", storage.DeliveryPending, t).Scopes(extra...)
 		if len(c.IDs) > 0 {
 			q = q.Where("id IN ?", c.IDs)
 		} else {
@@ -162,12 +163,25 @@ func enqueueMail(tx *gorm.DB, m storage.OutboxMail) error {
 	return tx.Create(&row).Error
 }
 
+// ClaimMail never claims a mail that expired at c.Now.
 func (s *Store) ClaimMail(ctx context.Context, c storage.DeliveryClaim) ([]storage.OutboxMail, error) {
 	var rows []mailRow
-	if err := s.claimDue(ctx, "mail_outbox", c, &rows); err != nil {
+	notExpired := func(q *gorm.DB) *gorm.DB { return q.Where("(expires_at IS NULL OR expires_at > ?)", utc(c.Now)) }
+	if err := s.claimDue(ctx, "mail_outbox", c, &rows, notExpired); err != nil {
 		return nil, wrap("claim mail", err)
 	}
 	return convert(rows, mailRow.mail), nil
+}
+
+// ExpireMail finishes expired mails with one conditional UPDATE: a row
+// another caller finished first no longer matches, so each is counted
+// once.
+func (s *Store) ExpireMail(ctx context.Context, now time.Time) (int, error) {
+	t := utc(now)
+	res := s.db.WithContext(ctx).Model(&mailRow{}).
+		Where("status = ? AND expires_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?)", storage.DeliveryPending, t, t).
+		Updates(map[string]any{"status": storage.DeliveryExpired, "finished_at": t, "updated_at": t, "claimed_until": nil, "body": nil})
+	return int(res.RowsAffected), wrap("expire mail", res.Error)
 }
 
 // FinishMail drops the body of a delivered mail.
@@ -188,7 +202,7 @@ func (s *Store) ListMail(ctx context.Context, f storage.DeliveryFilter) ([]stora
 func (s *Store) RetryMail(ctx context.Context, id string, now time.Time) error {
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		t := utc(now)
-		res := tx.Model(&mailRow{}).Where("id = ? AND status <> ?", id, storage.DeliveryDelivered).Updates(map[string]any{
+		res := tx.Model(&mailRow{}).Where("id = ? AND status NOT IN ?", id, []string{storage.DeliveryDelivered, storage.DeliveryExpired}).Updates(map[string]any{
 			"status": storage.DeliveryPending, "next_attempt_at": t, "finished_at": nil, "updated_at": t, "attempts": 0,
 		})
 		if res.Error != nil || res.RowsAffected > 0 {

@@ -391,6 +391,7 @@ type sessionRow struct {
 	IdleExpiresAt     time.Time
 	AbsoluteExpiresAt time.Time
 	EndedAt           *time.Time
+	OldCookieName     bool
 }
 
 func (sessionRow) TableName() string { return "sessions" }
@@ -410,6 +411,7 @@ func toSessionRow(s storage.Session) sessionRow {
 		IdleExpiresAt:     utc(s.IdleExpiresAt),
 		AbsoluteExpiresAt: utc(s.AbsoluteExpiresAt),
 		EndedAt:           utcPtr(s.EndedAt),
+		OldCookieName:     s.OldCookieName,
 	}
 }
 
@@ -428,6 +430,7 @@ func (r sessionRow) session() storage.Session {
 		IdleExpiresAt:     fromDB(r.IdleExpiresAt),
 		AbsoluteExpiresAt: fromDB(r.AbsoluteExpiresAt),
 		EndedAt:           fromDBPtr(r.EndedAt),
+		OldCookieName:     r.OldCookieName,
 	}
 }
 
@@ -590,6 +593,7 @@ type mailRow struct {
 	Subject   string
 	Template  string
 	Body      []byte
+	ExpiresAt *time.Time
 	Work      workRow `gorm:"embedded"`
 }
 
@@ -597,12 +601,12 @@ func (mailRow) TableName() string { return "mail_outbox" }
 
 func toMailRow(m storage.OutboxMail) mailRow {
 	return mailRow{ID: m.ID, Recipient: m.Recipient, Subject: m.Subject, Template: m.Template, Body: m.Body,
-		Work: toWorkRow(m.WorkState)}
+		ExpiresAt: utcPtr(m.ExpiresAt), Work: toWorkRow(m.WorkState)}
 }
 
 func (r mailRow) mail() storage.OutboxMail {
 	return storage.OutboxMail{ID: r.ID, Recipient: r.Recipient, Subject: r.Subject, Template: r.Template, Body: r.Body,
-		WorkState: r.Work.state()}
+		ExpiresAt: fromDBPtr(r.ExpiresAt), WorkState: r.Work.state()}
 }
 
 type codeRow struct {
@@ -615,6 +619,7 @@ type codeRow struct {
 	Email         string
 	AMR           stringList `gorm:"column:amr"`
 	ACR           string     `gorm:"column:acr"`
+	BrowserHash   string
 	Failures      int
 	Sends         int
 	CreatedAt     time.Time `gorm:"autoCreateTime:false"`
@@ -636,6 +641,7 @@ func toCodeRow(c storage.OneTimeCode) codeRow {
 		Email:         c.Email,
 		AMR:           stringList(c.AMR),
 		ACR:           c.ACR,
+		BrowserHash:   c.BrowserHash,
 		Failures:      c.Failures,
 		Sends:         c.Sends,
 		CreatedAt:     utc(c.CreatedAt),
@@ -656,6 +662,7 @@ func (r codeRow) code() storage.OneTimeCode {
 		Email:         r.Email,
 		AMR:           []string(r.AMR),
 		ACR:           r.ACR,
+		BrowserHash:   r.BrowserHash,
 		Failures:      r.Failures,
 		Sends:         r.Sends,
 		CreatedAt:     fromDB(r.CreatedAt),

@@ -50,11 +50,13 @@ func (s *Store) TouchSession(ctx context.Context, id string, now, idleExpiresAt 
 // the new session gets a fresh id. It returns the session's id.
 func createOrRenewSession(tx *gorm.DB, sess storage.Session) (string, error) {
 	row := toSessionRow(sess)
+	row.OldCookieName = false // a sign-in's cookie goes out under the new name
 	res := tx.Model(&sessionRow{}).Where("id = ? AND user_id = ? AND ended_at IS NULL", row.ID, row.UserID).
 		Updates(map[string]any{
 			"token_hash": row.TokenHash, "auth_time": row.AuthTime, "amr": row.AMR, "acr": row.ACR,
 			"ip": row.IP, "user_agent": row.UserAgent, "last_seen_at": row.LastSeenAt,
 			"idle_expires_at": row.IdleExpiresAt, "absolute_expires_at": row.AbsoluteExpiresAt,
+			"old_cookie_name": row.OldCookieName,
 		})
 	if res.Error != nil || res.RowsAffected > 0 {
 		return row.ID, res.Error

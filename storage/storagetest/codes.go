@@ -9,7 +9,8 @@ import (
 
 func newCode(id, user string) storage.OneTimeCode {
 	return storage.OneTimeCode{ID: id, Purpose: storage.PurposeReset, UserID: user, AuthRequestID: "ar-1", ACR: "acr-" + id,
-		TicketHash: "ticket-" + id, CodeHash: "code-" + id, Sends: 1, CreatedAt: t0, SentAt: t0, ExpiresAt: t0.Add(15 * time.Minute)}
+		TicketHash: "ticket-" + id, CodeHash: "code-" + id, BrowserHash: "browser-" + id, Sends: 1, CreatedAt: t0, SentAt: t0,
+		ExpiresAt: t0.Add(15 * time.Minute)}
 }
 
 func testOneTimeCodes(t *testing.T, s storage.Storage) {

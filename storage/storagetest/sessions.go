@@ -68,3 +68,32 @@ func testSessions(t *testing.T, s storage.Storage) {
 		diff(t, "ListUserSessions(nobody)", []storage.Session(nil), got)
 	})
 }
+
+// testSessionOldCookieName: the flag is stored as given, and a renewal
+// (a new cookie value) clears it.
+func testSessionOldCookieName(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	old := newSession("s-old", "u1")
+	old.OldCookieName = true
+	must(t, s.CreateSession(ctx, old))
+	must(t, s.CreateSession(ctx, newSession("s-new", "u1")))
+	for id, want := range map[string]bool{"s-old": true, "s-new": false} {
+		got, err := s.GetSession(ctx, id)
+		must(t, err)
+		if got.OldCookieName != want {
+			t.Errorf("%s: OldCookieName = %v, want %v", id, got.OldCookieName, want)
+		}
+	}
+	now := t0.Add(time.Hour)
+	must(t, s.CreateAuthRequest(ctx, newAuthRequest("ar-renew")))
+	renewed := newSession("s-old", "u1")
+	renewed.TokenHash, renewed.LastSeenAt = "hash-renewed", now
+	renewed.OldCookieName = true // ignored: the renewal's cookie has the new name
+	must(t, s.CompleteLogin(ctx, storage.LoginCompletion{AuthRequestID: "ar-renew", UserID: "u1", SessionID: "s-old",
+		AuthTime: now, Now: now, NewSession: &renewed}))
+	got, err := s.GetSessionByTokenHash(ctx, "hash-renewed")
+	must(t, err)
+	if got.ID != "s-old" || got.OldCookieName {
+		t.Errorf("renewed session = %+v, want s-old without OldCookieName", got)
+	}
+}

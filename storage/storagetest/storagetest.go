@@ -30,6 +30,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		run  func(t *testing.T, s storage.Storage)
 	}{
 		{"Ping", testPing},
+		{"DatabaseTime", testDatabaseTime},
 		{"Users", testUsers},
 		{"UpdateUser", testUpdateUser},
 		{"ConcurrentUpdate", testConcurrentUpdate},
@@ -52,6 +53,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"RevokeAuthRequestTokens", testRevokeAuthRequestTokens},
 		{"Sessions", testSessions},
 		{"RenewSession", testRenewSession},
+		{"SessionOldCookieName", testSessionOldCookieName},
 		{"SessionClients", testSessionClients},
 		{"EndSession", testEndSession},
 		{"EndSessionKeepOffline", testEndSessionKeepOffline},
@@ -64,6 +66,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"RefreshDuringSignOut", testRefreshDuringSignOut},
 		{"RenewEndedSession", testRenewEndedSession},
 		{"MailOutbox", testMailOutbox},
+		{"MailExpiry", testMailExpiry},
 		{"OneTimeCodes", testOneTimeCodes},
 		{"ChangePassword", testChangePassword},
 		{"RenewCode", testRenewCode},
@@ -256,4 +259,24 @@ func newSigningKey(id string, created time.Time) storage.SigningKey {
 
 func testPing(t *testing.T, s storage.Storage) {
 	must(t, s.Ping(t.Context()))
+}
+
+// testDatabaseTime: a database with a clock of its own reports it in UTC.
+// The test databases run on this host, so it is this host's time (within
+// a minute, for a loaded machine); the only test of the suite that reads
+// the wall clock, because that is what the method is about.
+func testDatabaseTime(t *testing.T, s storage.Storage) {
+	before := time.Now()
+	got, ok, err := s.DatabaseTime(t.Context())
+	after := time.Now()
+	must(t, err)
+	if !ok {
+		if !got.IsZero() {
+			t.Errorf("DatabaseTime without a clock = %v, want the zero time", got)
+		}
+		return
+	}
+	if got.Location() != time.UTC || got.Before(before.Add(-time.Minute)) || got.After(after.Add(time.Minute)) {
+		t.Errorf("DatabaseTime = %v, want this host's time (%v) in UTC", got, before)
+	}
 }
