@@ -56,6 +56,9 @@ func alertText(p page) string { return roleText(p, "alert") }
 
 // roleText is the text of the elements of p with the ARIA role.
 func roleText(p page, role string) string {
+	if p.doc == nil {
+		return "" // not an HTML page (a redirect)
+	}
 	var out []string
 	for _, n := range htmltest.Find(p.doc, func(n *html.Node) bool { return htmltest.Attr(n, "role") == role }) {
 		out = append(out, htmltest.Text(n))
