@@ -35,6 +35,8 @@ var limitCases = []limitCase{
 	// A long base delay, so no delay runs out during a burst.
 	{"password", []func(*config.Config){func(c *config.Config) { c.Throttle.BaseDelay = config.Duration(time.Minute) }},
 		testPasswordBurst},
+	{"current password on the account page", []func(*config.Config){func(c *config.Config) { c.Throttle.BaseDelay = config.Duration(time.Minute) }},
+		testAccountPasswordBurst},
 	// The account's cap is raised: the per-code limit is under test.
 	{"sign-in code", []func(*config.Config){withOTP("always"), func(c *config.Config) { c.OTP.MaxFailuresPerHour = 1000 }},
 		testOTPBurst},
@@ -233,6 +235,32 @@ func testPasswordBurst(t *testing.T, _ *mailtest.Server, replicas []*env) {
 			e.code(t, fresh.signIn(fresh.get(a2.url(e.cfg.Issuer)), e.user.Email, userPass), a2)
 		})
 	}
+}
+
+// testAccountPasswordBurst: 40 wrong current passwords at once on the
+// account page are taken from the sign-in's throttle: no more checks than
+// its free attempts, and then the sign-in form refuses the right password
+// too, until the delay is over.
+func testAccountPasswordBurst(t *testing.T, _ *mailtest.Server, replicas []*env) {
+	e := replicas[0]
+	b := e.browser()
+	a := newAuthz("web", webCB, "openid")
+	e.code(t, b.signIn(b.get(a.url(e.cfg.Issuer)), e.user.Email, userPass), a)
+	concurrently(t, b, replicas, wrongTries, func(_ int, base string) *http.Request {
+		return b.postRequest(base+"/account/password", url.Values{"current_password": {"Wrong-password-1!"},
+			"password": {newPass}, "confirm": {newPass}}, e.cfg.Issuer)
+	})
+	if n := e.audited(t, e.user.ID, "password_check", "failure", "account_page"); n != e.cfg.Throttle.FreeFailures {
+		t.Errorf("%d current passwords checked, want %d (throttle.free_failures)", n, e.cfg.Throttle.FreeFailures)
+	}
+	fresh := e.browser()
+	a2 := newAuthz("web", webCB, "openid")
+	if r := fresh.signIn(fresh.get(a2.url(e.cfg.Issuer)), e.user.Email, userPass); signedInTo(r, webCB) {
+		t.Error("the sign-in form did not share the account page's throttle")
+	}
+	e.clock.add(e.cfg.Throttle.BaseDelay.D() + time.Second)
+	a3 := newAuthz("web", webCB, "openid")
+	e.code(t, fresh.signIn(fresh.get(a3.url(e.cfg.Issuer)), e.user.Email, userPass), a3)
 }
 
 // loginID is the auth request id of the sign-in form on p.
