@@ -226,6 +226,10 @@ type OTP struct {
 	MaxFailures     int      `yaml:"max_failures"`       // wrong codes before the challenge ends
 	ResendCooldown  Duration `yaml:"resend_cooldown"`    // least time between two mails
 	MaxSendsPerHour int      `yaml:"max_sends_per_hour"` // codes mailed to one user per hour
+	// MaxFailuresPerHour caps the wrong codes of one account in an hour,
+	// across its codes: then codes are refused until the hour is over,
+	// and the owner gets one notice.
+	MaxFailuresPerHour int `yaml:"max_failures_per_hour"`
 	// RememberDevice is how long a browser that passed the step skips it
 	// under policy new_device (the device cookie's lifetime).
 	RememberDevice Duration `yaml:"remember_device"`

@@ -103,7 +103,7 @@ func TestApplyDefaults(t *testing.T) {
 		Reset: Reset{CodeLifetime: d(15 * time.Minute), MaxFailures: 5, PerEmailPerHour: 5, PerIPPerHour: 30,
 			ResponseFloor: d(400 * time.Millisecond)},
 		OTP: OTP{Policy: "off", CodeLifetime: d(5 * time.Minute), MaxFailures: 5, ResendCooldown: d(30 * time.Second),
-			MaxSendsPerHour: 5, RememberDevice: d(720 * time.Hour)},
+			MaxSendsPerHour: 5, MaxFailuresPerHour: 10, RememberDevice: d(720 * time.Hour)},
 		Notify:         Notify{Login: "off"},
 		Email:          Email{VerifyLifetime: d(10 * time.Minute)},
 		Legacy:         Legacy{CheckFloor: d(300 * time.Millisecond)},

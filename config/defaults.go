@@ -57,6 +57,7 @@ const (
 	DefaultOTPMaxFailures     = 5
 	DefaultOTPResendCooldown  = 30 * time.Second
 	DefaultOTPMaxSends        = 5
+	DefaultOTPMaxFailuresHour = 10
 	DefaultOTPRememberDevice  = 30 * 24 * time.Hour
 	DefaultNotifyLogin        = "off"
 	DefaultVerifyLifetime     = 10 * time.Minute
@@ -134,6 +135,7 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&c.OTP.MaxFailures, DefaultOTPMaxFailures)
 	setDuration(&c.OTP.ResendCooldown, DefaultOTPResendCooldown)
 	setDefault(&c.OTP.MaxSendsPerHour, DefaultOTPMaxSends)
+	setDefault(&c.OTP.MaxFailuresPerHour, DefaultOTPMaxFailuresHour)
 	setDuration(&c.OTP.RememberDevice, DefaultOTPRememberDevice)
 	setDefault(&c.Notify.Login, DefaultNotifyLogin)
 	setDuration(&c.Email.VerifyLifetime, DefaultVerifyLifetime)

@@ -146,7 +146,8 @@ func (c *Config) Validate() error {
 	}
 	for key, n := range map[string]int{"reset.max_failures": c.Reset.MaxFailures,
 		"reset.per_email_per_hour": c.Reset.PerEmailPerHour, "reset.per_ip_per_hour": c.Reset.PerIPPerHour,
-		"otp.max_failures": c.OTP.MaxFailures, "otp.max_sends_per_hour": c.OTP.MaxSendsPerHour} {
+		"otp.max_failures": c.OTP.MaxFailures, "otp.max_sends_per_hour": c.OTP.MaxSendsPerHour,
+		"otp.max_failures_per_hour": c.OTP.MaxFailuresPerHour} {
 		if n < 1 {
 			v.add(key, "must be at least 1")
 		}

@@ -115,6 +115,7 @@ func TestValidate(t *testing.T) {
 		{"logout parallel", func(c *Config) { c.Logout.Parallel = 1000 }, "logout.parallel"},
 		{"throttle window", func(c *Config) { c.Throttle.Window = 0 }, "throttle.window"},
 		{"throttle free failures", func(c *Config) { c.Throttle.FreeFailures = -1 }, "throttle.free_failures"},
+		{"otp max failures per hour", func(c *Config) { c.OTP.MaxFailuresPerHour = -1 }, "otp.max_failures_per_hour"},
 		{"sweep interval", func(c *Config) { c.SweepInterval = 0 }, "sweep_interval"},
 		{"shutdown grace", func(c *Config) { c.ShutdownGrace = 0 }, "shutdown_grace"},
 		{"max body bytes", func(c *Config) { c.Limits.MaxBodyBytes = 0 }, "limits.max_body_bytes"},

@@ -326,17 +326,30 @@ type page struct {
 
 func (b *browser) do(req *http.Request) page {
 	b.t.Helper()
-	resp, err := b.c.Do(req)
+	p, err := b.send(req)
 	if err != nil {
 		b.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
+	return p
+}
+
+// send is do for the goroutines of a concurrent test: it returns the
+// error instead of ending the test.
+func (b *browser) send(req *http.Request) (page, error) {
+	resp, err := b.c.Do(req)
+	if err != nil {
+		return page{}, err
+	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return page{}, err
+	}
 	p := page{status: resp.StatusCode, url: resp.Request.URL, header: resp.Header, body: string(body)}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		p.doc, _ = html.Parse(strings.NewReader(p.body))
 	}
-	return p
+	return p, nil
 }
 
 func (b *browser) get(u string) page {
@@ -347,6 +360,11 @@ func (b *browser) get(u string) page {
 
 func (b *browser) post(u string, form url.Values, origin string) page {
 	b.t.Helper()
+	return b.do(b.postRequest(u, form, origin))
+}
+
+// postRequest is a form POST to u sent from a page of origin.
+func (b *browser) postRequest(u string, form url.Values, origin string) *http.Request {
 	req, _ := http.NewRequestWithContext(b.t.Context(), http.MethodPost, u, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if origin != "" {
@@ -357,7 +375,7 @@ func (b *browser) post(u string, form url.Values, origin string) page {
 		}
 		req.Header.Set("Sec-Fetch-Site", site)
 	}
-	return b.do(req)
+	return req
 }
 
 // location is the redirect target of a 3xx page.

@@ -227,11 +227,12 @@ func TestOTPPolicies(t *testing.T) {
 }
 
 // TestOTPCodes: wrong codes, expiry, resend cooldown, an older code after
-// a resend, and a replayed code.
+// a resend, and a replayed code. (The account's cap of wrong codes an
+// hour is raised: TestOTPAccountCap covers it.)
 func TestOTPCodes(t *testing.T) {
 	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		smtp := startSMTP(t)
-		e := newEnvSMTP(t, newStore(t), smtp, withOTP("always"))
+		e := newEnvSMTP(t, newStore(t), smtp, withOTP("always"), func(c *config.Config) { c.OTP.MaxFailuresPerHour = 100 })
 		e.run()
 		wrongFor := func(code string) string {
 			if code == "000000" {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"golang.org/x/net/html"
 
 	"github.com/sekisho/sekisho/htmltest"
@@ -56,6 +57,9 @@ func alertText(p page) string { return roleText(p, "alert") }
 
 // roleText is the text of the elements of p with the ARIA role.
 func roleText(p page, role string) string {
+	if p.doc == nil {
+		return "" // not an HTML page (a redirect)
+	}
 	var out []string
 	for _, n := range htmltest.Find(p.doc, func(n *html.Node) bool { return htmltest.Attr(n, "role") == role }) {
 		out = append(out, htmltest.Text(n))
@@ -223,5 +227,31 @@ func TestMailSurvivesSMTPOutage(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
+	})
+}
+
+// A reset asked for an account whose mail cannot be written (a name with
+// CR/LF stored before names were checked) answers exactly as for an
+// unknown address: the same page and status, no mail, no server error.
+func TestResetUndeliverableAnswersAsUnknown(t *testing.T) {
+	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+		smtp := startSMTP(t)
+		e := newEnvSMTP(t, newStore(t), smtp)
+		now := time.Now().UTC()
+		bad := storage.User{ID: uuid.NewString(), Email: "eve@example.com", Name: "Eve\r\nBcc: mallory@example.com",
+			EmailVerified: true, PasswordHash: e.user.PasswordHash, CreatedAt: now, UpdatedAt: now}
+		if err := e.store.CreateUser(t.Context(), bad); err != nil {
+			t.Fatal(err)
+		}
+		known := e.browser().forgot(t, newAuthz("web", webCB, "openid"), bad.Email)
+		unknown := e.browser().forgot(t, newAuthz("web", webCB, "openid"), "nobody@example.com")
+		if known.status != unknown.status || known.hasForm("/reset/verify") != unknown.hasForm("/reset/verify") ||
+			textOf(known) != textOf(unknown) {
+			t.Errorf("undeliverable account: %d %q; unknown address: %d %q", known.status, textOf(known), unknown.status, textOf(unknown))
+		}
+		if ms, _ := e.store.ListMail(t.Context(), storage.DeliveryFilter{}); len(ms) != 0 {
+			t.Errorf("%d mails queued, want none", len(ms))
+		}
+		e.noErrorLogs(t)
 	})
 }

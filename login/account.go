@@ -123,16 +123,20 @@ func (f *Flow) RecentSignIns(ctx context.Context, userID string, n int) ([]stora
 	return out, nil
 }
 
-// checkCurrent verifies the account's current password, throttled like
-// the sign-in form (a stolen session must not become a password oracle).
+// checkCurrent verifies the account's current password, taken from the
+// same throttle as the sign-in forms (a stolen session must not become a
+// password oracle).
 func (f *Flow) checkCurrent(ctx context.Context, u storage.User, pw, ip string, now time.Time) error {
-	key := []string{"login:acct:" + f.c.Hasher.Hash("throttle", identifier.Key(u.Email))}
-	counters, err := f.c.Store.GetCounters(ctx, key)
+	limits := f.passwordLimits(u.Email, ip)
+	taken, err := f.takePassword(ctx, limits, now)
 	if err != nil {
-		return fmt.Errorf("login: read throttle: %w", err)
+		return err
 	}
-	if f.throttled(counters[key[0]], f.c.Throttle.FreeFailures, now) {
+	e := storage.AuditEvent{Type: "password_check", UserID: u.ID, IP: ip, Outcome: "failure", Detail: "account_page"}
+	if !taken {
 		f.c.Passwords.VerifyDummy(ctx, pw)
+		e.Detail = "account_page_throttled"
+		f.audit(ctx, e, now)
 		return ErrCurrentPassword
 	}
 	ok, _, err := f.c.Passwords.Verify(ctx, u.PasswordHash, pw)
@@ -140,12 +144,10 @@ func (f *Flow) checkCurrent(ctx context.Context, u storage.User, pw, ip string, 
 		return ctx.Err()
 	}
 	if !ok {
-		if err := f.c.Store.IncrementCounters(ctx, key, now, f.c.Throttle.Window); err != nil {
-			return fmt.Errorf("login: count failure: %w", err)
-		}
-		f.audit(ctx, storage.AuditEvent{Type: "password_check", UserID: u.ID, IP: ip, Outcome: "failure", Detail: "account_page"}, now)
+		f.audit(ctx, e, now)
 		return ErrCurrentPassword
 	}
+	f.passwordRight(ctx, limits)
 	return nil
 }
 

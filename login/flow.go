@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -89,15 +88,17 @@ type Store interface {
 	ListUnmigrated(ctx context.Context, afterID string, limit int) ([]storage.User, error)
 	GetSessionByTokenHash(ctx context.Context, tokenHash string) (storage.Session, error)
 	TouchSession(ctx context.Context, id string, now, idleExpiresAt time.Time) error
-	GetCounters(ctx context.Context, keys []string) (map[string]storage.Counter, error)
-	IncrementCounters(ctx context.Context, keys []string, now time.Time, window time.Duration) error
+	TakeAttempt(ctx context.Context, now time.Time, limits ...storage.Limit) (bool, error)
+	ReturnAttempt(ctx context.Context, keys ...string) error
 	ResetCounters(ctx context.Context, keys []string) error
+	NoticeAtLimit(ctx context.Context, l storage.Limit, now time.Time, m storage.OutboxMail) (bool, error)
 	AddAuditEvent(ctx context.Context, e storage.AuditEvent) error
 	ListAuditEvents(ctx context.Context, f storage.AuditFilter) ([]storage.AuditEvent, error)
 	UpdateUser(ctx context.Context, id string, fn func(storage.User) (storage.User, error)) (storage.User, error)
 	CreateCode(ctx context.Context, c storage.OneTimeCode, m *storage.OutboxMail) error
 	GetCodeByTicket(ctx context.Context, ticketHash string) (storage.OneTimeCode, error)
-	FailCode(ctx context.Context, id string, maxFailures int, now time.Time) (storage.OneTimeCode, error)
+	TakeCodeTry(ctx context.Context, t storage.CodeTry) (storage.CodeTryResult, error)
+	ReturnCodeTry(ctx context.Context, id string) error
 	RenewCode(ctx context.Context, r storage.CodeRenewal) (storage.OneTimeCode, error)
 	ClaimCode(ctx context.Context, c storage.CodeClaim, now time.Time) error
 	ChangePassword(ctx context.Context, p storage.PasswordChange) (storage.SessionEndResult, error)
@@ -136,12 +137,57 @@ type Hasher interface {
 	Hash(kind, value string) string
 }
 
-// Throttle configures the growing delay after wrong passwords.
+// Throttle configures the growing delay between password checks of an
+// account after its free ones. A client address has a limit of its own
+// (passwordLimits).
 type Throttle struct {
-	FreeFailures int           // per account; an IP gets four times as many
-	BaseDelay    time.Duration // first delay, doubled per further failure
+	FreeFailures int           // per account and window
+	BaseDelay    time.Duration // first delay, doubled per further attempt
 	MaxDelay     time.Duration
 	Window       time.Duration
+}
+
+// The limit of a client address: ipFreeFactor times the account's free
+// attempts, then delays of at most ipMaxDelay. Many people may share an
+// address (an office behind NAT): a spray from it must not keep them out
+// for long, and a right password from the address lifts its delay.
+const (
+	ipFreeFactor = 4
+	ipMaxDelay   = time.Minute
+)
+
+// passwordLimits are the limits one password check is taken under: the
+// account's (its key is the one normalised form of the address, keyed)
+// and the client address's.
+func (f *Flow) passwordLimits(email, ip string) []storage.Limit {
+	th := f.c.Throttle
+	return []storage.Limit{
+		{Key: "login:acct:" + f.c.Hasher.Hash("throttle", identifier.Key(email)), Free: th.FreeFailures,
+			BaseDelay: th.BaseDelay, MaxDelay: th.MaxDelay, Window: th.Window},
+		{Key: "login:ip:" + ip, Free: ipFreeFactor * th.FreeFailures,
+			BaseDelay: th.BaseDelay, MaxDelay: min(th.MaxDelay, ipMaxDelay), Window: th.Window},
+	}
+}
+
+// takePassword takes the attempt of a password check before the check
+// runs: false when a limit refuses it (nothing is counted then).
+func (f *Flow) takePassword(ctx context.Context, limits []storage.Limit, now time.Time) (bool, error) {
+	ok, err := f.c.Store.TakeAttempt(ctx, now, limits...)
+	if err != nil {
+		return false, fmt.Errorf("login: take password attempt: %w", err)
+	}
+	return ok, nil
+}
+
+// passwordRight clears the account's count after a right password and
+// gives the address its attempt back.
+func (f *Flow) passwordRight(ctx context.Context, limits []storage.Limit) {
+	if err := f.c.Store.ResetCounters(ctx, []string{limits[0].Key}); err != nil {
+		f.c.Logger.WarnContext(ctx, "reset throttle", "err", err)
+	}
+	if err := f.c.Store.ReturnAttempt(ctx, limits[1].Key); err != nil {
+		f.c.Logger.WarnContext(ctx, "return address attempt", "err", err)
+	}
 }
 
 // FlowConfig configures NewFlow.
@@ -341,13 +387,17 @@ type SignedIn struct {
 // request. When the browser's session belongs to the same user, it is
 // renewed and keeps its `sid`, which the clients know; another user's
 // session ends and its clients are told. Every failure is
-// ErrInvalidCredentials and costs the same time.
+// ErrInvalidCredentials and costs the same time. The check is taken
+// from the throttle before it runs.
 func (f *Flow) Login(ctx context.Context, in Credentials) (SignedIn, error) {
 	t, err := f.attempt(ctx, in)
+	if err == nil {
+		err = t.take()
+	}
 	if err != nil {
 		return SignedIn{Request: t.a}, err
 	}
-	if t.throttled() {
+	if !t.taken {
 		f.c.Passwords.VerifyDummy(ctx, in.Password)
 		return t.fail("", "throttled")
 	}
@@ -367,6 +417,7 @@ func (f *Flow) Login(ctx context.Context, in Credentials) (SignedIn, error) {
 		if u.Disabled {
 			return t.fail(u.ID, "disabled")
 		}
+		f.passwordRight(ctx, t.limits)
 		f.audit(ctx, storage.AuditEvent{Type: "login", UserID: u.ID, ClientID: t.a.ClientID, IP: in.IP,
 			Outcome: "challenge", Detail: "legacy_reset"}, t.now)
 		return SignedIn{Request: t.a}, ErrLegacyReset
@@ -385,47 +436,43 @@ func (f *Flow) Login(ctx context.Context, in Credentials) (SignedIn, error) {
 }
 
 // attempt is one submission of a password form (unified or legacy): the
-// throttle it counts against, and the one answer every failure gets.
+// throttle it is taken from, and the one answer every failure gets.
 type attempt struct {
-	f        *Flow
-	ctx      context.Context
-	in       Credentials
-	a        storage.AuthRequest
-	now      time.Time
-	started  time.Time
-	keys     []string // the account's, the client IP's
-	counters map[string]storage.Counter
-	audit    storage.AuditEvent
+	f       *Flow
+	ctx     context.Context
+	in      Credentials
+	a       storage.AuthRequest
+	now     time.Time
+	started time.Time
+	limits  []storage.Limit // the account's, the client address's
+	taken   bool            // the check may run
+	audit   storage.AuditEvent
 }
 
-// attempt loads the request and the throttle counters of a submission.
+// attempt loads the request of a submission.
 func (f *Flow) attempt(ctx context.Context, in Credentials) (*attempt, error) {
 	a, err := f.request(ctx, in.AuthRequestID)
 	if err != nil {
 		return &attempt{a: a}, err
 	}
-	t := &attempt{f: f, ctx: ctx, in: in, a: a, now: f.c.Now().UTC(), started: time.Now(),
-		keys:  []string{"login:acct:" + f.c.Hasher.Hash("throttle", strings.ToLower(strings.TrimSpace(in.Email))), "login:ip:" + in.IP},
-		audit: storage.AuditEvent{Type: "login", ClientID: a.ClientID, IP: in.IP}}
-	if t.counters, err = f.c.Store.GetCounters(ctx, t.keys); err != nil {
-		return t, fmt.Errorf("login: read throttle: %w", err)
-	}
-	return t, nil
+	return &attempt{f: f, ctx: ctx, in: in, a: a, now: f.c.Now().UTC(), started: time.Now(),
+		limits: f.passwordLimits(in.Email, in.IP),
+		audit:  storage.AuditEvent{Type: "login", ClientID: a.ClientID, IP: in.IP}}, nil
 }
 
-// throttled: a growing delay after failures of the account or the IP.
-func (t *attempt) throttled() bool {
-	free := t.f.c.Throttle.FreeFailures
-	return t.f.throttled(t.counters[t.keys[0]], free, t.now) || t.f.throttled(t.counters[t.keys[1]], 4*free, t.now)
+// take takes the attempt from the throttle, before the password is
+// looked at: the account's and the address's limits must both allow it.
+// A refused attempt counts nothing and moves no delay.
+func (t *attempt) take() error {
+	var err error
+	t.taken, err = t.f.takePassword(t.ctx, t.limits, t.now)
+	return err
 }
 
-// fail counts and records a failure and answers ErrInvalidCredentials,
-// never before the floor: imported hashes cost differently from ours,
-// so timing tells nothing.
+// fail records a failure and answers ErrInvalidCredentials, never before
+// the floor: imported hashes cost differently from ours, so timing tells
+// nothing. A wrong password stays counted.
 func (t *attempt) fail(userID, reason string) (SignedIn, error) {
-	if err := t.f.c.Store.IncrementCounters(t.ctx, t.keys, t.now, t.f.c.Throttle.Window); err != nil {
-		return SignedIn{}, fmt.Errorf("login: count failure: %w", err)
-	}
 	e := t.audit
 	e.UserID, e.Outcome, e.Detail = userID, "failure", reason
 	t.f.audit(t.ctx, e, t.now)
@@ -436,6 +483,7 @@ func (t *attempt) fail(userID, reason string) (SignedIn, error) {
 // succeed goes on with u's sign-in (its password proved; acr overrides
 // the usual value) and forgets the account's failures.
 func (t *attempt) succeed(u storage.User, acr string) (SignedIn, error) {
+	t.f.passwordRight(t.ctx, t.limits)
 	lang := "en"
 	if t.in.LangOf != nil {
 		lang = t.in.LangOf(t.a.UILocales)
@@ -449,11 +497,6 @@ func (t *attempt) succeed(u storage.User, acr string) (SignedIn, error) {
 	res, err := t.f.next(t.ctx, s, t.now)
 	if err != nil {
 		return SignedIn{Request: t.a}, err
-	}
-	if _, had := t.counters[t.keys[0]]; had {
-		if err := t.f.c.Store.ResetCounters(t.ctx, t.keys[:1]); err != nil {
-			t.f.c.Logger.WarnContext(t.ctx, "reset throttle", "err", err)
-		}
 	}
 	return res, nil
 }
@@ -527,18 +570,6 @@ func (f *Flow) completeSignIn(ctx context.Context, s signIn, now time.Time) (Sig
 	}
 	out.Request = completed(s.a, c)
 	return out, nil
-}
-
-// throttled reports whether a growing delay after free failures is still
-// running: BaseDelay·2^(n-free), at most MaxDelay, counted from the last
-// failure. It never locks an account for good.
-func (f *Flow) throttled(c storage.Counter, free int, now time.Time) bool {
-	if c.Count < free {
-		return false
-	}
-	d := float64(f.c.Throttle.BaseDelay) * math.Pow(2, float64(c.Count-free))
-	delay := time.Duration(min(d, float64(f.c.Throttle.MaxDelay)))
-	return now.Before(c.Last.Add(delay))
 }
 
 // Logout ends the session, writes the clients' notifications and records

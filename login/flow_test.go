@@ -53,20 +53,31 @@ func (f *fakeStore) GetSessionByTokenHash(_ context.Context, h string) (storage.
 	return s, nil
 }
 func (f *fakeStore) TouchSession(context.Context, string, time.Time, time.Time) error { return nil }
-func (f *fakeStore) GetCounters(_ context.Context, keys []string) (map[string]storage.Counter, error) {
-	out := map[string]storage.Counter{}
-	for _, k := range keys {
-		if c, ok := f.counters[k]; ok {
-			out[k] = c
+func (f *fakeStore) TakeAttempt(_ context.Context, now time.Time, limits ...storage.Limit) (bool, error) {
+	for _, l := range limits {
+		if c := f.counters[l.Key]; c.NextAllowedAt != nil && now.Before(*c.NextAllowedAt) {
+			return false, nil
 		}
 	}
-	return out, nil
+	for _, l := range limits {
+		c := f.counters[l.Key]
+		if c.Count == 0 || c.WindowStart.Before(now.Add(-l.Window)) {
+			c.Count, c.WindowStart = 0, now
+		}
+		c.Key, c.Count, c.Last, c.NextAllowedAt = l.Key, c.Count+1, now, nil
+		if next, ok := l.NextAllowed(c.Count, now, c.WindowStart); ok {
+			c.NextAllowedAt = &next
+		}
+		f.counters[l.Key] = c
+	}
+	return true, nil
 }
-func (f *fakeStore) IncrementCounters(_ context.Context, keys []string, now time.Time, _ time.Duration) error {
+func (f *fakeStore) ReturnAttempt(_ context.Context, keys ...string) error {
 	for _, k := range keys {
-		c := f.counters[k]
-		c.Key, c.Count, c.Last = k, c.Count+1, now
-		f.counters[k] = c
+		if c, ok := f.counters[k]; ok {
+			c.Count, c.NextAllowedAt = max(c.Count-1, 0), nil
+			f.counters[k] = c
+		}
 	}
 	return nil
 }
@@ -177,10 +188,17 @@ func TestLoginThrottleAndSameAnswer(t *testing.T) {
 			t.Fatalf("wrong password: %v", err)
 		}
 	}
-	if err := in("alice@example.com", "right"); err != ErrInvalidCredentials {
-		t.Errorf("right password during the delay: %v, want the ordinary answer", err)
+	for range 5 {
+		if err := in("alice@example.com", "right"); err != ErrInvalidCredentials {
+			t.Errorf("right password during the delay: %v, want the ordinary answer", err)
+		}
 	}
-	clock = clock.Add(time.Minute + time.Second)
+	if pw.dummies != 6 {
+		t.Errorf("%d dummy hashes, want one per refused attempt too (the same cost as a check)", pw.dummies)
+	}
+	// Refused attempts neither counted nor moved the delay: one base
+	// delay after the third failure, the right password works.
+	clock = clock.Add(time.Second)
 	if err := in("ALICE@example.com ", "right"); err != nil {
 		t.Errorf("after the delay: %v", err)
 	}

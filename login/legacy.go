@@ -37,7 +37,11 @@ func (f *Flow) LegacyLogin(ctx context.Context, in Credentials) (SignedIn, error
 	if !f.LegacyWindow() {
 		return SignedIn{Request: t.a}, ErrLegacyClosed
 	}
-	if t.throttled() {
+	if err := t.take(); err != nil {
+		return SignedIn{Request: t.a}, err
+	}
+	if !t.taken {
+		f.c.Passwords.VerifyDummy(ctx, in.Password)
 		return t.fail("", "legacy_throttled")
 	}
 	u, err := f.c.Store.GetUserByEmail(ctx, strings.TrimSpace(in.Email))

@@ -38,11 +38,14 @@ type OTPConfig struct {
 	Policy string
 	// ClientRequires reports whether a client requires the step whatever
 	// the policy (clients[].otp: always). Nil: none does.
-	ClientRequires  func(clientID string) bool
-	CodeTTL         time.Duration // 5 minutes
-	MaxFailures     int           // 5
-	Cooldown        time.Duration // between two mails, 30 s
-	MaxSendsPerHour int
+	ClientRequires func(clientID string) bool
+	CodeTTL        time.Duration // 5 minutes
+	MaxFailures    int           // 5, per code
+	// MaxFailuresPerHour caps the wrong codes of an account in an hour,
+	// across its codes (10).
+	MaxFailuresPerHour int
+	Cooldown           time.Duration // between two mails, 30 s
+	MaxSendsPerHour    int
 	// RememberDevice is how long a browser that passed the step skips it
 	// (new_device), and the device cookie's lifetime.
 	RememberDevice time.Duration
@@ -60,6 +63,9 @@ var (
 	// ErrStepExpired: the step (its ticket) is gone or spent; the user
 	// signs in again.
 	ErrStepExpired = errors.New("login: the sign-in step expired")
+	// ErrTooManyAttempts: the account's wrong codes of the hour reached
+	// the cap; codes are refused until the hour is over.
+	ErrTooManyAttempts = errors.New("login: too many wrong codes for the account")
 )
 
 // CooldownError: a new code was asked for too soon after the last one.
@@ -240,20 +246,19 @@ func (f *Flow) countSend(ctx context.Context, userID string, now time.Time) erro
 }
 
 // withinHourlyCap counts one more mail under key and reports whether it
-// stays within limit an hour (over it, nothing is counted).
+// stays within limit an hour; over it, nothing is counted. The count is
+// taken atomically, so concurrent requests never pass the cap together.
 func (f *Flow) withinHourlyCap(ctx context.Context, key string, limit int, now time.Time) (bool, error) {
-	keys := []string{key}
-	counters, err := f.c.Store.GetCounters(ctx, keys)
+	ok, err := f.c.Store.TakeAttempt(ctx, now, hourlyCap(key, limit))
 	if err != nil {
-		return false, fmt.Errorf("login: read %s limit: %w", key, err)
-	}
-	if c, ok := counters[key]; ok && c.Count >= limit && now.Sub(c.WindowStart) < time.Hour {
-		return false, nil
-	}
-	if err := f.c.Store.IncrementCounters(ctx, keys, now, time.Hour); err != nil {
 		return false, fmt.Errorf("login: count %s: %w", key, err)
 	}
-	return true, nil
+	return ok, nil
+}
+
+// hourlyCap is the limit of at most n attempts an hour under key.
+func hourlyCap(key string, n int) storage.Limit {
+	return storage.Limit{Key: key, Free: n, Window: time.Hour}
 }
 
 func (f *Flow) composeCode(lang string, u storage.User, code string) (storage.OutboxMail, error) {
@@ -325,9 +330,12 @@ type OTPInput struct {
 }
 
 // VerifyOTP checks the code of the step and, when it is right, goes on
-// with the sign-in (a forced password change, or the session). A wrong
-// code counts against the step; the last allowed wrong code ends it
-// (ErrCodeExhausted) and the user starts again from the password.
+// with the sign-in (a forced password change, or the session). The try is
+// taken before the comparison, from the code (the last allowed wrong code
+// ends it: ErrCodeExhausted, and the user starts again from the password)
+// and from the account's wrong codes of the hour (at the cap,
+// ErrTooManyAttempts until the hour is over, and the owner gets one
+// notice). A right code gives the account's try back.
 func (f *Flow) VerifyOTP(ctx context.Context, a storage.AuthRequest, in OTPInput) (SignedIn, error) {
 	now := f.c.Now().UTC()
 	fail := SignedIn{Request: a}
@@ -335,24 +343,19 @@ func (f *Flow) VerifyOTP(ctx context.Context, a storage.AuthRequest, in OTPInput
 	if err != nil {
 		return fail, err
 	}
-	max := f.c.OTP.MaxFailures
-	if c.Failures >= max {
-		return fail, ErrCodeExhausted
+	limit := hourlyCap("otp:fail:"+c.UserID, f.c.OTP.MaxFailuresPerHour)
+	try, err := f.checkCode(ctx, c, in.Code, f.c.OTP.MaxFailures, &limit,
+		storage.AuditEvent{Type: "login", ClientID: a.ClientID, IP: in.IP}, now)
+	if try.Taken && err != nil && try.Counter.Count >= limit.Free {
+		// This wrong code reached the account's cap.
+		f.noticeCodeFailures(ctx, limit, try.Counter, c.UserID, in.Step, now)
+		return fail, ErrTooManyAttempts
 	}
-	if !now.Before(c.ExpiresAt) {
-		return fail, ErrCodeExpired
+	if err != nil {
+		return fail, err
 	}
-	if !secret.Equal(c.CodeHash, f.c.Hasher.Hash("code", strings.TrimSpace(in.Code))) {
-		c, err = f.c.Store.FailCode(ctx, c.ID, max, now)
-		if err != nil && !errors.Is(err, storage.ErrConflict) {
-			return fail, fmt.Errorf("login: count wrong code: %w", err)
-		}
-		f.audit(ctx, storage.AuditEvent{Type: "login", UserID: c.UserID, ClientID: a.ClientID, IP: in.IP,
-			Outcome: "failure", Detail: "wrong_code"}, now)
-		if c.Failures >= max {
-			return fail, ErrCodeExhausted
-		}
-		return fail, ErrWrongCode
+	if err := f.c.Store.ReturnAttempt(ctx, limit.Key); err != nil {
+		f.c.Logger.WarnContext(ctx, "return code attempt", "err", err)
 	}
 	u, err := f.c.Store.GetUser(ctx, c.UserID)
 	if err != nil || u.Disabled {
@@ -360,12 +363,82 @@ func (f *Flow) VerifyOTP(ctx context.Context, a storage.AuthRequest, in OTPInput
 	}
 	s := f.stepSignIn(ctx, a, u, []string{AMRPassword, AMROTP}, in.Step)
 	s.acr = c.ACR
-	s.claim = &storage.CodeClaim{ID: c.ID, UserID: u.ID, Purpose: storage.PurposeLogin, MaxFailures: max}
+	s.claim = &storage.CodeClaim{ID: c.ID, UserID: u.ID, Purpose: storage.PurposeLogin, MaxFailures: f.c.OTP.MaxFailures, Tried: true}
 	res, err := f.next(ctx, s, now)
 	if errors.Is(err, storage.ErrAlreadyUsed) {
 		return fail, ErrStepExpired
 	}
 	return res, err
+}
+
+// checkCode takes one try of c before input is compared with it (and,
+// with limit, one attempt of the account's), compares it when the try
+// was taken, and records the check: nil when the code is right. Tries
+// the limits refuse are not compared and are recorded as refused.
+func (f *Flow) checkCode(ctx context.Context, c storage.OneTimeCode, input string, max int, limit *storage.Limit,
+	e storage.AuditEvent, now time.Time) (storage.CodeTryResult, error) {
+	try, err := f.c.Store.TakeCodeTry(ctx, storage.CodeTry{ID: c.ID, MaxFailures: max, Now: now, Limit: limit})
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return try, ErrStepExpired
+	case err != nil:
+		return try, fmt.Errorf("login: take code try: %w", err)
+	}
+	e.UserID, e.Outcome = c.UserID, "failure"
+	if !try.Taken {
+		switch {
+		case try.Code.UsedAt != nil:
+			return try, ErrStepExpired
+		case try.Limited:
+			e.Detail, err = "too_many_attempts", ErrTooManyAttempts
+		case try.Code.Failures >= max:
+			e.Detail, err = "too_many_attempts", ErrCodeExhausted
+		default:
+			e.Detail, err = "expired_code", ErrCodeExpired
+		}
+		f.audit(ctx, e, now)
+		return try, err
+	}
+	// The code as the try found it: a resend may have replaced it since
+	// the ticket was read.
+	if !secret.Equal(try.Code.CodeHash, f.c.Hasher.Hash("code", strings.TrimSpace(input))) {
+		e.Detail = "wrong_code"
+		f.audit(ctx, e, now)
+		if try.Code.Failures >= max {
+			return try, ErrCodeExhausted
+		}
+		return try, ErrWrongCode
+	}
+	return try, nil
+}
+
+// noticeCodeFailures mails the account's owner, once per hour, that
+// codes are refused after too many wrong ones: whoever typed them knew
+// the password.
+func (f *Flow) noticeCodeFailures(ctx context.Context, limit storage.Limit, counter storage.Counter, userID string, st Step, now time.Time) {
+	u, err := f.c.Store.GetUser(ctx, userID)
+	if err != nil {
+		f.c.Logger.WarnContext(ctx, "code failure notice: load user", "err", err)
+		return
+	}
+	lang := st.Lang
+	if u.Lang != "" {
+		lang = u.Lang
+	}
+	m, err := f.c.Mailer.Compose(lang, templates.MailCodeFailures, mail.Address{Name: u.Name, Email: u.Email},
+		&templates.CodeFailuresMail{Failures: counter.Count, Time: now, IP: st.IP, Until: counter.WindowStart.Add(limit.Window)})
+	if err != nil {
+		f.c.Logger.WarnContext(ctx, "code failure notice: compose", "err", err)
+		return
+	}
+	wrote, err := f.c.Store.NoticeAtLimit(ctx, limit, now, m)
+	if err != nil {
+		f.c.Logger.WarnContext(ctx, "code failure notice", "err", err)
+		return
+	}
+	if wrote {
+		f.c.Mailer.SendNow(ctx, m.ID)
+	}
 }
 
 // Resend mails a new code for the step, asked in the browser that started

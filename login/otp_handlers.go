@@ -58,9 +58,11 @@ func (h *Handlers) OTPSubmit(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		h.finish(w, r, res)
 	case errors.Is(err, ErrWrongCode):
-		h.showOTP(w, r, a, ticket, Msg{Key: "otp.error.code"})
+		h.showOTP(w, r, a, ticket, http.StatusOK, Msg{Key: "otp.error.code"})
 	case errors.Is(err, ErrCodeExpired):
-		h.showOTP(w, r, a, ticket, Msg{Key: "otp.error.expired"})
+		h.showOTP(w, r, a, ticket, http.StatusOK, Msg{Key: "otp.error.expired"})
+	case errors.Is(err, ErrTooManyAttempts):
+		h.showOTP(w, r, a, ticket, http.StatusTooManyRequests, Msg{Key: "otp.error.too_many_attempts"})
 	default:
 		h.stepError(w, r, a, err)
 	}
@@ -118,13 +120,13 @@ func (h *Handlers) ChangeSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *Handlers) showOTP(w http.ResponseWriter, r *http.Request, a storage.AuthRequest, ticket string, m Msg) {
+func (h *Handlers) showOTP(w http.ResponseWriter, r *http.Request, a storage.AuthRequest, ticket string, status int, m Msg) {
 	ch, err := h.c.Flow.ChallengeOf(r.Context(), a, ticket, h.stepToken(r))
 	if err != nil {
 		h.stepError(w, r, a, err)
 		return
 	}
-	h.c.Pages.OTP(w, r, http.StatusOK, OTPView{AuthRequestID: a.ID, Challenge: ch, Error: m, UILocales: a.UILocales})
+	h.c.Pages.OTP(w, r, status, OTPView{AuthRequestID: a.ID, Challenge: ch, Error: m, UILocales: a.UILocales})
 }
 
 // stepError answers a step that cannot go on: back to the sign-in form

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/sekisho/sekisho/identifier"
 	"github.com/sekisho/sekisho/mail"
 	"github.com/sekisho/sekisho/password"
 	"github.com/sekisho/sekisho/secret"
@@ -70,16 +71,15 @@ func (f *Flow) StartReset(ctx context.Context, a storage.AuthRequest, email, ip,
 	out := ResetStarted{Ticket: ticket, StepToken: stepToken}
 	now := f.c.Now().UTC()
 	email = strings.TrimSpace(email)
-	emailKey := "reset:email:" + f.c.Hasher.Hash("throttle", strings.ToLower(email))
-	ipKey := "reset:ip:" + ip
-	counters, err := f.c.Store.GetCounters(ctx, []string{emailKey, ipKey})
+	// Both caps are taken at once, before anything is looked up: over
+	// either, nothing is counted and no mail goes out.
+	ok, err := f.c.Store.TakeAttempt(ctx, now,
+		hourlyCap("reset:email:"+f.c.Hasher.Hash("throttle", identifier.Key(email)), f.c.Reset.PerEmail),
+		hourlyCap("reset:ip:"+ip, f.c.Reset.PerIP))
 	if err != nil {
-		return out, fmt.Errorf("login: read reset limits: %w", err)
-	}
-	if err := f.c.Store.IncrementCounters(ctx, []string{emailKey, ipKey}, now, time.Hour); err != nil {
 		return out, fmt.Errorf("login: count reset: %w", err)
 	}
-	if counters[emailKey].Count >= f.c.Reset.PerEmail || counters[ipKey].Count >= f.c.Reset.PerIP {
+	if !ok {
 		f.audit(ctx, storage.AuditEvent{Type: "password_reset_requested", ClientID: a.ClientID, IP: ip, Outcome: "failure", Detail: "rate_limited"}, now)
 		return out, nil
 	}
@@ -94,7 +94,13 @@ func (f *Flow) StartReset(ctx context.Context, a storage.AuthRequest, email, ip,
 	m, err := f.c.Mailer.Compose(lang, templates.MailResetCode, mail.Address{Name: u.Name, Email: u.Email},
 		&templates.ResetCodeMail{Code: code, ValidMinutes: f.c.Reset.validMinutes()})
 	if err != nil {
-		return out, err
+		// An address the mail cannot be written to (a stored name or
+		// address that a header refuses) answers as an unknown one would:
+		// the page must not tell that the account exists.
+		f.c.Logger.WarnContext(ctx, "reset code mail cannot be composed", "user", u.ID, "err", err)
+		f.audit(ctx, storage.AuditEvent{Type: "password_reset_requested", UserID: u.ID, ClientID: a.ClientID, IP: ip,
+			Outcome: "failure", Detail: "undeliverable"}, now)
+		return out, nil
 	}
 	c := storage.OneTimeCode{ID: uuid.NewString(), Purpose: storage.PurposeReset, UserID: u.ID, AuthRequestID: a.ID,
 		TicketHash: f.c.Hasher.Hash("ticket", ticket), CodeHash: f.c.Hasher.Hash("code", code), Sends: 1,
@@ -131,21 +137,15 @@ func (f *Flow) Reset(ctx context.Context, a storage.AuthRequest, in ResetInput) 
 	if err != nil {
 		return SignedIn{Request: a}, ended, fmt.Errorf("login: load code: %w", err)
 	}
-	if c.Failures >= rc.MaxFailures {
-		return SignedIn{Request: a}, ended, ErrCodeExhausted
-	}
-	if !c.Usable(now, rc.MaxFailures) || !secret.Equal(c.CodeHash, f.c.Hasher.Hash("code", strings.TrimSpace(in.Code))) {
-		if !c.Usable(now, rc.MaxFailures) {
-			return SignedIn{Request: a}, ended, ErrWrongCode
-		}
-		c, err = f.c.Store.FailCode(ctx, c.ID, rc.MaxFailures, now)
-		if err != nil && !errors.Is(err, storage.ErrConflict) {
-			return SignedIn{Request: a}, ended, fmt.Errorf("login: count wrong code: %w", err)
-		}
-		if c.Failures >= rc.MaxFailures {
-			return SignedIn{Request: a}, ended, ErrCodeExhausted
-		}
+	_, err = f.checkCode(ctx, c, in.Code, rc.MaxFailures, nil,
+		storage.AuditEvent{Type: "password_reset", ClientID: a.ClientID, IP: in.IP}, now)
+	switch {
+	case errors.Is(err, ErrCodeExhausted):
+		return SignedIn{Request: a}, ended, err
+	case errors.Is(err, ErrCodeExpired), errors.Is(err, ErrStepExpired):
 		return SignedIn{Request: a}, ended, ErrWrongCode
+	case err != nil:
+		return SignedIn{Request: a}, ended, err
 	}
 	u, err := f.c.Store.GetUser(ctx, c.UserID)
 	if err != nil {
@@ -153,6 +153,10 @@ func (f *Flow) Reset(ctx context.Context, a storage.AuthRequest, in ResetInput) 
 	}
 	hash, err := f.newPassword(ctx, u, in.Password, in.Confirm)
 	if err != nil {
+		// The code was right: the user may fix the password with it.
+		if err := f.c.Store.ReturnCodeTry(ctx, c.ID); err != nil {
+			f.c.Logger.WarnContext(ctx, "return code try", "err", err)
+		}
 		return SignedIn{Request: a}, ended, err
 	}
 	changed, err := f.passwordChangedMail(in.Lang, u, now, in.IP)
@@ -161,7 +165,7 @@ func (f *Flow) Reset(ctx context.Context, a storage.AuthRequest, in ResetInput) 
 	}
 	end := f.c.Sessions.Prepare(storage.SessionEnd{UserID: u.ID, Now: now, Reason: storage.EndPasswordReset, RevokeAllTokens: true})
 	ended, err = f.c.Store.ChangePassword(ctx, storage.PasswordChange{
-		Code: &storage.CodeClaim{ID: c.ID, UserID: u.ID, Purpose: storage.PurposeReset, MaxFailures: rc.MaxFailures},
+		Code: &storage.CodeClaim{ID: c.ID, UserID: u.ID, Purpose: storage.PurposeReset, MaxFailures: rc.MaxFailures, Tried: true},
 		Now:  now, UserID: u.ID, PasswordHash: hash, VerifyEmail: true, End: &end, Mail: &changed,
 		Audit: &storage.AuditEvent{ID: uuid.NewString(), Time: now, Type: "password_reset", UserID: u.ID, ClientID: a.ClientID, IP: in.IP, Outcome: "success"}})
 	if errors.Is(err, storage.ErrAlreadyUsed) {

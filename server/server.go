@@ -341,7 +341,8 @@ func newFlow(o Options, keys *secret.Keys, outbox login.Mailer, logout *op.Logou
 		OTP: login.OTPConfig{Policy: cfg.OTP.Policy, ClientRequires: func(id string) bool {
 			cl, ok := cfg.Client(id)
 			return ok && cl.OTP == config.OTPAlways
-		}, CodeTTL: cfg.OTP.CodeLifetime.D(), MaxFailures: cfg.OTP.MaxFailures, Cooldown: cfg.OTP.ResendCooldown.D(),
+		}, CodeTTL: cfg.OTP.CodeLifetime.D(), MaxFailures: cfg.OTP.MaxFailures, MaxFailuresPerHour: cfg.OTP.MaxFailuresPerHour,
+			Cooldown:        cfg.OTP.ResendCooldown.D(),
 			MaxSendsPerHour: cfg.OTP.MaxSendsPerHour, RememberDevice: cfg.OTP.RememberDevice.D(), NotifyLogin: cfg.Notify.Login},
 		Account: login.AccountConfig{BaseURL: cfg.Issuer, VerifyTTL: cfg.Email.VerifyLifetime.D(),
 			RequestTTL: cfg.Lifetimes.AuthRequest.D(), PerHour: cfg.Reset.PerEmailPerHour},

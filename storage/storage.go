@@ -249,6 +249,11 @@ type CodeClaim struct {
 	UserID      string
 	Purpose     string
 	MaxFailures int
+	// Tried: the claimant took a try of the code (TakeCodeTry) and
+	// compared it. The code may then have MaxFailures failures, that try
+	// included (a right code on the last allowed try), but must have at
+	// least one: a claim without a taken try cannot win.
+	Tried bool
 }
 
 // AccessToken is the record behind every access token, JWT or opaque, so
@@ -658,6 +663,29 @@ type CodeRenewal struct {
 	Mail        OutboxMail
 }
 
+// CodeTry is the input of TakeCodeTry.
+type CodeTry struct {
+	ID          string
+	MaxFailures int
+	Now         time.Time
+	// Limit, when set, is taken with the try (wrong codes per account):
+	// the try is taken only when the limit allows it too.
+	Limit *Limit
+}
+
+// CodeTryResult is what TakeCodeTry did.
+type CodeTryResult struct {
+	// Code is the code after the try: the one to compare with.
+	Code OneTimeCode
+	// Taken: the try was counted and may be compared.
+	Taken bool
+	// Limited: the code allowed the try, the Limit did not.
+	Limited bool
+	// Counter is the Limit's counter after the try (or as it stood when
+	// the try was refused).
+	Counter Counter
+}
+
 // EmailChange is the input of ChangeEmail. Either a verification link
 // proves the new address (Code: the link's Email becomes the account's,
 // verified), or a trusted caller sets it (UserID, Email, Verified: the
@@ -681,9 +709,16 @@ type CodeStore interface {
 	// c.ExpiresAt).
 	CreateCode(ctx context.Context, c OneTimeCode, mail *OutboxMail) error
 	GetCodeByTicket(ctx context.Context, ticketHash string) (OneTimeCode, error)
-	// FailCode counts a wrong try on a usable code and returns it.
-	// ErrConflict when the code was not usable.
-	FailCode(ctx context.Context, id string, maxFailures int, now time.Time) (OneTimeCode, error)
+	// TakeCodeTry takes one try of a code before it is compared: in one
+	// transaction, when the code is usable at t.Now with t.MaxFailures and
+	// t.Limit (when set) allows an attempt, it counts the try as a failure
+	// and the attempt under the limit; otherwise it changes nothing.
+	// Concurrent tries never take more than MaxFailures. ErrNotFound when
+	// there is no such code.
+	TakeCodeTry(ctx context.Context, t CodeTry) (CodeTryResult, error)
+	// ReturnCodeTry gives back a try that was right but could not be used
+	// (a reset code with a new password the policy refused).
+	ReturnCodeTry(ctx context.Context, id string) error
 	// ClaimCode marks a usable code used (ErrAlreadyUsed when it is not
 	// usable or not c's; ErrNotFound when there is none).
 	ClaimCode(ctx context.Context, c CodeClaim, now time.Time) error
@@ -781,21 +816,81 @@ type AuditStore interface {
 	ListAuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
 }
 
-// Counter counts events under a key within a window (failed sign-ins per
-// account or per IP, mails sent per address).
+// Counter counts attempts under a key within a window (password checks
+// per account or per client IP, mails sent per address, wrong codes per
+// account).
 type Counter struct {
 	Key         string
 	Count       int
 	WindowStart time.Time
-	Last        time.Time
+	Last        time.Time // the last attempt counted
+	// NextAllowedAt, when set, is the earliest time the next attempt may
+	// be taken (a delay after the free attempts, or the end of the window
+	// of a cap).
+	NextAllowedAt *time.Time
+	// NoticeAt is when NoticeAtLimit last wrote its mail for the counter.
+	NoticeAt *time.Time
 }
 
-// CounterStore keeps rate counters.
+// Limit is the rule one counter follows. Attempts are counted within
+// Window, counted from the first one. The first Free attempts of a window
+// go through at once. After the n-th attempt (n ≥ Free) the next one
+// waits BaseDelay·2^(n−Free), at most MaxDelay (or Window, when MaxDelay
+// is zero), from the n-th; with a zero BaseDelay it waits until the
+// window is over (an hourly cap of Free attempts).
+type Limit struct {
+	Key       string
+	Free      int
+	BaseDelay time.Duration
+	MaxDelay  time.Duration
+	Window    time.Duration
+}
+
+// NextAllowed is when the attempt after the n-th of a window that
+// started at windowStart may be taken, the n-th being taken at now; ok is
+// false when it may be taken at once.
+func (l Limit) NextAllowed(n int, now, windowStart time.Time) (next time.Time, ok bool) {
+	switch {
+	case n < l.Free:
+		return time.Time{}, false
+	case l.BaseDelay <= 0:
+		return windowStart.Add(l.Window), true
+	}
+	limit := l.MaxDelay
+	if limit <= 0 {
+		limit = l.Window
+	}
+	d := l.BaseDelay
+	for i := 0; i < n-l.Free && d < limit; i++ {
+		d *= 2
+	}
+	d = min(d, limit)
+	return now.Add(d), true
+}
+
+// CounterStore keeps rate counters. Every limit is taken before the
+// check it guards, atomically, so concurrent requests on any number of
+// replicas cannot pass it together.
 type CounterStore interface {
-	// IncrementCounters adds one to each key. A counter whose window
-	// started before now-window starts again at one.
-	IncrementCounters(ctx context.Context, keys []string, now time.Time, window time.Duration) error
+	// TakeAttempt takes one attempt under every limit at once, in one
+	// transaction: only when each of them allows an attempt at now (its
+	// NextAllowedAt, if any, has come) is the attempt counted on each,
+	// with the NextAllowedAt its rule gives; otherwise nothing changes and
+	// it reports false. A counter whose window is over starts again. A key
+	// given twice counts once, under its first limit.
+	TakeAttempt(ctx context.Context, now time.Time, limits ...Limit) (bool, error)
+	// ReturnAttempt gives back one attempt taken under each key that
+	// turned out not to count against it (a right code; a right password,
+	// for its client address) and lifts the key's running delay.
+	ReturnAttempt(ctx context.Context, keys ...string) error
+	// NoticeAtLimit writes m, in one transaction with marking the
+	// counter, when l's counter has reached l.Free attempts in its
+	// current window and no notice was written for that window yet; it
+	// reports whether it wrote it. Concurrent callers write one mail.
+	NoticeAtLimit(ctx context.Context, l Limit, now time.Time, m OutboxMail) (bool, error)
 	// GetCounters returns the counters that exist among keys.
 	GetCounters(ctx context.Context, keys []string) (map[string]Counter, error)
+	// ResetCounters forgets the keys (a right password clears the
+	// account's count).
 	ResetCounters(ctx context.Context, keys []string) error
 }

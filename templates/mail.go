@@ -45,12 +45,16 @@ const (
 	// MailLegacyReminder asks a user of the legacy product who has not
 	// migrated to set a unified password; data LegacyReminderMail.
 	MailLegacyReminder = "legacy_reminder"
+	// MailCodeFailures tells that sign-in codes are refused after too
+	// many wrong ones (whoever typed them knew the password); data
+	// CodeFailuresMail.
+	MailCodeFailures = "code_failures"
 )
 
 // mailNames are the templates every language must provide.
 var mailNames = []string{
 	MailLoginCode, MailResetCode, MailPasswordChanged,
-	MailVerifyEmail, MailEmailChangeNotice, MailLoginNotification, MailLegacyReminder,
+	MailVerifyEmail, MailEmailChangeNotice, MailLoginNotification, MailLegacyReminder, MailCodeFailures,
 }
 
 // ErrUnknownMail reports a template name RenderMail does not know.
@@ -135,6 +139,18 @@ type LegacyReminderMail struct {
 	LegacyName string
 	ResetURL   string
 	Deadline   time.Time
+}
+
+// CodeFailuresMail is the data of MailCodeFailures.
+type CodeFailuresMail struct {
+	MailBase
+	// Failures is how many wrong codes were entered within the hour; Time
+	// and IP are those of the last one; Until is when codes are accepted
+	// again. Times are printed in their own location.
+	Failures int
+	Time     time.Time
+	IP       string
+	Until    time.Time
 }
 
 // mailSet is one mail template parsed for one language.

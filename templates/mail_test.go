@@ -48,6 +48,9 @@ var mailCases = []mailCase{
 		return LegacyReminderMail{MailBase: b, LegacyName: "Old Shop", ResetURL: "https://id.example.com/reset?login_hint=a%40example.com",
 			Deadline: mailTime}
 	}, []string{"Old Shop", "https://id.example.com/reset?login_hint=a%40example.com", "2026"}},
+	{MailCodeFailures, func(b MailBase) any {
+		return CodeFailuresMail{MailBase: b, Failures: 10, Time: mailTime, IP: "192.0.2.9", Until: mailTime.Add(time.Hour)}
+	}, []string{"10", "192.0.2.9", "09:30", "10:30"}},
 }
 
 func TestMailTemplatesParse(t *testing.T) {

@@ -2,6 +2,7 @@ package gormstore
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"gorm.io/gorm"
@@ -33,35 +34,67 @@ func (s *Store) GetCodeByTicket(ctx context.Context, ticketHash string) (storage
 	return row.code(), nil
 }
 
-// usableCode is the condition of a code that may still be tried.
-const usableCode = "id = ? AND used_at IS NULL AND expires_at > ? AND failures < ?"
+// usableCode is the condition of a code that may still be tried, and
+// triedCode that of a code whose try was taken (its own failure counted).
+const (
+	usableCode = "id = ? AND used_at IS NULL AND expires_at > ? AND failures < ?"
+	triedCode  = "id = ? AND used_at IS NULL AND expires_at > ? AND failures > 0 AND failures <= ?"
+)
 
-// FailCode counts with one conditional UPDATE, so concurrent wrong tries
-// cannot exceed maxFailures.
-func (s *Store) FailCode(ctx context.Context, id string, maxFailures int, now time.Time) (storage.OneTimeCode, error) {
-	var out storage.OneTimeCode
+// TakeCodeTry locks the code row, then takes the limit's attempt (the
+// code before the counter, in every transaction that takes both), so
+// concurrent tries on any replica are taken one after another.
+func (s *Store) TakeCodeTry(ctx context.Context, t storage.CodeTry) (storage.CodeTryResult, error) {
+	var out storage.CodeTryResult
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&codeRow{}).Where(usableCode, id, utc(now), maxFailures).Update("failures", gorm.Expr("failures + 1"))
-		if res.Error != nil {
-			return res.Error
-		}
+		now := utc(t.Now)
 		var row codeRow
-		if err := tx.Take(&row, "id = ?", id).Error; err != nil {
+		if err := s.forUpdate(tx).Take(&row, "id = ?", t.ID).Error; err != nil {
 			return err
 		}
-		out = row.code()
-		if res.RowsAffected == 0 {
-			return storage.ErrConflict
+		out.Code = row.code()
+		if !out.Code.Usable(now, t.MaxFailures) {
+			return nil
 		}
+		if t.Limit != nil {
+			taken, rows, err := s.takeAttempt(tx, now, []storage.Limit{*t.Limit})
+			if err != nil {
+				return err
+			}
+			out.Counter = rows[t.Limit.Key].counter()
+			if !taken {
+				out.Limited = true
+				return errRefused
+			}
+		}
+		if err := tx.Model(&codeRow{}).Where("id = ?", t.ID).Update("failures", gorm.Expr("failures + 1")).Error; err != nil {
+			return err
+		}
+		out.Code.Failures++
+		out.Taken = true
 		return nil
 	})
-	return out, wrap("fail code", err)
+	if errors.Is(err, errRefused) {
+		err = nil
+	}
+	return out, wrap("take code try", err)
+}
+
+// ReturnCodeTry is one conditional UPDATE.
+func (s *Store) ReturnCodeTry(ctx context.Context, id string) error {
+	err := s.db.WithContext(ctx).Model(&codeRow{}).Where("id = ? AND used_at IS NULL AND failures > 0", id).
+		Update("failures", gorm.Expr("failures - 1")).Error
+	return wrap("return code try", err)
 }
 
 // claimCode marks a usable code of the user and purpose used, as the
-// first step of a transaction.
+// first step of a transaction. A tried claim accepts the try it took.
 func claimCode(tx *gorm.DB, c storage.CodeClaim, now time.Time) error {
-	res := tx.Model(&codeRow{}).Where(usableCode+" AND user_id = ? AND purpose = ?", c.ID, now, c.MaxFailures, c.UserID, c.Purpose).
+	usable := usableCode
+	if c.Tried {
+		usable = triedCode
+	}
+	res := tx.Model(&codeRow{}).Where(usable+" AND user_id = ? AND purpose = ?", c.ID, now, c.MaxFailures, c.UserID, c.Purpose).
 		Update("used_at", now)
 	return claimed(tx, res, "one_time_codes", "id", c.ID)
 }

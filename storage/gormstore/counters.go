@@ -2,7 +2,10 @@ package gormstore
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -10,29 +13,126 @@ import (
 	"github.com/sekisho/sekisho/storage"
 )
 
-// incrementCounter is one upsert, atomic on both databases: a counter
-// whose window started before the cutoff (the fourth and fifth
-// parameters) starts again at one.
-const incrementCounter = `INSERT INTO counters ("key", "count", window_start, "last") VALUES (?, 1, ?, ?)
-ON CONFLICT ("key") DO UPDATE SET
-	"count" = CASE WHEN counters.window_start < ? THEN 1 ELSE counters."count" + 1 END,
-	window_start = CASE WHEN counters.window_start < ? THEN excluded.window_start ELSE counters.window_start END,
-	"last" = excluded."last"`
+// errRefused rolls back a transaction whose limit refused the attempt:
+// nothing it wrote (counter rows it created) stays.
+var errRefused = errors.New("gormstore: attempt refused")
 
-// IncrementCounters updates the keys in sorted order, so concurrent calls
-// with overlapping keys cannot deadlock. A key given twice counts once.
-func (s *Store) IncrementCounters(ctx context.Context, keys []string, now time.Time, window time.Duration) error {
-	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
-	t, cutoff := utc(now), utc(now.Add(-window))
+// createCounter makes sure a counter row exists, so it can be locked: an
+// empty one (no attempt counted yet) when it is new.
+const createCounter = `INSERT INTO counters ("key", "count", window_start, "last") VALUES (?, 0, ?, ?)
+ON CONFLICT ("key") DO NOTHING`
+
+// TakeAttempt takes the attempt in one transaction (see takeAttempt).
+func (s *Store) TakeAttempt(ctx context.Context, now time.Time, limits ...storage.Limit) (bool, error) {
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		for _, k := range keys {
-			if err := tx.Exec(incrementCounter, k, t, t, cutoff, cutoff).Error; err != nil {
-				return err
-			}
+		taken, _, err := s.takeAttempt(tx, utc(now), limits)
+		if err == nil && !taken {
+			return errRefused
 		}
-		return nil
+		return err
 	})
-	return wrap("increment counters", err)
+	if errors.Is(err, errRefused) {
+		return false, nil
+	}
+	return err == nil, wrap("take attempt", err)
+}
+
+// takeAttempt creates the missing counter rows and locks them all in key
+// order (FOR UPDATE on PostgreSQL, so concurrent takers on any replica
+// queue, and overlapping key sets cannot deadlock; SQLite's transaction
+// already holds the write lock), then counts the attempt on every key
+// when each allows it at now. It returns the counters as they are after.
+// When it reports false the caller rolls the transaction back.
+func (s *Store) takeAttempt(tx *gorm.DB, now time.Time, limits []storage.Limit) (bool, map[string]counterRow, error) {
+	limits = slices.Clone(limits)
+	slices.SortStableFunc(limits, func(a, b storage.Limit) int { return strings.Compare(a.Key, b.Key) })
+	limits = slices.CompactFunc(limits, func(a, b storage.Limit) bool { return a.Key == b.Key })
+	rows := make(map[string]counterRow, len(limits))
+	for _, l := range limits {
+		r, err := s.lockCounter(tx, l.Key, now)
+		if err != nil {
+			return false, rows, err
+		}
+		rows[l.Key] = r
+	}
+	for _, l := range limits {
+		if r := rows[l.Key]; r.NextAllowedAt != nil && now.Before(*r.NextAllowedAt) {
+			return false, rows, nil
+		}
+	}
+	for _, l := range limits {
+		r := rows[l.Key]
+		if r.Count == 0 || r.WindowStart.Before(now.Add(-l.Window)) {
+			r.Count, r.WindowStart = 0, now
+		}
+		r.Count++
+		r.Last, r.NextAllowedAt = now, nil
+		if next, ok := l.NextAllowed(r.Count, now, r.WindowStart); ok {
+			next = utc(next)
+			r.NextAllowedAt = &next
+		}
+		err := tx.Model(&counterRow{}).Where(`"key" = ?`, r.Key).Updates(map[string]any{
+			"count": r.Count, "window_start": utc(r.WindowStart), "last": r.Last, "next_allowed_at": r.NextAllowedAt,
+		}).Error
+		if err != nil {
+			return false, rows, err
+		}
+		rows[l.Key] = r
+	}
+	return true, rows, nil
+}
+
+// lockCounter creates the counter row when it is missing and locks it.
+// A row can vanish between the two (ResetCounters, the expiry sweep):
+// then it is created again.
+func (s *Store) lockCounter(tx *gorm.DB, key string, now time.Time) (counterRow, error) {
+	for range 3 {
+		if err := tx.Exec(createCounter, key, now, now).Error; err != nil {
+			return counterRow{}, err
+		}
+		var rows []counterRow
+		if err := s.forUpdate(tx).Where(`"key" = ?`, key).Limit(1).Find(&rows).Error; err != nil {
+			return counterRow{}, err
+		}
+		if len(rows) == 1 {
+			return rows[0], nil
+		}
+	}
+	return counterRow{}, fmt.Errorf("counter %q vanished while it was being locked", key)
+}
+
+// ReturnAttempt is one UPDATE: the count never goes below zero.
+func (s *Store) ReturnAttempt(ctx context.Context, keys ...string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	err := s.db.WithContext(ctx).Model(&counterRow{}).Where(map[string]any{"key": keys}).Updates(map[string]any{
+		"count":           gorm.Expr(`CASE WHEN "count" > 0 THEN "count" - 1 ELSE 0 END`),
+		"next_allowed_at": nil,
+	}).Error
+	return wrap("return attempt", err)
+}
+
+// NoticeAtLimit marks the counter with one conditional UPDATE, so of
+// concurrent callers exactly one writes the mail.
+func (s *Store) NoticeAtLimit(ctx context.Context, l storage.Limit, now time.Time, m storage.OutboxMail) (bool, error) {
+	t := utc(now)
+	wrote := false
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&counterRow{}).
+			Where(`"key" = ? AND "count" >= ? AND window_start >= ? AND (notice_at IS NULL OR notice_at < window_start)`,
+				l.Key, l.Free, utc(now.Add(-l.Window))).
+			Update("notice_at", t)
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		wrote = true
+		return enqueueMail(tx, m)
+	})
+	if err != nil {
+		return false, wrap("notice at limit", err)
+	}
+	return wrote, nil
 }
 
 func (s *Store) GetCounters(ctx context.Context, keys []string) (map[string]storage.Counter, error) {

@@ -510,20 +510,24 @@ func (r auditEventRow) auditEvent() storage.AuditEvent {
 }
 
 type counterRow struct {
-	Key         string `gorm:"primaryKey"`
-	Count       int
-	WindowStart time.Time
-	Last        time.Time
+	Key           string `gorm:"primaryKey"`
+	Count         int
+	WindowStart   time.Time
+	Last          time.Time
+	NextAllowedAt *time.Time
+	NoticeAt      *time.Time
 }
 
 func (counterRow) TableName() string { return "counters" }
 
 func (r counterRow) counter() storage.Counter {
 	return storage.Counter{
-		Key:         r.Key,
-		Count:       r.Count,
-		WindowStart: fromDB(r.WindowStart),
-		Last:        fromDB(r.Last),
+		Key:           r.Key,
+		Count:         r.Count,
+		WindowStart:   fromDB(r.WindowStart),
+		Last:          fromDB(r.Last),
+		NextAllowedAt: fromDBPtr(r.NextAllowedAt),
+		NoticeAt:      fromDBPtr(r.NoticeAt),
 	}
 }
 

@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -48,28 +49,32 @@ func testOneTimeCodes(t *testing.T, s storage.Storage) {
 		t.Error("code written although its mail was not")
 	}
 
-	// Wrong tries: counted up to the limit, concurrent ones included.
+	// Tries are taken before they are compared: up to the limit.
 	errs := race(8, func(int) error {
-		_, err := s.FailCode(ctx, "c2", 5, later)
+		_, err := s.TakeCodeTry(ctx, storage.CodeTry{ID: "c2", MaxFailures: 5, Now: later})
 		return err
 	})
-	conflicts := 0
-	for _, err := range errs {
-		if err != nil {
-			wantErr(t, "FailCode", err, storage.ErrConflict)
-			conflicts++
-		}
+	for i, err := range errs {
+		wantErr(t, fmt.Sprintf("TakeCodeTry #%d", i), err, nil)
 	}
 	got, err = s.GetCodeByTicket(ctx, "ticket-c2")
 	must(t, err)
-	if got.Failures != 5 || conflicts != 3 || got.Usable(later, 5) {
-		t.Errorf("after 8 wrong tries: failures %d, %d refused; want 5 and 3", got.Failures, conflicts)
+	if got.Failures != 5 || got.Usable(later, 5) {
+		t.Errorf("after 8 tries: failures %d; want 5", got.Failures)
+	}
+	res, err := s.TakeCodeTry(ctx, storage.CodeTry{ID: "c2", MaxFailures: 5, Now: later})
+	must(t, err)
+	if res.Taken || res.Code.Failures != 5 || res.Code.CodeHash != "code-c2" {
+		t.Errorf("a sixth try = %+v, want refused, with the code as it is", res)
 	}
 	// An expired code counts nothing.
-	_, err = s.FailCode(ctx, "c3", 5, t0.Add(time.Hour))
-	wantErr(t, "FailCode(expired)", err, storage.ErrConflict)
-	_, err = s.FailCode(ctx, "nope", 5, later)
-	wantErr(t, "FailCode(missing)", err, storage.ErrNotFound)
+	res, err = s.TakeCodeTry(ctx, storage.CodeTry{ID: "c3", MaxFailures: 5, Now: t0.Add(time.Hour)})
+	must(t, err)
+	if res.Taken || res.Code.Failures != 0 {
+		t.Errorf("try of an expired code = %+v, want refused", res)
+	}
+	_, err = s.TakeCodeTry(ctx, storage.CodeTry{ID: "nope", MaxFailures: 5, Now: later})
+	wantErr(t, "TakeCodeTry(missing)", err, storage.ErrNotFound)
 
 	_, err = s.DeleteExpired(ctx, t0.Add(time.Hour))
 	must(t, err)
@@ -146,7 +151,7 @@ func testRenewCode(t *testing.T, s storage.Storage) {
 	c := newCode("c1", "u1")
 	c.Purpose = storage.PurposeLogin
 	must(t, s.CreateCode(ctx, c, mailPtr("m1", t0)))
-	_, err := s.FailCode(ctx, "c1", 5, t0)
+	_, err := s.TakeCodeTry(ctx, storage.CodeTry{ID: "c1", MaxFailures: 5, Now: t0})
 	must(t, err)
 	later := t0.Add(20 * time.Minute) // after the first code expired
 	got, err := s.RenewCode(ctx, storage.CodeRenewal{ID: "c1", CodeHash: "code-new", Now: later,
@@ -166,7 +171,7 @@ func testRenewCode(t *testing.T, s storage.Storage) {
 		t.Error("code renewed although its mail was not written")
 	}
 	for range 4 {
-		_, _ = s.FailCode(ctx, "c1", 5, later)
+		_, _ = s.TakeCodeTry(ctx, storage.CodeTry{ID: "c1", MaxFailures: 5, Now: later})
 	}
 	_, err = s.RenewCode(ctx, storage.CodeRenewal{ID: "c1", CodeHash: "x", Now: later, ExpiresAt: later.Add(time.Minute), MaxFailures: 5, Mail: newMail("m3", later)})
 	wantErr(t, "RenewCode(exhausted)", err, storage.ErrConflict)

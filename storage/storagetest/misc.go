@@ -75,78 +75,6 @@ func testAuditEvents(t *testing.T, s storage.Storage) {
 	})
 }
 
-func testCounters(t *testing.T, s storage.Storage) {
-	ctx := t.Context()
-	const window = 10 * time.Minute
-	got, err := s.GetCounters(ctx, nil)
-	must(t, err)
-	diff(t, "GetCounters(nil)", map[string]storage.Counter{}, got)
-
-	steps := []struct {
-		name string
-		keys []string
-		now  time.Time
-		want map[string]storage.Counter
-	}{
-		{"first", []string{"ip:1", "acct:a"}, t0, map[string]storage.Counter{
-			"ip:1":   {Key: "ip:1", Count: 1, WindowStart: t0, Last: t0},
-			"acct:a": {Key: "acct:a", Count: 1, WindowStart: t0, Last: t0},
-		}},
-		{"within window, duplicate key counts once", []string{"ip:1", "ip:1"}, t0.Add(window), map[string]storage.Counter{
-			"ip:1":   {Key: "ip:1", Count: 2, WindowStart: t0, Last: t0.Add(window)},
-			"acct:a": {Key: "acct:a", Count: 1, WindowStart: t0, Last: t0},
-		}},
-		{"window over: starts again", []string{"ip:1", "acct:a"}, t0.Add(window + time.Microsecond), map[string]storage.Counter{
-			"ip:1":   {Key: "ip:1", Count: 1, WindowStart: t0.Add(window + time.Microsecond), Last: t0.Add(window + time.Microsecond)},
-			"acct:a": {Key: "acct:a", Count: 1, WindowStart: t0.Add(window + time.Microsecond), Last: t0.Add(window + time.Microsecond)},
-		}},
-		{"new window counts on", []string{"acct:a"}, t0.Add(window + time.Minute), map[string]storage.Counter{
-			"ip:1":   {Key: "ip:1", Count: 1, WindowStart: t0.Add(window + time.Microsecond), Last: t0.Add(window + time.Microsecond)},
-			"acct:a": {Key: "acct:a", Count: 2, WindowStart: t0.Add(window + time.Microsecond), Last: t0.Add(window + time.Minute)},
-		}},
-	}
-	for _, st := range steps {
-		t.Run(st.name, func(t *testing.T) {
-			must(t, s.IncrementCounters(ctx, st.keys, st.now, window))
-			got, err := s.GetCounters(ctx, []string{"ip:1", "acct:a", "missing"})
-			must(t, err)
-			diff(t, "GetCounters", st.want, got)
-		})
-	}
-
-	t.Run("reset", func(t *testing.T) {
-		must(t, s.ResetCounters(ctx, []string{"ip:1", "missing"}))
-		must(t, s.ResetCounters(ctx, nil))
-		got, err := s.GetCounters(ctx, []string{"ip:1", "acct:a"})
-		must(t, err)
-		if _, ok := got["ip:1"]; ok || len(got) != 1 {
-			t.Errorf("GetCounters after reset = %v, want only acct:a", got)
-		}
-	})
-}
-
-func testCountersConcurrent(t *testing.T, s storage.Storage) {
-	ctx := t.Context()
-	errs := race(racers, func(i int) error {
-		// Overlapping keys in opposite orders must not deadlock.
-		keys := []string{"a", "b"}
-		if i%2 == 1 {
-			keys = []string{"b", "a"}
-		}
-		return s.IncrementCounters(ctx, keys, t0, time.Hour)
-	})
-	for i, err := range errs {
-		wantErr(t, fmt.Sprintf("IncrementCounters #%d", i), err, nil)
-	}
-	got, err := s.GetCounters(ctx, []string{"a", "b"})
-	must(t, err)
-	for _, k := range []string{"a", "b"} {
-		if got[k].Count != racers {
-			t.Errorf("counter %s = %d, want %d", k, got[k].Count, racers)
-		}
-	}
-}
-
 // testDeleteExpired builds one row of each kind on each side of now and
 // checks which survive.
 func testDeleteExpired(t *testing.T, s storage.Storage) {
@@ -221,9 +149,12 @@ func testDeleteExpired(t *testing.T, s storage.Storage) {
 		sess.IdleExpiresAt, sess.AbsoluteExpiresAt, sess.EndedAt = x.idle, x.absolute, x.ended
 		must(t, s.CreateSession(ctx, sess))
 	}
-	// Counters: gone 24h after their last increment.
-	must(t, s.IncrementCounters(ctx, []string{"c-gone"}, now.Add(-25*time.Hour), time.Hour))
-	must(t, s.IncrementCounters(ctx, []string{"c-alive"}, now.Add(-23*time.Hour), time.Hour))
+	// Counters: gone 24h after their last attempt.
+	for key, at := range map[string]time.Time{"c-gone": now.Add(-25 * time.Hour), "c-alive": now.Add(-23 * time.Hour)} {
+		if ok, err := s.TakeAttempt(ctx, at, storage.Limit{Key: key, Free: 5, Window: time.Hour}); !ok || err != nil {
+			t.Fatalf("TakeAttempt(%s) = %v, %v", key, ok, err)
+		}
+	}
 	// Signing keys: gone once retired.
 	for i, retires := range []*time.Time{&past, &future, nil} {
 		k := newSigningKey([]string{"k-retired", "k-retiring", "k-current"}[i], t0.Add(time.Duration(i)*time.Second))

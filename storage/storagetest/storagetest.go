@@ -77,8 +77,10 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"SigningKeysAllRetired", testSigningKeysAllRetired},
 		{"EnsureSigningKeyConcurrent", testEnsureSigningKeyConcurrent},
 		{"AuditEvents", testAuditEvents},
-		{"Counters", testCounters},
-		{"CountersConcurrent", testCountersConcurrent},
+		{"TakeAttempt", testTakeAttempt},
+		{"TakeAttemptConcurrent", testTakeAttemptConcurrent},
+		{"NoticeAtLimit", testNoticeAtLimit},
+		{"CodeTries", testCodeTries},
 		{"DeleteExpired", testDeleteExpired},
 	}
 	for _, tt := range tests {
