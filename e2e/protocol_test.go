@@ -383,6 +383,24 @@ func TestBadInputAtTheEdge(t *testing.T) {
 				t.Errorf("large token request: %d %s", r.status, r.body)
 			}
 		})
+		t.Run("a User-Agent that is not text", func(t *testing.T) {
+			for _, ua := range []string{"Mozilla/5.0 \xff\xfe", strings.Repeat("あ", 100)} {
+				a := newAuthz("web", webCB, "openid")
+				b := e.browser()
+				login := b.get(a.url(e.cfg.Issuer))
+				id, _ := formInputs(t, login.doc, "/login")
+				req := e.request(t, http.MethodPost, "/login", url.Values{"id": {id["id"]}, "email": {e.user.Email}, "password": {userPass}})
+				req.Header.Set("User-Agent", ua)
+				req.Header.Set("Origin", e.cfg.Issuer)
+				req.Header.Set("Sec-Fetch-Site", "same-origin")
+				for _, c := range b.c.Jar.Cookies(req.URL) {
+					req.AddCookie(c)
+				}
+				if r := send(t, req); r.status != http.StatusSeeOther {
+					t.Errorf("sign-in with User-Agent %.20q: %d, want the redirect to the client", ua, r.status)
+				}
+			}
+		})
 		// The user can still sign in: nothing was counted or written.
 		e.code(t, b.signIn(b.get(a.url(e.cfg.Issuer)), e.user.Email, userPass), a)
 		e.noErrorLogs(t)

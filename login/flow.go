@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -605,8 +606,20 @@ func completed(a storage.AuthRequest, c storage.LoginCompletion) storage.AuthReq
 }
 
 func truncate(s string, n int) string {
+	// Header bytes are not text: drop what is not valid UTF-8 or a
+	// control character (PostgreSQL refuses NUL and invalid UTF-8), then
+	// cut on a character boundary.
+	s = strings.Map(func(r rune) rune {
+		if r == utf8.RuneError || r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }
