@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -120,39 +121,64 @@ func TestUnavailable(t *testing.T) {
 	})
 }
 
+// upgradeCase is a database migrated up to an older version, with
+// rows written by that version, then opened and migrated by today's code.
+type upgradeCase struct {
+	name, driver, sqlDriver string
+	dialect                 goose.Dialect
+	dsn                     func(t *testing.T) string
+}
+
+var upgradeCases = []upgradeCase{
+	{"sqlite", gormstore.DriverSQLite, "sqlite", goose.DialectSQLite3,
+		func(t *testing.T) string { return filepath.Join(t.TempDir(), "sekisho.db") }},
+	{"postgres", gormstore.DriverPostgres, "pgx", goose.DialectPostgres,
+		func(t *testing.T) string { return gormstoretest.PostgresDSN(t) }},
+}
+
+// migrateUpTo creates the database of tc migrated up to version and
+// returns a raw connection to it (closed when the test ends) and its DSN.
+func migrateUpTo(t *testing.T, tc upgradeCase, version int64) (*sql.DB, string) {
+	t.Helper()
+	dsn := tc.dsn(t)
+	db, err := sql.Open(tc.sqlDriver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	fsys, err := migrations.Dialect(tc.driver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(tc.dialect, db, fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(t.Context(), version); err != nil {
+		t.Fatal(err)
+	}
+	return db, dsn
+}
+
+// openMigrated opens dsn with today's code and migrates it to the end.
+func openMigrated(t *testing.T, tc upgradeCase, dsn string) (*gormstore.Store, error) {
+	t.Helper()
+	st, err := gormstore.Open(t.Context(), gormstore.Config{Driver: tc.driver, DSN: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st, st.Migrate(t.Context())
+}
+
 // TestMigrationOldCookieName: migration 00009 marks the sessions open at
 // the upgrade, and only those, as ones whose cookie may still carry the
 // old name.
 func TestMigrationOldCookieName(t *testing.T) {
-	for _, tc := range []struct {
-		name, driver, sqlDriver string
-		dialect                 goose.Dialect
-		dsn                     func(t *testing.T) string
-	}{
-		{"sqlite", gormstore.DriverSQLite, "sqlite", goose.DialectSQLite3,
-			func(t *testing.T) string { return filepath.Join(t.TempDir(), "sekisho.db") }},
-		{"postgres", gormstore.DriverPostgres, "pgx", goose.DialectPostgres,
-			func(t *testing.T) string { return gormstoretest.PostgresDSN(t) }},
-	} {
+	for _, tc := range upgradeCases {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := t.Context()
-			dsn := tc.dsn(t)
-			db, err := sql.Open(tc.sqlDriver, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			fsys, err := migrations.Dialect(tc.driver)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := goose.NewProvider(tc.dialect, db, fsys)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := p.UpTo(ctx, 8); err != nil {
-				t.Fatal(err)
-			}
+			db, dsn := migrateUpTo(t, tc, 8)
 			now := time.Now().UTC().Truncate(time.Microsecond)
 			for _, s := range []struct {
 				id    string
@@ -165,12 +191,8 @@ func TestMigrationOldCookieName(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			st, err := gormstore.Open(ctx, gormstore.Config{Driver: tc.driver, DSN: dsn})
+			st, err := openMigrated(t, tc, dsn)
 			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			if err := st.Migrate(ctx); err != nil {
 				t.Fatal(err)
 			}
 			for id, want := range map[string]bool{"open": true, "ended": false} {
@@ -185,6 +207,57 @@ func TestMigrationOldCookieName(t *testing.T) {
 			}
 			if s, err := st.GetSession(ctx, "fresh"); err != nil || s.OldCookieName {
 				t.Errorf("a session begun after the migration: OldCookieName %v, %v", s.OldCookieName, err)
+			}
+		})
+	}
+}
+
+// TestMigrationRenormalizesEmails: migration 12 rewrites addresses stored
+// before the one normaliser in their canonical form, so a full-width
+// variant no longer stands beside its ASCII twin; when two accounts would
+// collide it changes nothing and names them.
+func TestMigrationRenormalizesEmails(t *testing.T) {
+	insert := func(t *testing.T, db *sql.DB, id, email string) {
+		t.Helper()
+		now := time.Now().UTC()
+		_, err := db.ExecContext(t.Context(), `INSERT INTO users (id, email, email_lower, name, password_hash, created_at, updated_at)
+			VALUES ($1, $2, $3, '', '', $4, $4)`, id, email, strings.ToLower(strings.TrimSpace(email)), now)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range upgradeCases {
+		t.Run(tc.name, func(t *testing.T) {
+			db, dsn := migrateUpTo(t, tc, 11)
+			insert(t, db, "u1", "ａｌｉｃｅ@ＥＸＡＭＰＬＥ.com")
+			insert(t, db, "u2", "Bob@Example.COM")
+			insert(t, db, "u3", "carol@example.com")
+			st, err := openMigrated(t, tc, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for id, want := range map[string]string{"u1": "alice@example.com", "u2": "Bob@example.com", "u3": "carol@example.com"} {
+				u, err := st.GetUser(t.Context(), id)
+				if err != nil || u.Email != want {
+					t.Errorf("user %s after the migration: %q, %v; want %q", id, u.Email, err, want)
+				}
+			}
+			if u, err := st.GetUserByEmail(t.Context(), "ALICE@example.com"); err != nil || u.ID != "u1" {
+				t.Errorf("look-up of the renormalised address: %v, %v", u.ID, err)
+			}
+		})
+		t.Run(tc.name+" collision", func(t *testing.T) {
+			db, dsn := migrateUpTo(t, tc, 11)
+			insert(t, db, "u1", "alice@example.com")
+			insert(t, db, "u2", "ａｌｉｃｅ@example.com")
+			insert(t, db, "u3", "ＢＯＢ@example.com")
+			_, err := openMigrated(t, tc, dsn)
+			if err == nil || !strings.Contains(err.Error(), "u1, u2") || strings.Contains(err.Error(), "u3") {
+				t.Fatalf("migration with two accounts for one address: %v, want an error naming u1, u2", err)
+			}
+			var email string
+			if err := db.QueryRowContext(t.Context(), "SELECT email FROM users WHERE id = 'u3'").Scan(&email); err != nil || email != "ＢＯＢ@example.com" {
+				t.Errorf("a refused migration changed u3: %q, %v", email, err)
 			}
 		})
 	}

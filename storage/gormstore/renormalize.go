@@ -19,8 +19,8 @@ const renormalizeVersion = 12
 // are rewritten in their canonical form (full-width and other look-alike
 // forms folded, the domain in lower-case ASCII). When two accounts would
 // then share an address, nothing is changed and the migration stops with
-// the list of them: the operator changes or removes one of each pair
-// (sekisho user set-email, user delete) and migrates again.
+// the list of them: the operator gives one of each group another address
+// or deletes it, in the database (README, Upgrading), and migrates again.
 func renormalizeEmails(dialect string) *goose.Migration {
 	up := func(ctx context.Context, tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, "SELECT id, email, email_lower FROM users ORDER BY id")
@@ -58,7 +58,7 @@ func renormalizeEmails(dialect string) *goose.Migration {
 			slices.Sort(clashes)
 			return fmt.Errorf("these accounts would share an email address once addresses are normalised "+
 				"(full-width and upper-case forms are the same address); give one of each group another address "+
-				"or delete it, then migrate again (see README, Upgrading):\n  %s", strings.Join(clashes, "\n  "))
+				"or delete it in the database, then migrate again (README, \"Upgrading\"); user ids:\n  %s", strings.Join(clashes, "\n  "))
 		}
 		update := "UPDATE users SET email = ?, email_lower = ? WHERE id = ?"
 		if dialect == DriverPostgres {
