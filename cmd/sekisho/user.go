@@ -70,7 +70,7 @@ func newUserAddCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if v := policy.Check(pw, password.Subject{Email: email}); len(v) > 0 {
+				if v := policy.Check(pw, password.Subject{Email: email, Name: name}); len(v) > 0 {
 					en := i18n.NewPrinter(language.English)
 					msgs := make([]string, len(v))
 					for i, r := range v {
