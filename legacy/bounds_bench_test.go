@@ -16,7 +16,7 @@ import (
 // a hash at each cost bound: what the costliest accepted hash costs a
 // sign-in. README's figures come from
 //
-//	go test -run '^$' -bench VerifyAtBounds -benchtime 5x ./legacy/
+//	go test -run '^$' -bench VerifyAtBounds -benchtime 5x -count 2 ./legacy/
 //
 // on a quiet machine. cpu-ms/op is the process's CPU time per
 // verification (user and system), which a busy machine disturbs less than

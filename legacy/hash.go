@@ -52,10 +52,10 @@ var (
 )
 
 // Bounds on the cost of an imported hash: what one sign-in can afford.
-// Each maximum takes about 0.3 to 0.45 s of one core of the 2-core
-// reference machine (README, "Users of a legacy product";
-// BenchmarkVerifyAtBounds), about the legacy.check_floor that a failing
-// check is padded to, and each still accepts the defaults of the
+// Each maximum takes 0.17 to 0.36 s of one core of the 2-core reference
+// machine (README, "Cost bounds of imported hashes";
+// BenchmarkVerifyAtBounds), about the legacy.check_floor that a check is
+// padded to, and each still accepts the defaults of the
 // frameworks a legacy product is likely to have used (bcrypt 10 to 12,
 // Django's 1,200,000 PBKDF2 iterations, argon2-cffi's 64 MiB × 3 and
 // 100 MiB × 2, libsodium's 64 MiB × 2).
