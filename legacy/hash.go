@@ -39,34 +39,70 @@ const (
 	FormatSaltedSHA256 Format = "sha256-salted"
 )
 
-// ErrUnknownFormat is returned, wrapped with the reason, for a hash that is
-// in none of the formats, or is in one of them but does not parse or has
-// parameters out of range.
-var ErrUnknownFormat = errors.New("legacy: unknown password hash format")
-
-// Bounds on the parameters of an imported hash. The upper ones keep a single
-// Verify from costing seconds of CPU or gigabytes of memory; the lower ones
-// refuse digests so short that many wrong passwords would match.
-const (
-	maxPBKDF2Iterations = 10_000_000
-	maxArgon2MemoryKiB  = 1 << 20 // 1 GiB
-	maxArgon2Time       = 16
-	maxArgon2Threads    = 16
-	maxBcryptCost       = 16
-	minDigestBytes      = 16
-	maxDigestBytes      = 64
+var (
+	// ErrUnknownFormat is returned, wrapped with the reason, for a hash
+	// that is in none of the formats, or is in one of them but does not
+	// parse or has parameters out of range.
+	ErrUnknownFormat = errors.New("legacy: unknown password hash format")
+	// ErrOverBounds is wrapped, beside ErrUnknownFormat, by the error for
+	// a hash that parses but costs more to verify than the bounds allow
+	// (MaxBcryptCost, MaxPBKDF2Iterations, MaxArgon2Work,
+	// MaxArgon2Passes, MaxArgon2Lanes).
+	ErrOverBounds = errors.New("legacy: password hash costs more than sekisho verifies")
 )
 
-// formatError is ErrUnknownFormat with the reason a hash was refused. The
-// reason names the format and parameters, never salt or digest text, so it
-// may be shown in an import report.
-type formatError struct{ reason string }
+// Bounds on the cost of an imported hash: what one sign-in can afford.
+// Each maximum takes 0.17 to 0.36 s of one core of the 2-core reference
+// machine (README, "Cost bounds of imported hashes";
+// BenchmarkVerifyAtBounds), about the legacy.check_floor that a check is
+// padded to, and each still accepts the defaults of the
+// frameworks a legacy product is likely to have used (bcrypt 10 to 12,
+// Django's 1,200,000 PBKDF2 iterations, argon2-cffi's 64 MiB × 3 and
+// 100 MiB × 2, libsodium's 64 MiB × 2).
+const (
+	MaxBcryptCost       = 12
+	MaxPBKDF2Iterations = 2_000_000
+	// MaxArgon2MemoryKiB bounds the memory one argon2id verification
+	// holds (128 MiB); the gate bounds how many run at once.
+	MaxArgon2MemoryKiB = 128 << 10
+	// MaxArgon2Work bounds argon2id's memory (KiB) times passes: 128 MiB
+	// in two passes, 64 MiB in four. The time grows with it.
+	MaxArgon2Work   = 256 << 10
+	MaxArgon2Passes = 16
+	MaxArgon2Lanes  = 16
+)
+
+// Lower bounds: digests so short that many wrong passwords would match are
+// refused, and so are absurdly long ones.
+const (
+	minDigestBytes = 16
+	maxDigestBytes = 64
+)
+
+// formatError is ErrUnknownFormat with the reason a hash was refused (and
+// ErrOverBounds when it is its cost). The reason names the format and
+// parameters, never salt or digest text, so it may be shown in an import
+// report or a log line.
+type formatError struct {
+	reason     string
+	overBounds bool
+}
 
 func (e *formatError) Error() string { return ErrUnknownFormat.Error() + ": " + e.reason }
-func (e *formatError) Unwrap() error { return ErrUnknownFormat }
+func (e *formatError) Unwrap() []error {
+	if e.overBounds {
+		return []error{ErrUnknownFormat, ErrOverBounds}
+	}
+	return []error{ErrUnknownFormat}
+}
 
 func refuse(format string, args ...any) error {
 	return &formatError{reason: fmt.Sprintf(format, args...)}
+}
+
+// tooCostly is refuse for a hash over the cost bounds.
+func tooCostly(format string, args ...any) error {
+	return &formatError{reason: fmt.Sprintf(format, args...), overBounds: true}
 }
 
 // Detect returns the format of an imported hash after checking that it
@@ -75,11 +111,14 @@ func refuse(format string, args ...any) error {
 // ErrUnknownFormat with the reason; the empty string is such an error too
 // (callers treat "no hash" separately).
 //
-// Detect refuses hashes that would be too costly to verify: PBKDF2 with
-// fewer than 1 or more than 10,000,000 iterations; argon2id with more than
-// 1,048,576 KiB (1 GiB) of memory, more than 16 passes, or a parallelism
-// other than 1 to 16; bcrypt with a cost above 16. PBKDF2 and argon2id
-// digests must be 16 to 64 bytes long.
+// Detect refuses hashes that would be too costly to verify, with an error
+// that also wraps ErrOverBounds: bcrypt with a cost above 12; PBKDF2 with
+// more than 2,000,000 iterations; argon2id with more than 131,072 KiB
+// (128 MiB) of memory, memory (KiB) times passes above 262,144, or more
+// than 16 passes or 16 lanes. It
+// refuses as malformed PBKDF2 with no iteration, argon2id with no pass or
+// lane, and PBKDF2 and argon2id digests shorter than 16 or longer than 64
+// bytes.
 func Detect(hash string) (Format, error) {
 	h, err := parse(hash)
 	if err != nil {
@@ -92,8 +131,9 @@ func Detect(hash string) (Format, error) {
 // constant time. The password is used exactly as typed, without
 // normalisation, as the old product hashed its raw bytes (bcrypt, as
 // always, looks only at the first 72 bytes). A hash that Detect refuses,
-// including one over Detect's cost bounds, is an error wrapping
-// ErrUnknownFormat, and no hashing is done for it.
+// including one over Detect's cost bounds (imported when the bounds were
+// higher), is an error wrapping ErrUnknownFormat (and ErrOverBounds), and
+// no hashing is done for it.
 func Verify(hash, password string) (bool, error) {
 	h, err := parse(hash)
 	if err != nil {
@@ -161,8 +201,8 @@ func parseBcrypt(hash string) (parsedHash, error) {
 	if err != nil {
 		return parsedHash{}, refuse("bcrypt: cost out of range")
 	}
-	if cost > maxBcryptCost {
-		return parsedHash{}, refuse("bcrypt: cost %d above %d", cost, maxBcryptCost)
+	if cost > MaxBcryptCost {
+		return parsedHash{}, tooCostly("bcrypt: cost %d above %d", cost, MaxBcryptCost)
 	}
 	return parsedHash{format: FormatBcrypt, check: func(password string) (bool, error) {
 		err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password))
@@ -205,12 +245,20 @@ func parseArgon2id(rest string) (parsedHash, error) {
 	}
 	m, t, p := params["m"], params["t"], params["p"]
 	switch {
-	case p < 1 || p > maxArgon2Threads:
-		return parsedHash{}, refuse("argon2id: p=%d outside 1 to %d", p, maxArgon2Threads)
-	case t < 1 || t > maxArgon2Time:
-		return parsedHash{}, refuse("argon2id: t=%d outside 1 to %d", t, maxArgon2Time)
-	case m < 8*p || m > maxArgon2MemoryKiB:
-		return parsedHash{}, refuse("argon2id: m=%d outside 8*p to %d KiB", m, maxArgon2MemoryKiB)
+	case p < 1:
+		return parsedHash{}, refuse("argon2id: p=0")
+	case t < 1:
+		return parsedHash{}, refuse("argon2id: t=0")
+	case m < 8*p:
+		return parsedHash{}, refuse("argon2id: m=%d below 8*p", m)
+	case p > MaxArgon2Lanes:
+		return parsedHash{}, tooCostly("argon2id: p=%d above %d", p, MaxArgon2Lanes)
+	case t > MaxArgon2Passes:
+		return parsedHash{}, tooCostly("argon2id: t=%d above %d", t, MaxArgon2Passes)
+	case m > MaxArgon2MemoryKiB:
+		return parsedHash{}, tooCostly("argon2id: m=%d KiB above %d", m, MaxArgon2MemoryKiB)
+	case m*t > MaxArgon2Work:
+		return parsedHash{}, tooCostly("argon2id: m=%d KiB times t=%d above %d", m, t, MaxArgon2Work)
 	}
 	salt, digest, err := decodeSaltDigest(parts[1], parts[2], false)
 	if err != nil {
@@ -251,8 +299,8 @@ func parsePBKDF2(rest string) (parsedHash, error) {
 			return parsedHash{}, refuse("pbkdf2-sha256: l=0")
 		}
 	}
-	if err := checkIterations(iter); err != nil {
-		return parsedHash{}, refuse("pbkdf2-sha256: %v", err)
+	if err := checkIterations("pbkdf2-sha256", iter); err != nil {
+		return parsedHash{}, err
 	}
 	salt, digest, err := decodeSaltDigest(parts[1], parts[2], true)
 	if err != nil {
@@ -276,8 +324,8 @@ func parseDjango(rest string) (parsedHash, error) {
 	if err != nil {
 		return parsedHash{}, refuse("django-pbkdf2-sha256: malformed iteration count")
 	}
-	if err := checkIterations(iter); err != nil {
-		return parsedHash{}, refuse("django-pbkdf2-sha256: %v", err)
+	if err := checkIterations("django-pbkdf2-sha256", iter); err != nil {
+		return parsedHash{}, err
 	}
 	if parts[1] == "" {
 		return parsedHash{}, refuse("django-pbkdf2-sha256: empty salt")
@@ -292,9 +340,12 @@ func parseDjango(rest string) (parsedHash, error) {
 	return parsedHash{format: FormatDjangoPBKDF2, check: pbkdf2Check([]byte(parts[1]), digest, int(iter))}, nil
 }
 
-func checkIterations(iter uint64) error {
-	if iter < 1 || iter > maxPBKDF2Iterations {
-		return fmt.Errorf("%d iterations outside 1 to %d", iter, maxPBKDF2Iterations)
+func checkIterations(format string, iter uint64) error {
+	switch {
+	case iter < 1:
+		return refuse("%s: 0 iterations", format)
+	case iter > MaxPBKDF2Iterations:
+		return tooCostly("%s: %d iterations above %d", format, iter, MaxPBKDF2Iterations)
 	}
 	return nil
 }

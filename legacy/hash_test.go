@@ -353,3 +353,60 @@ func TestBcryptLongPassword(t *testing.T) {
 	hash := buildBcrypt(t, long)
 	checkHash(t, hash, FormatBcrypt, long+"ignored", long[:71])
 }
+
+// TestCostBounds: a hash at each cost bound is accepted; one step above
+// it is refused at import (Detect, and so the Reader) and at sign-in
+// (Verify), with ErrOverBounds so that callers can tell cost from a
+// malformed hash. The digests are not real: neither Detect nor a refusing
+// Verify computes one, and the accepted ones are not verified here
+// (BenchmarkVerifyAtBounds measures that).
+func TestCostBounds(t *testing.T) {
+	b64 := base64.RawStdEncoding.EncodeToString
+	salt, digest := b64([]byte("sekisho-salt-16b")), b64(make([]byte, 32))
+	bcryptTail := "SekishoSaltSekishoSalenvoOzPdYHR7Zq8G8LGWjwy18LwL0f.y"
+	bcryptCost := func(cost int) string { return fmt.Sprintf("$2b$%02d$%s", cost, bcryptTail) }
+	argon := func(m, tm, p int) string {
+		return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", m, tm, p, salt, digest)
+	}
+	pbkdf2Iter := func(iter int) string { return fmt.Sprintf("$pbkdf2-sha256$i=%d$%s$%s", iter, salt, digest) }
+	passlibIter := func(iter int) string { return fmt.Sprintf("$pbkdf2-sha256$%d$%s$%s", iter, salt, digest) }
+	djangoIter := func(iter int) string {
+		return fmt.Sprintf("pbkdf2_sha256$%d$seasalt0123$%s", iter, base64.StdEncoding.EncodeToString(make([]byte, 32)))
+	}
+	for _, tc := range []struct {
+		name      string
+		at, above string
+	}{
+		{"bcrypt cost", bcryptCost(MaxBcryptCost), bcryptCost(MaxBcryptCost + 1)},
+		{"pbkdf2 iterations", pbkdf2Iter(MaxPBKDF2Iterations), pbkdf2Iter(MaxPBKDF2Iterations + 1)},
+		{"passlib iterations", passlibIter(MaxPBKDF2Iterations), passlibIter(MaxPBKDF2Iterations + 1)},
+		{"django iterations", djangoIter(MaxPBKDF2Iterations), djangoIter(MaxPBKDF2Iterations + 1)},
+		{"argon2id memory", argon(MaxArgon2MemoryKiB, 1, 1), argon(MaxArgon2MemoryKiB+1, 1, 1)},
+		{"argon2id memory times passes", argon(MaxArgon2Work/4, 4, 4), argon(MaxArgon2Work/4+1, 4, 4)},
+		{"argon2id passes", argon(MaxArgon2Work/MaxArgon2Passes, MaxArgon2Passes, 1),
+			argon(8, MaxArgon2Passes+1, 1)},
+		{"argon2id lanes", argon(8*MaxArgon2Lanes, 1, MaxArgon2Lanes), argon(8*(MaxArgon2Lanes+1), 1, MaxArgon2Lanes+1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := Detect(tc.at); err != nil {
+				t.Errorf("Detect(at the bound) = %v, want accepted", err)
+			}
+			if f, err := Detect(tc.above); !errors.Is(err, ErrUnknownFormat) || !errors.Is(err, ErrOverBounds) {
+				t.Errorf("Detect(above the bound) = %q, %v; want ErrUnknownFormat and ErrOverBounds", f, err)
+			}
+			if ok, err := Verify(tc.above, "correct horse"); ok || !errors.Is(err, ErrOverBounds) {
+				t.Errorf("Verify(above the bound) = %v, %v; want false, ErrOverBounds", ok, err)
+			}
+			input := fmt.Sprintf("{\"legacy_id\":\"u1\",\"email\":\"a@example.com\",\"password_hash\":%q}\n"+
+				"{\"legacy_id\":\"u2\",\"email\":\"b@example.com\",\"password_hash\":%q}\n", tc.at, tc.above)
+			_, got := readAll(t, newReader(t, input, "jsonl"))
+			if len(got) != 2 || got[0] != (result{1, "u1", ""}) || got[1].LegacyID != "u2" || !strings.Contains(got[1].Reason, "above") {
+				t.Errorf("import: %+v; want u1 accepted, u2 refused for its cost", got)
+			}
+		})
+	}
+	// A malformed hash is not over the bounds.
+	if _, err := Detect(argon(64, 0, 1)); !errors.Is(err, ErrUnknownFormat) || errors.Is(err, ErrOverBounds) {
+		t.Errorf("Detect(t=0) = %v, want ErrUnknownFormat only", err)
+	}
+}

@@ -303,7 +303,7 @@ func (f *Flow) AddUser(ctx context.Context, in NewUser) (storage.User, error) {
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return storage.User{}, fmt.Errorf("login: look up address: %w", err)
 	}
-	if v := f.c.Policy.Check(in.Password, password.Subject{Email: email}); len(v) > 0 {
+	if v := f.c.Policy.Check(in.Password, password.Subject{Email: email, Name: name}); len(v) > 0 {
 		return storage.User{}, &PolicyError{Violations: v}
 	}
 	norm, _ := password.Normalize(in.Password)

@@ -46,9 +46,12 @@ type LegacyConfig struct {
 	Name    string // the product's name on pages
 	// WindowEnd ends the migration window; zero: no end yet.
 	WindowEnd time.Time
-	// CheckFloor is the least time a failing password check takes.
+	// CheckFloor is the least time a failing password check, and a
+	// check against an imported hash, takes.
 	CheckFloor time.Duration
 	// Verify checks a password against an imported hash (legacy.Verify).
+	// It runs under the hashing gate of Passwords. An error (a hash over
+	// the cost bounds) counts as a wrong password.
 	Verify func(hash, password string) (bool, error)
 }
 
@@ -125,6 +128,9 @@ type Passwords interface {
 	// VerifyDummy spends the time of a real check (unknown accounts).
 	VerifyDummy(ctx context.Context, password string)
 	Hash(ctx context.Context, pw string) (string, error)
+	// Gate runs work under the bound on concurrent hashes that Verify
+	// and Hash share, or returns ctx.Err() without running it.
+	Gate(ctx context.Context, work func()) error
 }
 
 // Mailer composes mails for the outbox and sends them early (mail.Outbox).
@@ -412,7 +418,11 @@ func (f *Flow) Login(ctx context.Context, in Credentials) (SignedIn, error) {
 	}
 	if u.Imported() {
 		// Not migrated yet: only the legacy product's password is known.
-		if !f.legacyPassword(u, in.Password) {
+		ok, err := t.legacyPassword(u)
+		if err != nil {
+			return SignedIn{}, err
+		}
+		if !ok {
 			return t.fail(u.ID, "wrong_password")
 		}
 		if u.Disabled {
@@ -423,7 +433,7 @@ func (f *Flow) Login(ctx context.Context, in Credentials) (SignedIn, error) {
 			Outcome: "challenge", Detail: "legacy_reset"}, t.now)
 		return SignedIn{Request: t.a}, ErrLegacyReset
 	}
-	ok, _, err := f.c.Passwords.Verify(ctx, u.PasswordHash, in.Password)
+	ok, rehash, err := f.c.Passwords.Verify(ctx, u.PasswordHash, in.Password)
 	if err != nil && ctx.Err() != nil {
 		return SignedIn{}, ctx.Err()
 	}
@@ -433,7 +443,34 @@ func (f *Flow) Login(ctx context.Context, in Credentials) (SignedIn, error) {
 	if u.Disabled {
 		return t.fail(u.ID, "disabled")
 	}
+	if rehash {
+		f.rehash(ctx, u, in.Password)
+	}
 	return t.succeed(u, "")
+}
+
+// errHashChanged: the password hash changed while it was re-hashed.
+var errHashChanged = errors.New("login: the password hash changed meanwhile")
+
+// rehash replaces u's password hash, just proved with pw but made with
+// other argon2id parameters than the configured ones, by a hash with
+// the configured parameters, unless the stored hash changed meanwhile.
+// It costs one more hash, once after each change of the parameters; a
+// failure is logged and the sign-in goes on with the old hash.
+func (f *Flow) rehash(ctx context.Context, u storage.User, pw string) {
+	hash, err := f.c.Passwords.Hash(ctx, pw)
+	if err == nil {
+		_, err = f.c.Store.UpdateUser(ctx, u.ID, func(cur storage.User) (storage.User, error) {
+			if cur.PasswordHash != u.PasswordHash {
+				return cur, errHashChanged
+			}
+			cur.PasswordHash = hash
+			return cur, nil
+		})
+	}
+	if err != nil && !errors.Is(err, errHashChanged) {
+		f.c.Logger.WarnContext(ctx, "re-hash a password with the configured parameters", "user_id", u.ID, "err", err)
+	}
 }
 
 // attempt is one submission of a password form (unified or legacy): the
@@ -502,16 +539,32 @@ func (t *attempt) succeed(u storage.User, acr string) (SignedIn, error) {
 	return res, nil
 }
 
-// legacyPassword checks a password against the user's imported hash.
-func (f *Flow) legacyPassword(u storage.User, pw string) bool {
-	if u.LegacyHash == "" || f.c.Legacy.Verify == nil {
-		return false
+// legacyPassword checks the submitted password against u's imported
+// hash, under the same gate as argon2id (password.max_concurrent), so
+// that imported hashes cannot starve other sign-ins, and returns no
+// sooner than the legacy floor after the attempt started, whatever the
+// answer: imported hashes cost differently from argon2id and from each
+// other. A hash that is not verified (one over the cost bounds, imported
+// before they were lowered) costs no hashing and is a wrong password; the
+// user gets in through the password reset. The error is ctx's, when it
+// ends while the check waits for the gate.
+func (t *attempt) legacyPassword(u storage.User) (bool, error) {
+	l := t.f.c.Legacy
+	if u.LegacyHash == "" || l.Verify == nil {
+		return false, nil
 	}
-	ok, err := f.c.Legacy.Verify(u.LegacyHash, pw)
-	if err != nil {
-		f.c.Logger.Warn("imported password hash does not parse", "user", u.ID, "err", err)
+	defer sleepUntil(t.ctx, t.started.Add(l.CheckFloor))
+	var ok bool
+	var verr error
+	if err := t.f.c.Passwords.Gate(t.ctx, func() { ok, verr = l.Verify(u.LegacyHash, t.in.Password) }); err != nil {
+		return false, err
 	}
-	return ok
+	if verr != nil {
+		// The reason names the format and its parameters, never the hash.
+		t.f.c.Logger.WarnContext(t.ctx, "imported password hash not verified: the user must reset the password",
+			"user_id", u.ID, "err", verr)
+	}
+	return ok, nil
 }
 
 // completeSignIn gives the browser a session for s.u and finishes s.a.

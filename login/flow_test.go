@@ -100,6 +100,10 @@ func (p *fakePasswords) Verify(_ context.Context, phc, pw string) (bool, bool, e
 }
 func (p *fakePasswords) VerifyDummy(context.Context, string)               { p.dummies++ }
 func (p *fakePasswords) Hash(_ context.Context, pw string) (string, error) { return "hash:" + pw, nil }
+func (p *fakePasswords) Gate(_ context.Context, work func()) error {
+	work()
+	return nil
+}
 
 func TestStartDecisions(t *testing.T) {
 	now := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)

@@ -53,7 +53,12 @@ func (f *Flow) LegacyLogin(ctx context.Context, in Credentials) (SignedIn, error
 	case !u.Imported():
 		// Migrated (or native): the product's password no longer works.
 		return t.fail(u.ID, "legacy_not_imported")
-	case !f.legacyPassword(u, in.Password):
+	}
+	ok, err := t.legacyPassword(u)
+	switch {
+	case err != nil:
+		return SignedIn{}, err
+	case !ok:
 		return t.fail(u.ID, "legacy_wrong_password")
 	case u.Disabled:
 		return t.fail(u.ID, "legacy_disabled")

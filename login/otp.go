@@ -559,7 +559,7 @@ func (f *Flow) newPassword(ctx context.Context, u storage.User, pw, confirm stri
 	if pw != confirm {
 		return "", ErrPasswordMismatch
 	}
-	subject := password.Subject{Email: u.Email, IsCurrent: func(p string) bool {
+	subject := password.Subject{Email: u.Email, Name: u.Name, IsCurrent: func(p string) bool {
 		ok, _, _ := f.c.Passwords.Verify(ctx, u.PasswordHash, p)
 		return ok
 	}}

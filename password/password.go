@@ -1,7 +1,8 @@
 // Package password hashes and verifies user passwords with argon2id, stored
 // as PHC strings ($argon2id$v=19$m=…,t=…,p=…$salt$hash), after NFKC
 // normalisation. A Hasher bounds how many hashes run at once, since each
-// one holds MemoryKiB of memory.
+// one holds MemoryKiB of memory; Gate puts other password work (imported
+// hashes) under the same bound.
 package password
 
 import (
@@ -162,16 +163,30 @@ func (h *Hasher) VerifyDummy(ctx context.Context, pw string) {
 	}
 }
 
-// derive computes the argon2id hash of pw with p's salt and parameters,
-// holding a slot of the semaphore.
-func (h *Hasher) derive(ctx context.Context, pw string, p phc) ([]byte, error) {
+// Gate runs work while holding one of the slots that bound how many
+// hashes run at once, the slots Hash, Verify and VerifyDummy take, so
+// that other costly password work (checking an imported hash of another
+// format) shares the one bound. It waits for a free slot, returning
+// ctx.Err() without running work if ctx ends first.
+func (h *Hasher) Gate(ctx context.Context, work func()) error {
 	select {
 	case h.sem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
 	defer func() { <-h.sem }()
-	return h.idKey([]byte(pw), p.salt, p.Iterations, p.MemoryKiB, p.Parallelism, p.KeyLen), nil
+	work()
+	return nil
+}
+
+// derive computes the argon2id hash of pw with p's salt and parameters,
+// under the gate.
+func (h *Hasher) derive(ctx context.Context, pw string, p phc) ([]byte, error) {
+	var key []byte
+	err := h.Gate(ctx, func() {
+		key = h.idKey([]byte(pw), p.salt, p.Iterations, p.MemoryKiB, p.Parallelism, p.KeyLen)
+	})
+	return key, err
 }
 
 func randomBytes(n uint32) []byte {

@@ -241,3 +241,48 @@ func TestDefaultMaxConcurrent(t *testing.T) {
 		t.Errorf("semaphore capacity = %d, want GOMAXPROCS = %d", got, want)
 	}
 }
+
+// TestGate: work run through Gate holds a slot of the same bound as the
+// hashes. While it holds the only slot, neither a hash nor other gated
+// work starts: a caller whose context ends gives up without computing.
+func TestGate(t *testing.T) {
+	h := New(testParams, 1)
+	var calls atomic.Int32
+	h.idKey = countingIDKey(&calls, h.idKey)
+
+	entered, release, held := make(chan struct{}), make(chan struct{}), make(chan error)
+	go func() {
+		held <- h.Gate(t.Context(), func() {
+			close(entered)
+			<-release
+		})
+	}()
+	<-entered
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := h.Hash(ctx, "pw"); !errors.Is(err, context.Canceled) {
+		t.Errorf("Hash while the gate is held: %v, want context.Canceled", err)
+	}
+	if ok, _, err := h.Verify(ctx, h.dummy.String(), "pw"); ok || !errors.Is(err, context.Canceled) {
+		t.Errorf("Verify while the gate is held: %v, %v; want false, context.Canceled", ok, err)
+	}
+	ran := false
+	if err := h.Gate(ctx, func() { ran = true }); !errors.Is(err, context.Canceled) || ran {
+		t.Errorf("Gate while the gate is held: %v, ran %v; want context.Canceled, not run", err, ran)
+	}
+	if n := calls.Load(); n != 0 {
+		t.Errorf("%d hashes computed while the only slot was held", n)
+	}
+
+	close(release)
+	if err := <-held; err != nil {
+		t.Errorf("Gate: %v", err)
+	}
+	if err := h.Gate(t.Context(), func() { ran = true }); err != nil || !ran {
+		t.Errorf("Gate with a free slot: %v, ran %v", err, ran)
+	}
+	if _, err := h.Hash(t.Context(), "pw"); err != nil || calls.Load() != 1 {
+		t.Errorf("Hash with a free slot: %v, %d hashes", err, calls.Load())
+	}
+}

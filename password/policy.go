@@ -72,14 +72,27 @@ type Policy struct {
 	// ForbidIdentifier refuses a password that equals, ignoring case, the
 	// subject's email address, the local part of the email (before the
 	// "@") or the login id, or that contains one of them when it is at
-	// least 4 characters long.
+	// least 4 characters long; and a password whose core (core.go: the
+	// password without the digits and symbols at its ends, substitutions
+	// such as "0" for "o" undone) is one of the subject's context words:
+	// the local part, the login id, the display name, the organization's
+	// name or code, each also word by word (words of 4 or more letters).
 	ForbidIdentifier bool
 	// ForbidCurrent refuses the subject's current password (see
 	// Subject.IsCurrent).
 	ForbidCurrent bool
-	// Blocklist refuses the common passwords of IsCommon.
+	// Blocklist refuses the common passwords of IsCommon, a password
+	// whose core is one of them ("P@ssw0rd2024!"), and a password whose
+	// core is the name of the service: "sekisho" or one of ServiceNames.
 	Blocklist bool
+	// ServiceNames are further names of the service that Blocklist
+	// refuses as cores, such as the legacy product's name (legacy.name).
+	ServiceNames []string
 }
+
+// ProductName is the product's own name, a core that Blocklist always
+// refuses.
+const ProductName = "sekisho"
 
 // DefaultPolicy returns the policy the products served by sekisho ask of
 // their users: 8 to 128 characters, at least one upper-case letter,
@@ -175,10 +188,18 @@ type Rule struct {
 // Violation is a Rule that a password breaks.
 type Violation = Rule
 
-// Subject is the account a password is chosen for.
+// Subject is the account a password is chosen for. Its fields are the
+// context words that ForbidIdentifier keeps out of the password; empty
+// ones are skipped.
 type Subject struct {
 	Email   string
 	LoginID string
+	// Name is the account's display name.
+	Name string
+	// OrganizationName and OrganizationCode are those of the account's
+	// organization (none yet: a hook for organizations).
+	OrganizationName string
+	OrganizationCode string
 	// IsCurrent reports whether password is the account's current password,
 	// typically by Hasher.Verify against the stored hash; it receives the
 	// NFKC-normalised password. Nil skips the rule, as for a new account.
@@ -246,8 +267,10 @@ func (p Policy) Check(password string, s Subject) []Violation {
 	add(p.RequireSymbol && !symbol, KeyNeedSymbol)
 
 	folded := fold(pw)
-	add(p.ForbidIdentifier && containsIdentifier(folded, s), KeyContainsIdentifier)
-	add(p.Blocklist && isCommonFolded(folded), KeyCommon)
+	cs := cores(folded)
+	add(p.ForbidIdentifier && (containsIdentifier(folded, s) || coreIsWord(cs, s.contextWords())), KeyContainsIdentifier)
+	add(p.Blocklist && (isCommonFolded(folded) || coreIsCommon(cs) ||
+		coreIsWord(cs, contextWords(append([]string{ProductName}, p.ServiceNames...)...))), KeyCommon)
 	add(p.ForbidCurrent && s.IsCurrent != nil && s.IsCurrent(pw), KeySameAsCurrent)
 	return vs
 }
@@ -259,6 +282,16 @@ func (p Policy) maxRunes() int {
 		return MaxRunes
 	}
 	return p.MaxLength
+}
+
+// contextWords are the words that a core of the subject's password may
+// not be.
+func (s Subject) contextWords() []string {
+	local := strings.TrimSpace(s.Email)
+	if at := strings.LastIndexByte(local, '@'); at >= 0 {
+		local = local[:at]
+	}
+	return contextWords(local, s.LoginID, s.Name, s.OrganizationName, s.OrganizationCode)
 }
 
 // containsIdentifier reports whether the folded password equals one of s's

@@ -291,3 +291,103 @@ func BenchmarkCheck(b *testing.B) {
 		p.Check("Tr0ub4dor&3", s)
 	}
 }
+
+// TestCheckCores: the default preset refuses a common password or a
+// context word in disguise (case, substitutions, digits and symbols at
+// the ends) and still accepts ordinary strong passwords, including those
+// the tests and `serve --dev` use.
+func TestCheckCores(t *testing.T) {
+	p := DefaultPolicy()
+	p.ServiceNames = []string{"Old Shop", "旧ショップ"}
+	kei := Subject{Email: "kei.watanuki@example.com", Name: "Kei Watanuki", OrganizationName: "Acme Hotels", OrganizationCode: "KTHQ"}
+	for _, tc := range []struct {
+		name string
+		pw   string
+		s    Subject
+		want []string
+	}{
+		// Common passwords dressed up for the composition rules.
+		{"Password1!", "Password1!", Subject{}, []string{KeyCommon}},
+		{"Qwerty123!", "Qwerty123!", Subject{}, []string{KeyCommon}},
+		{"Welcome1!", "Welcome1!", Subject{}, []string{KeyCommon}},
+		{"Iloveyou1!", "Iloveyou1!", Subject{}, []string{KeyCommon}},
+		{"substitutions and a year", "P@ssw0rd2024!", Subject{}, []string{KeyCommon}},
+		{"substitutions everywhere", "P@55W0RD#1", Subject{}, []string{KeyNeedLower, KeyCommon}},
+		{"leading symbol stands for a letter", "@Dmin2024!", Subject{}, []string{KeyCommon}},
+		{"leading digit stands for a letter", "1Loveyou#2", Subject{}, []string{KeyCommon}},
+		{"1 for l", "WE1COME-99", Subject{}, []string{KeyNeedLower, KeyCommon}},
+		{"1 for i and for l", "1L0veY0u-2025", Subject{}, []string{KeyCommon}},
+		{"! inside stands for i", "Pr!ncess-77", Subject{}, []string{KeyCommon}},
+		{"digits and symbols around", "!!2024Sunshine2024!!", Subject{}, []string{KeyCommon}},
+		{"full-width", "Ｐ＠ｓｓｗ０ｒｄ２０２４！", Subject{}, []string{KeyCommon}},
+		// The service's names.
+		{"product name", "Sekisho2024!", Subject{}, []string{KeyCommon}},
+		{"product name in disguise", "$ek1sh0-99", Subject{}, []string{KeyNeedUpper, KeyCommon}},
+		{"legacy product name", "OldShop#2024", Subject{}, []string{KeyCommon}},
+		{"legacy product name with its space", "Old Shop 2024!", Subject{}, []string{KeyCommon}},
+		{"legacy product name in Japanese", "旧ショップ2024!", Subject{}, []string{KeyNeedUpper, KeyNeedLower, KeyCommon}},
+		// The account's context words.
+		{"name plus digits", "Watanuki1234!", kei, []string{KeyContainsIdentifier}},
+		{"whole name", "KeiWatanuki-77", kei, []string{KeyContainsIdentifier}},
+		{"local part in disguise", "K31.W4t4nuk1#9", kei, []string{KeyContainsIdentifier}},
+		{"organization name", "Acme-Hotels-1", kei, []string{KeyContainsIdentifier}},
+		{"organization code", "Kt-Hq-2024!", kei, []string{KeyContainsIdentifier}},
+		{"login id", "Jdoe1987!!", Subject{LoginID: "JDoe"}, []string{KeyContainsIdentifier}},
+		{"the user's name is common too", "Michael1985!", Subject{Name: "Michael Brown"}, []string{KeyContainsIdentifier, KeyCommon}},
+		// Still acceptable.
+		{"test user's password", "Correct-horse-9!", kei, nil},
+		{"other test password", "Other-battery-7?", kei, nil},
+		// (For the demo account itself, demo@example.com, the local part
+		// "demo" is in it: refused by the older rule, but it is created
+		// with it, not checked.)
+		{"dev demo password", "Demo-password-1!", Subject{Email: "someone@example.com", Name: "Demo User"}, nil},
+		{"reset test password", "New-horse-42!x", kei, nil},
+		{"classic", "Tr0ub4dor&3", kei, nil},
+		{"passphrase", "Glacier-Plum-Kites-7", kei, nil},
+		{"a common word inside a longer core", "Sunshine-Rocket-9!", Subject{}, nil},
+		{"a core under 4 letters is not checked", "Dog#58213!", Subject{}, nil},
+		{"a listed word inside a longer core", "Cat!84712x", Subject{}, nil},
+		{"short name is not a context word", "Kei-Mountain-8!", Subject{Name: "Kei"}, nil},
+		{"name inside a longer core", "Watanukiberry-5!", kei, nil},
+		{"many 1s: not every mix is tried", "Q1111111x!", Subject{}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, keys(p.Check(tc.pw, tc.s))); diff != "" {
+				t.Errorf("Check(%q) mismatch (-want +got):\n%s", tc.pw, diff)
+			}
+		})
+	}
+	// Off when the rules are off.
+	off := p
+	off.Blocklist, off.ForbidIdentifier = false, false
+	for _, pw := range []string{"P@ssw0rd2024!", "Sekisho2024!", "Watanuki1234!"} {
+		if vs := off.Check(pw, kei); vs != nil {
+			t.Errorf("Check(%q) with blocklist and forbid_identifier off = %v", pw, vs)
+		}
+	}
+}
+
+func TestCores(t *testing.T) {
+	for _, tc := range []struct {
+		folded string
+		want   []string
+	}{
+		{"password1!", []string{"password", "password1", "passwordi", "passwordl", "password1!", "passwordii", "passwordli"}},
+		{"p@ssw0rd2024!", []string{"p@ssw0rd", "password"}},
+		{"@dmin", []string{"dmin", "@dmin", "admin"}},
+		{"2024", nil},
+		{"ab1", nil},
+		{"x-y", nil},
+	} {
+		if diff := cmp.Diff(tc.want, cores(tc.folded)); diff != "" {
+			t.Errorf("cores(%q) mismatch (-want +got):\n%s", tc.folded, diff)
+		}
+	}
+	// Many 1s: all i and all l, not every mix.
+	if got := len(unleet([]rune("a11111111b"))); got != 2 {
+		t.Errorf("unleet with 8 ambiguous characters gave %d variants, want 2", got)
+	}
+	if got := len(unleet([]rune("a111b"))); got != 8 {
+		t.Errorf("unleet with 3 ambiguous characters gave %d variants, want 8", got)
+	}
+}

@@ -8,7 +8,9 @@ import (
 )
 
 // PasswordPolicy builds the policy for new passwords from its preset and
-// the keys that override it (the server and the CLI apply the same one).
+// the keys that override it (the server and the CLI apply the same one),
+// with the legacy product's name (legacy.name) among the names of the
+// service that a password may not be built on.
 func PasswordPolicy(cfg *config.Config) (password.Policy, error) {
 	pp := cfg.PasswordPolicy
 	p, err := password.PolicyPreset(pp.Preset)
@@ -30,6 +32,9 @@ func PasswordPolicy(cfg *config.Config) (password.Policy, error) {
 		if o.set != nil {
 			*o.to = *o.set
 		}
+	}
+	if cfg.Legacy.Name != "" {
+		p.ServiceNames = []string{cfg.Legacy.Name}
 	}
 	if err := p.Validate(); err != nil {
 		return p, fmt.Errorf("server: password_policy: %w", err)

@@ -169,16 +169,44 @@ func newLegacyStatusCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
 		Short: "Count imported, migrated and remaining users",
+		Long: `Count imported, migrated and remaining users, and among the remaining
+ones those whose imported password hash costs more to verify than sekisho
+accepts (hash_over_bounds): they cannot sign in with the product's
+password and must reset it (send them "legacy remind" or a reset link).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, _ *config.Config) error {
 				imported, migrated, err := st.CountLegacyUsers(ctx)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "imported %d\nmigrated %d\nremaining %d\n", imported, migrated, imported-migrated)
+				over, err := countOverBounds(ctx, st)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "imported %d\nmigrated %d\nremaining %d\nhash_over_bounds %d\n",
+					imported, migrated, imported-migrated, over)
 				return nil
 			})
 		},
+	}
+}
+
+// countOverBounds counts the users who have not migrated and whose
+// imported hash is over the cost bounds (imported when they were higher),
+// so that sign-in no longer verifies it.
+func countOverBounds(ctx context.Context, st storage.Storage) (int, error) {
+	n, after := 0, ""
+	for {
+		users, err := st.ListUnmigrated(ctx, after, 1000)
+		if err != nil || len(users) == 0 {
+			return n, err
+		}
+		after = users[len(users)-1].ID
+		for _, u := range users {
+			if _, err := legacy.Detect(u.LegacyHash); errors.Is(err, legacy.ErrOverBounds) {
+				n++
+			}
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -96,7 +97,7 @@ func TestLegacyImportCommand(t *testing.T) {
 	if _, err := run(t, "", "legacy", "import", "--config", cfg, "--file", bad); exitCode(err) != 1 {
 		t.Errorf("nothing importable: exit %d", exitCode(err))
 	}
-	if out, err := run(t, "", "legacy", "status", "--config", cfg); err != nil || !strings.Contains(out, "imported 2\nmigrated 0\nremaining 2") {
+	if out, err := run(t, "", "legacy", "status", "--config", cfg); err != nil || !strings.Contains(out, "imported 2\nmigrated 0\nremaining 2\nhash_over_bounds 0\n") {
 		t.Errorf("status: %v\n%s", err, out)
 	}
 	st, err := gormstore.Open(t.Context(), gormstore.Config{Driver: "sqlite", DSN: filepath.Join(filepath.Dir(cfg), "sekisho.db")})
@@ -110,6 +111,20 @@ func TestLegacyImportCommand(t *testing.T) {
 	}
 	if n, _ := st.GetUserByEmail(t.Context(), "native@example.com"); n.LegacyID != "" {
 		t.Error("the native account was linked")
+	}
+
+	// Users imported when the cost bounds were higher (bcrypt up to 16,
+	// argon2id up to 1 GiB) are counted: they must reset their password.
+	over := []storage.LegacyUser{
+		{LegacyID: "2001", Email: "sora@example.com", PasswordHash: "$2b$14$" + strings.TrimPrefix(string(bc), "$2a$04$")},
+		{LegacyID: "2002", Email: "yui@example.com",
+			PasswordHash: "$argon2id$v=19$m=1048576,t=4,p=4$c2VraXNoby1zYWx0LTE2Yg$" + base64.RawStdEncoding.EncodeToString(make([]byte, 32))},
+	}
+	if _, err := st.ImportLegacyUsers(t.Context(), over, time.Now(), false); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(t, "", "legacy", "status", "--config", cfg); err != nil || !strings.Contains(out, "imported 4\nmigrated 0\nremaining 4\nhash_over_bounds 2\n") {
+		t.Errorf("status with hashes over the bounds: %v\n%s", err, out)
 	}
 }
 

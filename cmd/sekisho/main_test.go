@@ -47,6 +47,13 @@ func TestUserAndKeysCommands(t *testing.T) {
 	if out, err := run(t, "S3cret-pass!\n", "user", "add", "--config", cfg, "--email", "Ann@Example.com", "--name", "Ann", "--password-stdin"); err != nil {
 		t.Fatalf("user add: %v\n%s", err, out)
 	}
+	// The policy knows the new account's name (and the product's).
+	for _, pw := range []string{"Watanuki2024!", "Sekisho2024!"} {
+		if _, err := run(t, pw+"\n", "user", "add", "--config", cfg, "--email", "kw@example.com", "--name", "Kei Watanuki", "--password-stdin"); err == nil ||
+			!strings.Contains(err.Error(), "password policy") {
+			t.Errorf("user add with password %q: %v, want refused by the policy", pw, err)
+		}
+	}
 	if _, err := run(t, "x\n", "user", "add", "--config", cfg, "--email", "ann@example.com", "--password-stdin"); err == nil ||
 		!strings.Contains(err.Error(), "already exists") {
 		t.Errorf("duplicate email (other case): %v", err)

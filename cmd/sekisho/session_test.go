@@ -83,7 +83,7 @@ func TestPolicyAndOutboxCommands(t *testing.T) {
 	cfg := writeConfig(t, cliConfig)
 	_, err := run(t, "password\n", "user", "add", "--config", cfg, "--email", "bo@example.com", "--password-stdin")
 	if err == nil || !strings.Contains(err.Error(), "upper-case") || !strings.Contains(err.Error(), "symbol") ||
-		!strings.Contains(err.Error(), "commonly used") {
+		!strings.Contains(err.Error(), "common password") {
 		t.Errorf("weak password: %v", err)
 	}
 	st, err := gormstore.Open(t.Context(), gormstore.Config{Driver: "sqlite", DSN: filepath.Join(filepath.Dir(cfg), "sekisho.db")})
