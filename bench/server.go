@@ -86,6 +86,11 @@ func (c serverConfig) yaml() string {
 		b.WriteString("    grant_types: [authorization_code, refresh_token, client_credentials]\n")
 		b.WriteString("    scopes: [openid, profile, email, offline_access, api]\n")
 		fmt.Fprintf(&b, "    access_token_format: %s\n", cl.format)
+		if cl.id == confClientID {
+			// The resource server of S4: it introspects every client's
+			// tokens.
+			fmt.Fprintf(&b, "    introspect_for: [%s, %s]\n", q(jwtClientID), q(publicClientID))
+		}
 	}
 	fmt.Fprintf(&b, "  - id: %s\n    redirect_uris: [%s]\n", q(publicClientID), redirect)
 	b.WriteString("    grant_types: [authorization_code, refresh_token]\n")
