@@ -13,6 +13,11 @@
 //
 // Display names go through the PRECIS Nickname profile (RFC 8266: spaces
 // mapped and collapsed, NFKC, no control characters).
+//
+// Account names (the username of an organization's member) and
+// organization codes (a facility code, a customer login ID) go through
+// the PRECIS UsernameCasePreserved profile (width folding, NFC, no spaces
+// or controls) after NFKC, and are compared through a lower-cased key.
 package identifier
 
 import (
@@ -22,6 +27,7 @@ import (
 
 	"golang.org/x/net/idna"
 	"golang.org/x/text/secure/precis"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Limits of the forms.
@@ -31,6 +37,9 @@ const (
 	MaxEmailLength = 254
 	// maxLocalLength is the longest local part (RFC 5321 §4.5.3.1.1).
 	maxLocalLength = 64
+	// MaxUsernameLength is the longest account name or organization
+	// code, in characters.
+	MaxUsernameLength = 64
 	// MaxNameLength is the longest display name, in characters.
 	MaxNameLength = 255
 	// maxInputBytes bounds what is looked at before normalising.
@@ -45,6 +54,9 @@ var (
 	// ErrBadName: a display name that is too long or holds control or
 	// other disallowed characters.
 	ErrBadName = errors.New("identifier: not a valid name")
+	// ErrBadUsername: an account name or organization code that is empty,
+	// too long, or holds spaces, controls or other disallowed characters.
+	ErrBadUsername = errors.New("identifier: not a valid account name or code")
 )
 
 // lookup is the IDNA profile for domains people type: UTS #46 mapping
@@ -118,6 +130,45 @@ func Name(s string) (string, error) {
 		return "", ErrBadName
 	}
 	return n, nil
+}
+
+// Username returns the canonical form of an account name or organization
+// code, or ErrBadUsername.
+func Username(s string) (string, error) {
+	if len(s) > maxInputBytes || !utf8.ValidString(s) {
+		return "", ErrBadUsername
+	}
+	s = strings.TrimSpace(norm.NFKC.String(s))
+	if s == "" || hasControl(s) {
+		return "", ErrBadUsername
+	}
+	u, err := precis.UsernameCasePreserved.String(s)
+	if err != nil || utf8.RuneCountInString(u) > MaxUsernameLength {
+		return "", ErrBadUsername
+	}
+	return u, nil
+}
+
+// UsernameKey is the form under which account names and organization
+// codes are compared: the canonical form lower-cased. Input that is not
+// valid gets a key of its own (trimmed, NFKC, lower-cased) that matches
+// nothing stored but still names an attempt consistently.
+func UsernameKey(s string) string {
+	if u, err := Username(s); err == nil {
+		return strings.ToLower(u)
+	}
+	return strings.ToLower(strings.TrimSpace(norm.NFKC.String(strings.ToValidUTF8(s, ""))))
+}
+
+// Mask hides most of an address for pages, logs and operator output:
+// "a***@example.com".
+func Mask(email string) string {
+	local, domain, ok := strings.Cut(email, "@")
+	if !ok || local == "" {
+		return "***"
+	}
+	r := []rune(local)
+	return string(r[0]) + "***@" + domain
 }
 
 // hasControl reports whether s holds a C0 or C1 control character or

@@ -96,3 +96,35 @@ func TestName(t *testing.T) {
 		})
 	}
 }
+
+func TestUsername(t *testing.T) {
+	tests := []struct {
+		name, in, want, key string
+		wantErr             bool
+	}{
+		{"plain", "front01", "front01", "front01", false},
+		{"case kept, key folded", "Front01", "Front01", "front01", false},
+		{"full-width", "ＦＲＯＮＴ０１", "FRONT01", "front01", false},
+		{"trimmed", "  H-1234 ", "H-1234", "h-1234", false},
+		{"Japanese", "フロント", "フロント", "フロント", false},
+		{"half-width katakana folded", "ﾌﾛﾝﾄ", "フロント", "フロント", false},
+		{"empty", "  ", "", "", true},
+		{"inner space", "front 01", "", "", true},
+		{"control", "front\r\n01", "", "", true},
+		{"too long", strings.Repeat("a", MaxUsernameLength+1), "", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Username(tt.in)
+			if tt.wantErr {
+				if !errors.Is(err, ErrBadUsername) {
+					t.Fatalf("Username(%q) = %q, %v; want ErrBadUsername", tt.in, got, err)
+				}
+				return
+			}
+			if err != nil || got != tt.want || UsernameKey(tt.in) != tt.key {
+				t.Fatalf("Username(%q) = %q, %v, key %q; want %q, key %q", tt.in, got, err, UsernameKey(tt.in), tt.want, tt.key)
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/sekisho/sekisho/identifier"
 	"github.com/sekisho/sekisho/mail"
 	"github.com/sekisho/sekisho/password"
 	"github.com/sekisho/sekisho/secret"
@@ -580,11 +581,4 @@ func (f *Flow) passwordChangedMail(lang string, u storage.User, now time.Time, i
 }
 
 // MaskEmail hides most of an address: "a***@example.com".
-func MaskEmail(email string) string {
-	local, domain, ok := strings.Cut(email, "@")
-	if !ok || local == "" {
-		return "***"
-	}
-	r := []rune(local)
-	return string(r[0]) + "***@" + domain
-}
+func MaskEmail(email string) string { return identifier.Mask(email) }

@@ -38,6 +38,8 @@ var (
 // context first. Methods that change several rows do so in one transaction.
 type Storage interface {
 	UserStore
+	OrganizationStore
+	MemberStore
 	AuthRequestStore
 	TokenStore
 	SessionStore
@@ -66,8 +68,14 @@ type Storage interface {
 
 // User is an account that can sign in.
 type User struct {
-	ID                 string // UUID; the stable `sub`
-	Email              string // as entered (trimmed)
+	ID string // UUID; the stable `sub`
+	// OrganizationID is the organization the account belongs to (empty
+	// when creating: DefaultOrganizationID).
+	OrganizationID string
+	// Username is the account name people type in the
+	// organization+username sign-in mode (canonical form), or empty.
+	Username           string
+	Email              string // canonical form (identifier.Email), or empty for an account without one
 	EmailVerified      bool
 	Name               string
 	PasswordHash       string // argon2id PHC string
@@ -83,7 +91,20 @@ type User struct {
 	// migrates (sets a sekisho password).
 	LegacyHash string
 	MigratedAt *time.Time
-	Roles      []string
+	// Roles are the legacy product's roles (import data), not Role.
+	Roles []string
+	// Role is the member's role in the organization (one of the roles
+	// the configuration declares), or empty.
+	Role string
+	// LastLoginAt is the last interactive sign-in (a typed password, a
+	// completed reset or invitation); nil when there was none.
+	LastLoginAt *time.Time
+	// InvitedAt is set while an invitation waits to be accepted: the
+	// account cannot sign in or reset until then.
+	InvitedAt *time.Time
+	// PlatformAdmin: a platform operator who administers every
+	// organization in the console.
+	PlatformAdmin bool
 	// Lang is the user's language for mails sent without a browser
 	// request (a BCP 47 tag such as "ja"), or empty.
 	Lang      string
@@ -130,6 +151,12 @@ type UserStore interface {
 
 // LegacyUser is one user of an import file.
 type LegacyUser struct {
+	// OrganizationID is the organization a new user joins (empty: the
+	// default one); a user imported before stays where it is.
+	OrganizationID string
+	// Username and Role, when given, are those of a new user.
+	Username     string
+	Role         string
 	LegacyID     string
 	Email        string
 	Name         string
@@ -170,6 +197,9 @@ type AuthRequest struct {
 	Prompt              []string
 	MaxAge              *time.Duration // nil when not asked
 	LoginHint           string
+	// Organization is the organization code the request carried
+	// (organization=CODE): the sign-in form shows it, read-only.
+	Organization string
 	// HintUserID is the subject of the request's id_token_hint: only
 	// that user's session may answer it.
 	HintUserID string
@@ -792,9 +822,14 @@ type KeyStore interface {
 // AuditEvent is one security-relevant event. Emails are never stored in
 // full here; UserID identifies the account.
 type AuditEvent struct {
-	ID       string
-	Time     time.Time
-	Type     string // login, login_failed, logout, user_disabled, ...
+	ID   string
+	Time time.Time
+	Type string // login, login_failed, logout, user_disabled, ...
+	// OrganizationID is the organization the event belongs to (the
+	// member's, or the one an administrator acted in), or empty.
+	OrganizationID string
+	// ActorID is who acted (an administrator), when not UserID.
+	ActorID  string
 	UserID   string
 	ClientID string
 	IP       string
@@ -804,9 +839,12 @@ type AuditEvent struct {
 
 // AuditFilter narrows ListAuditEvents. Zero values match everything.
 type AuditFilter struct {
-	UserID string
-	Type   string
-	Limit  int // 0 means 100
+	OrganizationID string
+	UserID         string
+	Type           string
+	Since          time.Time
+	Limit          int // 0 means 100
+	Offset         int
 }
 
 // AuditStore keeps audit events.

@@ -27,6 +27,12 @@ func createAuditEvent(db *gorm.DB, e storage.AuditEvent) error {
 
 func (s *Store) ListAuditEvents(ctx context.Context, f storage.AuditFilter) ([]storage.AuditEvent, error) {
 	q := s.db.WithContext(ctx).Model(&auditEventRow{})
+	if f.OrganizationID != "" {
+		q = q.Where(map[string]any{"organization_id": f.OrganizationID})
+	}
+	if !f.Since.IsZero() {
+		q = q.Where("time >= ?", utc(f.Since))
+	}
 	if f.UserID != "" {
 		q = q.Where(map[string]any{"user_id": f.UserID})
 	}
@@ -41,7 +47,7 @@ func (s *Store) ListAuditEvents(ctx context.Context, f storage.AuditFilter) ([]s
 	err := q.Order(clause.OrderBy{Columns: []clause.OrderByColumn{
 		{Column: clause.Column{Name: "time"}, Desc: true},
 		{Column: clause.Column{Name: "id"}, Desc: true},
-	}}).Limit(limit).Find(&rows).Error
+	}}).Limit(limit).Offset(max(f.Offset, 0)).Find(&rows).Error
 	if err != nil {
 		return nil, wrap("list audit events", err)
 	}

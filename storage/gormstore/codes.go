@@ -11,19 +11,22 @@ import (
 )
 
 func (s *Store) CreateCode(ctx context.Context, c storage.OneTimeCode, mail *storage.OutboxMail) error {
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		err := tx.Model(&codeRow{}).Where("user_id = ? AND purpose = ? AND used_at IS NULL", c.UserID, c.Purpose).
-			Update("used_at", utc(c.CreatedAt)).Error
-		if err != nil {
-			return err
-		}
-		row := toCodeRow(c)
-		if err := tx.Create(&row).Error; err != nil || mail == nil {
-			return err
-		}
-		return enqueueMail(tx, expiringWith(*mail, c.ExpiresAt))
-	})
-	return wrap("create code", err)
+	return wrap("create code", s.tx(ctx, func(tx *gorm.DB) error { return createCode(tx, c, mail) }))
+}
+
+// createCode stores c, voiding the user's other unused codes of its
+// purpose, and enqueues the mail that carries it (expiring with it).
+func createCode(tx *gorm.DB, c storage.OneTimeCode, mail *storage.OutboxMail) error {
+	err := tx.Model(&codeRow{}).Where("user_id = ? AND purpose = ? AND used_at IS NULL", c.UserID, c.Purpose).
+		Update("used_at", utc(c.CreatedAt)).Error
+	if err != nil {
+		return err
+	}
+	row := toCodeRow(c)
+	if err := tx.Create(&row).Error; err != nil || mail == nil {
+		return err
+	}
+	return enqueueMail(tx, expiringWith(*mail, c.ExpiresAt))
 }
 
 func (s *Store) GetCodeByTicket(ctx context.Context, ticketHash string) (storage.OneTimeCode, error) {
@@ -186,23 +189,25 @@ func (s *Store) ChangeEmail(ctx context.Context, c storage.EmailChange) (storage
 		if err := s.forUpdate(tx).Take(&row, "id = ?", userID).Error; err != nil {
 			return err
 		}
-		var taken int64
-		if err := tx.Model(&userRow{}).Where("email_lower = ? AND id <> ?", emailKey(email), userID).
-			Count(&taken).Error; err != nil {
+		key := emailKey(email)
+		taken, err := s.emailTaken(tx, row.OrganizationID, key, userID)
+		if err != nil {
 			return err
 		}
-		if taken > 0 {
+		if taken {
 			return storage.ErrAlreadyExists
 		}
-		if row.EmailLower != emailKey(email) {
+		if row.EmailLower != key {
 			if err := voidMailedCodes(tx, userID, now); err != nil {
 				return err
 			}
 		}
-		row.Email, row.EmailLower, row.EmailVerified, row.UpdatedAt = email, emailKey(email), verified, now
-		if err := tx.Model(&userRow{}).Where("id = ?", userID).Updates(map[string]any{
-			"email": row.Email, "email_lower": row.EmailLower, "email_verified": verified, "updated_at": now,
-		}).Error; err != nil {
+		row.Email, row.EmailLower, row.EmailVerified, row.UpdatedAt = email, key, verified, now
+		set := map[string]any{"email": row.Email, "email_lower": row.EmailLower, "email_verified": verified, "updated_at": now}
+		if s.globalEmails {
+			set["email_unique"] = nullString(key)
+		}
+		if err := tx.Model(&userRow{}).Where("id = ?", userID).Updates(set).Error; err != nil {
 			return err
 		}
 		out = row.user()

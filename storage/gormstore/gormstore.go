@@ -74,6 +74,9 @@ type Store struct {
 	db     *gorm.DB
 	sqlDB  *sql.DB
 	driver string
+	// globalEmails: addresses are unique across the deployment (the
+	// "email" sign-in mode, the default); see SetEmailScope.
+	globalEmails bool
 }
 
 var _ storage.Storage = (*Store)(nil)
@@ -124,7 +127,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		sqlDB.SetMaxIdleConns(n)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
-	s := &Store{db: db, sqlDB: sqlDB, driver: cfg.Driver}
+	s := &Store{db: db, sqlDB: sqlDB, driver: cfg.Driver, globalEmails: true}
 	if err := s.Ping(ctx); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("gormstore: open %s: %w", cfg.Driver, err)

@@ -4,8 +4,10 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/sekisho/sekisho/identifier"
 	"github.com/sekisho/sekisho/storage"
 )
 
@@ -77,8 +79,12 @@ func fromDBPtr(t *time.Time) *time.Time {
 
 type userRow struct {
 	ID                 string `gorm:"primaryKey"`
+	OrganizationID     string
+	Username           string
+	UsernameKey        string
 	Email              string
 	EmailLower         string
+	EmailUnique        *string
 	EmailVerified      bool
 	Name               string
 	PasswordHash       string
@@ -90,17 +96,42 @@ type userRow struct {
 	MigratedAt         *time.Time
 	Roles              stringList
 	Lang               string
+	Role               string
+	LastLoginAt        *time.Time
+	InvitedAt          *time.Time
+	PlatformAdmin      bool
 	CreatedAt          time.Time `gorm:"autoCreateTime:false"`
 	UpdatedAt          time.Time `gorm:"autoUpdateTime:false"`
 }
 
 func (userRow) TableName() string { return "users" }
 
-func toUserRow(u storage.User) userRow {
+// toUserRow is the row of u; globalEmails says whether addresses are
+// unique across the deployment (email_unique holds the key then).
+func toUserRow(u storage.User, globalEmails bool) userRow {
+	if u.OrganizationID == "" {
+		u.OrganizationID = storage.DefaultOrganizationID
+	}
+	email, key := "", ""
+	if strings.TrimSpace(u.Email) != "" {
+		email, key = canonicalEmail(u.Email), emailKey(u.Email)
+	}
+	var unique *string
+	if globalEmails {
+		unique = nullString(key)
+	}
+	username, usernameKey := "", ""
+	if strings.TrimSpace(u.Username) != "" {
+		username, usernameKey = canonicalUsername(u.Username), identifier.UsernameKey(u.Username)
+	}
 	return userRow{
 		ID:                 u.ID,
-		Email:              canonicalEmail(u.Email),
-		EmailLower:         emailKey(u.Email),
+		OrganizationID:     u.OrganizationID,
+		Username:           username,
+		UsernameKey:        usernameKey,
+		Email:              email,
+		EmailLower:         key,
+		EmailUnique:        unique,
 		EmailVerified:      u.EmailVerified,
 		Name:               u.Name,
 		PasswordHash:       u.PasswordHash,
@@ -112,6 +143,10 @@ func toUserRow(u storage.User) userRow {
 		MigratedAt:         utcPtr(u.MigratedAt),
 		Roles:              stringList(u.Roles),
 		Lang:               u.Lang,
+		Role:               u.Role,
+		LastLoginAt:        utcPtr(u.LastLoginAt),
+		InvitedAt:          utcPtr(u.InvitedAt),
+		PlatformAdmin:      u.PlatformAdmin,
 		CreatedAt:          utc(u.CreatedAt),
 		UpdatedAt:          utc(u.UpdatedAt),
 	}
@@ -128,6 +163,8 @@ func nullString(s string) *string {
 func (r userRow) user() storage.User {
 	u := storage.User{
 		ID:                 r.ID,
+		OrganizationID:     r.OrganizationID,
+		Username:           r.Username,
 		Email:              r.Email,
 		EmailVerified:      r.EmailVerified,
 		Name:               r.Name,
@@ -139,6 +176,10 @@ func (r userRow) user() storage.User {
 		MigratedAt:         fromDBPtr(r.MigratedAt),
 		Roles:              []string(r.Roles),
 		Lang:               r.Lang,
+		Role:               r.Role,
+		LastLoginAt:        fromDBPtr(r.LastLoginAt),
+		InvitedAt:          fromDBPtr(r.InvitedAt),
+		PlatformAdmin:      r.PlatformAdmin,
 		CreatedAt:          fromDB(r.CreatedAt),
 		UpdatedAt:          fromDB(r.UpdatedAt),
 	}
@@ -162,6 +203,7 @@ type authRequestRow struct {
 	Prompt              stringList
 	MaxAgeNS            *int64 `gorm:"column:max_age_ns"`
 	LoginHint           string
+	Organization        string
 	HintUserID          string
 	UILocales           stringList `gorm:"column:ui_locales"`
 	ACRValues           stringList `gorm:"column:acr_values"`
@@ -201,6 +243,7 @@ func toAuthRequestRow(a storage.AuthRequest) authRequestRow {
 		Prompt:              a.Prompt,
 		MaxAgeNS:            maxAge,
 		LoginHint:           a.LoginHint,
+		Organization:        a.Organization,
 		HintUserID:          a.HintUserID,
 		UILocales:           a.UILocales,
 		ACRValues:           a.ACRValues,
@@ -239,6 +282,7 @@ func (r authRequestRow) authRequest() storage.AuthRequest {
 		Prompt:              r.Prompt,
 		MaxAge:              maxAge,
 		LoginHint:           r.LoginHint,
+		Organization:        r.Organization,
 		HintUserID:          r.HintUserID,
 		UILocales:           r.UILocales,
 		ACRValues:           r.ACRValues,
@@ -471,41 +515,47 @@ func (r signingKeyRow) signingKey() storage.SigningKey {
 }
 
 type auditEventRow struct {
-	ID       string `gorm:"primaryKey"`
-	Time     time.Time
-	Type     string
-	UserID   string
-	ClientID string
-	IP       string `gorm:"column:ip"`
-	Outcome  string
-	Detail   string
+	ID             string `gorm:"primaryKey"`
+	Time           time.Time
+	Type           string
+	OrganizationID string
+	ActorID        string
+	UserID         string
+	ClientID       string
+	IP             string `gorm:"column:ip"`
+	Outcome        string
+	Detail         string
 }
 
 func (auditEventRow) TableName() string { return "audit_events" }
 
 func toAuditEventRow(e storage.AuditEvent) auditEventRow {
 	return auditEventRow{
-		ID:       e.ID,
-		Time:     utc(e.Time),
-		Type:     e.Type,
-		UserID:   e.UserID,
-		ClientID: e.ClientID,
-		IP:       e.IP,
-		Outcome:  e.Outcome,
-		Detail:   e.Detail,
+		ID:             e.ID,
+		Time:           utc(e.Time),
+		Type:           e.Type,
+		OrganizationID: e.OrganizationID,
+		ActorID:        e.ActorID,
+		UserID:         e.UserID,
+		ClientID:       e.ClientID,
+		IP:             e.IP,
+		Outcome:        e.Outcome,
+		Detail:         e.Detail,
 	}
 }
 
 func (r auditEventRow) auditEvent() storage.AuditEvent {
 	return storage.AuditEvent{
-		ID:       r.ID,
-		Time:     fromDB(r.Time),
-		Type:     r.Type,
-		UserID:   r.UserID,
-		ClientID: r.ClientID,
-		IP:       r.IP,
-		Outcome:  r.Outcome,
-		Detail:   r.Detail,
+		ID:             r.ID,
+		Time:           fromDB(r.Time),
+		Type:           r.Type,
+		OrganizationID: r.OrganizationID,
+		ActorID:        r.ActorID,
+		UserID:         r.UserID,
+		ClientID:       r.ClientID,
+		IP:             r.IP,
+		Outcome:        r.Outcome,
+		Detail:         r.Detail,
 	}
 }
 

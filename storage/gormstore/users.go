@@ -22,6 +22,15 @@ func emailKey(email string) string { return identifier.Key(email) }
 // canonicalEmail is the form in which an email is stored: the canonical
 // address when it is one (callers validate what people type), else the
 // input trimmed (rows written before the normaliser).
+// canonicalUsername is canonicalEmail for account names and
+// organization codes.
+func canonicalUsername(name string) string {
+	if u, err := identifier.Username(name); err == nil {
+		return u
+	}
+	return strings.TrimSpace(name)
+}
+
 func canonicalEmail(email string) string {
 	if e, err := identifier.Email(email); err == nil {
 		return e
@@ -30,21 +39,17 @@ func canonicalEmail(email string) string {
 }
 
 func (s *Store) CreateUser(ctx context.Context, u storage.User) error {
-	row := toUserRow(u)
+	row := toUserRow(u, s.globalEmails)
 	return wrap("create user", s.db.WithContext(ctx).Create(&row).Error)
 }
 
 func (s *Store) CreateUserWithLink(ctx context.Context, u storage.User, link storage.OneTimeCode, m storage.OutboxMail) error {
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		row := toUserRow(u)
+		row := toUserRow(u, s.globalEmails)
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
-		code := toCodeRow(link)
-		if err := tx.Create(&code).Error; err != nil {
-			return err
-		}
-		return enqueueMail(tx, m)
+		return createCode(tx, link, &m)
 	})
 	return wrap("create user with link", err)
 }
@@ -59,7 +64,10 @@ func (s *Store) GetUser(ctx context.Context, id string) (storage.User, error) {
 
 func (s *Store) GetUserByEmail(ctx context.Context, email string) (storage.User, error) {
 	var row userRow
-	if err := s.db.WithContext(ctx).Take(&row, "email_lower = ?", emailKey(email)).Error; err != nil {
+	// Deployment-wide look-up is the "email" sign-in mode's: only there is
+	// email_unique filled (SetEmailScope), so in the organization modes
+	// nothing is found and no organization's account leaks into another's.
+	if err := s.db.WithContext(ctx).Take(&row, "email_unique = ?", emailKey(email)).Error; err != nil {
 		return storage.User{}, wrap("get user by email", err)
 	}
 	return row.user(), nil
@@ -86,7 +94,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(storage.User)
 			return err
 		}
 		u.ID = id
-		row = toUserRow(u)
+		row = toUserRow(u, s.globalEmails)
 		if err := tx.Save(&row).Error; err != nil {
 			return err
 		}
@@ -137,7 +145,7 @@ var errDryRun = errors.New("dry run")
 func (s *Store) ImportLegacyUsers(ctx context.Context, users []storage.LegacyUser, now time.Time, dryRun bool) ([]storage.ImportResult, error) {
 	out := make([]storage.ImportResult, len(users))
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		b, err := loadImportBatch(tx, users)
+		b, err := loadImportBatch(tx, users, s.globalEmails)
 		if err != nil {
 			return err
 		}
@@ -172,10 +180,11 @@ func (s *Store) ImportLegacyUsers(ctx context.Context, users []storage.LegacyUse
 // queries (not two per line): by legacy id and by email.
 type importBatch struct {
 	byLegacyID map[string]*userRow
-	byEmail    map[string]*userRow
+	byEmail    map[string]*userRow // by emailOwner
+	global     bool                // addresses unique across the deployment
 }
 
-func loadImportBatch(tx *gorm.DB, users []storage.LegacyUser) (*importBatch, error) {
+func loadImportBatch(tx *gorm.DB, users []storage.LegacyUser, global bool) (*importBatch, error) {
 	ids := make([]string, len(users))
 	emails := make([]string, len(users))
 	for i, u := range users {
@@ -185,18 +194,27 @@ func loadImportBatch(tx *gorm.DB, users []storage.LegacyUser) (*importBatch, err
 	if err := tx.Where("legacy_id IN ? OR email_lower IN ?", ids, emails).Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	b := &importBatch{byLegacyID: map[string]*userRow{}, byEmail: map[string]*userRow{}}
+	b := &importBatch{byLegacyID: map[string]*userRow{}, byEmail: map[string]*userRow{}, global: global}
 	for i := range rows {
 		b.add(&rows[i])
 	}
 	return b, nil
 }
 
+// emailOwner is the key under which an address is unique: the address
+// alone across the deployment, or with the organization.
+func (b *importBatch) emailOwner(orgID, key string) string {
+	if b.global {
+		return key
+	}
+	return orgID + "\x00" + key
+}
+
 func (b *importBatch) add(r *userRow) {
 	if r.LegacyID != nil {
 		b.byLegacyID[*r.LegacyID] = r
 	}
-	b.byEmail[r.EmailLower] = r
+	b.byEmail[b.emailOwner(r.OrganizationID, r.EmailLower)] = r
 }
 
 // importOne decides what one line does; a new user is returned to be
@@ -204,8 +222,15 @@ func (b *importBatch) add(r *userRow) {
 func (b *importBatch) importOne(tx *gorm.DB, lu storage.LegacyUser, now time.Time) (storage.ImportResult, *userRow, error) {
 	res := storage.ImportResult{LegacyID: lu.LegacyID}
 	email := emailKey(lu.Email)
-	owner := b.byEmail[email]
 	row := b.byLegacyID[lu.LegacyID]
+	org := lu.OrganizationID
+	switch {
+	case row != nil:
+		org = row.OrganizationID // an imported user stays in its organization
+	case org == "":
+		org = storage.DefaultOrganizationID
+	}
+	owner := b.byEmail[b.emailOwner(org, email)]
 	if row == nil {
 		switch {
 		case owner != nil && owner.LegacyID == nil:
@@ -215,9 +240,10 @@ func (b *importBatch) importOne(tx *gorm.DB, lu storage.LegacyUser, now time.Tim
 			res.Outcome, res.Reason = storage.ImportRejected, "the email belongs to another imported user"
 			return res, nil, nil
 		}
-		u := storage.User{ID: uuid.NewString(), Email: canonicalEmail(lu.Email), Name: lu.Name, LegacyID: lu.LegacyID,
-			LegacyHash: lu.PasswordHash, Roles: lu.Roles, Lang: lu.Lang, CreatedAt: now, UpdatedAt: now}
-		r := toUserRow(u)
+		u := storage.User{ID: uuid.NewString(), OrganizationID: org, Email: canonicalEmail(lu.Email), Name: lu.Name,
+			Username: lu.Username, Role: lu.Role, LegacyID: lu.LegacyID, LegacyHash: lu.PasswordHash, Roles: lu.Roles,
+			Lang: lu.Lang, CreatedAt: now, UpdatedAt: now}
+		r := toUserRow(u, b.global)
 		b.add(&r)
 		res.UserID, res.Outcome = u.ID, storage.ImportCreated
 		return res, &r, nil
@@ -240,16 +266,19 @@ func (b *importBatch) importOne(tx *gorm.DB, lu storage.LegacyUser, now time.Tim
 	res.Outcome = storage.ImportUpdated
 	set := map[string]any{"email": trimmed, "email_lower": email, "name": lu.Name,
 		"legacy_hash": lu.PasswordHash, "roles": stringList(lu.Roles), "lang": lu.Lang, "updated_at": now}
+	if b.global {
+		set["email_unique"] = nullString(email)
+	}
 	if emailKey(row.Email) != email {
 		set["email_verified"] = false
 		if err := voidMailedCodes(tx, row.ID, now); err != nil {
 			return res, nil, err
 		}
 	}
-	delete(b.byEmail, row.EmailLower)
+	delete(b.byEmail, b.emailOwner(row.OrganizationID, row.EmailLower))
 	row.Email, row.EmailLower, row.Name, row.LegacyHash, row.Roles = trimmed, email, lu.Name, lu.PasswordHash, stringList(lu.Roles)
 	row.Lang = lu.Lang
-	b.byEmail[email] = row
+	b.add(row)
 	return res, nil, tx.Model(&userRow{}).Where("id = ?", row.ID).Updates(set).Error
 }
 

@@ -14,6 +14,7 @@ func testAuthRequestRoundTrip(t *testing.T, s storage.Storage) {
 	full.MaxAge = new(10 * time.Minute)
 	full.LoginHint = "alice@example.com"
 	full.HintUserID = "u1"
+	full.Organization = "H-1234"
 	full.UILocales = []string{"ja", "en"}
 	full.ACRValues = []string{"urn:sekisho:acr:mfa"}
 	full.BrowserHash = "browser-hash"

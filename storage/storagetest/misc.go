@@ -11,18 +11,21 @@ import (
 func testAuditEvents(t *testing.T, s storage.Storage) {
 	ctx := t.Context()
 	var all []storage.AuditEvent // oldest first
-	for i, e := range []struct{ typ, user string }{
-		{"login", "u1"}, {"login_failed", "u1"}, {"login", "u2"}, {"logout", "u1"}, {"login", "u1"},
+	for i, e := range []struct{ typ, user, org, actor string }{
+		{"login", "u1", "o1", ""}, {"login_failed", "u1", "o1", ""}, {"login", "u2", "o2", ""},
+		{"logout", "u1", "o1", ""}, {"member_role_changed", "u1", "o1", "admin-1"},
 	} {
 		ev := storage.AuditEvent{
-			ID:       fmt.Sprintf("e%d", i),
-			Time:     t0.Add(time.Duration(i) * time.Minute),
-			Type:     e.typ,
-			UserID:   e.user,
-			ClientID: "client-1",
-			IP:       "2001:db8::1",
-			Outcome:  "success",
-			Detail:   "detail",
+			ID:             fmt.Sprintf("e%d", i),
+			Time:           t0.Add(time.Duration(i) * time.Minute),
+			Type:           e.typ,
+			OrganizationID: e.org,
+			ActorID:        e.actor,
+			UserID:         e.user,
+			ClientID:       "client-1",
+			IP:             "2001:db8::1",
+			Outcome:        "success",
+			Detail:         "detail",
 		}
 		must(t, s.AddAuditEvent(ctx, ev))
 		all = append(all, ev)
@@ -43,9 +46,12 @@ func testAuditEvents(t *testing.T, s storage.Storage) {
 	}{
 		{"all, newest first", storage.AuditFilter{}, at(4, 3, 2, 1, 0)},
 		{"by user", storage.AuditFilter{UserID: "u1"}, at(4, 3, 1, 0)},
-		{"by type", storage.AuditFilter{Type: "login"}, at(4, 2, 0)},
-		{"by user and type", storage.AuditFilter{UserID: "u1", Type: "login"}, at(4, 0)},
+		{"by type", storage.AuditFilter{Type: "login"}, at(2, 0)},
+		{"by user and type", storage.AuditFilter{UserID: "u1", Type: "login"}, at(0)},
 		{"limit", storage.AuditFilter{Limit: 2}, at(4, 3)},
+		{"page", storage.AuditFilter{Limit: 2, Offset: 2}, at(2, 1)},
+		{"by organization", storage.AuditFilter{OrganizationID: "o1"}, at(4, 3, 1, 0)},
+		{"by organization and since", storage.AuditFilter{OrganizationID: "o1", Since: t0.Add(90 * time.Second)}, at(4, 3)},
 		{"no match", storage.AuditFilter{UserID: "nobody"}, nil},
 	}
 	for _, tt := range tests {

@@ -32,6 +32,11 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"Ping", testPing},
 		{"DatabaseTime", testDatabaseTime},
 		{"Users", testUsers},
+		{"Organizations", testOrganizations},
+		{"MemberScoping", testMemberScoping},
+		{"MemberList", testMemberList},
+		{"MemberRules", testMemberRules},
+		{"MemberLimit", testMemberLimit},
 		{"UpdateUser", testUpdateUser},
 		{"ConcurrentUpdate", testConcurrentUpdate},
 		{"DeleteUser", testDeleteUser},
@@ -171,6 +176,7 @@ func oneWinner(t *testing.T, errs []error, loss error) int {
 func newUser(id, email string) storage.User {
 	return storage.User{
 		ID:                 id,
+		OrganizationID:     storage.DefaultOrganizationID,
 		Email:              email,
 		EmailVerified:      true,
 		Name:               "User " + id,

@@ -1,0 +1,179 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// DefaultOrganizationID is the organization with code "default" that
+// every account created before organizations existed belongs to, and
+// that an account created without one joins.
+const DefaultOrganizationID = "00000000-0000-4000-8000-000000000001"
+
+// Errors of membership changes.
+var (
+	// ErrMemberLimit: the organization has as many members as it may.
+	ErrMemberLimit = errors.New("storage: the organization's member limit is reached")
+	// ErrLastOwner: the change would leave the organization without an
+	// active member holding the highest role.
+	ErrLastOwner = errors.New("storage: the last holder of the highest role")
+	// ErrForbidden: the acting member may not make the change (their rank
+	// is below the member's or the role's, or they may not manage
+	// members, or they are disabled).
+	ErrForbidden = errors.New("storage: not allowed for the acting member")
+)
+
+// Organization is a customer of the deployment: a company, a facility, a
+// customer account under one login ID.
+type Organization struct {
+	ID   string // UUID
+	Code string // what people type (canonical form); unique case-insensitively
+	Name string
+	// TimeZone is an IANA name; times shown to its members use it.
+	TimeZone string
+	// MaxMembers is the organization's own member limit; 0: the
+	// deployment's (organizations.max_members), if any.
+	MaxMembers int
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// OrganizationStore keeps organizations.
+type OrganizationStore interface {
+	// CreateOrganization stores o; ErrAlreadyExists when its code (or id)
+	// is taken.
+	CreateOrganization(ctx context.Context, o Organization) error
+	GetOrganization(ctx context.Context, id string) (Organization, error)
+	// GetOrganizationByCode finds the organization whose code has the
+	// same key (identifier.UsernameKey).
+	GetOrganizationByCode(ctx context.Context, code string) (Organization, error)
+	// ListOrganizations returns every organization, by code.
+	ListOrganizations(ctx context.Context) ([]Organization, error)
+	// UpdateOrganization loads, calls fn and stores, in one transaction.
+	UpdateOrganization(ctx context.Context, id string, fn func(Organization) (Organization, error)) (Organization, error)
+}
+
+// Member states of an address.
+const (
+	// EmailRegistered: a verified address and no change waiting.
+	EmailRegistered = "registered"
+	// EmailNotRegistered: no address, an unverified one, or a change
+	// waiting for its link.
+	EmailNotRegistered = "not_registered"
+)
+
+// Member statuses.
+const (
+	StatusActive        = "active"
+	StatusInvited       = "invited"
+	StatusInviteExpired = "invitation_expired"
+	StatusDisabled      = "disabled"
+)
+
+// PurposeInvite is the purpose of a one-time code that is an invitation
+// link.
+const PurposeInvite = "invite"
+
+// Member is a user as the organization's console lists them.
+type Member struct {
+	User
+	EmailState string // EmailRegistered or EmailNotRegistered
+	Status     string // Status*
+	// PendingEmail is the address a change waits to verify, or empty.
+	PendingEmail string
+}
+
+// MemberFilter selects members of one organization.
+type MemberFilter struct {
+	OrganizationID string // required
+	// Search matches name, account name or email (case-insensitively,
+	// part of it).
+	Search     string
+	EmailState string // Email*, or empty for all
+	Status     string // Status*, or empty for all
+	Now        time.Time
+	Limit      int // 0 means 50
+	Offset     int
+}
+
+// MemberPage is one page of a member list and the number of all matches.
+type MemberPage struct {
+	Members []Member
+	Total   int
+}
+
+// MemberGuard says who acts on a member and by which rules, checked in
+// the change's transaction against the stored rows (so a concurrent
+// change of the actor's own role cannot slip through).
+type MemberGuard struct {
+	// ActorID is the acting account: a member of the organization who may
+	// manage members, or a platform administrator.
+	ActorID string
+	// Rank gives a role's rank (0 is the highest) and whether it may
+	// manage members; ok is false for a role the configuration does not
+	// declare.
+	Rank func(role string) (rank int, manage, ok bool)
+	// TopRole is the highest role: its last active holder stays.
+	TopRole string
+}
+
+// MemberChange is one administrative change of a member, applied in one
+// transaction with what it writes.
+type MemberChange struct {
+	OrganizationID string
+	UserID         string
+	// Guard, when set, authorizes the change (ErrForbidden).
+	Guard *MemberGuard
+	// Update, when set, changes the member (the organization and id stay).
+	Update func(User) (User, error)
+	// Delete removes the member (and revokes every token of theirs).
+	Delete bool
+	// Code, when set, is stored, voiding the member's other unused codes
+	// of its purpose (an invitation resent, a reset mail).
+	Code *OneTimeCode
+	// End, when set, ends sessions of the member (sign out everywhere,
+	// disable).
+	End   *SessionEnd
+	Mails []OutboxMail
+	Audit []AuditEvent
+	Now   time.Time
+	// TopRoleFloor is checked when the change ends an active holder of
+	// Guard.TopRole (ErrLastOwner); it needs Guard.
+}
+
+// NewMember is an account an administrator or operator adds.
+type NewMember struct {
+	User User
+	// Limit is the organization's member limit in force (0: none).
+	Limit int
+	// Guard, when set, authorizes the addition of the member's role.
+	Guard *MemberGuard
+	// Code, when set, is the member's invitation or verification link.
+	Code  *OneTimeCode
+	Mails []OutboxMail
+	Audit []AuditEvent
+}
+
+// MemberStore keeps organizations' members. Every method takes the
+// organization id and never reads or changes a member of another
+// organization (ErrNotFound, as for an unknown id).
+type MemberStore interface {
+	GetMember(ctx context.Context, orgID, userID string) (User, error)
+	GetMemberByEmail(ctx context.Context, orgID, email string) (User, error)
+	GetMemberByUsername(ctx context.Context, orgID, username string) (User, error)
+	ListMembers(ctx context.Context, f MemberFilter) (MemberPage, error)
+	// AddMember creates the member, its code and mails, under the member
+	// limit (ErrMemberLimit) and the guard, in one transaction:
+	// ErrAlreadyExists when the address or account name is taken.
+	AddMember(ctx context.Context, m NewMember) error
+	// ChangeMember applies c in one transaction and returns the member as
+	// it is after (the zero User after a deletion) and the sessions it
+	// ended.
+	ChangeMember(ctx context.Context, c MemberChange) (User, SessionEndResult, error)
+	// SetEmailScope makes addresses unique across the deployment (global,
+	// the "email" sign-in mode) or within each organization only. Going
+	// global fails, changing nothing, when two organizations hold the same
+	// address: the error lists them.
+	SetEmailScope(ctx context.Context, global bool) error
+}

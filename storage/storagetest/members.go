@@ -1,0 +1,378 @@
+package storagetest
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sekisho/sekisho/storage"
+)
+
+// Roles of the member tests, highest first.
+var testRoles = []struct {
+	name   string
+	manage bool
+}{{"owner", true}, {"admin", true}, {"staff", false}}
+
+func testRank(role string) (int, bool, bool) {
+	for i, r := range testRoles {
+		if r.name == role {
+			return i, r.manage, true
+		}
+	}
+	return 0, false, false
+}
+
+func guard(actor string) *storage.MemberGuard {
+	return &storage.MemberGuard{ActorID: actor, Rank: testRank, TopRole: "owner"}
+}
+
+func newOrg(t *testing.T, s storage.Storage, id, code string) storage.Organization {
+	t.Helper()
+	o := storage.Organization{ID: id, Code: code, Name: "Org " + code, TimeZone: "Asia/Tokyo", CreatedAt: t0, UpdatedAt: t0}
+	must(t, s.CreateOrganization(t.Context(), o))
+	return o
+}
+
+func newMember(id, orgID, email, username, role string) storage.User {
+	u := newUser(id, email)
+	u.OrganizationID, u.Username, u.Role = orgID, username, role
+	return u
+}
+
+func testOrganizations(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	def, err := s.GetOrganization(ctx, storage.DefaultOrganizationID)
+	must(t, err)
+	if def.Code != "default" {
+		t.Errorf("default organization code %q", def.Code)
+	}
+	hotel := newOrg(t, s, "o1", "H-1234")
+	for _, code := range []string{"h-1234", "Ｈ－１２３４", " H-1234 "} {
+		wantErr(t, "CreateOrganization("+code+")", s.CreateOrganization(ctx, storage.Organization{ID: "o-" + code, Code: code,
+			TimeZone: "UTC", CreatedAt: t0, UpdatedAt: t0}), storage.ErrAlreadyExists)
+		got, err := s.GetOrganizationByCode(ctx, code)
+		must(t, err)
+		diff(t, "GetOrganizationByCode("+code+")", hotel, got)
+	}
+	_, err = s.GetOrganizationByCode(ctx, "nope")
+	wantErr(t, "GetOrganizationByCode(nope)", err, storage.ErrNotFound)
+	shop := newOrg(t, s, "o2", "shop")
+	all, err := s.ListOrganizations(ctx)
+	must(t, err)
+	diff(t, "ListOrganizations", []storage.Organization{def, hotel, shop}, all)
+	got, err := s.UpdateOrganization(ctx, "o1", func(o storage.Organization) (storage.Organization, error) {
+		o.Name, o.TimeZone, o.MaxMembers, o.UpdatedAt = "Hotel", "UTC", 10, t0.Add(time.Hour)
+		return o, nil
+	})
+	must(t, err)
+	if got.Name != "Hotel" || got.TimeZone != "UTC" || got.MaxMembers != 10 || got.Code != "H-1234" {
+		t.Errorf("UpdateOrganization = %+v", got)
+	}
+}
+
+// testMemberScoping: every member look-up is scoped by organization, and
+// addresses are unique per organization, or per deployment in the email
+// scope.
+func testMemberScoping(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	newOrg(t, s, "o1", "hotel")
+	newOrg(t, s, "o2", "shop")
+	must(t, s.SetEmailScope(ctx, false))
+	a1 := newMember("a1", "o1", "Alice@Example.com", "front01", "owner")
+	a2 := newMember("a2", "o2", "alice@example.com", "front01", "owner")
+	a1.Email, a2.Email = "Alice@example.com", "alice@example.com" // canonical forms
+	must(t, s.AddMember(ctx, storage.NewMember{User: a1}))
+	must(t, s.AddMember(ctx, storage.NewMember{User: a2}))
+	for _, tc := range []struct {
+		name string
+		user storage.User
+	}{
+		{"same address in one organization", newMember("x1", "o1", "ALICE@example.com", "", "")},
+		{"same account name in one organization", newMember("x2", "o1", "", "FRONT01", "")},
+	} {
+		wantErr(t, "AddMember("+tc.name+")", s.AddMember(ctx, storage.NewMember{User: tc.user}), storage.ErrAlreadyExists)
+	}
+	// Two accounts without an address in one organization are fine.
+	must(t, s.AddMember(ctx, storage.NewMember{User: newMember("n1", "o1", "", "night01", "")}))
+	must(t, s.AddMember(ctx, storage.NewMember{User: newMember("n2", "o1", "", "night02", "")}))
+
+	for _, tc := range []struct {
+		org, email, username, want string
+	}{
+		{"o1", "alice@example.com", "", "a1"},
+		{"o2", "ＡＬＩＣＥ@example.com", "", "a2"},
+		{"o1", "", "Front01", "a1"},
+		{"o2", "", "ｆｒｏｎｔ０１", "a2"},
+	} {
+		var got storage.User
+		var err error
+		if tc.email != "" {
+			got, err = s.GetMemberByEmail(ctx, tc.org, tc.email)
+		} else {
+			got, err = s.GetMemberByUsername(ctx, tc.org, tc.username)
+		}
+		if err != nil || got.ID != tc.want {
+			t.Errorf("look-up %+v in %s: %s, %v; want %s", tc, tc.org, got.ID, err, tc.want)
+		}
+	}
+	_, err := s.GetMember(ctx, "o2", "a1")
+	wantErr(t, "GetMember(another organization's member)", err, storage.ErrNotFound)
+	_, err = s.GetMemberByEmail(ctx, "o2", "nobody@example.com")
+	wantErr(t, "GetMemberByEmail(unknown)", err, storage.ErrNotFound)
+	_, err = s.GetMemberByEmail(ctx, "o1", "")
+	wantErr(t, "GetMemberByEmail(empty)", err, storage.ErrNotFound)
+	_, err = s.GetUserByEmail(ctx, "alice@example.com")
+	wantErr(t, "GetUserByEmail in the organization scope", err, storage.ErrNotFound)
+	_, _, err = s.ChangeMember(ctx, storage.MemberChange{OrganizationID: "o2", UserID: "a1", Now: t0,
+		Update: func(u storage.User) (storage.User, error) { u.Name = "taken over"; return u, nil }})
+	wantErr(t, "ChangeMember(another organization's member)", err, storage.ErrNotFound)
+	if u, _ := s.GetUser(ctx, "a1"); u.Name == "taken over" {
+		t.Error("a change through another organization applied")
+	}
+
+	// The deployment-wide scope refuses to start with the clash, naming
+	// the organizations, and changes nothing.
+	err = s.SetEmailScope(ctx, true)
+	if !errors.Is(err, storage.ErrConflict) || !strings.Contains(err.Error(), "hotel") || !strings.Contains(err.Error(), "shop") ||
+		strings.Contains(err.Error(), "alice@example.com") {
+		t.Errorf("SetEmailScope(global) with a clash: %v", err)
+	}
+	must(t, s.SetEmailScope(ctx, false))
+	_, _, err = s.ChangeMember(ctx, storage.MemberChange{OrganizationID: "o2", UserID: "a2", Now: t0,
+		Update: func(u storage.User) (storage.User, error) { u.Email = "bob@example.com"; return u, nil }})
+	must(t, err)
+	must(t, s.SetEmailScope(ctx, true))
+	got, err := s.GetUserByEmail(ctx, "BOB@example.com")
+	if err != nil || got.ID != "a2" {
+		t.Errorf("GetUserByEmail in the deployment scope: %s, %v", got.ID, err)
+	}
+	wantErr(t, "AddMember(an address of another organization, deployment scope)",
+		s.AddMember(ctx, storage.NewMember{User: newMember("x3", "o1", "bob@example.com", "", "")}), storage.ErrAlreadyExists)
+	_, err = s.ChangeEmail(ctx, storage.EmailChange{UserID: "a1", Email: "Bob@example.com", Now: t0})
+	wantErr(t, "ChangeEmail(an address of another organization, deployment scope)", err, storage.ErrAlreadyExists)
+}
+
+// testMemberList: the console's list, with its states, search and pages.
+func testMemberList(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	newOrg(t, s, "o1", "hotel")
+	newOrg(t, s, "o2", "shop")
+	now := t0.Add(time.Hour)
+	add := func(u storage.User, code *storage.OneTimeCode) {
+		t.Helper()
+		must(t, s.AddMember(ctx, storage.NewMember{User: u, Code: code}))
+	}
+	reg := newMember("m1", "o1", "reg@example.com", "reg", "staff")
+	unverified := newMember("m2", "o1", "unverified@example.com", "unv", "staff")
+	unverified.EmailVerified = false
+	noMail := newMember("m3", "o1", "", "nomail", "staff")
+	changing := newMember("m4", "o1", "changing@example.com", "chg", "staff")
+	invited := newMember("m5", "o1", "invited@example.com", "inv", "staff")
+	invited.InvitedAt, invited.EmailVerified = new(t0), false
+	expired := newMember("m6", "o1", "expired@example.com", "exp", "staff")
+	expired.InvitedAt, expired.EmailVerified = new(t0), false
+	disabled := newMember("m7", "o1", "disabled@example.com", "dis", "staff")
+	disabled.Disabled = true
+	for i, u := range []storage.User{reg, unverified, noMail, changing, invited, expired, disabled} {
+		u.CreatedAt = t0.Add(time.Duration(i) * time.Second)
+		var code *storage.OneTimeCode
+		switch u.ID {
+		case "m4":
+			code = &storage.OneTimeCode{ID: "c4", Purpose: storage.PurposeVerifyEmail, UserID: "m4", Email: "new@example.com",
+				TicketHash: "t4", CodeHash: "-", CreatedAt: t0, SentAt: t0, ExpiresAt: now.Add(time.Minute)}
+		case "m5":
+			code = &storage.OneTimeCode{ID: "c5", Purpose: storage.PurposeInvite, UserID: "m5", TicketHash: "t5", CodeHash: "-",
+				CreatedAt: t0, SentAt: t0, ExpiresAt: now.Add(time.Hour)}
+		case "m6":
+			code = &storage.OneTimeCode{ID: "c6", Purpose: storage.PurposeInvite, UserID: "m6", TicketHash: "t6", CodeHash: "-",
+				CreatedAt: t0, SentAt: t0, ExpiresAt: now.Add(-time.Minute)}
+		}
+		add(u, code)
+	}
+	add(newMember("other", "o2", "reg2@example.com", "reg", "staff"), nil)
+
+	ids := func(p storage.MemberPage) string {
+		var out []string
+		for _, m := range p.Members {
+			out = append(out, m.ID)
+		}
+		return strings.Join(out, ",")
+	}
+	for _, tc := range []struct {
+		name  string
+		f     storage.MemberFilter
+		want  string
+		total int
+	}{
+		{"all", storage.MemberFilter{}, "m1,m2,m3,m4,m5,m6,m7", 7},
+		{"registered", storage.MemberFilter{EmailState: storage.EmailRegistered}, "m1,m7", 2},
+		{"not registered", storage.MemberFilter{EmailState: storage.EmailNotRegistered}, "m2,m3,m4,m5,m6", 5},
+		{"invited", storage.MemberFilter{Status: storage.StatusInvited}, "m5", 1},
+		{"invitation expired", storage.MemberFilter{Status: storage.StatusInviteExpired}, "m6", 1},
+		{"disabled", storage.MemberFilter{Status: storage.StatusDisabled}, "m7", 1},
+		{"active", storage.MemberFilter{Status: storage.StatusActive}, "m1,m2,m3,m4", 4},
+		{"search email", storage.MemberFilter{Search: "CHANGING@"}, "m4", 1},
+		{"search account name", storage.MemberFilter{Search: "nomail"}, "m3", 1},
+		{"search name", storage.MemberFilter{Search: "user m7"}, "m7", 1},
+		{"search wildcard is literal", storage.MemberFilter{Search: "%"}, "", 0},
+		{"page", storage.MemberFilter{Limit: 3, Offset: 3}, "m4,m5,m6", 7},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.f.OrganizationID, tc.f.Now = "o1", now
+			p, err := s.ListMembers(ctx, tc.f)
+			must(t, err)
+			if ids(p) != tc.want || p.Total != tc.total {
+				t.Errorf("ListMembers = %s (total %d), want %s (total %d)", ids(p), p.Total, tc.want, tc.total)
+			}
+		})
+	}
+	p, err := s.ListMembers(ctx, storage.MemberFilter{OrganizationID: "o1", Now: now, Search: "chg"})
+	must(t, err)
+	if len(p.Members) != 1 || p.Members[0].PendingEmail != "new@example.com" || p.Members[0].EmailState != storage.EmailNotRegistered ||
+		p.Members[0].Status != storage.StatusActive {
+		t.Errorf("member with a change waiting: %+v", p.Members)
+	}
+	// Once the link has expired the member is back where they were.
+	p, err = s.ListMembers(ctx, storage.MemberFilter{OrganizationID: "o1", Now: now.Add(2 * time.Minute), Search: "chg"})
+	must(t, err)
+	if len(p.Members) != 1 || p.Members[0].EmailState != storage.EmailRegistered || p.Members[0].PendingEmail != "" {
+		t.Errorf("member after the link expired: %+v", p.Members)
+	}
+	if _, err := s.ListMembers(ctx, storage.MemberFilter{}); err == nil {
+		t.Error("ListMembers without an organization succeeded")
+	}
+}
+
+// testMemberRules: the rank rule, the last-owner rule and the member
+// limit, each under concurrent requests.
+func testMemberRules(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	newOrg(t, s, "o1", "hotel")
+	newOrg(t, s, "o2", "shop")
+	for _, u := range []storage.User{
+		newMember("owner1", "o1", "o1@example.com", "", "owner"),
+		newMember("owner2", "o1", "o2@example.com", "", "owner"),
+		newMember("admin1", "o1", "a1@example.com", "", "admin"),
+		newMember("staff1", "o1", "s1@example.com", "", "staff"),
+		newMember("foreign", "o2", "f@example.com", "", "owner"),
+	} {
+		must(t, s.AddMember(ctx, storage.NewMember{User: u}))
+	}
+	platform := newMember("platform", "o2", "p@example.com", "", "")
+	platform.PlatformAdmin = true
+	must(t, s.AddMember(ctx, storage.NewMember{User: platform}))
+	setRole := func(role string) func(storage.User) (storage.User, error) {
+		return func(u storage.User) (storage.User, error) { u.Role = role; return u, nil }
+	}
+	change := func(actor, target string, update func(storage.User) (storage.User, error)) error {
+		_, _, err := s.ChangeMember(ctx, storage.MemberChange{OrganizationID: "o1", UserID: target, Guard: guard(actor),
+			Update: update, Now: t0})
+		return err
+	}
+	for _, tc := range []struct {
+		name, actor, target, role string
+		want                      error
+	}{
+		{"an admin may not demote an owner", "admin1", "owner1", "staff", storage.ErrForbidden},
+		{"an admin may not grant owner", "admin1", "staff1", "owner", storage.ErrForbidden},
+		{"staff may not manage", "staff1", "staff1", "staff", storage.ErrForbidden},
+		{"another organization's owner", "foreign", "staff1", "admin", storage.ErrForbidden},
+		{"an unknown actor", "nobody", "staff1", "admin", storage.ErrForbidden},
+		{"an admin promotes staff to admin", "admin1", "staff1", "admin", nil},
+		{"an admin acts on an equal", "admin1", "staff1", "staff", nil},
+		{"a platform administrator", "platform", "staff1", "admin", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantErr(t, "ChangeMember", change(tc.actor, tc.target, setRole(tc.role)), tc.want)
+		})
+	}
+	if u, _ := s.GetUser(ctx, "owner1"); u.Role != "owner" {
+		t.Errorf("a refused change applied: owner1 is %q", u.Role)
+	}
+
+	// Two owners demote each other at once: one of them stays.
+	errs := race(2, func(i int) error {
+		actor, target := "owner1", "owner2"
+		if i == 1 {
+			actor, target = target, actor
+		}
+		return change(actor, target, setRole("admin"))
+	})
+	oneWinnerAny(t, errs, storage.ErrLastOwner, storage.ErrForbidden)
+	owners := 0
+	for _, id := range []string{"owner1", "owner2"} {
+		if u, _ := s.GetUser(ctx, id); u.Role == "owner" {
+			owners++
+		}
+	}
+	if owners != 1 {
+		t.Fatalf("%d owners after two owners demoted each other at once, want 1", owners)
+	}
+	last := "owner1"
+	if u, _ := s.GetUser(ctx, "owner1"); u.Role != "owner" {
+		last = "owner2"
+	}
+	for name, c := range map[string]storage.MemberChange{
+		"demote":  {Update: setRole("admin")},
+		"disable": {Update: func(u storage.User) (storage.User, error) { u.Disabled = true; return u, nil }},
+		"delete":  {Delete: true},
+	} {
+		c.OrganizationID, c.UserID, c.Guard, c.Now = "o1", last, guard(last), t0
+		_, _, err := s.ChangeMember(ctx, c)
+		wantErr(t, name+" the last owner", err, storage.ErrLastOwner)
+	}
+	if _, err := s.GetUser(ctx, last); err != nil {
+		t.Errorf("the last owner is gone: %v", err)
+	}
+}
+
+// oneWinnerAny is oneWinner where a loss may be any of losses.
+func oneWinnerAny(t *testing.T, errs []error, losses ...error) {
+	t.Helper()
+	wins := 0
+	for i, err := range errs {
+		if err == nil {
+			wins++
+			continue
+		}
+		ok := false
+		for _, l := range losses {
+			ok = ok || errors.Is(err, l)
+		}
+		if !ok {
+			t.Errorf("run %d: error %v, want one of %v", i, err, losses)
+		}
+	}
+	if wins != 1 {
+		t.Errorf("%d runs succeeded, want 1", wins)
+	}
+}
+
+// testMemberLimit: of concurrent additions beyond the limit, exactly
+// enough succeed.
+func testMemberLimit(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	newOrg(t, s, "o1", "shop")
+	must(t, s.AddMember(ctx, storage.NewMember{User: newMember("first", "o1", "first@example.com", "", ""), Limit: 5}))
+	errs := race(20, func(i int) error {
+		u := newMember(fmt.Sprintf("m%02d", i), "o1", fmt.Sprintf("m%02d@example.com", i), "", "")
+		return s.AddMember(ctx, storage.NewMember{User: u, Limit: 5})
+	})
+	ok := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, storage.ErrMemberLimit):
+			t.Errorf("add %d: %v", i, err)
+		}
+	}
+	p, err := s.ListMembers(ctx, storage.MemberFilter{OrganizationID: "o1", Now: t0})
+	must(t, err)
+	if ok != 4 || p.Total != 5 {
+		t.Errorf("%d of 20 concurrent additions succeeded (%d members), want 4 (5 members)", ok, p.Total)
+	}
+}
