@@ -1,13 +1,16 @@
 package e2e
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,6 +109,8 @@ func TestProtocolAnswers(t *testing.T) {
 				{"repeated state", nil, url.Values{"state": {"other"}}, "invalid_request"},
 				{"short code_challenge", url.Values{"code_challenge": {"abc"}}, nil, "invalid_request"},
 				{"code_challenge with a space", url.Values{"code_challenge": {strings.Repeat("a", 42) + " "}}, nil, "invalid_request"},
+				{"response_mode fragment", url.Values{"response_mode": {"fragment"}}, nil, "invalid_request"},
+				{"response_mode form_post", url.Values{"response_mode": {"form_post"}}, nil, "invalid_request"},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					a := newAuthz("web", webCB, "openid")
@@ -242,9 +247,9 @@ func TestProtocolAnswers(t *testing.T) {
 			if r := bearer(http.MethodGet, tok.AccessToken); r.status != http.StatusOK || r.json(t)["sub"] != e.user.ID {
 				t.Fatalf("userinfo: %d %s", r.status, r.body)
 			}
-			if r := bearer(http.MethodGet, ""); r.status != http.StatusUnauthorized ||
+			if r := bearer(http.MethodGet, ""); r.status != http.StatusUnauthorized || strings.Contains(r.body, "error") ||
 				strings.Contains(r.header.Get("WWW-Authenticate"), "error=") || !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer ") {
-				t.Errorf("no token: %d %q", r.status, r.header.Get("WWW-Authenticate"))
+				t.Errorf("no token: %d %q %s (RFC 6750 §3.1: no error information)", r.status, r.header.Get("WWW-Authenticate"), r.body)
 			}
 			q := send(t, e.request(t, http.MethodGet, "/userinfo?access_token="+url.QueryEscape(tok.AccessToken), nil))
 			if q.status != http.StatusBadRequest || q.json(t)["error"] != "invalid_request" {
@@ -275,6 +280,71 @@ func TestProtocolAnswers(t *testing.T) {
 			defer e.clock.add(-e.cfg.Lifetimes.AccessToken.D() - time.Minute)
 			if r := bearer(http.MethodGet, tok.AccessToken); r.status != http.StatusUnauthorized || r.json(t)["error"] != "invalid_token" {
 				t.Errorf("expired token: %d %s", r.status, r.body)
+			}
+		})
+		t.Run("revocation", func(t *testing.T) {
+			// A refresh token revoked with a hint saying access_token is
+			// found anyway (RFC 7009 §2.1).
+			tok, _ := e.signInFresh(t, e.browser(), "openid offline_access")
+			if status, m := e.postJSON(t, "/revoke", "web", webSecret, url.Values{"token": {tok.RefreshToken},
+				"token_type_hint": {"access_token"}}); status != http.StatusOK {
+				t.Fatalf("revoke: %d %v", status, m)
+			}
+			if status, m := e.tokenPost(t, "web", webSecret, url.Values{"grant_type": {"refresh_token"},
+				"refresh_token": {tok.RefreshToken}}); status != http.StatusBadRequest {
+				t.Errorf("refresh token revoked under a wrong hint still works: %d %v", status, m)
+			}
+			// An access token revoked with a hint saying refresh_token.
+			tok2, _ := e.signInFresh(t, e.browser(), "openid")
+			if status, m := e.postJSON(t, "/revoke", "web", webSecret, url.Values{"token": {tok2.AccessToken},
+				"token_type_hint": {"refresh_token"}}); status != http.StatusOK || e.introspect(t, tok2.AccessToken) {
+				t.Errorf("access token revoked under a wrong hint: %d %v, active %v", status, m, e.introspect(t, tok2.AccessToken))
+			}
+			// Another client's token: refused without doubting the caller's
+			// credentials, and the token stays.
+			tok3, _ := e.signInFresh(t, e.browser(), "openid")
+			req := e.request(t, http.MethodPost, "/revoke", url.Values{"token": {tok3.AccessToken}})
+			req.SetBasicAuth("web2", web2Secret)
+			r := send(t, req)
+			if r.status != http.StatusBadRequest || r.json(t)["error"] != "unauthorized_client" || r.header.Get("WWW-Authenticate") != "" {
+				t.Errorf("revoking another client's token: %d %s %q", r.status, r.body, r.header.Get("WWW-Authenticate"))
+			}
+			if !e.introspect(t, tok3.AccessToken) {
+				t.Error("another client revoked web's token")
+			}
+		})
+		t.Run("a narrower scope on refresh narrows that response only", func(t *testing.T) {
+			tok, _ := e.signInFresh(t, e.browser(), "openid email offline_access")
+			status, m := e.tokenPost(t, "web", webSecret, url.Values{"grant_type": {"refresh_token"},
+				"refresh_token": {tok.RefreshToken}, "scope": {"openid offline_access"}})
+			if status != http.StatusOK || m["scope"] != "openid offline_access" {
+				t.Fatalf("narrowed refresh: %d %v", status, m)
+			}
+			status, m = e.tokenPost(t, "web", webSecret, url.Values{"grant_type": {"refresh_token"},
+				"refresh_token": {m["refresh_token"].(string)}})
+			if status != http.StatusOK || m["scope"] != "openid email offline_access" {
+				t.Errorf("the successor lost the grant's scope (RFC 6749 §6): %d %v", status, m)
+			}
+		})
+		t.Run("a disabled account gets invalid_grant, and nothing is spent", func(t *testing.T) {
+			carol := e.addUser("carol@example.com", "Carol", userPass)
+			tok, _ := e.signInScoped(t, e.browser(), carol.Email, userPass, "openid offline_access")
+			setDisabled := func(v bool) {
+				if _, err := e.store.UpdateUser(t.Context(), carol.ID, func(u storage.User) (storage.User, error) {
+					u.Disabled = v
+					return u, nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			setDisabled(true)
+			refresh := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}
+			if status, m := e.tokenPost(t, "web", webSecret, refresh); status != http.StatusBadRequest || m["error"] != "invalid_grant" {
+				t.Errorf("refresh of a disabled account: %d %v", status, m)
+			}
+			setDisabled(false)
+			if status, m := e.tokenPost(t, "web", webSecret, refresh); status != http.StatusOK {
+				t.Errorf("the refresh token was spent by the refused request: %d %v", status, m)
 			}
 		})
 		t.Run("introspection and revocation take POST only", func(t *testing.T) {
@@ -460,4 +530,47 @@ func TestDatabaseOutage(t *testing.T) {
 	if status, m := e.tokenPost(t, "web", webSecret, refreshForm); status != http.StatusOK {
 		t.Errorf("the refresh token after the outage: %d %v", status, m)
 	}
+}
+
+// flakyStore fails the next GetUser when armed, as a database that drops
+// in the middle of a token response would.
+type flakyStore struct {
+	storage.Storage
+	failNext atomic.Bool
+}
+
+func (s *flakyStore) GetUser(ctx context.Context, id string) (storage.User, error) {
+	if s.failNext.CompareAndSwap(true, false) {
+		return storage.User{}, fmt.Errorf("flaky: %w", storage.ErrUnavailable)
+	}
+	return s.Storage.GetUser(ctx, id)
+}
+
+// A token response that fails with 503 leaves the code and the refresh
+// token usable: the client's retry is not taken for a replay.
+func TestTokenRetryAfterUnavailable(t *testing.T) {
+	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+		st := &flakyStore{Storage: newStore(t)}
+		e := newEnv(t, st, func(c *config.Config) { c.Refresh.ReuseWindow = config.Off })
+		b := e.browser()
+		a := newAuthz("web", webCB, "openid offline_access")
+		code := e.code(t, b.signIn(b.get(a.url(e.cfg.Issuer)), e.user.Email, userPass), a)
+		form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {webCB}, "code_verifier": {a.verifier}}
+		st.failNext.Store(true)
+		if status, m := e.tokenPost(t, "web", webSecret, form); status != http.StatusServiceUnavailable || m["error"] != "temporarily_unavailable" {
+			t.Fatalf("code exchange while the database drops: %d %v", status, m)
+		}
+		status, tok := e.tokenPost(t, "web", webSecret, form)
+		if status != http.StatusOK {
+			t.Fatalf("the retry of the code exchange: %d %v", status, tok)
+		}
+		refresh := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok["refresh_token"].(string)}}
+		st.failNext.Store(true)
+		if status, m := e.tokenPost(t, "web", webSecret, refresh); status != http.StatusServiceUnavailable {
+			t.Fatalf("refresh while the database drops: %d %v", status, m)
+		}
+		if status, m := e.tokenPost(t, "web", webSecret, refresh); status != http.StatusOK {
+			t.Errorf("the retry of the refresh (strict rotation): %d %v", status, m)
+		}
+	})
 }

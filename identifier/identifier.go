@@ -71,7 +71,7 @@ func Email(s string) (string, error) {
 	if len(s) > maxInputBytes || !utf8.ValidString(s) {
 		return "", ErrBadEmail
 	}
-	s = strings.TrimSpace(s)
+	s = trimEdges(s)
 	if hasControl(s) {
 		return "", ErrBadEmail
 	}
@@ -89,7 +89,8 @@ func Email(s string) (string, error) {
 	if err != nil || !dotAtom(local) || len(local) > maxLocalLength {
 		return "", ErrBadEmail
 	}
-	domain, err = lookup.ToASCII(domain)
+	// A fully qualified name's final dot names the same domain.
+	domain, err = lookup.ToASCII(strings.TrimSuffix(domain, "."))
 	if err != nil || domain == "" || strings.HasSuffix(domain, ".") {
 		return "", ErrBadEmail
 	}
@@ -98,6 +99,12 @@ func Email(s string) (string, error) {
 		return "", ErrBadEmail
 	}
 	return out, nil
+}
+
+// trimEdges trims white space and the invisible characters a paste may
+// bring along (zero-width space, byte-order mark) from both ends.
+func trimEdges(s string) string {
+	return strings.TrimSpace(strings.Trim(strings.TrimSpace(s), "\u200b\ufeff"))
 }
 
 // Key is the form under which addresses are compared and stored for
@@ -109,7 +116,7 @@ func Key(s string) string {
 	if e, err := Email(s); err == nil {
 		return strings.ToLower(e)
 	}
-	return strings.ToLower(strings.TrimSpace(s))
+	return strings.ToLower(trimEdges(s))
 }
 
 // Same reports whether two inputs name the same address.

@@ -19,6 +19,8 @@ func TestEmail(t *testing.T) {
 		{"IDN domain as A-label", "taro@例え.jp", "taro@xn--r8jz45g.jp", false},
 		{"plus and dots", "a.b+tag@example.com", "a.b+tag@example.com", false},
 		{"single-label domain", "ops@localhost", "ops@localhost", false},
+		{"pasted with a zero-width space and a BOM", "\ufeffalice@example.com\u200b", "alice@example.com", false},
+		{"fully qualified domain", "alice@example.com.", "alice@example.com", false},
 		{"CR LF", "alice@example.com\r\nBcc: x@example.com", "", true},
 		{"NUL", "alice\x00@example.com", "", true},
 		{"invalid UTF-8", "alice\xff@example.com", "", true},

@@ -83,6 +83,8 @@ func authorizeParamsError(form url.Values) *oidc.Error {
 		return oidc.ErrInvalidRequest().WithDescription("response_type is missing")
 	case rt != string(oidc.ResponseTypeCode):
 		return errUnsupportedResponseType("only response_type=code is supported")
+	case form.Has("response_mode") && form.Get("response_mode") != string(oidc.ResponseModeQuery):
+		return oidc.ErrInvalidRequest().WithDescription("only response_mode=query is supported")
 	}
 	if cc := form.Get("code_challenge"); cc != "" && !pkceValue(cc) {
 		return oidc.ErrInvalidRequest().WithDescription("code_challenge must be 43 to 128 unreserved characters")

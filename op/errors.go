@@ -119,7 +119,8 @@ func (p *Provider) RefuseInput(w http.ResponseWriter, r *http.Request, status in
 // token: 401 with a bare challenge (RFC 6750 §3.1: no error code).
 func (p *Provider) writeUnauthenticated(w http.ResponseWriter) {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="`+p.issuer+`"`)
-	writeJSON(w, http.StatusUnauthorized, errInvalidToken("an access token is required"))
+	// No error code, nor other error information (RFC 6750 §3.1).
+	writeJSON(w, http.StatusUnauthorized, struct{}{})
 }
 
 func usedBasic(r *http.Request) bool {

@@ -143,7 +143,7 @@ func (s *opStorage) AuthRequestByCode(ctx context.Context, code string) (zop.Aut
 		return nil, err
 	}
 	if !s.now().Before(a.CodeExpiresAt) {
-		return nil, errors.New("op: code expired")
+		return nil, errCodeExpired
 	}
 	return authRequest{a}, nil
 }
@@ -175,10 +175,21 @@ func (s *opStorage) CreateAccessAndRefreshTokens(ctx context.Context, req zop.To
 	return s.issue(ctx, req, current)
 }
 
-// issue writes what one token response needs in one transaction: claim the
-// code or rotate the refresh token, then the new access token (and refresh
-// token when the request calls for one).
-func (s *opStorage) issue(ctx context.Context, req zop.TokenRequest, current string) (string, string, time.Time, error) {
+// tokenPlan is what one token response writes, decided before anything
+// is written, so that the response can be built (and anything that could
+// fail, such as loading the user, can fail) before the code is claimed
+// or the refresh token rotated: a client told to try again still holds a
+// usable grant.
+type tokenPlan struct {
+	req        zop.TokenRequest
+	issue      storage.TokenIssue
+	presented  string // the refresh token presented, if any
+	newRefresh string // the refresh token to hand out, if any
+	grant      string
+}
+
+// plan decides the tokens of req (current: the presented refresh token).
+func (s *opStorage) plan(ctx context.Context, req zop.TokenRequest, current string) (*tokenPlan, error) {
 	now := s.now().UTC()
 	var clientID string
 	switch r := req.(type) {
@@ -189,13 +200,14 @@ func (s *opStorage) issue(ctx context.Context, req zop.TokenRequest, current str
 	case *clientCredentialsRequest:
 		clientID = r.clientID
 	default:
-		return "", "", time.Time{}, fmt.Errorf("op: unexpected token request %T", req)
+		return nil, fmt.Errorf("op: unexpected token request %T", req)
 	}
 	c, err := s.client(clientID)
 	if err != nil {
-		return "", "", time.Time{}, err
+		return nil, err
 	}
-	at := storage.AccessToken{
+	p := &tokenPlan{req: req, presented: current}
+	p.issue = storage.TokenIssue{Now: now, AccessToken: storage.AccessToken{
 		ID:        uuid.NewString(),
 		ClientID:  clientID,
 		Subject:   req.GetSubject(),
@@ -203,41 +215,34 @@ func (s *opStorage) issue(ctx context.Context, req zop.TokenRequest, current str
 		Scopes:    req.GetScopes(),
 		CreatedAt: now,
 		ExpiresAt: now.Add(c.AccessTokenLifetime()),
-	}
-	issue := storage.TokenIssue{AccessToken: at, Now: now}
-	var newRefresh, grant string
-	var familyID string
+	}}
+	issue := &p.issue
 	switch r := req.(type) {
 	case *clientCredentialsRequest:
-		grant = GrantClientCredentials
-		if err := s.store.CreateAccessToken(ctx, at); err != nil {
-			return "", "", time.Time{}, fmt.Errorf("op: create access token: %w", err)
-		}
-		s.issued(grant)
-		return at.ID, "", at.ExpiresAt, nil
+		p.grant = GrantClientCredentials
 	case authRequest:
-		grant = GrantAuthorizationCode
+		p.grant = GrantAuthorizationCode
 		issue.ClaimCodeOf = r.ID
 		issue.AccessToken.UserID = r.UserID
 		issue.AccessToken.SessionID = r.SessionID
 		issue.AccessToken.AuthRequestID = r.ID
 		if current == "" && s.wantsRefresh(r, c) {
 			idle, abs := c.RefreshTokenLifetimes()
-			familyID = uuid.NewString()
-			newRefresh = secret.RandomToken(32)
+			p.newRefresh = secret.RandomToken(32)
 			issue.RefreshToken = &storage.RefreshToken{
-				ID: uuid.NewString(), TokenHash: s.hasher.Hash(hashRefresh, newRefresh), FamilyID: familyID,
+				ID: uuid.NewString(), TokenHash: s.hasher.Hash(hashRefresh, p.newRefresh), FamilyID: uuid.NewString(),
 				ClientID: r.ClientID, UserID: r.UserID, SessionID: r.SessionID, AuthRequestID: r.ID,
 				Scopes: r.Scopes, Audience: r.GetAudience(), AMR: r.AMR, ACR: r.ACR, AuthTime: r.AuthTime,
 				CreatedAt: now, ExpiresAt: minTime(now.Add(idle), now.Add(abs)), FamilyExpiresAt: now.Add(abs),
 			}
+			issue.AccessToken.RefreshFamilyID = issue.RefreshToken.FamilyID
 		}
 	case *refreshRequest:
-		grant = GrantRefreshToken
-		familyID = r.FamilyID
+		p.grant = GrantRefreshToken
+		issue.AccessToken.RefreshFamilyID = r.FamilyID
 		// The successor is derived from the presented token, so a reuse
-		// within the window can hand out the same one.
-		newRefresh = s.hasher.Successor(current)
+		// within the window hands out the same one.
+		p.newRefresh = s.hasher.Successor(current)
 		issue.AccessToken.UserID = r.UserID
 		issue.AccessToken.SessionID = r.SessionID
 		issue.AccessToken.AuthRequestID = r.AuthRequestID
@@ -249,39 +254,67 @@ func (s *opStorage) issue(ctx context.Context, req zop.TokenRequest, current str
 		issue.RotateFromHash = s.hasher.Hash(hashRefresh, current)
 		next := r.RefreshToken
 		next.ID = uuid.NewString()
-		next.TokenHash = s.hasher.Hash(hashRefresh, newRefresh)
-		next.Scopes = r.scopes
+		next.TokenHash = s.hasher.Hash(hashRefresh, p.newRefresh)
+		// A narrower scope asked for narrows this response's access and
+		// ID tokens only: the successor keeps the grant's scope (RFC 6749
+		// §6).
+		next.Scopes = r.RefreshToken.Scopes
 		next.CreatedAt = now
 		next.ExpiresAt = minTime(now.Add(idle), r.FamilyExpiresAt)
 		next.UsedAt, next.RevokedAt, next.SuccessorHash = nil, nil, ""
 		issue.RefreshToken = &next
 	}
-	issue.AccessToken.RefreshFamilyID = familyID
-	err = s.store.IssueTokens(ctx, issue)
-	if r, ok := req.(*refreshRequest); ok && errors.Is(err, storage.ErrAlreadyUsed) && issue.RotateFromHash != "" && s.reuseAllowed(ctx, r.RefreshToken) {
+	return p, nil
+}
+
+// commit writes a plan in one transaction: claim the code or rotate the
+// refresh token, then the new tokens. A code or refresh token used before
+// is a replay (what it issued is revoked), unless the refresh token was
+// rotated moments ago by the same client (the reuse window).
+func (s *opStorage) commit(ctx context.Context, p *tokenPlan) error {
+	issue := p.issue
+	if p.grant == GrantClientCredentials {
+		if err := s.store.CreateAccessToken(ctx, issue.AccessToken); err != nil {
+			return fmt.Errorf("op: create access token: %w", err)
+		}
+		s.issued(p.grant)
+		return nil
+	}
+	err := s.store.IssueTokens(ctx, issue)
+	if r, ok := p.req.(*refreshRequest); ok && errors.Is(err, storage.ErrAlreadyUsed) && issue.RotateFromHash != "" && s.reuseAllowed(ctx, r.RefreshToken) {
 		// Another request rotated the token since it was loaded (a
 		// relying party refreshing in parallel): within the window it
-		// shares that rotation's successor.
-		issue.RotateFromHash, issue.RefreshToken, issue.Reuse = "", nil, s.reuseOf(r, current, now)
+		// shares that rotation's successor, the one planned here too.
+		issue.RotateFromHash, issue.RefreshToken, issue.Reuse = "", nil, s.reuseOf(r, p.presented, issue.Now)
 		err = s.store.IssueTokens(ctx, issue)
 	}
-	if err != nil {
-		if errors.Is(err, storage.ErrAlreadyUsed) {
-			return "", "", time.Time{}, s.replayed(ctx, req, now)
-		}
-		if errors.Is(err, storage.ErrNotFound) {
-			// The code's or token's row went (expiry sweep) between look-up
-			// and claim.
-			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the grant expired")
-		}
-		if errors.Is(err, storage.ErrConflict) {
-			// The user signed out between sign-in and code exchange.
-			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the session ended")
-		}
-		return "", "", time.Time{}, fmt.Errorf("op: issue tokens: %w", err)
+	switch {
+	case errors.Is(err, storage.ErrAlreadyUsed):
+		return s.replayed(ctx, p.req, issue.Now)
+	case errors.Is(err, storage.ErrNotFound):
+		// The code's or token's row went (expiry sweep) between look-up
+		// and claim.
+		return oidc.ErrInvalidGrant().WithDescription("the grant expired")
+	case errors.Is(err, storage.ErrConflict):
+		// The user signed out between sign-in and code exchange.
+		return oidc.ErrInvalidGrant().WithDescription("the session ended")
+	case err != nil:
+		return fmt.Errorf("op: issue tokens: %w", err)
 	}
-	s.issued(grant)
-	return issue.AccessToken.ID, newRefresh, issue.AccessToken.ExpiresAt, nil
+	s.issued(p.grant)
+	return nil
+}
+
+// issue plans and commits (the library's token creation).
+func (s *opStorage) issue(ctx context.Context, req zop.TokenRequest, current string) (string, string, time.Time, error) {
+	p, err := s.plan(ctx, req, current)
+	if err == nil {
+		err = s.commit(ctx, p)
+	}
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	return p.issue.AccessToken.ID, p.newRefresh, p.issue.AccessToken.ExpiresAt, nil
 }
 
 // wantsRefresh mirrors the library's rule for issuing a refresh token.
@@ -385,7 +418,7 @@ func (s *opStorage) RevokeToken(ctx context.Context, tokenOrID, _, clientID stri
 			return revokeLookupError(err)
 		}
 		if rt.ClientID != clientID {
-			return oidc.ErrInvalidClient().WithDescription("the token was not issued to this client")
+			return oidc.ErrUnauthorizedClient().WithDescription("the token was not issued to this client")
 		}
 		if err := s.store.RevokeRefreshFamily(ctx, rt.FamilyID, now); err != nil {
 			return oidc.ErrServerError().WithParent(err)
@@ -400,7 +433,7 @@ func (s *opStorage) RevokeToken(ctx context.Context, tokenOrID, _, clientID stri
 		return revokeLookupError(err)
 	}
 	if at.ClientID != clientID {
-		return oidc.ErrInvalidClient().WithDescription("the token was not issued to this client")
+		return oidc.ErrUnauthorizedClient().WithDescription("the token was not issued to this client")
 	}
 	if err := s.store.RevokeAccessToken(ctx, at.ID, now); err != nil {
 		return oidc.ErrServerError().WithParent(err)
@@ -465,9 +498,12 @@ func (s *opStorage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInf
 }
 
 func (s *opStorage) setUserinfo(ctx context.Context, ui *oidc.UserInfo, userID, clientID string, scopes []string) error {
-	u, err := s.store.GetUser(ctx, userID)
-	if err != nil {
-		return fmt.Errorf("op: load user: %w", err)
+	u, ok := ctx.Value(userKey{}).(storage.User)
+	if !ok || u.ID != userID {
+		var err error
+		if u, err = s.store.GetUser(ctx, userID); err != nil {
+			return fmt.Errorf("op: load user: %w", err)
+		}
 	}
 	if u.Disabled {
 		return oidc.ErrAccessDenied().WithDescription("the account is disabled")
@@ -493,6 +529,9 @@ func (s *opStorage) setUserinfo(ctx context.Context, ui *oidc.UserInfo, userID, 
 // ScopeLegacy asks for the user's id in the legacy product (`legacy_id`),
 // for clients with legacy_claims.
 const ScopeLegacy = "legacy"
+
+// errCodeExpired: the authorization code's lifetime is over.
+var errCodeExpired = errors.New("op: code expired")
 
 // errInactive: the access token's record is revoked, expired or its
 // session ended.

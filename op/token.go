@@ -35,6 +35,14 @@ func clientIDFrom(ctx context.Context) string {
 	return id
 }
 
+// userKey carries the account a token response was checked for, so the
+// ID token's claims need no second read.
+type userKey struct{}
+
+func withUser(ctx context.Context, u storage.User) context.Context {
+	return context.WithValue(ctx, userKey{}, u)
+}
+
 // Token serves /oauth/token (POST only): the client authenticates first,
 // whatever the grant, then the grant is checked and redeemed.
 func (p *Provider) Token(w http.ResponseWriter, r *http.Request) {
@@ -158,11 +166,12 @@ func (p *Provider) codeExchange(ctx context.Context, c *Client, form url.Values)
 		return nil, oidc.ErrInvalidRequest().WithDescription("code is missing")
 	}
 	req, err := p.storage.AuthRequestByCode(ctx, code)
-	if err != nil {
-		if errors.Is(err, storage.ErrUnavailable) {
-			return nil, err
-		}
+	switch {
+	case errors.Is(err, storage.ErrNotFound), errors.Is(err, errCodeExpired):
 		return nil, oidc.ErrInvalidGrant().WithDescription("the code is invalid or expired")
+	case err != nil:
+		// The database's trouble, not the grant's: the client keeps it.
+		return nil, err
 	}
 	a := req.(authRequest)
 	switch {
@@ -189,12 +198,11 @@ func (p *Provider) refreshExchange(ctx context.Context, c *Client, form url.Valu
 		return nil, oidc.ErrInvalidRequest().WithDescription("refresh_token is missing")
 	}
 	req, err := p.storage.TokenRequestByRefreshToken(ctx, token)
-	var oe *oidc.Error
 	switch {
-	case errors.As(err, &oe), errors.Is(err, storage.ErrUnavailable):
-		return nil, err
-	case err != nil:
+	case errors.Is(err, storage.ErrNotFound):
 		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid or expired")
+	case err != nil:
+		return nil, err
 	}
 	rr := req.(*refreshRequest)
 	if rr.ClientID != c.GetID() {
@@ -211,37 +219,56 @@ func (p *Provider) clientCredentials(ctx context.Context, c *Client, form url.Va
 	if err != nil {
 		return nil, err
 	}
-	id, _, exp, err := p.storage.issue(ctx, req, "")
+	plan, err := p.storage.plan(ctx, req, "")
 	if err != nil {
 		return nil, err
 	}
-	at, err := p.accessToken(req, c, id, exp)
+	at, err := p.accessToken(req, c, plan.issue.AccessToken.ID, plan.issue.AccessToken.ExpiresAt)
 	if err != nil {
+		return nil, err
+	}
+	if err := p.storage.commit(ctx, plan); err != nil {
 		return nil, err
 	}
 	return &oidc.AccessTokenResponse{AccessToken: at, TokenType: oidc.BearerToken,
-		ExpiresIn: p.expiresIn(exp), Scope: req.GetScopes()}, nil
+		ExpiresIn: p.expiresIn(plan.issue.AccessToken.ExpiresAt), Scope: req.GetScopes()}, nil
 }
 
-// tokenResponse issues what a code or refresh token grants: the stored
-// tokens (claiming the code or rotating the refresh token), the access
-// token, and an ID token when openid was asked for.
+// tokenResponse issues what a code or refresh token grants: the access
+// token, a refresh token when the grant calls for one, and an ID token
+// when openid was asked for. Everything is built before the code is
+// claimed or the refresh token rotated (the last step), so a failure
+// (the database gone while the user is loaded) leaves the grant usable
+// for the client's retry. A disabled or deleted account gets
+// invalid_grant and nothing is claimed.
 func (p *Provider) tokenResponse(ctx context.Context, req zop.IDTokenRequest, c *Client, code, refresh string) (*oidc.AccessTokenResponse, error) {
-	id, newRefresh, exp, err := p.storage.issue(ctx, req, refresh)
+	u, err := p.storage.store.GetUser(ctx, req.GetSubject())
+	switch {
+	case errors.Is(err, storage.ErrNotFound), err == nil && u.Disabled:
+		return nil, oidc.ErrInvalidGrant().WithDescription("the account is not active")
+	case err != nil:
+		return nil, fmt.Errorf("op: load user: %w", err)
+	}
+	ctx = withUser(ctx, u)
+	plan, err := p.storage.plan(ctx, req, refresh)
 	if err != nil {
 		return nil, err
 	}
-	at, err := p.accessToken(req, c, id, exp)
+	exp := plan.issue.AccessToken.ExpiresAt
+	at, err := p.accessToken(req, c, plan.issue.AccessToken.ID, exp)
 	if err != nil {
 		return nil, err
 	}
-	resp := &oidc.AccessTokenResponse{AccessToken: at, RefreshToken: newRefresh, TokenType: oidc.BearerToken,
+	resp := &oidc.AccessTokenResponse{AccessToken: at, RefreshToken: plan.newRefresh, TokenType: oidc.BearerToken,
 		ExpiresIn: p.expiresIn(exp), Scope: req.GetScopes()}
 	if slices.Contains(req.GetScopes(), oidc.ScopeOpenID) {
 		resp.IDToken, err = zop.CreateIDToken(ctx, p.issuer, req, c.IDTokenLifetime(), at, code, p.storage, c)
 		if err != nil {
 			return nil, fmt.Errorf("op: id token: %w", err)
 		}
+	}
+	if err := p.storage.commit(ctx, plan); err != nil {
+		return nil, err
 	}
 	return resp, nil
 }

@@ -179,21 +179,26 @@ func (p *Provider) revoke(r *http.Request) error {
 	if token == "" {
 		return oidc.ErrInvalidRequest().WithDescription("token is missing")
 	}
+	// The hint only says which kind to look for first (RFC 7009 §2.1):
+	// a token not found as that kind is looked for as the other.
 	ctx := r.Context()
-	if form.Get("token_type_hint") != "access_token" {
-		_, id, err := p.storage.GetRefreshTokenInfo(ctx, c.GetID(), token)
-		if err == nil {
+	refreshFirst := form.Get("token_type_hint") != "access_token"
+	for _, refresh := range []bool{refreshFirst, !refreshFirst} {
+		if refresh {
+			_, id, err := p.storage.GetRefreshTokenInfo(ctx, c.GetID(), token)
+			if err == nil {
+				return oidcErr(p.storage.RevokeToken(ctx, id, "", c.GetID()))
+			}
+			if !isInvalidRefresh(err) {
+				return err
+			}
+			continue
+		}
+		if id, _, ok := p.tokenID(ctx, token); ok {
 			return oidcErr(p.storage.RevokeToken(ctx, id, "", c.GetID()))
 		}
-		if !isInvalidRefresh(err) {
-			return err
-		}
 	}
-	id, _, ok := p.tokenID(ctx, token)
-	if !ok {
-		return nil // not one of ours (RFC 7009 §2.2)
-	}
-	return oidcErr(p.storage.RevokeToken(ctx, id, "", c.GetID()))
+	return nil // not one of ours (RFC 7009 §2.2)
 }
 
 // oidcErr turns a possibly nil *oidc.Error into an error that is nil when

@@ -169,7 +169,9 @@ func (s *Store) endSessions(tx *gorm.DB, e storage.SessionEnd) (storage.SessionE
 // e.RevokeAllTokens and e.UserID, every token the user holds.
 func revokeSessionTokens(tx *gorm.DB, e storage.SessionEnd, ids []string) error {
 	if e.RevokeAllTokens && e.UserID != "" {
-		for _, table := range []string{"access_tokens", "refresh_tokens"} {
+		// Refresh tokens first: their families' locks (see revoke) make the
+		// access tokens of rotations in flight visible to the second.
+		for _, table := range []string{"refresh_tokens", "access_tokens"} {
 			if err := revoke(tx, e.Now, table, "user_id = ?", e.UserID).Error; err != nil {
 				return err
 			}
@@ -179,13 +181,14 @@ func revokeSessionTokens(tx *gorm.DB, e storage.SessionEnd, ids []string) error 
 	if len(ids) == 0 {
 		return nil
 	}
-	if err := revoke(tx, e.Now, "access_tokens", "session_id IN ?", ids).Error; err != nil {
+	cond, args := "session_id IN ?", []any{ids}
+	if len(e.KeepOffline) > 0 {
+		cond, args = "session_id IN ? AND client_id NOT IN ?", []any{ids, e.KeepOffline}
+	}
+	if err := revoke(tx, e.Now, "refresh_tokens", cond, args...).Error; err != nil {
 		return err
 	}
-	if len(e.KeepOffline) > 0 {
-		return revoke(tx, e.Now, "refresh_tokens", "session_id IN ? AND client_id NOT IN ?", ids, e.KeepOffline).Error
-	}
-	return revoke(tx, e.Now, "refresh_tokens", "session_id IN ?", ids).Error
+	return revoke(tx, e.Now, "access_tokens", "session_id IN ?", ids).Error
 }
 
 // sessionClients returns the clients recorded for each session, sorted.

@@ -35,6 +35,11 @@ func (s *Store) IssueTokens(ctx context.Context, t storage.TokenIssue) error {
 				}
 			}
 		}
+		if t.RotateFromHash != "" || t.Reuse != nil {
+			if err := lockFamily(tx, t.AccessToken.RefreshFamilyID); err != nil {
+				return err
+			}
+		}
 		if t.ClaimCodeOf != "" {
 			res := tx.Exec("UPDATE auth_requests SET code_used_at = ? WHERE id = ? AND code_used_at IS NULL", now, t.ClaimCodeOf)
 			if err := claimed(tx, res, "auth_requests", "id", t.ClaimCodeOf); err != nil {
@@ -56,12 +61,12 @@ func (s *Store) IssueTokens(ctx context.Context, t storage.TokenIssue) error {
 			if t.RefreshToken != nil {
 				return errReuseWithRefresh
 			}
-			var n int64
-			err := tx.Raw(reusable, r.TokenHash, r.SuccessorHash, r.ClientID, utc(r.RotatedAfter), now, now).Scan(&n).Error
+			var ids []string
+			err := tx.Raw(reusable, r.TokenHash, r.SuccessorHash, r.ClientID, utc(r.RotatedAfter), now, now).Scan(&ids).Error
 			if err != nil {
 				return err
 			}
-			if n != 1 {
+			if len(ids) != 1 {
 				return storage.ErrAlreadyUsed
 			}
 		}
@@ -81,7 +86,8 @@ func (s *Store) IssueTokens(ctx context.Context, t storage.TokenIssue) error {
 // reusable counts (0 or 1) a rotated refresh token that may be presented
 // again: rotated by the client within the window, not revoked, and its
 // successor still usable.
-const reusable = `SELECT COUNT(*) FROM refresh_tokens p JOIN refresh_tokens s ON s.token_hash = p.successor_hash
+// The family's lock (lockFamily) keeps a revocation from passing it.
+const reusable = `SELECT p.id FROM refresh_tokens p JOIN refresh_tokens s ON s.token_hash = p.successor_hash
 WHERE p.token_hash = ? AND p.successor_hash = ? AND p.client_id = ? AND p.used_at >= ? AND p.revoked_at IS NULL
 AND s.used_at IS NULL AND s.revoked_at IS NULL AND s.expires_at > ? AND s.family_expires_at > ?`
 
@@ -157,10 +163,12 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now ti
 func (s *Store) RevokeAuthRequestTokens(ctx context.Context, authRequestID string, now time.Time) error {
 	const families = "SELECT family_id FROM refresh_tokens WHERE auth_request_id = ? AND family_id <> ''"
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		if err := revoke(tx, now, "access_tokens", "auth_request_id = ? OR refresh_family_id IN ("+families+")", authRequestID, authRequestID).Error; err != nil {
+		// Refresh tokens first: their families' locks make the access
+		// tokens of rotations in flight visible to the second statement.
+		if err := revoke(tx, now, "refresh_tokens", "auth_request_id = ? OR family_id IN ("+families+")", authRequestID, authRequestID).Error; err != nil {
 			return err
 		}
-		return revoke(tx, now, "refresh_tokens", "auth_request_id = ? OR family_id IN ("+families+")", authRequestID, authRequestID).Error
+		return revoke(tx, now, "access_tokens", "auth_request_id = ? OR refresh_family_id IN ("+families+")", authRequestID, authRequestID).Error
 	})
 	return wrap("revoke auth request tokens", err)
 }
@@ -168,5 +176,41 @@ func (s *Store) RevokeAuthRequestTokens(ctx context.Context, authRequestID strin
 // revoke sets revoked_at on the rows of table (access_tokens or
 // refresh_tokens) that match cond and are not revoked yet.
 func revoke(tx *gorm.DB, now time.Time, table, cond string, args ...any) *gorm.DB {
+	if table == "refresh_tokens" {
+		if err := lockFamilies(tx, "revoked_at IS NULL AND ("+cond+")", args...); err != nil {
+			tx.AddError(err)
+			return tx
+		}
+	}
 	return tx.Table(table).Where("revoked_at IS NULL").Where("("+cond+")", args...).Update("revoked_at", utc(now))
+}
+
+// familyLockClass is the first key of the PostgreSQL advisory locks that
+// serialise a refresh-token family's rotations and revocations (the
+// second key is a hash of the family id).
+const familyLockClass = 0x5e4b
+
+// lockFamilies takes, for the rest of the transaction, the lock of every
+// family that has a refresh token matching cond, in a fixed order (no
+// deadlock). A rotation takes its family's lock before it rotates, so a
+// revocation waits for rotations in flight and its later statements see
+// the successors they inserted; a rotation that comes later waits, then
+// finds its token revoked. A single UPDATE could not do this under READ
+// COMMITTED: its snapshot predates a successor committed while it waits.
+// SQLite has one writer at a time: nothing to lock.
+func lockFamilies(tx *gorm.DB, cond string, args ...any) error {
+	if tx.Dialector.Name() != DriverPostgres {
+		return nil
+	}
+	return tx.Exec(`SELECT pg_advisory_xact_lock(?, hashtext(f.family_id)) FROM
+(SELECT DISTINCT family_id FROM refresh_tokens WHERE `+cond+` ORDER BY family_id) f`,
+		append([]any{familyLockClass}, args...)...).Error
+}
+
+// lockFamily is lockFamilies for one family id.
+func lockFamily(tx *gorm.DB, familyID string) error {
+	if tx.Dialector.Name() != DriverPostgres || familyID == "" {
+		return nil
+	}
+	return tx.Exec("SELECT pg_advisory_xact_lock(?, hashtext(?))", familyLockClass, familyID).Error
 }

@@ -50,6 +50,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"IssueTokens", testIssueTokens},
 		{"IssueTokensAtomic", testIssueTokensAtomic},
 		{"RefreshReuse", testRefreshReuse},
+		{"RevokeDuringRotation", testRevokeDuringRotation},
 		{"ConcurrentCodeClaim", testConcurrentCodeClaim},
 		{"ConcurrentRefreshRotation", testConcurrentRefreshRotation},
 		{"AccessTokens", testAccessTokens},

@@ -331,3 +331,52 @@ func testRefreshReuse(t *testing.T, s storage.Storage) {
 		t.Error("IssueTokens accepted a reuse with a refresh token")
 	}
 }
+
+// testRevokeDuringRotation: a family revoked while its newest token is
+// being rotated leaves no live token behind (the successor the rotation
+// inserts is revoked too), however the two interleave.
+func testRevokeDuringRotation(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	for round := range 20 {
+		family := fmt.Sprintf("f%d", round)
+		first := newRefreshToken(family+"-0", family)
+		must(t, s.IssueTokens(ctx, storage.TokenIssue{AccessToken: newAccessToken(family + "-at0"), RefreshToken: &first, Now: t0}))
+		errs := race(2, func(i int) error {
+			if i == 1 {
+				return s.RevokeRefreshFamily(ctx, family, t0.Add(time.Second))
+			}
+			prev := first
+			for n := 1; n <= 5; n++ {
+				next := newRefreshToken(fmt.Sprintf("%s-%d", family, n), family)
+				at := newAccessToken(fmt.Sprintf("%s-at%d", family, n))
+				at.RefreshFamilyID = family
+				err := s.IssueTokens(ctx, storage.TokenIssue{RotateFromHash: prev.TokenHash, AccessToken: at, RefreshToken: &next, Now: t0})
+				if errors.Is(err, storage.ErrAlreadyUsed) {
+					return nil // revoked: the rotation stops
+				}
+				if err != nil {
+					return err
+				}
+				prev = next
+			}
+			return nil
+		})
+		for _, err := range errs {
+			must(t, err)
+		}
+		for n := 0; n <= 5; n++ {
+			rt, err := s.GetRefreshToken(ctx, fmt.Sprintf("hash-%s-%d", family, n))
+			if errors.Is(err, storage.ErrNotFound) {
+				break
+			}
+			must(t, err)
+			if rt.RevokedAt == nil {
+				t.Fatalf("round %d: refresh token %d of the revoked family is live", round, n)
+			}
+			at, err := s.GetAccessToken(ctx, fmt.Sprintf("%s-at%d", family, n))
+			if err == nil && n > 0 && at.RevokedAt == nil {
+				t.Fatalf("round %d: access token %d of the revoked family is live", round, n)
+			}
+		}
+	}
+}
