@@ -170,12 +170,19 @@ type errBadRequest struct{ reason string }
 
 func (e *errBadRequest) Error() string { return "api: " + e.reason }
 
+// errTooLarge: the body is over limits.max_body_bytes.
+var errTooLarge = errors.New("api: the body is too large")
+
 // decode reads a JSON object strictly: unknown fields, trailing data and
 // missing fields are refused.
 func decode(r *http.Request, in *EmailChange) error {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(in); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return errTooLarge
+		}
 		return &errBadRequest{reason: "the body must be a JSON object with email and email_verified"}
 	}
 	if _, err := dec.Token(); err != io.EOF {
@@ -214,6 +221,8 @@ func errorOf(err error) apiError {
 			fmt.Sprintf("a client-credentials token with scope %s is required", op.ScopeLegacyAPI), true}
 	case errors.As(err, &bad):
 		return apiError{http.StatusBadRequest, "invalid_request", bad.reason, false}
+	case errors.Is(err, errTooLarge):
+		return apiError{http.StatusRequestEntityTooLarge, "invalid_request", "the body is too large", false}
 	case errors.Is(err, login.ErrBadEmail):
 		return apiError{http.StatusBadRequest, "invalid_request", "email is not a valid address", false}
 	case errors.Is(err, login.ErrUnknownLegacyUser):

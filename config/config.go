@@ -43,6 +43,11 @@ type Config struct {
 	ShutdownGrace  Duration       `yaml:"shutdown_grace"`
 	Limits         RequestLimits  `yaml:"limits"`
 	HTTP           HTTP           `yaml:"http"`
+	Login          Login          `yaml:"login"`
+	Roles          []Role         `yaml:"roles"`
+	Organizations  Organizations  `yaml:"organizations"`
+	Invitation     Invitation     `yaml:"invitation"`
+	Admin          Admin          `yaml:"admin"`
 
 	// Secret is SEKISHO_SECRET (base64, at least 32 bytes decoded). It is
 	// never read from the file.
@@ -116,6 +121,10 @@ type Client struct {
 	// IntrospectFor lists the clients whose access tokens this client
 	// (a resource server) may introspect, besides its own.
 	IntrospectFor []string `yaml:"introspect_for"`
+	// Organizations, when set, limits the client to the members of these
+	// organizations (codes); a member of another one gets the ordinary
+	// failure answer at sign-in.
+	Organizations []string `yaml:"organizations"`
 }
 
 // Public reports whether the client has no secret (PKCE, auth method none).
@@ -309,6 +318,110 @@ type Throttle struct {
 type Log struct {
 	Level  string `yaml:"level"`  // debug | info | warn | error
 	Format string `yaml:"format"` // json | text
+}
+
+// Sign-in identifier modes (login.identifier).
+const (
+	IdentifierEmail            = "email"
+	IdentifierOrgUsername      = "organization+username"
+	IdentifierOrgEmail         = "organization+email"
+	defaultTimeZone            = "Asia/Tokyo"
+	defaultInvitationLifetime  = 72 * time.Hour
+	defaultAdminMaxAge         = time.Hour
+	defaultLabelOrganizationJA = "組織コード"
+	defaultLabelOrganizationEN = "Organization code"
+	defaultLabelUsernameJA     = "アカウント名"
+	defaultLabelUsernameEN     = "Account name"
+)
+
+// Labels is a text in each page language (ja, en).
+type Labels struct {
+	JA string `yaml:"ja"`
+	EN string `yaml:"en"`
+}
+
+// In returns the text for a language code ("ja" or anything else: en).
+func (l Labels) In(lang string) string {
+	if lang == "ja" {
+		return l.JA
+	}
+	return l.EN
+}
+
+// Login configures what the sign-in form asks for.
+type Login struct {
+	// Identifier is email (default), organization+username or
+	// organization+email.
+	Identifier string      `yaml:"identifier"`
+	Labels     LoginLabels `yaml:"labels"`
+}
+
+// HasOrganization reports whether people type an organization code.
+func (l Login) HasOrganization() bool { return l.Identifier != IdentifierEmail }
+
+// ByUsername reports whether people sign in with an account name.
+func (l Login) ByUsername() bool { return l.Identifier == IdentifierOrgUsername }
+
+// LoginLabels are the sign-in form's field labels per language.
+type LoginLabels struct {
+	Organization Labels `yaml:"organization"`
+	Username     Labels `yaml:"username"`
+}
+
+// Role is a role members hold, declared highest rank first.
+type Role struct {
+	Name          string `yaml:"name"`
+	Labels        Labels `yaml:"labels"`
+	ManageMembers bool   `yaml:"manage_members"`
+}
+
+// Rank returns the rank of a declared role (0 is the highest) and
+// whether it may manage members; ok is false for an undeclared one.
+func (c *Config) Rank(role string) (rank int, manage, ok bool) {
+	for i, r := range c.Roles {
+		if r.Name == role {
+			return i, r.ManageMembers, true
+		}
+	}
+	return 0, false, false
+}
+
+// TopRole is the highest declared role, or empty.
+func (c *Config) TopRole() string {
+	if len(c.Roles) == 0 {
+		return ""
+	}
+	return c.Roles[0].Name
+}
+
+// DefaultRole is the role a member gets when none is given: the lowest
+// declared one, or empty.
+func (c *Config) DefaultRole() string {
+	if len(c.Roles) == 0 {
+		return ""
+	}
+	return c.Roles[len(c.Roles)-1].Name
+}
+
+// Organizations configures organizations.
+type Organizations struct {
+	// DefaultTimeZone is the IANA time zone of a new organization.
+	DefaultTimeZone string `yaml:"default_time_zone"`
+	// MaxMembers limits every organization's members (0: no limit); an
+	// organization's own limit overrides it.
+	MaxMembers int `yaml:"max_members"`
+}
+
+// Invitation configures invitations to new members.
+type Invitation struct {
+	Lifetime Duration `yaml:"lifetime"` // how long an invitation link works
+}
+
+// Admin configures the administration console.
+type Admin struct {
+	// MaxAge is how recent a sign-in the console needs; an older session
+	// is asked for the password again.
+	MaxAge Duration `yaml:"max_age"`
 }
 
 // HTTP configures response headers.

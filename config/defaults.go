@@ -112,6 +112,18 @@ func (c *Config) ApplyDefaults() {
 	setDuration(&c.Lifetimes.RefreshTokenAbsolute, DefaultRefreshTokenAbsoluteLifetime)
 
 	setDuration(&c.Refresh.ReuseWindow, DefaultRefreshReuseWindow)
+	setDefault(&c.Login.Identifier, IdentifierEmail)
+	setDefault(&c.Login.Labels.Organization.JA, defaultLabelOrganizationJA)
+	setDefault(&c.Login.Labels.Organization.EN, defaultLabelOrganizationEN)
+	setDefault(&c.Login.Labels.Username.JA, defaultLabelUsernameJA)
+	setDefault(&c.Login.Labels.Username.EN, defaultLabelUsernameEN)
+	for i := range c.Roles {
+		setDefault(&c.Roles[i].Labels.JA, c.Roles[i].Name)
+		setDefault(&c.Roles[i].Labels.EN, c.Roles[i].Name)
+	}
+	setDefault(&c.Organizations.DefaultTimeZone, defaultTimeZone)
+	setDuration(&c.Invitation.Lifetime, defaultInvitationLifetime)
+	setDuration(&c.Admin.MaxAge, defaultAdminMaxAge)
 	setDuration(&c.Session.Idle, DefaultSessionIdle)
 	setDuration(&c.Session.Absolute, DefaultSessionAbsolute)
 

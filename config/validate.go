@@ -7,9 +7,14 @@ import (
 	netmail "net/mail"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
 
+	"github.com/sekisho/sekisho/identifier"
 	"github.com/sekisho/sekisho/secret"
 )
 
@@ -135,6 +140,19 @@ func (c *Config) Validate() error {
 			v.add(key, "must be a positive duration")
 		}
 	}
+	v.oneOf("login.identifier", c.Login.Identifier, IdentifierEmail, IdentifierOrgUsername, IdentifierOrgEmail)
+	v.roles(c.Roles)
+	if _, err := time.LoadLocation(c.Organizations.DefaultTimeZone); err != nil || c.Organizations.DefaultTimeZone == "" {
+		v.add("organizations.default_time_zone", "must be an IANA time zone such as Asia/Tokyo")
+	}
+	if c.Organizations.MaxMembers < 0 {
+		v.add("organizations.max_members", "must not be negative (0: no limit)")
+	}
+	for key, d := range map[string]Duration{"invitation.lifetime": c.Invitation.Lifetime, "admin.max_age": c.Admin.MaxAge} {
+		if d <= 0 {
+			v.add(key, "must be a positive duration")
+		}
+	}
 	if w := c.Refresh.ReuseWindow; !w.IsOff() && (w <= 0 || w.D() > MaxRefreshReuseWindow) {
 		v.add("refresh.reuse_window", "must be \"off\" or a duration of at most %s", Duration(MaxRefreshReuseWindow))
 	}
@@ -225,6 +243,33 @@ func (c *Config) Validate() error {
 	return &ValidationError{Problems: v.problems}
 }
 
+// roleName is what a role may be called (it travels in tokens).
+var roleName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+
+// roles checks the declared roles: named, each once, labelled.
+func (v *validator) roles(roles []Role) {
+	seen := map[string]int{}
+	for i, r := range roles {
+		key := fmt.Sprintf("roles[%d]", i)
+		switch j, dup := seen[r.Name]; {
+		case !roleName.MatchString(r.Name):
+			v.add(key+".name", "must be 1-32 lower-case letters, digits, '-' or '_', starting with a letter")
+		case dup:
+			v.add(key+".name", "duplicates roles[%d].name %q", j, r.Name)
+		default:
+			seen[r.Name] = i
+		}
+		for lang, l := range map[string]string{"ja": r.Labels.JA, "en": r.Labels.EN} {
+			if strings.ContainsFunc(l, unicode.IsControl) || utf8.RuneCountInString(l) > 64 {
+				v.add(key+".labels."+lang, "must be at most 64 characters, without control characters")
+			}
+		}
+	}
+	if len(roles) > 0 && !roles[0].ManageMembers {
+		v.add("roles[0].manage_members", "the highest role must manage members, or nobody could")
+	}
+}
+
 // validator collects problems.
 type validator struct {
 	dev      bool
@@ -288,6 +333,11 @@ func (v *validator) client(key string, cl Client) {
 	}
 	if cl.OTP != "" {
 		v.oneOf(key+".otp", cl.OTP, OTPAlways)
+	}
+	for j, code := range cl.Organizations {
+		if _, err := identifier.Username(code); err != nil {
+			v.add(fmt.Sprintf("%s.organizations[%d]", key, j), "must be an organization code (no spaces or control characters)")
+		}
 	}
 
 	switch {

@@ -80,6 +80,24 @@ func TestValidate(t *testing.T) {
 		{"keys algorithm", func(c *Config) { c.Keys.Algorithm = "HS256" }, "keys.algorithm"},
 		{"keys ES256", func(c *Config) { c.Keys.Algorithm = AlgES256 }, ""},
 		{"refresh reuse_window off", func(c *Config) { c.Refresh.ReuseWindow = Off }, ""},
+		{"login identifier", func(c *Config) { c.Login.Identifier = "username" }, "login.identifier"},
+		{"login identifier organization+email", func(c *Config) { c.Login.Identifier = IdentifierOrgEmail }, ""},
+		{"roles", func(c *Config) {
+			c.Roles = []Role{{Name: "owner", ManageMembers: true, Labels: Labels{JA: "管理者", EN: "Owner"}}, {Name: "staff"}}
+		}, ""},
+		{"role name", func(c *Config) { c.Roles = []Role{{Name: "Owner!", ManageMembers: true}} }, "roles[0].name"},
+		{"duplicate role", func(c *Config) {
+			c.Roles = []Role{{Name: "owner", ManageMembers: true}, {Name: "owner"}}
+		}, "roles[1].name"},
+		{"highest role cannot manage", func(c *Config) { c.Roles = []Role{{Name: "owner"}} }, "roles[0].manage_members"},
+		{"role label with a newline", func(c *Config) {
+			c.Roles = []Role{{Name: "owner", ManageMembers: true, Labels: Labels{JA: "a\nb", EN: "x"}}}
+		}, "roles[0].labels.ja"},
+		{"time zone", func(c *Config) { c.Organizations.DefaultTimeZone = "Mars/Olympus" }, "organizations.default_time_zone"},
+		{"max members", func(c *Config) { c.Organizations.MaxMembers = -1 }, "organizations.max_members"},
+		{"invitation lifetime off", func(c *Config) { c.Invitation.Lifetime = Off }, "invitation.lifetime"},
+		{"admin max_age", func(c *Config) { c.Admin.MaxAge = -5 }, "admin.max_age"},
+		{"client organizations", func(c *Config) { c.Clients[0].Organizations = []string{"bad code"} }, "clients[0].organizations[0]"},
 		{"refresh reuse_window too long", func(c *Config) { c.Refresh.ReuseWindow = Duration(2 * time.Minute) }, "refresh.reuse_window"},
 		{"a duration that cannot be off", func(c *Config) { c.Session.Idle = Off }, "session.idle"},
 		{"introspect_for unknown client", func(c *Config) { c.Clients[0].IntrospectFor = []string{"nobody"} }, "clients[0].introspect_for[0]"},

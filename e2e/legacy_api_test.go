@@ -201,6 +201,11 @@ func TestLegacyAPI(t *testing.T) {
 				t.Errorf("body %v: %d %v", bad, r.status, r.body)
 			}
 		}
+		big := `{"email": "kei.new@example.com", "email_verified": true, "x": "` + strings.Repeat("a", int(e.cfg.Limits.MaxBodyBytes)) + `"}`
+		if r := e.api(t, http.MethodPut, "/api/legacy/users/L-1/email", token, big); r.status != http.StatusRequestEntityTooLarge ||
+			r.body["error"] != "invalid_request" {
+			t.Errorf("a body over the limit: %d %v", r.status, r.body)
+		}
 		if r := e.api(t, http.MethodPut, "/api/legacy/users/L-1/email", token,
 			map[string]any{"email": "BEN@example.com", "email_verified": true}); r.status != http.StatusConflict || r.body["error"] != "email_taken" {
 			t.Errorf("another account's address: %d %v", r.status, r.body)

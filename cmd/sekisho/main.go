@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	_ "time/tzdata" // organizations' IANA time zones on hosts and images without a zone database
 
 	"github.com/spf13/cobra"
 
