@@ -171,15 +171,19 @@ func revokeSessionTokens(tx *gorm.DB, e storage.SessionEnd, ids []string) error 
 	if e.RevokeAllTokens && e.UserID != "" {
 		// Refresh tokens first: their families' locks (see revoke) make the
 		// access tokens of rotations in flight visible to the second.
-		for _, table := range []string{"refresh_tokens", "access_tokens"} {
-			if err := revoke(tx, e.Now, table, "user_id = ?", e.UserID).Error; err != nil {
-				return err
-			}
+		if err := revoke(tx, e.Now, "refresh_tokens", "user_id = ?", e.UserID).Error; err != nil {
+			return err
 		}
-		return nil
+		return revoke(tx, e.Now, "access_tokens", "user_id = ? AND user_id <> ''", e.UserID).Error
 	}
 	if len(ids) == 0 {
 		return nil
+	}
+	// Every family of the sessions, kept offline ones included: a refresh
+	// in flight then commits first, and the access token it issued in the
+	// session is revoked below.
+	if err := lockFamilies(tx, "session_id IN ?", ids); err != nil {
+		return err
 	}
 	cond, args := "session_id IN ?", []any{ids}
 	if len(e.KeepOffline) > 0 {
@@ -188,7 +192,7 @@ func revokeSessionTokens(tx *gorm.DB, e storage.SessionEnd, ids []string) error 
 	if err := revoke(tx, e.Now, "refresh_tokens", cond, args...).Error; err != nil {
 		return err
 	}
-	return revoke(tx, e.Now, "access_tokens", "session_id IN ?", ids).Error
+	return revoke(tx, e.Now, "access_tokens", "session_id IN ? AND session_id <> ''", ids).Error
 }
 
 // sessionClients returns the clients recorded for each session, sorted.

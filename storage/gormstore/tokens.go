@@ -19,24 +19,22 @@ import (
 func (s *Store) IssueTokens(ctx context.Context, t storage.TokenIssue) error {
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		now := utc(t.Now)
-		// Lock the session first (the order EndSessions takes too), so a
-		// sign-out either sees these tokens or ends the session before
-		// they exist.
-		if sid := t.AccessToken.SessionID; sid != "" {
-			if t.ClaimCodeOf != "" {
-				if err := recordSessionClient(tx, sid, t.AccessToken.ClientID, t.Now); err != nil {
-					return err
-				}
-			} else if s.driver == DriverPostgres {
-				// A refresh: the session may have ended (kept offline
-				// tokens), so only the lock is wanted.
-				if err := tx.Exec("UPDATE sessions SET last_seen_at = last_seen_at WHERE id = ?", sid).Error; err != nil {
-					return err
-				}
+		// A code exchange locks its session first (the order EndSessions
+		// takes too), so a sign-out either sees these tokens or ends the
+		// session before they exist. A refresh needs no session lock: its
+		// family's lock (below) serialises it with a sign-out, which takes
+		// the locks of its sessions' families before it revokes.
+		if sid := t.AccessToken.SessionID; sid != "" && t.ClaimCodeOf != "" {
+			if err := recordSessionClient(tx, sid, t.AccessToken.ClientID, t.Now); err != nil {
+				return err
 			}
 		}
 		if t.RotateFromHash != "" || t.Reuse != nil {
-			if err := lockFamily(tx, t.AccessToken.RefreshFamilyID); err != nil {
+			family := t.AccessToken.RefreshFamilyID
+			if t.RefreshToken != nil {
+				family = t.RefreshToken.FamilyID
+			}
+			if err := lockFamily(tx, family); err != nil {
 				return err
 			}
 		}
@@ -153,7 +151,7 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now ti
 		if err := revoke(tx, now, "refresh_tokens", "family_id = ?", familyID).Error; err != nil {
 			return err
 		}
-		return revoke(tx, now, "access_tokens", "refresh_family_id = ?", familyID).Error
+		return revoke(tx, now, "access_tokens", "refresh_family_id = ? AND refresh_family_id <> ''", familyID).Error
 	})
 	return wrap("revoke refresh family", err)
 }
@@ -168,7 +166,8 @@ func (s *Store) RevokeAuthRequestTokens(ctx context.Context, authRequestID strin
 		if err := revoke(tx, now, "refresh_tokens", "auth_request_id = ? OR family_id IN ("+families+")", authRequestID, authRequestID).Error; err != nil {
 			return err
 		}
-		return revoke(tx, now, "access_tokens", "auth_request_id = ? OR refresh_family_id IN ("+families+")", authRequestID, authRequestID).Error
+		return revoke(tx, now, "access_tokens", "(auth_request_id = ? AND auth_request_id <> '') OR "+
+			"(refresh_family_id IN ("+families+") AND refresh_family_id <> '')", authRequestID, authRequestID).Error
 	})
 	return wrap("revoke auth request tokens", err)
 }
