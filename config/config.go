@@ -42,6 +42,7 @@ type Config struct {
 	SweepInterval  Duration       `yaml:"sweep_interval"`
 	ShutdownGrace  Duration       `yaml:"shutdown_grace"`
 	Limits         RequestLimits  `yaml:"limits"`
+	Metrics        Metrics        `yaml:"metrics"`
 	HTTP           HTTP           `yaml:"http"`
 	Login          Login          `yaml:"login"`
 	Roles          []Role         `yaml:"roles"`
@@ -432,9 +433,39 @@ type HTTP struct {
 	HSTSIncludeSubdomains bool `yaml:"hsts_include_subdomains"`
 }
 
-// RequestLimits bound what clients may send.
+// RequestLimits bound what clients may send, and the process's memory.
 type RequestLimits struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MemoryMiB is the Go runtime's soft memory limit, so the garbage of
+	// concurrent password hashes is collected before the heap grows past
+	// what the hashing gate allows; 0: the default (MemoryLimitMiB).
+	MemoryMiB int `yaml:"memory_mib"`
+}
+
+// MemoryLimitMiB is the soft memory limit in MiB: limits.memory_mib, or
+// a base for the rest of the process plus one argon2id hash (and a MiB
+// of slack) per slot of the hashing gate.
+func (c *Config) MemoryLimitMiB(gomaxprocs int) int {
+	if c.Limits.MemoryMiB > 0 {
+		return c.Limits.MemoryMiB
+	}
+	slots := c.Password.MaxConcurrent
+	if slots <= 0 {
+		slots = gomaxprocs
+	}
+	return memoryBaseMiB + slots*(int(c.Password.MemoryKiB/1024)+1)
+}
+
+// memoryBaseMiB is the default memory limit's allowance for everything
+// but password hashes (the idle process, caches, requests in flight).
+const memoryBaseMiB = 48
+
+// Metrics configures the operators' listener.
+type Metrics struct {
+	// Listen, when set, serves /metrics and the Go profiler
+	// (/debug/pprof/) on their own address (keep it internal), and
+	// /metrics leaves the public listener.
+	Listen string `yaml:"listen"`
 }
 
 // Duration is a time.Duration written in YAML as "15m", "90s", "720h" or

@@ -140,6 +140,16 @@ func (c *Config) Validate() error {
 			v.add(key, "must be a positive duration")
 		}
 	}
+	if c.Limits.MemoryMiB < 0 {
+		v.add("limits.memory_mib", "must not be negative (0: the default)")
+	}
+	if c.Metrics.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
+			v.add("metrics.listen", "must be host:port, such as 127.0.0.1:9090")
+		} else if c.Metrics.Listen == c.Listen {
+			v.add("metrics.listen", "must differ from listen")
+		}
+	}
 	v.oneOf("login.identifier", c.Login.Identifier, IdentifierEmail, IdentifierOrgUsername, IdentifierOrgEmail)
 	v.roles(c.Roles)
 	if _, err := time.LoadLocation(c.Organizations.DefaultTimeZone); err != nil || c.Organizations.DefaultTimeZone == "" {

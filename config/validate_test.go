@@ -81,6 +81,10 @@ func TestValidate(t *testing.T) {
 		{"keys ES256", func(c *Config) { c.Keys.Algorithm = AlgES256 }, ""},
 		{"refresh reuse_window off", func(c *Config) { c.Refresh.ReuseWindow = Off }, ""},
 		{"login identifier", func(c *Config) { c.Login.Identifier = "username" }, "login.identifier"},
+		{"memory limit", func(c *Config) { c.Limits.MemoryMiB = -1 }, "limits.memory_mib"},
+		{"metrics listen", func(c *Config) { c.Metrics.Listen = "9090" }, "metrics.listen"},
+		{"metrics listen is the public one", func(c *Config) { c.Metrics.Listen = c.Listen }, "metrics.listen"},
+		{"metrics listen", func(c *Config) { c.Metrics.Listen = "127.0.0.1:9090" }, ""},
 		{"login identifier organization+email", func(c *Config) { c.Login.Identifier = IdentifierOrgEmail }, ""},
 		{"roles", func(c *Config) {
 			c.Roles = []Role{{Name: "owner", ManageMembers: true, Labels: Labels{JA: "管理者", EN: "Owner"}}, {Name: "staff"}}

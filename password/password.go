@@ -74,8 +74,7 @@ type Hasher struct {
 
 // New returns a Hasher that hashes with p, zero fields taking the value of
 // DefaultParams(), and runs at most maxConcurrent hashes at once
-// (runtime.GOMAXPROCS(0) if maxConcurrent ≤ 0). It computes one hash to
-// prepare VerifyDummy.
+// (runtime.GOMAXPROCS(0) if maxConcurrent ≤ 0).
 func New(p Params, maxConcurrent int) *Hasher {
 	def := DefaultParams()
 	setDefault(&p.MemoryKiB, def.MemoryKiB)
@@ -87,8 +86,11 @@ func New(p Params, maxConcurrent int) *Hasher {
 		maxConcurrent = runtime.GOMAXPROCS(0)
 	}
 	h := &Hasher{params: p, sem: make(chan struct{}, maxConcurrent), idKey: argon2.IDKey}
-	h.dummy = phc{Params: p, salt: randomBytes(p.SaltLen)}
-	h.dummy.hash = h.idKey(randomBytes(16), h.dummy.salt, p.Iterations, p.MemoryKiB, p.Parallelism, p.KeyLen)
+	// VerifyDummy spends the time of computing a hash with these
+	// parameters; what it compares the result with does not matter, so
+	// the dummy is random bytes rather than a hash computed at start-up
+	// (which left MemoryKiB of garbage in an idle process).
+	h.dummy = phc{Params: p, salt: randomBytes(p.SaltLen), hash: randomBytes(p.KeyLen)}
 	return h
 }
 

@@ -109,8 +109,12 @@ func observe(log *slog.Logger, requests *prometheus.CounterVec, next http.Handle
 		} else if sw.status >= 400 {
 			lvl = slog.LevelInfo
 		}
-		log.Log(ctx, lvl, "request", "method", r.Method, "route", route, "status", sw.status,
-			"duration_ms", time.Since(start).Milliseconds())
+		// The arguments are built only when the line is written: most
+		// requests log at debug, which is off in production.
+		if log.Enabled(ctx, lvl) {
+			log.Log(ctx, lvl, "request", "method", r.Method, "route", route, "status", sw.status,
+				"duration_ms", time.Since(start).Milliseconds())
+		}
 	})
 }
 

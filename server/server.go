@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"runtime"
 	"strings"
 	"time"
@@ -45,6 +46,7 @@ type Options struct {
 // Server is an assembled sekisho.
 type Server struct {
 	handler  http.Handler
+	operator http.Handler
 	cfg      *config.Config
 	store    storage.Storage
 	keys     *op.KeyManager
@@ -140,14 +142,17 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		Secure: https, Logger: log, DeviceLifetime: cfg.OTP.RememberDevice.D(), StepLifetime: cfg.Lifetimes.AuthRequest.D(),
 		LoginOutcome: func(o string) { m.logins.WithLabelValues(o).Inc() }})
 
+	metricsHandler := promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 	s := &Server{cfg: cfg, store: o.Store, keys: km, provider: provider, logout: logout, mail: outbox, log: log, now: o.Now,
-		clockSkew: m.clockSkew}
+		clockSkew: m.clockSkew, operator: operatorHandler(metricsHandler)}
 	// Routes match the escaped path, so a percent-encoded "/" in an API
 	// path segment (a legacy id) stays in its segment.
 	r := mux.NewRouter().UseEncodedPath()
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
-	r.Handle("/metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)
+	if cfg.Metrics.Listen == "" {
+		r.Handle("/metrics", metricsHandler).Methods(http.MethodGet)
+	}
 	r.HandleFunc("/.well-known/openid-configuration", provider.Discovery).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/keys", provider.JWKS).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/authorize", provider.Authorize).Methods(http.MethodGet, http.MethodPost)
@@ -253,6 +258,22 @@ func contentSecurityPolicy(cfg *config.Config) string {
 
 // Handler is the whole HTTP surface.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// OperatorHandler serves the operators' listener (metrics.listen):
+// /metrics and the Go profiler under /debug/pprof/. It must never be
+// reachable from outside.
+func (s *Server) OperatorHandler() http.Handler { return s.operator }
+
+func operatorHandler(metrics http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics)
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
 
 // Keys returns the signing-key manager (for `keys rotate` and tests).
 func (s *Server) Keys() *op.KeyManager { return s.keys }

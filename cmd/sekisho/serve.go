@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -42,6 +44,14 @@ func serve(parent context.Context, cfg *config.Config) error {
 	log := newLogger(cfg, os.Stderr)
 	// zitadel/oidc logs only through the default logger.
 	slog.SetDefault(log)
+	// A soft memory limit, so the garbage of concurrent password hashes
+	// is collected before the heap outgrows what the hashing gate allows
+	// (GOMEMLIMIT, when set, was applied by the runtime and wins).
+	if os.Getenv("GOMEMLIMIT") == "" {
+		limit := cfg.MemoryLimitMiB(runtime.GOMAXPROCS(0))
+		debug.SetMemoryLimit(int64(limit) << 20)
+		log.Debug("soft memory limit", "mib", limit)
+	}
 	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -73,6 +83,17 @@ func serve(parent context.Context, cfg *config.Config) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if cfg.Metrics.Listen != "" {
+		ml, err := net.Listen("tcp", cfg.Metrics.Listen)
+		if err != nil {
+			return fmt.Errorf("listen %s (metrics.listen): %w", cfg.Metrics.Listen, err)
+		}
+		ms := &http.Server{Handler: srv.OperatorHandler(), ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		go func() { _ = ms.Serve(ml) }()
+		defer ms.Close()
+		log.Info("metrics and profiler are serving", "listen", ml.Addr().String())
 	}
 	workers, stopWorkers := context.WithCancel(context.Background())
 	done := make(chan struct{})
