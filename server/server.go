@@ -99,6 +99,12 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		o.Now = time.Now
 	}
 	log := o.Logger
+	// Addresses are unique across the deployment in the email sign-in
+	// mode, within each organization otherwise. A clash (one address in
+	// two organizations) refuses the email mode; the error names them.
+	if err := o.Store.SetEmailScope(ctx, cfg.Login.Identifier == config.IdentifierEmail); err != nil {
+		return nil, fmt.Errorf("server: login.identifier %s: %w", cfg.Login.Identifier, err)
+	}
 	keys, err := secret.Parse(cfg.Secret)
 	if err != nil {
 		return nil, fmt.Errorf("server: SEKISHO_SECRET: %w", err)
