@@ -28,6 +28,15 @@ func startSMTP(t *testing.T) *mailtest.Server {
 // page with the code form.
 func (b *browser) forgot(t *testing.T, a *authz, email string) page {
 	t.Helper()
+	p := b.forgotPage(t, a)
+	vals, _ := formInputs(t, p.doc, "/reset")
+	return b.post(b.e.cfg.Issuer+"/reset", url.Values{"id": {vals["id"]}, "email": {email}}, b.e.cfg.Issuer)
+}
+
+// forgotPage opens the sign-in page of a new request and follows its
+// "Forgot your password?" link.
+func (b *browser) forgotPage(t *testing.T, a *authz) page {
+	t.Helper()
 	login := b.get(a.url(b.e.cfg.Issuer))
 	links := htmltest.Find(login.doc, func(n *html.Node) bool {
 		return htmltest.IsTag(n, "a") && strings.HasPrefix(htmltest.Attr(n, "href"), "/reset?id=")
@@ -35,9 +44,7 @@ func (b *browser) forgot(t *testing.T, a *authz, email string) page {
 	if len(links) != 1 {
 		t.Fatalf("the login page has %d forgot-password links", len(links))
 	}
-	p := b.get(b.e.cfg.Issuer + htmltest.Attr(links[0], "href"))
-	vals, _ := formInputs(t, p.doc, "/reset")
-	return b.post(b.e.cfg.Issuer+"/reset", url.Values{"id": {vals["id"]}, "email": {email}}, b.e.cfg.Issuer)
+	return b.get(b.e.cfg.Issuer + htmltest.Attr(links[0], "href"))
 }
 
 // submitReset posts the code form of p.

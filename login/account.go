@@ -86,9 +86,12 @@ func localPath(p string) bool {
 
 // Account is what the account page shows.
 type Account struct {
-	User    storage.User
-	Session storage.Session
-	SignIns []storage.AuditEvent // recent successful sign-ins, newest first
+	User storage.User
+	// Organization is the user's organization, in the organization
+	// sign-in modes (zero in the email mode).
+	Organization storage.Organization
+	Session      storage.Session
+	SignIns      []storage.AuditEvent // recent successful sign-ins, newest first
 }
 
 // Account loads the signed-in user of a session cookie; ok is false when
@@ -105,7 +108,13 @@ func (f *Flow) Account(ctx context.Context, sessionToken string) (Account, bool,
 	if err != nil {
 		return Account{}, false, fmt.Errorf("login: load user: %w", err)
 	}
-	return Account{User: u, Session: sess}, true, nil
+	acct := Account{User: u, Session: sess}
+	if f.HasOrganization() {
+		if acct.Organization, err = f.c.Store.GetOrganization(ctx, u.OrganizationID); err != nil {
+			return Account{}, false, fmt.Errorf("login: load organization: %w", err)
+		}
+	}
+	return acct, true, nil
 }
 
 // RecentSignIns lists the user's last successful sign-ins.
@@ -127,12 +136,17 @@ func (f *Flow) RecentSignIns(ctx context.Context, userID string, n int) ([]stora
 // same throttle as the sign-in forms (a stolen session must not become a
 // password oracle).
 func (f *Flow) checkCurrent(ctx context.Context, u storage.User, pw, ip string, now time.Time) error {
-	limits := f.passwordLimits(u.Email, ip)
+	name, err := f.nameOf(ctx, u)
+	if err != nil {
+		return err
+	}
+	limits := f.passwordLimits(name, ip)
 	taken, err := f.takePassword(ctx, limits, now)
 	if err != nil {
 		return err
 	}
-	e := storage.AuditEvent{Type: "password_check", UserID: u.ID, IP: ip, Outcome: "failure", Detail: "account_page"}
+	e := storage.AuditEvent{Type: "password_check", OrganizationID: u.OrganizationID, UserID: u.ID, IP: ip, Outcome: "failure",
+		Detail: "account_page"}
 	if !taken {
 		f.c.Passwords.VerifyDummy(ctx, pw)
 		e.Detail = "account_page_throttled"
@@ -178,13 +192,13 @@ func (f *Flow) ChangePassword(ctx context.Context, acct Account, in PasswordChan
 	}
 	end := f.c.Sessions.Prepare(storage.SessionEnd{UserID: u.ID, KeepSessionID: acct.Session.ID, Now: now,
 		Reason: storage.EndPasswordChange, RevokeAllTokens: true})
-	ended, err := f.c.Store.ChangePassword(ctx, storage.PasswordChange{Now: now, UserID: u.ID, PasswordHash: hash, End: &end, Mail: &changed,
-		Audit: &storage.AuditEvent{ID: uuid.NewString(), Time: now, Type: "password_changed", UserID: u.ID, IP: in.IP,
+	ended, err := f.c.Store.ChangePassword(ctx, storage.PasswordChange{Now: now, UserID: u.ID, PasswordHash: hash, End: &end, Mail: changed,
+		Audit: &storage.AuditEvent{ID: uuid.NewString(), Time: now, Type: "password_changed", OrganizationID: u.OrganizationID, UserID: u.ID, IP: in.IP,
 			Outcome: "success", Detail: "account_page"}})
 	if err != nil {
 		return ended, fmt.Errorf("login: change password: %w", err)
 	}
-	f.c.Mailer.SendNow(ctx, changed.ID)
+	f.sendNow(ctx, changed)
 	return ended, nil
 }
 
@@ -211,7 +225,7 @@ func (f *Flow) ChangeEmail(ctx context.Context, acct Account, in EmailChangeInpu
 	if err := f.checkCurrent(ctx, u, in.Current, in.IP, now); err != nil {
 		return err
 	}
-	if other, err := f.c.Store.GetUserByEmail(ctx, addr); err == nil && other.ID != u.ID {
+	if other, err := f.accountByEmail(ctx, u.OrganizationID, addr); err == nil && other.ID != u.ID {
 		f.audit(ctx, storage.AuditEvent{Type: "email_change_requested", UserID: u.ID, IP: in.IP, Outcome: "failure", Detail: "taken"}, now)
 		return nil
 	} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
@@ -224,10 +238,19 @@ func (f *Flow) ChangeEmail(ctx context.Context, acct Account, in EmailChangeInpu
 	return nil
 }
 
+// accountByEmail finds the account holding an address where addresses
+// are unique: the deployment (email mode) or the organization.
+func (f *Flow) accountByEmail(ctx context.Context, orgID, email string) (storage.User, error) {
+	if f.HasOrganization() {
+		return f.c.Store.GetMemberByEmail(ctx, orgID, email)
+	}
+	return f.c.Store.GetUserByEmail(ctx, email)
+}
+
 // SendVerification mails a new verification link for the account's
-// current address (when it is not verified yet).
+// current address (when it has one, not verified yet).
 func (f *Flow) SendVerification(ctx context.Context, acct Account, lang string) error {
-	if acct.User.EmailVerified {
+	if acct.User.EmailVerified || acct.User.Email == "" {
 		return nil
 	}
 	return f.sendVerification(ctx, acct.User, acct.User.Email, lang, f.c.Now().UTC())
@@ -356,7 +379,8 @@ func (f *Flow) VerifyEmail(ctx context.Context, acct Account, token, ip, lang st
 	}
 	u, err := f.c.Store.ChangeEmail(ctx, storage.EmailChange{
 		Code: &storage.CodeClaim{ID: c.ID, UserID: acct.User.ID, Purpose: storage.PurposeVerifyEmail, MaxFailures: 1}, Now: now, Mail: notice,
-		Audit: &storage.AuditEvent{ID: uuid.NewString(), Time: now, Type: "email_verified", UserID: acct.User.ID, IP: ip, Outcome: "success"}})
+		Audit: &storage.AuditEvent{ID: uuid.NewString(), Time: now, Type: "email_verified", OrganizationID: acct.User.OrganizationID,
+			UserID: acct.User.ID, IP: ip, Outcome: "success"}})
 	switch {
 	case errors.Is(err, storage.ErrAlreadyExists):
 		return acct.User, ErrEmailTaken
@@ -383,9 +407,9 @@ func parseEmail(s string) (string, error) {
 
 // emailChangeNotice is the mail telling u's current address that the
 // account moves to email; nil when the address stays (only its case or
-// verification changes).
+// verification changes), or when u has none mails may go to.
 func (f *Flow) emailChangeNotice(lang string, u storage.User, email string, now time.Time) (*storage.OutboxMail, error) {
-	if identifier.Same(u.Email, email) {
+	if identifier.Same(u.Email, email) || !f.mailable(u) {
 		return nil, nil
 	}
 	m, err := f.c.Mailer.Compose(lang, templates.MailEmailChangeNotice, mail.Address{Name: u.Name, Email: u.Email},

@@ -12,14 +12,16 @@ import (
 
 // AccountView is the data of the account page.
 type AccountView struct {
-	User       storage.User
-	OTPChoice  bool
-	SignIns    []SignInView
-	Notice     Msg
-	Error      Msg
-	Section    string // the form Error and Violations belong to
-	Violations []password.Violation
-	Rules      []password.Rule
+	User storage.User
+	// Organization is the user's, in the organization sign-in modes.
+	Organization storage.Organization
+	OTPChoice    bool
+	SignIns      []SignInView
+	Notice       Msg
+	Error        Msg
+	Section      string // the form Error and Violations belong to
+	Violations   []password.Violation
+	Rules        []password.Rule
 }
 
 // SignInView is one recent sign-in.
@@ -80,7 +82,7 @@ func (h *Handlers) showAccount(w http.ResponseWriter, r *http.Request, status in
 		name, _, _ := h.c.OP.ClientDisplay(e.ClientID)
 		v.SignIns = append(v.SignIns, SignInView{AuditEvent: e, ClientName: name})
 	}
-	v.User, v.OTPChoice, v.Rules = acct.User, h.c.Flow.OTPChoice(), h.c.Flow.c.Policy.Rules()
+	v.User, v.Organization, v.OTPChoice, v.Rules = acct.User, acct.Organization, h.c.Flow.OTPChoice(), h.c.Flow.c.Policy.Rules()
 	h.c.Pages.Account(w, r, status, v)
 }
 

@@ -88,6 +88,10 @@ type Store interface {
 	CreateUser(ctx context.Context, u storage.User) error
 	CreateUserWithLink(ctx context.Context, u storage.User, link storage.OneTimeCode, m storage.OutboxMail) error
 	GetUserByEmail(ctx context.Context, email string) (storage.User, error)
+	GetOrganization(ctx context.Context, id string) (storage.Organization, error)
+	GetOrganizationByCode(ctx context.Context, code string) (storage.Organization, error)
+	GetMemberByEmail(ctx context.Context, orgID, email string) (storage.User, error)
+	GetMemberByUsername(ctx context.Context, orgID, username string) (storage.User, error)
 	GetUserByLegacyID(ctx context.Context, legacyID string) (storage.User, error)
 	ListUnmigrated(ctx context.Context, afterID string, limit int) ([]storage.User, error)
 	GetSessionByTokenHash(ctx context.Context, tokenHash string) (storage.Session, error)
@@ -164,12 +168,12 @@ const (
 )
 
 // passwordLimits are the limits one password check is taken under: the
-// account's (its key is the one normalised form of the address, keyed)
-// and the client address's.
-func (f *Flow) passwordLimits(email, ip string) []storage.Limit {
+// account's (its key is the account's one normalised name, accountKey,
+// keyed: the organization is part of it) and the client address's.
+func (f *Flow) passwordLimits(account AccountName, ip string) []storage.Limit {
 	th := f.c.Throttle
 	return []storage.Limit{
-		{Key: "login:acct:" + f.c.Hasher.Hash("throttle", identifier.Key(email)), Free: th.FreeFailures,
+		{Key: "login:acct:" + f.c.Hasher.Hash("throttle", f.accountKey(account)), Free: th.FreeFailures,
 			BaseDelay: th.BaseDelay, MaxDelay: th.MaxDelay, Window: th.Window},
 		{Key: "login:ip:" + ip, Free: ipFreeFactor * th.FreeFailures,
 			BaseDelay: th.BaseDelay, MaxDelay: min(th.MaxDelay, ipMaxDelay), Window: th.Window},
@@ -212,8 +216,13 @@ type FlowConfig struct {
 	OTP             OTPConfig
 	Account         AccountConfig
 	Legacy          LegacyConfig
-	Now             func() time.Time
-	Logger          *slog.Logger
+	// Identifier is the sign-in mode (Identify*; empty: IdentifyEmail).
+	Identifier string
+	// ClientOrganizations gives the organization codes a client is
+	// limited to (clients[].organizations); none: every organization.
+	ClientOrganizations func(clientID string) []string
+	Now                 func() time.Time
+	Logger              *slog.Logger
 }
 
 // Flow is the sign-in flow.
@@ -246,8 +255,8 @@ const (
 type Start struct {
 	Request    storage.AuthRequest
 	Decision   Decision
-	OAuthError string // login_required | interaction_required
-	Email      string // to prefill
+	OAuthError string      // login_required | interaction_required
+	Name       AccountName // to prefill
 }
 
 // Start decides whether the browser's SSO session can finish the request
@@ -257,9 +266,12 @@ func (f *Flow) Start(ctx context.Context, id, sessionToken string) (Start, error
 	if err != nil {
 		return Start{Request: a}, err
 	}
-	st := Start{Request: a, Email: a.LoginHint}
+	st := Start{Request: a, Name: f.hinted(a)}
 	now := f.c.Now().UTC()
-	sess, user, usable := f.usableSession(ctx, a, sessionToken, now)
+	sess, user, usable, err := f.usableSession(ctx, a, sessionToken, now)
+	if err != nil {
+		return st, err
+	}
 	// The session's user must interact first: a password change is due,
 	// or the emailed step is required and the session did not pass it.
 	interact := usable && (user.MustChangePassword ||
@@ -276,7 +288,9 @@ func (f *Flow) Start(ctx context.Context, id, sessionToken string) (Start, error
 	}
 	if !usable || interact {
 		if usable {
-			st.Email = user.Email
+			if st.Name, err = f.nameOf(ctx, user); err != nil {
+				return st, err
+			}
 		}
 		st.Decision = ShowForm
 		return st, nil
@@ -318,30 +332,44 @@ func (f *Flow) request(ctx context.Context, id string) (storage.AuthRequest, err
 	return a, nil
 }
 
+// hinted is the account name a request's login_hint fills in: an
+// address, or an account name in the account-name mode; with the
+// organization the request names.
+func (f *Flow) hinted(a storage.AuthRequest) AccountName {
+	n := AccountName{Email: a.LoginHint}
+	if f.ByUsername() {
+		n = AccountName{Username: a.LoginHint}
+	}
+	return f.named(a, n)
+}
+
 // usableSession returns the browser's session when it may finish a: it
 // is active, recent enough for max_age (prompt=login means max_age=0), its
-// user is enabled, and login_hint (if any) names that user.
-func (f *Flow) usableSession(ctx context.Context, a storage.AuthRequest, token string, now time.Time) (storage.Session, storage.User, bool) {
+// user is enabled, login_hint (if any) names that user, and the request
+// admits the user's organization (the one it names, the client's).
+func (f *Flow) usableSession(ctx context.Context, a storage.AuthRequest, token string, now time.Time) (storage.Session, storage.User, bool, error) {
 	sess, ok := f.Session(ctx, token)
 	if !ok || slices.Contains(a.Prompt, "login") {
-		return sess, storage.User{}, false
+		return sess, storage.User{}, false, nil
 	}
 	if a.MaxAge != nil && now.Sub(sess.AuthTime) > *a.MaxAge {
-		return sess, storage.User{}, false
+		return sess, storage.User{}, false, nil
 	}
 	u, err := f.c.Store.GetUser(ctx, sess.UserID)
 	if err != nil || u.Disabled {
-		return sess, u, false
+		return sess, u, false, nil
 	}
-	if a.LoginHint != "" && !identifier.Same(a.LoginHint, u.Email) {
-		return sess, u, false
+	if a.LoginHint != "" && !identifier.Same(a.LoginHint, u.Email) &&
+		!(f.ByUsername() && u.Username != "" && identifier.UsernameKey(a.LoginHint) == identifier.UsernameKey(u.Username)) {
+		return sess, u, false, nil
 	}
 	if a.HintUserID != "" && a.HintUserID != u.ID {
 		// The client named another user in id_token_hint: this session
 		// cannot answer (OIDC Core §3.1.2.1).
-		return sess, u, false
+		return sess, u, false, nil
 	}
-	return sess, u, true
+	ok, err = f.admits(ctx, a, u)
+	return sess, u, ok, err
 }
 
 // Session returns the active session behind a cookie value.
@@ -359,13 +387,18 @@ func (f *Flow) Session(ctx context.Context, token string) (storage.Session, bool
 // Credentials is one submission of the sign-in form.
 type Credentials struct {
 	AuthRequestID string
-	Email         string
-	Password      string
-	IP            string
-	UserAgent     string
-	SessionToken  string // the browser's current session cookie, if any
-	DeviceToken   string // the browser's device cookie, if any
-	StepToken     string // the browser's step cookie, if any
+	// Organization, Email and Username name the account, as the sign-in
+	// mode asks (AccountName); the request's organization, when it names
+	// one, replaces Organization.
+	Organization string
+	Email        string
+	Username     string
+	Password     string
+	IP           string
+	UserAgent    string
+	SessionToken string // the browser's current session cookie, if any
+	DeviceToken  string // the browser's device cookie, if any
+	StepToken    string // the browser's step cookie, if any
 	// LangOf gives the language of mails for the request's ui_locales.
 	LangOf func(uiLocales []string) string
 }
@@ -408,13 +441,9 @@ func (f *Flow) Login(ctx context.Context, in Credentials) (SignedIn, error) {
 		f.c.Passwords.VerifyDummy(ctx, in.Password)
 		return t.fail("", "throttled")
 	}
-	u, err := f.c.Store.GetUserByEmail(ctx, strings.TrimSpace(in.Email))
-	if errors.Is(err, storage.ErrNotFound) {
-		f.c.Passwords.VerifyDummy(ctx, in.Password)
-		return t.fail("", "unknown_account")
-	}
-	if err != nil {
-		return SignedIn{}, fmt.Errorf("login: load user: %w", err)
+	u, refused, err := t.account()
+	if err != nil || refused != "" {
+		return t.refuse(u, refused, err)
 	}
 	if u.Imported() {
 		// Not migrated yet: only the legacy product's password is known.
@@ -422,26 +451,24 @@ func (f *Flow) Login(ctx context.Context, in Credentials) (SignedIn, error) {
 		if err != nil {
 			return SignedIn{}, err
 		}
-		if !ok {
-			return t.fail(u.ID, "wrong_password")
+		if reason, err := t.proved(u, ok); reason != "" || err != nil {
+			return t.refuse(u, reason, err)
 		}
-		if u.Disabled {
-			return t.fail(u.ID, "disabled")
+		if !f.mailable(u) {
+			// The reset that migrates the account needs its address.
+			return t.noAddress(u)
 		}
 		f.passwordRight(ctx, t.limits)
-		f.audit(ctx, storage.AuditEvent{Type: "login", UserID: u.ID, ClientID: t.a.ClientID, IP: in.IP,
-			Outcome: "challenge", Detail: "legacy_reset"}, t.now)
+		f.audit(ctx, storage.AuditEvent{Type: "login", OrganizationID: u.OrganizationID, UserID: u.ID, ClientID: t.a.ClientID,
+			IP: in.IP, Outcome: "challenge", Detail: "legacy_reset"}, t.now)
 		return SignedIn{Request: t.a}, ErrLegacyReset
 	}
 	ok, rehash, err := f.c.Passwords.Verify(ctx, u.PasswordHash, in.Password)
 	if err != nil && ctx.Err() != nil {
 		return SignedIn{}, ctx.Err()
 	}
-	if !ok {
-		return t.fail(u.ID, "wrong_password")
-	}
-	if u.Disabled {
-		return t.fail(u.ID, "disabled")
+	if reason, err := t.proved(u, ok); reason != "" || err != nil {
+		return t.refuse(u, reason, err)
 	}
 	if rehash {
 		f.rehash(ctx, u, in.Password)
@@ -480,6 +507,7 @@ type attempt struct {
 	ctx     context.Context
 	in      Credentials
 	a       storage.AuthRequest
+	name    AccountName // the account named, the request's organization applied
 	now     time.Time
 	started time.Time
 	limits  []storage.Limit // the account's, the client address's
@@ -493,9 +521,78 @@ func (f *Flow) attempt(ctx context.Context, in Credentials) (*attempt, error) {
 	if err != nil {
 		return &attempt{a: a}, err
 	}
-	return &attempt{f: f, ctx: ctx, in: in, a: a, now: f.c.Now().UTC(), started: time.Now(),
-		limits: f.passwordLimits(in.Email, in.IP),
+	name := f.named(a, AccountName{Organization: in.Organization, Email: in.Email, Username: in.Username})
+	return &attempt{f: f, ctx: ctx, in: in, a: a, name: name, now: f.c.Now().UTC(), started: time.Now(),
+		limits: f.passwordLimits(name, in.IP),
 		audit:  storage.AuditEvent{Type: "login", ClientID: a.ClientID, IP: in.IP}}, nil
+}
+
+// account looks up the account the attempt names, in the organization
+// it names. An unknown organization or account, an invitation not yet
+// accepted and an account without a password of its own are refused
+// (the reason for the audit log): the caller answers as for a wrong
+// password, after a dummy check (refuse).
+func (t *attempt) account() (storage.User, string, error) {
+	u, org, err := t.f.lookup(t.ctx, t.name)
+	t.audit.OrganizationID = org.ID
+	switch {
+	case errors.Is(err, storage.ErrNotFound) && org.ID == "" && t.f.HasOrganization():
+		return u, "unknown_organization", nil
+	case errors.Is(err, storage.ErrNotFound):
+		return u, "unknown_account", nil
+	case err != nil:
+		return u, "", fmt.Errorf("login: load user: %w", err)
+	}
+	t.audit.OrganizationID = u.OrganizationID
+	switch {
+	case u.InvitedAt != nil:
+		return u, "invited", nil
+	case u.PasswordHash == "" && !u.Imported():
+		return u, "no_password", nil
+	}
+	return u, "", nil
+}
+
+// proved checks what follows a password check of u (ok: the password was
+// right): a wrong password, a disabled account, and an account of an
+// organization the request does not admit are refused, in the same time.
+func (t *attempt) proved(u storage.User, ok bool) (string, error) {
+	switch {
+	case !ok:
+		return "wrong_password", nil
+	case u.Disabled:
+		return "disabled", nil
+	}
+	admitted, err := t.f.admits(t.ctx, t.a, u)
+	if err == nil && !admitted {
+		return "client_organization", nil
+	}
+	return "", err
+}
+
+// refuse answers a refused attempt (reason) or an error: a reason found
+// before the password was checked (the account is unknown, invited or
+// without a password) costs a dummy check first, so every refusal takes
+// the time of a real one.
+func (t *attempt) refuse(u storage.User, reason string, err error) (SignedIn, error) {
+	if err != nil {
+		return SignedIn{Request: t.a}, err
+	}
+	switch reason {
+	case "unknown_organization", "unknown_account", "invited", "no_password":
+		t.f.c.Passwords.VerifyDummy(t.ctx, t.in.Password)
+	}
+	return t.fail(u.ID, reason)
+}
+
+// noAddress answers a right password of an account that cannot go on
+// without a mail (no registered address): ErrNoAddress, recorded.
+func (t *attempt) noAddress(u storage.User) (SignedIn, error) {
+	t.f.passwordRight(t.ctx, t.limits)
+	e := t.audit
+	e.UserID, e.Outcome, e.Detail = u.ID, "failure", "no_address"
+	t.f.audit(t.ctx, e, t.now)
+	return SignedIn{Request: t.a}, ErrNoAddress
 }
 
 // take takes the attempt from the throttle, before the password is
@@ -527,6 +624,7 @@ func (t *attempt) succeed(u storage.User, acr string) (SignedIn, error) {
 		lang = t.in.LangOf(t.a.UILocales)
 	}
 	audit := t.audit
+	audit.OrganizationID = u.OrganizationID
 	s := signIn{a: t.a, u: u, amr: []string{AMRPassword}, acr: acr, ip: t.in.IP, ua: t.in.UserAgent, lang: lang,
 		deviceToken: t.in.DeviceToken, stepToken: t.in.StepToken, notify: true, audit: &audit}
 	if o, ok := t.f.Session(t.ctx, t.in.SessionToken); ok {
@@ -581,10 +679,10 @@ func (f *Flow) completeSignIn(ctx context.Context, s signIn, now time.Time) (Sig
 		IdleExpiresAt: now.Add(f.c.SessionIdle), AbsoluteExpiresAt: now.Add(f.c.SessionAbsolute),
 	}
 	c := storage.LoginCompletion{AuthRequestID: s.a.ID, UserID: s.u.ID, SessionID: sess.ID,
-		AuthTime: now, AMR: sess.AMR, ACR: sess.ACR, Now: now, NewSession: &sess, ClaimCode: s.claim}
+		AuthTime: now, AMR: sess.AMR, ACR: sess.ACR, Now: now, NewSession: &sess, ClaimCode: s.claim, Interactive: true}
 	if s.audit != nil {
 		e := *s.audit
-		e.ID, e.Time, e.UserID, e.Outcome = uuid.NewString(), now, s.u.ID, "success"
+		e.ID, e.Time, e.OrganizationID, e.UserID, e.Outcome = uuid.NewString(), now, s.u.OrganizationID, s.u.ID, "success"
 		e.Detail = BrowserSummary(s.ua) // shown in the account's recent sign-ins
 		c.Audit = &e
 	}
@@ -611,7 +709,7 @@ func (f *Flow) completeSignIn(ctx context.Context, s signIn, now time.Time) (Sig
 		}
 		c.Device = &d
 	}
-	if s.notify && (f.c.OTP.NotifyLogin == NotifyAlways || (f.c.OTP.NotifyLogin == NotifyNewDevice && s.device == nil)) {
+	if s.notify && f.mailable(s.u) && (f.c.OTP.NotifyLogin == NotifyAlways || (f.c.OTP.NotifyLogin == NotifyNewDevice && s.device == nil)) {
 		m, err := f.c.Mailer.Compose(s.lang, templates.MailLoginNotification, mail.Address{Name: s.u.Name, Email: s.u.Email},
 			&templates.LoginNotificationMail{Time: now, IP: s.ip, Browser: BrowserSummary(s.ua)})
 		if err != nil {
@@ -639,9 +737,16 @@ func (f *Flow) Logout(ctx context.Context, s storage.Session, ip, clientID strin
 	return res, nil
 }
 
+// audit records e. An event about an account belongs to the account's
+// organization, which is looked up when the caller did not give it.
 func (f *Flow) audit(ctx context.Context, e storage.AuditEvent, now time.Time) {
 	if e.ID == "" {
 		e.ID = uuid.NewString()
+	}
+	if e.OrganizationID == "" && e.UserID != "" {
+		if u, err := f.c.Store.GetUser(ctx, e.UserID); err == nil {
+			e.OrganizationID = u.OrganizationID
+		}
 	}
 	if e.Time.IsZero() {
 		e.Time = now

@@ -25,10 +25,49 @@ type OP interface {
 	VerifyEndSession(r *http.Request) (op.EndSession, error)
 }
 
+// AccountForm is what a form shows of the fields that name an account:
+// the sign-in mode (Identify*), which says which fields there are, and
+// their values.
+type AccountForm struct {
+	Mode string
+	AccountName
+	// OrganizationLocked: the authorization request names the
+	// organization (organization=); the field is read-only, and what a
+	// browser posts in it is ignored.
+	OrganizationLocked bool
+}
+
+// accountForm is the account fields of a form of a, filled with n (the
+// request's organization applied).
+func (h *Handlers) accountForm(a storage.AuthRequest, n AccountName) AccountForm {
+	f := h.c.Flow
+	return AccountForm{Mode: f.Mode(), AccountName: f.named(a, n), OrganizationLocked: f.HasOrganization() && a.Organization != ""}
+}
+
+// Hidden are the fields that post the account's name on, as the mode
+// names accounts (a form that carries it to the next one).
+func (a AccountForm) Hidden() [][2]string {
+	var out [][2]string
+	if a.Mode != IdentifyEmail {
+		out = append(out, [2]string{"organization", a.Organization})
+	}
+	if a.Mode == IdentifyOrgUsername {
+		return append(out, [2]string{"username", a.Username})
+	}
+	return append(out, [2]string{"email", a.Email})
+}
+
+// postedName is the account a form posted: organization, and email or
+// username.
+func postedName(r *http.Request) AccountName {
+	return AccountName{Organization: r.PostFormValue("organization"), Email: r.PostFormValue("email"),
+		Username: r.PostFormValue("username")}
+}
+
 // LoginView is the data of the sign-in page.
 type LoginView struct {
 	AuthRequestID string
-	Email         string
+	Account       AccountForm
 	ClientName    string
 	ErrorKey      string   // catalog key, or empty
 	UILocales     []string // from the auth request
@@ -36,7 +75,7 @@ type LoginView struct {
 	// LegacyName, during the migration window, shows the notice for users
 	// of the legacy product.
 	LegacyName string
-	// LegacyReset offers the password reset for Email: the legacy
+	// LegacyReset offers the password reset for Account: the legacy
 	// product's password was right, and the first unified sign-in is a
 	// reset.
 	LegacyReset bool
@@ -151,44 +190,62 @@ func (h *Handlers) LoginPage(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "/login/legacy?id="+url.QueryEscape(st.Request.ID), http.StatusSeeOther)
 			return
 		}
-		h.showForm(w, r, http.StatusOK, st.Request, st.Email, "")
+		h.showForm(w, r, http.StatusOK, st.Request, st.Name, "")
 	}
 }
 
 // LoginSubmit serves POST /login.
 func (h *Handlers) LoginSubmit(w http.ResponseWriter, r *http.Request) {
-	in := Credentials{
-		AuthRequestID: r.PostFormValue("id"),
-		Email:         r.PostFormValue("email"),
-		Password:      r.PostFormValue("password"),
-		IP:            h.c.ClientIP(r),
-		UserAgent:     r.UserAgent(),
-		SessionToken:  h.sessionToken(w, r),
-		DeviceToken:   h.cookie(r, DeviceCookie),
-		StepToken:     h.stepToken(r),
-		LangOf:        func(ui []string) string { return h.c.Pages.Lang(w, r, ui) },
-	}
+	in := h.credentials(w, r)
 	res, err := h.c.Flow.Login(r.Context(), in)
+	name := in.name()
 	switch {
 	case err == nil:
 		h.c.LoginOutcome("success")
 	case errors.Is(err, ErrInvalidCredentials):
 		h.c.LoginOutcome("failure")
-		h.showForm(w, r, http.StatusOK, res.Request, in.Email, "login.error.invalid")
+		h.showForm(w, r, http.StatusOK, res.Request, name, h.invalidKey())
 		return
 	case errors.Is(err, ErrLegacyReset):
-		v := h.loginView(res.Request, in.Email, "")
+		v := h.loginView(res.Request, name, "")
 		v.LegacyReset = true
 		h.c.Pages.Login(w, r, http.StatusOK, v)
 		return
+	case errors.Is(err, ErrNoAddress):
+		h.c.LoginOutcome("failure")
+		h.showForm(w, r, http.StatusForbidden, res.Request, name, "login.error.no_address")
+		return
 	case errors.Is(err, ErrTooManyCodes):
-		h.showForm(w, r, http.StatusTooManyRequests, res.Request, in.Email, "otp.error.send_limit")
+		h.showForm(w, r, http.StatusTooManyRequests, res.Request, name, "otp.error.send_limit")
 		return
 	case err != nil:
 		h.requestError(w, r, res.Request, err)
 		return
 	}
 	h.finish(w, r, res)
+}
+
+// credentials reads a password form (unified or legacy).
+func (h *Handlers) credentials(w http.ResponseWriter, r *http.Request) Credentials {
+	n := postedName(r)
+	return Credentials{AuthRequestID: r.PostFormValue("id"), Organization: n.Organization, Email: n.Email, Username: n.Username,
+		Password: r.PostFormValue("password"), IP: h.c.ClientIP(r), UserAgent: r.UserAgent(), SessionToken: h.sessionToken(w, r),
+		DeviceToken: h.cookie(r, DeviceCookie), StepToken: h.stepToken(r),
+		LangOf: func(ui []string) string { return h.c.Pages.Lang(w, r, ui) }}
+}
+
+// name is the account the credentials name, as the form posted it.
+func (in Credentials) name() AccountName {
+	return AccountName{Organization: in.Organization, Email: in.Email, Username: in.Username}
+}
+
+// invalidKey is the message of the one answer to every failed sign-in:
+// it names the fields the mode asks for.
+func (h *Handlers) invalidKey() string {
+	if h.c.Flow.HasOrganization() {
+		return "login.error.invalid_org"
+	}
+	return "login.error.invalid"
 }
 
 // finish shows the next step of a sign-in, or completes it: the cookies,
@@ -212,8 +269,10 @@ func (h *Handlers) finish(w http.ResponseWriter, r *http.Request, res SignedIn) 
 	}
 	if a.ACR == ACRLegacy && !IsAccountRequest(a) {
 		if u, ok, _ := h.c.Flow.Account(r.Context(), res.SessionToken); ok {
-			h.legacyInvite(w, r, a, u.User.Email)
-			return
+			if name, err := h.c.Flow.NameOf(r.Context(), u.User); err == nil {
+				h.legacyInvite(w, r, a, name)
+				return
+			}
 		}
 	}
 	h.respond(w, r, a)
@@ -231,13 +290,13 @@ func (h *Handlers) respond(w http.ResponseWriter, r *http.Request, a storage.Aut
 	h.c.OP.Respond(w, r, a)
 }
 
-func (h *Handlers) showForm(w http.ResponseWriter, r *http.Request, status int, a storage.AuthRequest, email, errKey string) {
-	h.c.Pages.Login(w, r, status, h.loginView(a, email, errKey))
+func (h *Handlers) showForm(w http.ResponseWriter, r *http.Request, status int, a storage.AuthRequest, n AccountName, errKey string) {
+	h.c.Pages.Login(w, r, status, h.loginView(a, n, errKey))
 }
 
-func (h *Handlers) loginView(a storage.AuthRequest, email, errKey string) LoginView {
+func (h *Handlers) loginView(a storage.AuthRequest, n AccountName, errKey string) LoginView {
 	name, _, _ := h.c.OP.ClientDisplay(a.ClientID)
-	v := LoginView{AuthRequestID: a.ID, Email: email, ClientName: name,
+	v := LoginView{AuthRequestID: a.ID, Account: h.accountForm(a, n), ClientName: name,
 		ErrorKey: errKey, UILocales: a.UILocales, ForgotURL: "/reset?id=" + url.QueryEscape(a.ID)}
 	if h.c.Flow.LegacyWindow() {
 		v.LegacyName, v.LegacyURL = h.c.Flow.LegacyName(), "/login/legacy?id="+url.QueryEscape(a.ID)

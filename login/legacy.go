@@ -3,11 +3,9 @@ package login
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 
 	"github.com/sekisho/sekisho/storage"
 )
@@ -44,24 +42,24 @@ func (f *Flow) LegacyLogin(ctx context.Context, in Credentials) (SignedIn, error
 		f.c.Passwords.VerifyDummy(ctx, in.Password)
 		return t.fail("", "legacy_throttled")
 	}
-	u, err := f.c.Store.GetUserByEmail(ctx, strings.TrimSpace(in.Email))
+	u, refused, err := t.account()
 	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		return t.fail("", "legacy_unknown_account")
 	case err != nil:
-		return SignedIn{}, fmt.Errorf("login: load user: %w", err)
+		return SignedIn{}, err
+	case refused == "unknown_organization" || refused == "unknown_account":
+		return t.fail("", "legacy_"+refused)
+	case refused != "":
+		return t.refuse(u, refused, nil)
 	case !u.Imported():
 		// Migrated (or native): the product's password no longer works.
 		return t.fail(u.ID, "legacy_not_imported")
 	}
 	ok, err := t.legacyPassword(u)
-	switch {
-	case err != nil:
+	if err != nil {
 		return SignedIn{}, err
-	case !ok:
-		return t.fail(u.ID, "legacy_wrong_password")
-	case u.Disabled:
-		return t.fail(u.ID, "legacy_disabled")
+	}
+	if reason, err := t.proved(u, ok); reason != "" || err != nil {
+		return t.refuse(u, "legacy_"+reason, err)
 	}
 	return t.succeed(u, ACRLegacy)
 }
@@ -78,15 +76,12 @@ func (h *Handlers) LegacyPage(w http.ResponseWriter, r *http.Request) {
 		h.legacyClosed(w, r, a)
 		return
 	}
-	h.c.Pages.Login(w, r, http.StatusOK, h.legacyView(a, a.LoginHint, ""))
+	h.c.Pages.Login(w, r, http.StatusOK, h.legacyView(a, h.c.Flow.hinted(a), ""))
 }
 
 // LegacySubmit serves POST /login/legacy.
 func (h *Handlers) LegacySubmit(w http.ResponseWriter, r *http.Request) {
-	in := Credentials{AuthRequestID: r.PostFormValue("id"), Email: r.PostFormValue("email"), Password: r.PostFormValue("password"),
-		IP: h.c.ClientIP(r), UserAgent: r.UserAgent(), SessionToken: h.sessionToken(w, r), DeviceToken: h.cookie(r, DeviceCookie),
-		StepToken: h.stepToken(r),
-		LangOf:    func(ui []string) string { return h.c.Pages.Lang(w, r, ui) }}
+	in := h.credentials(w, r)
 	res, err := h.c.Flow.LegacyLogin(r.Context(), in)
 	switch {
 	case err == nil:
@@ -94,18 +89,21 @@ func (h *Handlers) LegacySubmit(w http.ResponseWriter, r *http.Request) {
 		h.finish(w, r, res)
 	case errors.Is(err, ErrInvalidCredentials):
 		h.c.LoginOutcome("failure")
-		h.c.Pages.Login(w, r, http.StatusOK, h.legacyView(res.Request, in.Email, "login.error.invalid"))
+		h.c.Pages.Login(w, r, http.StatusOK, h.legacyView(res.Request, in.name(), h.invalidKey()))
+	case errors.Is(err, ErrNoAddress):
+		h.c.LoginOutcome("failure")
+		h.c.Pages.Login(w, r, http.StatusForbidden, h.legacyView(res.Request, in.name(), "login.error.no_address"))
 	case errors.Is(err, ErrLegacyClosed):
 		h.legacyClosed(w, r, res.Request)
 	case errors.Is(err, ErrTooManyCodes):
-		h.c.Pages.Login(w, r, http.StatusTooManyRequests, h.legacyView(res.Request, in.Email, "otp.error.send_limit"))
+		h.c.Pages.Login(w, r, http.StatusTooManyRequests, h.legacyView(res.Request, in.name(), "otp.error.send_limit"))
 	default:
 		h.requestError(w, r, res.Request, err)
 	}
 }
 
-func (h *Handlers) legacyView(a storage.AuthRequest, email, errKey string) LoginView {
-	v := h.loginView(a, email, errKey)
+func (h *Handlers) legacyView(a storage.AuthRequest, n AccountName, errKey string) LoginView {
+	v := h.loginView(a, n, errKey)
 	v.LegacyForm, v.LegacyName = true, h.c.Flow.LegacyName()
 	return v
 }
@@ -119,10 +117,11 @@ func (h *Handlers) legacyClosed(w http.ResponseWriter, r *http.Request, a storag
 }
 
 // legacyInvite follows a legacy sign-in: set a unified password now (the
-// reset, which migrates), or later (the sign-in continues).
-func (h *Handlers) legacyInvite(w http.ResponseWriter, r *http.Request, a storage.AuthRequest, email string) {
+// reset, which migrates), or later (the sign-in continues). The reset
+// form posts the account's name as the mode asks for it.
+func (h *Handlers) legacyInvite(w http.ResponseWriter, r *http.Request, a storage.AuthRequest, n AccountName) {
 	h.c.Pages.Message(w, r, http.StatusOK, MessageView{TitleKey: "legacy.invite_title",
 		Message: Msg{Key: "legacy.invite"}, LinkURL: "/login?id=" + url.QueryEscape(a.ID), LinkLabel: "legacy.later",
 		FormAction: "/reset", FormLabel: "legacy.set_now", UILocales: a.UILocales,
-		FormHidden: [][2]string{{"id", a.ID}, {"email", email}}})
+		FormHidden: append([][2]string{{"id", a.ID}}, h.accountForm(a, n).Hidden()...)})
 }

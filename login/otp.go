@@ -181,11 +181,17 @@ func (f *Flow) loadDevice(ctx context.Context, s *signIn, now time.Time) {
 func (f *Flow) next(ctx context.Context, s signIn, now time.Time) (SignedIn, error) {
 	f.loadDevice(ctx, &s, now)
 	if f.otpDue(&s, now) {
+		if !f.mailable(s.u) {
+			// Only the administrators can register an address.
+			f.audit(ctx, storage.AuditEvent{Type: "login", OrganizationID: s.u.OrganizationID, UserID: s.u.ID,
+				ClientID: s.a.ClientID, IP: s.ip, Outcome: "failure", Detail: "no_address"}, now)
+			return SignedIn{Request: s.a}, ErrNoAddress
+		}
 		browser := f.bindStep(&s.stepToken)
 		ch, err := f.challenge(ctx, s.a, s.u, s.acr, now, s.lang, browser)
 		if err == nil {
-			f.audit(ctx, storage.AuditEvent{Type: "login", UserID: s.u.ID, ClientID: s.a.ClientID, IP: s.ip,
-				Outcome: "challenge", Detail: "otp_sent"}, now)
+			f.audit(ctx, storage.AuditEvent{Type: "login", OrganizationID: s.u.OrganizationID, UserID: s.u.ID, ClientID: s.a.ClientID,
+				IP: s.ip, Outcome: "challenge", Detail: "otp_sent"}, now)
 		}
 		return SignedIn{Request: s.a, Challenge: &ch, StepToken: s.stepToken}, err
 	}
@@ -538,8 +544,8 @@ func (f *Flow) ForcedChange(ctx context.Context, a storage.AuthRequest, in Chang
 	end := f.c.Sessions.Prepare(storage.SessionEnd{UserID: u.ID, Now: now, Reason: storage.EndPasswordChange, RevokeAllTokens: true})
 	ended, err = f.c.Store.ChangePassword(ctx, storage.PasswordChange{
 		Code: &storage.CodeClaim{ID: c.ID, UserID: u.ID, Purpose: storage.PurposeChange, MaxFailures: 1},
-		Now:  now, UserID: u.ID, PasswordHash: hash, End: &end, Mail: &changed,
-		Audit: &storage.AuditEvent{ID: uuid.NewString(), Time: now, Type: "password_changed", UserID: u.ID,
+		Now:  now, UserID: u.ID, PasswordHash: hash, End: &end, Mail: changed,
+		Audit: &storage.AuditEvent{ID: uuid.NewString(), Time: now, Type: "password_changed", OrganizationID: u.OrganizationID, UserID: u.ID,
 			ClientID: a.ClientID, IP: in.IP, Outcome: "success", Detail: "forced"}})
 	switch {
 	case errors.Is(err, storage.ErrAlreadyUsed):
@@ -547,7 +553,7 @@ func (f *Flow) ForcedChange(ctx context.Context, a storage.AuthRequest, in Chang
 	case err != nil:
 		return fail, ended, fmt.Errorf("login: change password: %w", err)
 	}
-	f.c.Mailer.SendNow(ctx, changed.ID)
+	f.sendNow(ctx, changed)
 	u.MustChangePassword = false
 	s := f.stepSignIn(ctx, a, u, c.AMR, in.Step)
 	s.acr = c.ACR
@@ -575,9 +581,25 @@ func (f *Flow) newPassword(ctx context.Context, u storage.User, pw, confirm stri
 	return hash, nil
 }
 
-func (f *Flow) passwordChangedMail(lang string, u storage.User, now time.Time, ip string) (storage.OutboxMail, error) {
-	return f.c.Mailer.Compose(lang, templates.MailPasswordChanged, mail.Address{Name: u.Name, Email: u.Email},
+// passwordChangedMail is the "your password was changed" mail to u; nil
+// when u has no address mails may go to.
+func (f *Flow) passwordChangedMail(lang string, u storage.User, now time.Time, ip string) (*storage.OutboxMail, error) {
+	if !f.mailable(u) {
+		return nil, nil
+	}
+	m, err := f.c.Mailer.Compose(lang, templates.MailPasswordChanged, mail.Address{Name: u.Name, Email: u.Email},
 		&templates.PasswordChangedMail{Time: now, IP: ip})
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// sendNow sends m at once, when there is one.
+func (f *Flow) sendNow(ctx context.Context, m *storage.OutboxMail) {
+	if m != nil {
+		f.c.Mailer.SendNow(ctx, m.ID)
+	}
 }
 
 // MaskEmail hides most of an address: "a***@example.com".

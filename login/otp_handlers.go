@@ -134,9 +134,9 @@ func (h *Handlers) showOTP(w http.ResponseWriter, r *http.Request, a storage.Aut
 func (h *Handlers) stepError(w http.ResponseWriter, r *http.Request, a storage.AuthRequest, err error) {
 	switch {
 	case errors.Is(err, ErrCodeExhausted):
-		h.showForm(w, r, http.StatusOK, a, "", "otp.error.exhausted")
+		h.showForm(w, r, http.StatusOK, a, AccountName{}, "otp.error.exhausted")
 	case errors.Is(err, ErrStepExpired):
-		h.showForm(w, r, http.StatusOK, a, "", "change.error.expired")
+		h.showForm(w, r, http.StatusOK, a, AccountName{}, "change.error.expired")
 	default:
 		h.requestError(w, r, a, err)
 	}

@@ -2,12 +2,14 @@ package login
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"golang.org/x/text/language"
 
+	"github.com/sekisho/sekisho/identifier"
 	"github.com/sekisho/sekisho/storage"
 )
 
@@ -23,9 +25,12 @@ func returnsToProduct(a storage.AuthRequest) bool { return a.ResponseMode == res
 // ProductReset is a password reset a product starts for its user.
 type ProductReset struct {
 	ClientID  string
-	LoginHint string // the address filled in, or empty
-	ReturnTo  string // where the browser goes once the reset is done
-	UILocales []string
+	LoginHint string // the address (or account name) filled in, or empty
+	// Organization, in the organization sign-in modes, is the
+	// organization code filled in, read-only, or empty.
+	Organization string
+	ReturnTo     string // where the browser goes once the reset is done
+	UILocales    []string
 }
 
 // StartProductReset stores the sign-in behind a product's reset link and
@@ -33,8 +38,27 @@ type ProductReset struct {
 // client's registered URIs.
 func (f *Flow) StartProductReset(ctx context.Context, in ProductReset) (string, error) {
 	return f.startReturning(ctx, storage.AuthRequest{ClientID: in.ClientID, RedirectURI: in.ReturnTo,
-		ResponseMode: responseModeReturn, LoginHint: loginHint(in.LoginHint), UILocales: uiLocales(in.UILocales)})
+		ResponseMode: responseModeReturn, LoginHint: loginHint(in.LoginHint), Organization: in.Organization,
+		UILocales: uiLocales(in.UILocales)})
 }
+
+// linkOrganization is the organization code a reset link names, in its
+// canonical form: "" when the mode has none or the link names none;
+// ErrBadOrganization when it cannot be an organization code.
+func (f *Flow) linkOrganization(code string) (string, error) {
+	if !f.HasOrganization() || code == "" {
+		return "", nil
+	}
+	canonical, err := identifier.Username(code)
+	if err != nil {
+		return "", ErrBadOrganization
+	}
+	return canonical, nil
+}
+
+// ErrBadOrganization: a link's organization cannot be an organization
+// code.
+var ErrBadOrganization = errors.New("login: not an organization code")
 
 // loginHint bounds a login_hint from a link: an address, or nothing.
 func loginHint(s string) string {
@@ -62,13 +86,19 @@ func uiLocales(tags []string) []string {
 
 // startReset serves GET /reset without a sign-in: from a product
 // (client_id, login_hint, return_to: afterwards the browser returns
-// there), or on its own (login_hint: afterwards the account page). It
-// starts the sign-in the reset belongs to and opens its form.
+// there), or on its own (login_hint: afterwards the account page). In the
+// organization modes organization=CODE fills in the organization,
+// read-only. It starts the sign-in the reset belongs to and opens its
+// form.
 func (h *Handlers) startReset(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	locales := strings.Fields(q.Get("ui_locales"))
+	org, err := h.c.Flow.linkOrganization(q.Get("organization"))
+	if err != nil {
+		h.c.Pages.Error(w, r, http.StatusBadRequest, "error.invalid_request", "")
+		return
+	}
 	var id string
-	var err error
 	if clientID := q.Get("client_id"); clientID != "" {
 		_, home, known := h.c.OP.ClientDisplay(clientID)
 		switch {
@@ -80,10 +110,10 @@ func (h *Handlers) startReset(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		id, err = h.c.Flow.StartProductReset(r.Context(), ProductReset{ClientID: clientID, LoginHint: q.Get("login_hint"),
-			ReturnTo: q.Get("return_to"), UILocales: locales})
+			Organization: org, ReturnTo: q.Get("return_to"), UILocales: locales})
 	} else {
 		id, err = h.c.Flow.startReturning(r.Context(), storage.AuthRequest{ClientID: AccountClient, RedirectURI: "/account",
-			LoginHint: loginHint(q.Get("login_hint")), UILocales: uiLocales(locales)})
+			LoginHint: loginHint(q.Get("login_hint")), Organization: org, UILocales: uiLocales(locales)})
 	}
 	if err != nil {
 		h.requestError(w, r, storage.AuthRequest{}, err)

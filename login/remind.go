@@ -117,6 +117,7 @@ func (f *Flow) RemindUnmigrated(ctx context.Context, r Reminder) (RemindResult, 
 		r.Batch = 500
 	}
 	after := ""
+	names := &namer{f: f, codes: map[string]string{}}
 	for {
 		users, err := f.c.Store.ListUnmigrated(ctx, after, r.Batch)
 		if err != nil {
@@ -132,7 +133,11 @@ func (f *Flow) RemindUnmigrated(ctx context.Context, r Reminder) (RemindResult, 
 				res.Disabled++
 				continue
 			}
-			m, err := f.reminder(u, r)
+			name, err := names.of(ctx, u)
+			if err != nil {
+				return res, err
+			}
+			m, err := f.reminder(u, name, r)
 			if err != nil {
 				f.c.Logger.WarnContext(ctx, "compose reminder", "user_id", u.ID, "err", err)
 				res.Failed = append(res.Failed, u.ID)
@@ -152,14 +157,43 @@ func (f *Flow) RemindUnmigrated(ctx context.Context, r Reminder) (RemindResult, 
 	}
 }
 
-// reminder composes one user's reminder.
-func (f *Flow) reminder(u storage.User, r Reminder) (storage.OutboxMail, error) {
+// namer names accounts as the forms do, reading each organization once.
+type namer struct {
+	f     *Flow
+	codes map[string]string // organization id → code
+}
+
+func (n *namer) of(ctx context.Context, u storage.User) (AccountName, error) {
+	if !n.f.HasOrganization() {
+		return AccountName{Email: u.Email}, nil
+	}
+	code, ok := n.codes[u.OrganizationID]
+	if !ok {
+		org, err := n.f.c.Store.GetOrganization(ctx, u.OrganizationID)
+		if err != nil {
+			return AccountName{}, fmt.Errorf("login: load organization: %w", err)
+		}
+		code, n.codes[u.OrganizationID] = org.Code, org.Code
+	}
+	return AccountName{Organization: code, Email: u.Email, Username: u.Username}, nil
+}
+
+// reminder composes one user's reminder. Its link fills in the account
+// as the reset form asks for it: the organization and, in the
+// account-name mode, the account name (when the account has one).
+func (f *Flow) reminder(u storage.User, name AccountName, r Reminder) (storage.OutboxMail, error) {
 	lang := u.Lang
 	if lang == "" {
 		lang = r.DefaultLang
 	}
 	lang = i18n.Code(language.Make(lang))
 	q := url.Values{"login_hint": {u.Email}}
+	if f.HasOrganization() {
+		q.Set("organization", name.Organization)
+	}
+	if f.ByUsername() && name.Username != "" {
+		q.Set("login_hint", name.Username)
+	}
 	if r.ClientID != "" {
 		q.Set("client_id", r.ClientID)
 		q.Set("return_to", r.ReturnTo)

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/sekisho/sekisho/identifier"
 	"github.com/sekisho/sekisho/mail"
 	"github.com/sekisho/sekisho/password"
 	"github.com/sekisho/sekisho/secret"
@@ -58,23 +56,29 @@ type ResetStarted struct {
 	StepToken string
 }
 
-// StartReset sends a reset code to the account with the email, if there
-// is one and the limits allow, and always answers alike, in the same time.
-// a is the sign-in the user came from, loaded with Request; stepToken is
-// the browser's step cookie, if any (the code is bound to it, or to a new
-// one in ResetStarted).
-func (f *Flow) StartReset(ctx context.Context, a storage.AuthRequest, email, ip, lang, stepToken string) (ResetStarted, error) {
+// StartReset sends a reset code to the account the form names (its
+// address, or its organization and account name or address: the
+// request's organization, when it names one, wins), if there is one that
+// may reset by mail and the limits allow, and always answers alike, in
+// the same time. An unknown organization or account, an account waiting
+// for its invitation, a disabled one, one without a registered address
+// and one the request's client does not admit get no mail. a is the
+// sign-in the user came from, loaded with Request; stepToken is the
+// browser's step cookie, if any (the code is bound to it, or to a new one
+// in ResetStarted).
+func (f *Flow) StartReset(ctx context.Context, a storage.AuthRequest, name AccountName, ip, lang, stepToken string) (ResetStarted, error) {
 	start := time.Now()
 	defer func() { sleepUntil(ctx, start.Add(f.c.Reset.Floor)) }()
 	ticket := secret.RandomToken(32)
 	browserHash := f.bindStep(&stepToken)
 	out := ResetStarted{Ticket: ticket, StepToken: stepToken}
 	now := f.c.Now().UTC()
-	email = strings.TrimSpace(email)
+	name = f.named(a, name)
 	// Both caps are taken at once, before anything is looked up: over
-	// either, nothing is counted and no mail goes out.
+	// either, nothing is counted and no mail goes out. The account's key
+	// is its one normalised name, organization included.
 	ok, err := f.c.Store.TakeAttempt(ctx, now,
-		hourlyCap("reset:email:"+f.c.Hasher.Hash("throttle", identifier.Key(email)), f.c.Reset.PerEmail),
+		hourlyCap("reset:acct:"+f.c.Hasher.Hash("throttle", f.accountKey(name)), f.c.Reset.PerEmail),
 		hourlyCap("reset:ip:"+ip, f.c.Reset.PerIP))
 	if err != nil {
 		return out, fmt.Errorf("login: count reset: %w", err)
@@ -83,12 +87,25 @@ func (f *Flow) StartReset(ctx context.Context, a storage.AuthRequest, email, ip,
 		f.audit(ctx, storage.AuditEvent{Type: "password_reset_requested", ClientID: a.ClientID, IP: ip, Outcome: "failure", Detail: "rate_limited"}, now)
 		return out, nil
 	}
-	u, err := f.c.Store.GetUserByEmail(ctx, email)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Disabled) {
+	u, _, err := f.lookup(ctx, name)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && (u.Disabled || u.InvitedAt != nil)) {
 		return out, nil
 	}
 	if err != nil {
 		return out, fmt.Errorf("login: load user: %w", err)
+	}
+	refused := ""
+	if !f.mailable(u) {
+		refused = "no_address"
+	} else if admitted, err := f.admits(ctx, a, u); err != nil {
+		return out, err
+	} else if !admitted {
+		refused = "client_organization"
+	}
+	if refused != "" {
+		f.audit(ctx, storage.AuditEvent{Type: "password_reset_requested", OrganizationID: u.OrganizationID, UserID: u.ID,
+			ClientID: a.ClientID, IP: ip, Outcome: "failure", Detail: refused}, now)
+		return out, nil
 	}
 	code := secret.RandomDigits(6)
 	m, err := f.c.Mailer.Compose(lang, templates.MailResetCode, mail.Address{Name: u.Name, Email: u.Email},
@@ -98,8 +115,8 @@ func (f *Flow) StartReset(ctx context.Context, a storage.AuthRequest, email, ip,
 		// address that a header refuses) answers as an unknown one would:
 		// the page must not tell that the account exists.
 		f.c.Logger.WarnContext(ctx, "reset code mail cannot be composed", "user", u.ID, "err", err)
-		f.audit(ctx, storage.AuditEvent{Type: "password_reset_requested", UserID: u.ID, ClientID: a.ClientID, IP: ip,
-			Outcome: "failure", Detail: "undeliverable"}, now)
+		f.audit(ctx, storage.AuditEvent{Type: "password_reset_requested", OrganizationID: u.OrganizationID, UserID: u.ID,
+			ClientID: a.ClientID, IP: ip, Outcome: "failure", Detail: "undeliverable"}, now)
 		return out, nil
 	}
 	c := storage.OneTimeCode{ID: uuid.NewString(), Purpose: storage.PurposeReset, UserID: u.ID, AuthRequestID: a.ID,
@@ -108,7 +125,8 @@ func (f *Flow) StartReset(ctx context.Context, a storage.AuthRequest, email, ip,
 	if err := f.c.Store.CreateCode(ctx, c, &m); err != nil {
 		return out, fmt.Errorf("login: store reset code: %w", err)
 	}
-	f.audit(ctx, storage.AuditEvent{Type: "password_reset_requested", UserID: u.ID, ClientID: a.ClientID, IP: ip, Outcome: "success"}, now)
+	f.audit(ctx, storage.AuditEvent{Type: "password_reset_requested", OrganizationID: u.OrganizationID, UserID: u.ID,
+		ClientID: a.ClientID, IP: ip, Outcome: "success"}, now)
 	f.c.Mailer.SendNow(ctx, m.ID)
 	return out, nil
 }
@@ -166,17 +184,18 @@ func (f *Flow) Reset(ctx context.Context, a storage.AuthRequest, in ResetInput) 
 	end := f.c.Sessions.Prepare(storage.SessionEnd{UserID: u.ID, Now: now, Reason: storage.EndPasswordReset, RevokeAllTokens: true})
 	ended, err = f.c.Store.ChangePassword(ctx, storage.PasswordChange{
 		Code: &storage.CodeClaim{ID: c.ID, UserID: u.ID, Purpose: storage.PurposeReset, MaxFailures: rc.MaxFailures, Tried: true},
-		Now:  now, UserID: u.ID, PasswordHash: hash, VerifyEmail: true, End: &end, Mail: &changed,
-		Audit: &storage.AuditEvent{ID: uuid.NewString(), Time: now, Type: "password_reset", UserID: u.ID, ClientID: a.ClientID, IP: in.IP, Outcome: "success"}})
+		Now:  now, UserID: u.ID, PasswordHash: hash, VerifyEmail: true, End: &end, Mail: changed,
+		Audit: &storage.AuditEvent{ID: uuid.NewString(), Time: now, Type: "password_reset", OrganizationID: u.OrganizationID, UserID: u.ID,
+			ClientID: a.ClientID, IP: in.IP, Outcome: "success"}})
 	if errors.Is(err, storage.ErrAlreadyUsed) {
 		return SignedIn{Request: a}, ended, ErrWrongCode
 	}
 	if err != nil {
 		return SignedIn{Request: a}, ended, fmt.Errorf("login: complete reset: %w", err)
 	}
-	f.c.Mailer.SendNow(ctx, changed.ID)
+	f.sendNow(ctx, changed)
 	if u.Imported() {
-		f.audit(ctx, storage.AuditEvent{Type: "legacy_migrated", UserID: u.ID, ClientID: a.ClientID, IP: in.IP, Outcome: "success"}, now)
+		f.audit(ctx, storage.AuditEvent{Type: "legacy_migrated", OrganizationID: u.OrganizationID, UserID: u.ID, ClientID: a.ClientID, IP: in.IP, Outcome: "success"}, now)
 		t := now
 		u.MigratedAt, u.LegacyHash = &t, ""
 	}

@@ -5,12 +5,14 @@ import (
 	"net/http"
 
 	"github.com/sekisho/sekisho/password"
+	"github.com/sekisho/sekisho/storage"
 )
 
-// ForgotView is the data of the "forgot your password" email form.
+// ForgotView is the data of the "forgot your password" form, which asks
+// for the account as the sign-in form does.
 type ForgotView struct {
 	AuthRequestID string
-	Email         string
+	Account       AccountForm
 	ErrorKey      string
 	UILocales     []string
 }
@@ -18,12 +20,15 @@ type ForgotView struct {
 // ResetView is the data of the code and new-password form.
 type ResetView struct {
 	AuthRequestID string
-	Ticket        string
-	ErrorKey      string
-	ValidMinutes  int
-	Violations    []password.Violation
-	Rules         []password.Rule
-	UILocales     []string
+	// Mode is the sign-in mode (Identify*): in the account-name mode the
+	// code goes to the account's registered address, if it has one.
+	Mode         string
+	Ticket       string
+	ErrorKey     string
+	ValidMinutes int
+	Violations   []password.Violation
+	Rules        []password.Rule
+	UILocales    []string
 }
 
 // ForgotPage serves GET /reset?id=…: the email form. Without an id it
@@ -38,7 +43,8 @@ func (h *Handlers) ForgotPage(w http.ResponseWriter, r *http.Request) {
 		h.requestError(w, r, a, err)
 		return
 	}
-	h.c.Pages.Forgot(w, r, http.StatusOK, ForgotView{AuthRequestID: a.ID, Email: a.LoginHint, UILocales: a.UILocales})
+	h.c.Pages.Forgot(w, r, http.StatusOK, ForgotView{AuthRequestID: a.ID, Account: h.accountForm(a, h.c.Flow.hinted(a)),
+		UILocales: a.UILocales})
 }
 
 // ForgotSubmit serves POST /reset: sends a code if the account exists,
@@ -51,14 +57,19 @@ func (h *Handlers) ForgotSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang := h.c.Pages.Lang(w, r, a.UILocales)
-	started, err := h.c.Flow.StartReset(r.Context(), a, r.PostFormValue("email"), h.c.ClientIP(r), lang, h.stepToken(r))
+	started, err := h.c.Flow.StartReset(r.Context(), a, postedName(r), h.c.ClientIP(r), lang, h.stepToken(r))
 	if err != nil {
 		h.requestError(w, r, a, err)
 		return
 	}
 	h.setStepCookie(w, started.StepToken)
-	h.c.Pages.Reset(w, r, http.StatusOK, ResetView{AuthRequestID: id, Ticket: started.Ticket,
-		ValidMinutes: h.c.Flow.c.Reset.validMinutes(), Rules: h.c.Flow.c.Policy.Rules(), UILocales: a.UILocales})
+	h.c.Pages.Reset(w, r, http.StatusOK, h.resetView(a, started.Ticket))
+}
+
+// resetView is the code and new-password form of a's reset.
+func (h *Handlers) resetView(a storage.AuthRequest, ticket string) ResetView {
+	return ResetView{AuthRequestID: a.ID, Mode: h.c.Flow.Mode(), Ticket: ticket, ValidMinutes: h.c.Flow.c.Reset.validMinutes(),
+		Rules: h.c.Flow.c.Policy.Rules(), UILocales: a.UILocales}
 }
 
 // ResetSubmit serves POST /reset/verify: the code and the new password.
@@ -71,13 +82,13 @@ func (h *Handlers) ResetSubmit(w http.ResponseWriter, r *http.Request) {
 	in := ResetInput{Step: h.step(w, r, a), Code: r.PostFormValue("code"),
 		Password: r.PostFormValue("password"), Confirm: r.PostFormValue("confirm")}
 	res, ended, err := h.c.Flow.Reset(r.Context(), a, in)
-	view := ResetView{AuthRequestID: a.ID, Ticket: in.Ticket, ValidMinutes: h.c.Flow.c.Reset.validMinutes(),
-		Rules: h.c.Flow.c.Policy.Rules(), UILocales: a.UILocales}
+	view := h.resetView(a, in.Ticket)
 	var policy *PolicyError
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrCodeExhausted):
-		h.c.Pages.Forgot(w, r, http.StatusOK, ForgotView{AuthRequestID: a.ID, ErrorKey: "reset.error.exhausted", UILocales: a.UILocales})
+		h.c.Pages.Forgot(w, r, http.StatusOK, ForgotView{AuthRequestID: a.ID, Account: h.accountForm(a, AccountName{}),
+			ErrorKey: "reset.error.exhausted", UILocales: a.UILocales})
 		return
 	case errors.Is(err, ErrWrongCode):
 		view.ErrorKey = "reset.error.code"

@@ -1,6 +1,7 @@
 package op
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/sekisho/sekisho/identifier"
 )
 
 // Authorize serves /authorize (GET and POST). Before the library sees the
@@ -24,7 +27,16 @@ import (
 //     response_type other than code (unsupported_response_type), a
 //     code_challenge that is not 43-128 unreserved characters
 //     (invalid_request), and an id_token_hint that is an access token
-//     (login_required, as for any invalid hint).
+//     (login_required, as for any invalid hint), and an organization that
+//     cannot be an organization code (invalid_request).
+//
+// organization=CODE (Auth0's convention) names the organization whose
+// member signs in, in the organization sign-in modes (ignored in the
+// email mode): the library's parsed request has no such field, so it
+// travels through the request's context to CreateAuthRequest, which
+// stores it with the request; the sign-in form then shows it read-only.
+// Whether such an organization exists is not told before the password
+// (an unknown one gets the ordinary failure answer).
 //
 // The library's authorize function then runs directly (not its router,
 // whose CORS handling must not apply here). Every authorization response
@@ -58,7 +70,30 @@ func (p *Provider) Authorize(w http.ResponseWriter, r *http.Request) {
 			oidc.ErrLoginRequired().WithDescription("the id_token_hint is not an ID token"))
 		return
 	}
+	if code := form.Get("organization"); p.organizations && code != "" {
+		canonical, err := identifier.Username(code)
+		if err != nil {
+			p.redirectError(w, r, redirects[0], form.Get("state"),
+				oidc.ErrInvalidRequest().WithDescription("organization is not an organization code"))
+			return
+		}
+		r = r.WithContext(withOrganization(r.Context(), canonical))
+	}
 	zop.Authorize(newISSWriter(w, r, p.issuer), p.withIssuer(r), p.zp)
+}
+
+// organizationKey carries the organization=CODE of an authorization
+// request from Authorize to CreateAuthRequest.
+type organizationKey struct{}
+
+func withOrganization(ctx context.Context, code string) context.Context {
+	return context.WithValue(ctx, organizationKey{}, code)
+}
+
+// organizationFrom is the organization code the request named, or "".
+func organizationFrom(ctx context.Context) string {
+	code, _ := ctx.Value(organizationKey{}).(string)
+	return code
 }
 
 // authorizeParamsError checks the parameters of an authorization request

@@ -58,8 +58,11 @@ type Provider struct {
 	pages   ErrorPages
 	cors    *cors.Cors
 	issuer  string
-	now     func() time.Time
-	log     *slog.Logger
+	// organizations: the sign-in mode names organizations, so
+	// /authorize takes organization=CODE.
+	organizations bool
+	now           func() time.Time
+	log           *slog.Logger
 
 	discoMu      sync.Mutex
 	discoVersion uint64
@@ -108,7 +111,7 @@ func New(c Config) (*Provider, error) {
 		return nil, fmt.Errorf("op: new provider: %w", err)
 	}
 	return &Provider{zp: zp, storage: st, clients: clients, keys: c.Keys, pages: c.Pages, cors: cors.New(*corsOptions(c.Config)),
-		issuer: c.Config.Issuer, now: c.Now, log: c.Logger}, nil
+		issuer: c.Config.Issuer, organizations: c.Config.Login.HasOrganization(), now: c.Now, log: c.Logger}, nil
 }
 
 // supportedScopes are the scopes a browser client may ask for at
@@ -278,7 +281,8 @@ func (p *Provider) discovery(ctx context.Context) ([]byte, string, error) {
 	// not a device, so no NIST level is claimed.
 	d.ACRValuesSupported = []string{"urn:sekisho:acr:pwd", "urn:sekisho:acr:pwd+email-otp", "urn:sekisho:acr:legacy"}
 	d.ClaimsSupported = []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp",
-		"at_hash", "c_hash", "sid", "name", "preferred_username", "email", "email_verified"}
+		"at_hash", "c_hash", "sid", "name", "preferred_username", "email", "email_verified",
+		ClaimOrgID, ClaimOrgCode, ClaimOrgName, ClaimRoles}
 	raw, err := json.Marshal(d)
 	if err != nil {
 		return nil, "", err

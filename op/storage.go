@@ -96,6 +96,7 @@ func (s *opStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest
 		Prompt:              req.Prompt,
 		LoginHint:           req.LoginHint,
 		HintUserID:          hintUserID,
+		Organization:        organizationFrom(ctx),
 		ACRValues:           req.ACRValues,
 		CreatedAt:           now,
 		ExpiresAt:           now.Add(s.lifetimes.AuthRequest.D()),
@@ -510,10 +511,18 @@ func (s *opStorage) setUserinfo(ctx context.Context, ui *oidc.UserInfo, userID, 
 	}
 	ui.Subject = u.ID
 	for _, sc := range scopes {
+		if err := s.memberClaims(ctx, ui, u, sc); err != nil {
+			return err
+		}
 		switch sc {
 		case oidc.ScopeProfile:
 			ui.Name = u.Name
+			// The account name, when the account has one (the name people
+			// sign in with in the organization+username mode).
 			ui.PreferredUsername = u.Email
+			if u.Username != "" {
+				ui.PreferredUsername = u.Username
+			}
 		case oidc.ScopeEmail:
 			ui.Email = u.Email
 			ui.EmailVerified = oidc.Bool(u.EmailVerified)
@@ -525,6 +534,42 @@ func (s *opStorage) setUserinfo(ctx context.Context, ui *oidc.UserInfo, userID, 
 	}
 	return nil
 }
+
+// memberClaims sets the claims of the member's organization (scope
+// organization: org_id, org_code, org_name) and role (scope roles:
+// roles, the one role the member holds now, or an empty list when they
+// hold none), read when the claims are made: a refreshed token carries
+// the role of the moment.
+func (s *opStorage) memberClaims(ctx context.Context, ui *oidc.UserInfo, u storage.User, scope string) error {
+	switch scope {
+	case ScopeOrganization:
+		org, err := s.store.GetOrganization(ctx, u.OrganizationID)
+		if err != nil {
+			return fmt.Errorf("op: load organization: %w", err)
+		}
+		ui.AppendClaims(ClaimOrgID, org.ID)
+		ui.AppendClaims(ClaimOrgCode, org.Code)
+		ui.AppendClaims(ClaimOrgName, org.Name)
+	case ScopeRoles:
+		roles := []string{}
+		if u.Role != "" {
+			roles = append(roles, u.Role)
+		}
+		ui.AppendClaims(ClaimRoles, roles)
+	}
+	return nil
+}
+
+// Scopes and claims of organizations and roles. A client receives them
+// when it lists the scope in clients[].scopes.
+const (
+	ScopeOrganization = "organization"
+	ScopeRoles        = "roles"
+	ClaimOrgID        = "org_id"
+	ClaimOrgCode      = "org_code"
+	ClaimOrgName      = "org_name"
+	ClaimRoles        = "roles"
+)
 
 // ScopeLegacy asks for the user's id in the legacy product (`legacy_id`),
 // for clients with legacy_claims.

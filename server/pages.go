@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/text/language"
 
+	"github.com/sekisho/sekisho/config"
 	"github.com/sekisho/sekisho/i18n"
 	"github.com/sekisho/sekisho/login"
 	"github.com/sekisho/sekisho/op"
@@ -23,6 +24,9 @@ type pages struct {
 	r      *templates.Renderer
 	secure bool
 	log    *slog.Logger
+	// labels are the configured labels of the organization and account
+	// name fields (login.labels).
+	labels config.LoginLabels
 }
 
 const langCookie = "lang"
@@ -59,8 +63,21 @@ func (p *pages) Login(w http.ResponseWriter, r *http.Request, status int, v logi
 	// Language links of an answer to a POST go back to the form.
 	b := formPage(p.base(w, r, v.UILocales), r, v.AuthRequestID)
 	p.logErr(r, p.r.RenderLogin(w, status, templates.LoginPage{Base: b, AuthRequestID: v.AuthRequestID,
-		Email: v.Email, ClientName: v.ClientName, Error: v.ErrorKey, ForgotURL: v.ForgotURL,
+		Account: p.accountFields(b, v.Account), ClientName: v.ClientName, Error: v.ErrorKey, ForgotURL: v.ForgotURL,
 		LegacyName: v.LegacyName, LegacyReset: v.LegacyReset, LegacyForm: v.LegacyForm, LegacyURL: v.LegacyURL}))
+}
+
+// accountFields are the account fields of a form in the page's language.
+func (p *pages) accountFields(b templates.Base, a login.AccountForm) templates.AccountFields {
+	lang := i18n.Code(b.Lang)
+	f := templates.AccountFields{Email: a.Email}
+	if a.Mode != login.IdentifyEmail {
+		f.OrganizationLabel, f.Organization, f.OrganizationLocked = p.labels.Organization.In(lang), a.Organization, a.OrganizationLocked
+	}
+	if a.Mode == login.IdentifyOrgUsername {
+		f.UsernameLabel, f.Username, f.Email = p.labels.Username.In(lang), a.Username, ""
+	}
+	return f
 }
 
 // Lang is the language of pages and mails for r.
@@ -71,13 +88,15 @@ func (p *pages) Lang(w http.ResponseWriter, r *http.Request, uiLocales []string)
 func (p *pages) Forgot(w http.ResponseWriter, r *http.Request, status int, v login.ForgotView) {
 	b := p.base(w, r, v.UILocales)
 	b.CurrentURL = &url.URL{Path: "/reset", RawQuery: url.Values{"id": {v.AuthRequestID}}.Encode()}
-	p.logErr(r, p.r.RenderForgot(w, status, templates.ForgotPage{Base: b, AuthRequestID: v.AuthRequestID, Email: v.Email, Error: v.ErrorKey}))
+	p.logErr(r, p.r.RenderForgot(w, status, templates.ForgotPage{Base: b, AuthRequestID: v.AuthRequestID,
+		Account: p.accountFields(b, v.Account), Error: v.ErrorKey}))
 }
 
 func (p *pages) Reset(w http.ResponseWriter, r *http.Request, status int, v login.ResetView) {
 	b := p.base(w, r, v.UILocales)
 	b.CurrentURL = &url.URL{Path: "/reset", RawQuery: url.Values{"id": {v.AuthRequestID}}.Encode()}
-	p.logErr(r, p.r.RenderReset(w, status, templates.ResetPage{Base: b, AuthRequestID: v.AuthRequestID, Ticket: v.Ticket, ValidMinutes: v.ValidMinutes,
+	p.logErr(r, p.r.RenderReset(w, status, templates.ResetPage{Base: b, AuthRequestID: v.AuthRequestID, Ticket: v.Ticket,
+		ByUsername: v.Mode == login.IdentifyOrgUsername, ValidMinutes: v.ValidMinutes,
 		Error: v.ErrorKey, Violations: messages(v.Violations), Rules: messages(v.Rules)}))
 }
 
@@ -168,10 +187,18 @@ func (p *pages) Account(w http.ResponseWriter, r *http.Request, status int, v lo
 	for i, e := range v.SignIns {
 		signIns[i] = templates.SignInEntry{Time: e.Time, IP: e.IP, Browser: e.Detail, Client: e.ClientName}
 	}
-	p.logErr(r, p.r.RenderAccount(w, status, templates.AccountPage{Base: b, Name: v.User.Name, Email: v.User.Email,
+	page := templates.AccountPage{Base: b, Name: v.User.Name, Email: v.User.Email,
 		EmailVerified: v.User.EmailVerified, OTPChoice: v.OTPChoice, OTPEnabled: v.User.OTPEnabled,
 		Notice: message(v.Notice), Error: message(v.Error), Section: v.Section,
-		Violations: messages(v.Violations), Rules: messages(v.Rules), SignIns: signIns}))
+		Violations: messages(v.Violations), Rules: messages(v.Rules), SignIns: signIns}
+	lang := i18n.Code(b.Lang)
+	if v.Organization.ID != "" {
+		page.OrganizationLabel, page.Organization = p.labels.Organization.In(lang), v.Organization.Name+" ("+v.Organization.Code+")"
+	}
+	if v.User.Username != "" {
+		page.UsernameLabel, page.Username = p.labels.Username.In(lang), v.User.Username
+	}
+	p.logErr(r, p.r.RenderAccount(w, status, page))
 }
 
 func (p *pages) Message(w http.ResponseWriter, r *http.Request, status int, v login.MessageView) {

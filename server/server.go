@@ -101,6 +101,12 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		o.Now = time.Now
 	}
 	log := o.Logger
+	// Addresses are unique across the deployment in the email sign-in
+	// mode, within each organization otherwise. A clash (one address in
+	// two organizations) refuses the email mode; the error names them.
+	if err := o.Store.SetEmailScope(ctx, cfg.Login.Identifier == config.IdentifierEmail); err != nil {
+		return nil, fmt.Errorf("server: login.identifier %s: %w", cfg.Login.Identifier, err)
+	}
 	keys, err := secret.Parse(cfg.Secret)
 	if err != nil {
 		return nil, fmt.Errorf("server: SEKISHO_SECRET: %w", err)
@@ -115,7 +121,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	https := strings.HasPrefix(cfg.Issuer, "https://")
-	pg := &pages{r: renderer, secure: https, log: log}
+	pg := &pages{r: renderer, secure: https, log: log, labels: cfg.Login.Labels}
 	m := newMetrics()
 	provider, err := op.New(op.Config{Config: cfg, Store: o.Store, Keys: km, Hasher: keys,
 		CryptoKey: keys.OPCryptoKey(), Pages: pg, LoginPath: "/login", Now: o.Now, Logger: log,
@@ -367,8 +373,13 @@ func newFlow(o Options, keys *secret.Keys, outbox login.Mailer, logout *op.Logou
 			MaxSendsPerHour: cfg.OTP.MaxSendsPerHour, RememberDevice: cfg.OTP.RememberDevice.D(), NotifyLogin: cfg.Notify.Login},
 		Account: login.AccountConfig{BaseURL: cfg.Issuer, VerifyTTL: cfg.Email.VerifyLifetime.D(),
 			RequestTTL: cfg.Lifetimes.AuthRequest.D(), PerHour: cfg.Reset.PerEmailPerHour},
-		Legacy: legacyConfig(cfg),
-		Now:    o.Now, Logger: o.Logger}), nil
+		Legacy:     legacyConfig(cfg),
+		Identifier: cfg.Login.Identifier,
+		ClientOrganizations: func(id string) []string {
+			cl, _ := cfg.Client(id)
+			return cl.Organizations
+		},
+		Now: o.Now, Logger: o.Logger}), nil
 }
 
 // legacyConfig is the bridge for imported users. Imported hashes are

@@ -270,6 +270,11 @@ type LoginCompletion struct {
 	// Mail, when set, is enqueued (a sign-in notification).
 	Mail  *OutboxMail
 	Audit *AuditEvent
+	// Interactive: the user signed in by hand (a typed password, a
+	// completed reset), so the account's LastLoginAt becomes Now; never
+	// for the reuse of an SSO session. ErrNotFound, and nothing written,
+	// when the user does not exist.
+	Interactive bool
 }
 
 // CodeClaim names a one-time code to claim: it must be usable at the

@@ -11,9 +11,9 @@ type LoginPage struct {
 	// AuthRequestID is the auth request id, sent back in the hidden field
 	// "id". The form carries no CSRF token: the Origin check protects it.
 	AuthRequestID string
-	// Email prefills the email field (login_hint, or the address the user
-	// just typed).
-	Email string
+	// Account is the fields that name the account, prefilled (login_hint,
+	// the request's organization, or what the user just typed).
+	Account AccountFields
 	// ClientName is the display name of the relying application, shown as
 	// "Sign in to continue to …"; empty shows a generic line.
 	ClientName string
@@ -26,14 +26,51 @@ type LoginPage struct {
 	// product (their first sign-in here needs a password reset).
 	LegacyName string
 	// LegacyReset shows, instead of an error, that the legacy product's
-	// password was right and offers the reset for Email (a form posting
-	// id and email to /reset).
+	// password was right and offers the reset for Account (a form posting
+	// id and the account's fields to /reset).
 	LegacyReset bool
 	// LegacyForm makes this the legacy product's form (title, lead with
 	// LegacyName), posted to /login/legacy.
 	LegacyForm bool
 	// LegacyURL, when set, links to that form from the unified one.
 	LegacyURL string
+}
+
+// AccountFields are the fields that name an account on the sign-in and
+// "forgot your password" forms, as the sign-in mode (login.identifier)
+// asks for them: the organization code (organization modes), then the
+// account name (account-name mode) or the email address. Labels come
+// from the configuration, in the page's language.
+type AccountFields struct {
+	// OrganizationLabel, when set, shows the organization field
+	// (<input name="organization" autocomplete="organization">).
+	OrganizationLabel string
+	Organization      string
+	// OrganizationLocked makes the organization field read-only: the
+	// authorization request names the organization.
+	OrganizationLocked bool
+	// UsernameLabel, when set, asks for the account name (a text input
+	// with autocomplete="username") instead of the email address.
+	UsernameLabel string
+	Username      string
+	Email         string
+	// Focus and ErrorID are set by the render methods: the field that
+	// takes autofocus ("" for none: the password field takes it on the
+	// sign-in form), and the id of the error the fields are described by.
+	Focus, ErrorID string
+}
+
+// firstEmpty names the first account field without a value, or "".
+func (a AccountFields) firstEmpty() string {
+	switch {
+	case a.OrganizationLabel != "" && a.Organization == "":
+		return "organization"
+	case a.UsernameLabel != "" && a.Username == "":
+		return "username"
+	case a.UsernameLabel == "" && a.Email == "":
+		return "email"
+	}
+	return ""
 }
 
 // Message is a catalog key with its arguments.
@@ -47,7 +84,7 @@ type Message struct {
 type ForgotPage struct {
 	Base
 	AuthRequestID string
-	Email         string
+	Account       AccountFields
 	// Error is the catalog key of an error above the form, or empty.
 	Error string
 }
@@ -58,10 +95,13 @@ type ResetPage struct {
 	Base
 	AuthRequestID string
 	Ticket        string
-	ValidMinutes  int       // how long the emailed code is valid
-	Error         string    // catalog key, or empty
-	Violations    []Message // password rules broken
-	Rules         []Message // the rules, shown up front
+	// ByUsername: the code went to the named account's registered
+	// address, if it has one (account-name sign-in), not to a typed one.
+	ByUsername   bool
+	ValidMinutes int       // how long the emailed code is valid
+	Error        string    // catalog key, or empty
+	Violations   []Message // password rules broken
+	Rules        []Message // the rules, shown up front
 }
 
 // ErrorPage is the data of a readable error page.
@@ -145,12 +185,23 @@ func (r *Renderer) RenderLogin(w http.ResponseWriter, status int, p LoginPage) e
 		title = "legacy.form_title"
 	}
 	p.Base = p.Base.complete(title)
+	p.Account.Focus, p.Account.ErrorID = p.Account.firstEmpty(), ""
+	if p.Error != "" {
+		p.Account.ErrorID = "login-error"
+	}
 	return r.render(w, status, pageLogin, p.Lang, p)
 }
 
 // RenderForgot writes the password-reset email form.
 func (r *Renderer) RenderForgot(w http.ResponseWriter, status int, p ForgotPage) error {
 	p.Base = p.Base.complete("reset.title")
+	p.Account.Focus, p.Account.ErrorID = p.Account.firstEmpty(), ""
+	if p.Account.Focus == "" {
+		p.Account.Focus = "email"
+		if p.Account.UsernameLabel != "" {
+			p.Account.Focus = "username"
+		}
+	}
 	return r.render(w, status, pageForgot, p.Lang, p)
 }
 
@@ -246,7 +297,16 @@ type SignInEntry struct {
 // /account/otp and /account/logout-all.
 type AccountPage struct {
 	Base
-	Name          string
+	Name string
+	// Organization (the organization's name and code) and Username (the
+	// account name), when set, are listed under their configured labels
+	// (organization sign-in modes).
+	OrganizationLabel string
+	Organization      string
+	UsernameLabel     string
+	Username          string
+	// Email is the account's address, or empty (an account-name account
+	// without one: the page says so, and the form below adds one).
 	Email         string
 	EmailVerified bool
 	// PendingEmail is a new address waiting for its verification link,

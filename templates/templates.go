@@ -111,7 +111,7 @@ func New() (*Renderer, error) {
 		}
 		r.pages[code] = make(map[string]*template.Template, len(requiredPages))
 		for _, page := range requiredPages {
-			tmpl, err := template.New(page).Funcs(funcs).ParseFS(files, "html/layout.html", "html/"+page+".html")
+			tmpl, err := template.New(page).Funcs(funcs).ParseFS(files, "html/layout.html", "html/fields.html", "html/"+page+".html")
 			if err != nil {
 				return nil, fmt.Errorf("templates: parse page %s: %w", page, err)
 			}

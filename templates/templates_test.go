@@ -50,7 +50,31 @@ var pageCases = []pageCase{
 		return r.RenderLogin(w, http.StatusOK, LoginPage{Base: b, AuthRequestID: "req-1", ClientName: "Portal"})
 	}},
 	{"login error", http.StatusUnauthorized, func(r *Renderer, w http.ResponseWriter, b Base) error {
-		return r.RenderLogin(w, http.StatusUnauthorized, LoginPage{Base: b, AuthRequestID: "req-1", Email: "a@example.com", Error: "login.error.invalid", ForgotURL: "/forgot"})
+		return r.RenderLogin(w, http.StatusUnauthorized, LoginPage{Base: b, AuthRequestID: "req-1", Account: AccountFields{Email: "a@example.com"}, Error: "login.error.invalid", ForgotURL: "/forgot"})
+	}},
+	{"login organization+username", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderLogin(w, http.StatusOK, LoginPage{Base: b, AuthRequestID: "req-1", Account: orgUsername, ForgotURL: "/reset?id=req-1"})
+	}},
+	{"login organization+email locked", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderLogin(w, http.StatusOK, LoginPage{Base: b, AuthRequestID: "req-1", Account: orgEmailLocked, Error: "login.error.invalid_org"})
+	}},
+	{"login no address", http.StatusForbidden, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderLogin(w, http.StatusForbidden, LoginPage{Base: b, AuthRequestID: "req-1", Account: orgUsername, Error: "login.error.no_address"})
+	}},
+	{"login legacy reset by account name", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderLogin(w, http.StatusOK, LoginPage{Base: b, AuthRequestID: "req-1", Account: orgUsername, LegacyReset: true, LegacyName: "Old"})
+	}},
+	{"forgot", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderForgot(w, http.StatusOK, ForgotPage{Base: b, AuthRequestID: "req-1", Account: AccountFields{Email: "a@example.com"}})
+	}},
+	{"forgot organization+username", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderForgot(w, http.StatusOK, ForgotPage{Base: b, AuthRequestID: "req-1", Account: orgUsername, Error: "reset.error.exhausted"})
+	}},
+	{"reset", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderReset(w, http.StatusOK, ResetPage{Base: b, AuthRequestID: "req-1", Ticket: "tk", ValidMinutes: 15, Rules: testRules})
+	}},
+	{"reset by account name", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderReset(w, http.StatusOK, ResetPage{Base: b, AuthRequestID: "req-1", Ticket: "tk", ByUsername: true, ValidMinutes: 15, Rules: testRules})
 	}},
 	{"error", http.StatusBadRequest, func(r *Renderer, w http.ResponseWriter, b Base) error {
 		return r.RenderError(w, http.StatusBadRequest, ErrorPage{Base: b, Message: "error.unknown_client"})
@@ -98,6 +122,10 @@ var pageCases = []pageCase{
 	{"account", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
 		return r.RenderAccount(w, http.StatusOK, AccountPage{Base: b, Email: "a@example.com", EmailVerified: true, Rules: testRules})
 	}},
+	{"account without an address", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderAccount(w, http.StatusOK, AccountPage{Base: b, OrganizationLabel: "施設コード", Organization: "Hotel (H-1)",
+			UsernameLabel: "アカウント名", Username: "frontdesk", Rules: testRules})
+	}},
 	{"account full", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
 		return r.RenderAccount(w, http.StatusOK, AccountPage{Base: b, Name: "Aiko", Email: "a@example.com", PendingEmail: "b@example.com",
 			OTPChoice: true, OTPEnabled: true, Notice: Message{Key: "account.password_changed"}, Rules: testRules, SignIns: testSignIns})
@@ -117,6 +145,12 @@ var pageCases = []pageCase{
 		return r.RenderMessage(w, http.StatusGone, MessagePage{Base: b, Message: Message{Key: "verify.expired"}})
 	}},
 }
+
+// Account fields of the organization modes, with configured labels.
+var (
+	orgUsername    = AccountFields{OrganizationLabel: "施設コード", Organization: "H-1", UsernameLabel: "アカウント名"}
+	orgEmailLocked = AccountFields{OrganizationLabel: "Login ID", Organization: "ACME", OrganizationLocked: true, Email: "a@example.com"}
+)
 
 // testRules are password rules as the password package reports them.
 var testRules = []Message{
@@ -320,7 +354,7 @@ func TestLogin(t *testing.T) {
 			err := r.RenderLogin(w, http.StatusOK, LoginPage{
 				Base:          Base{Lang: l.tag},
 				AuthRequestID: `req"<1>`,
-				Email:         "user@example.com",
+				Account:       AccountFields{Email: "user@example.com"},
 				ClientName:    "<b>x</b>",
 			})
 			if err != nil {
@@ -1379,4 +1413,126 @@ func textNodes(doc *html.Node) []string {
 		}
 	}
 	return out
+}
+
+// TestAccountFields: the sign-in and "forgot your password" forms ask for
+// the account as the sign-in mode does, keeping the autocomplete
+// contract: organization (autocomplete=organization, read-only when the
+// request names it), then the account field (autocomplete=username: a
+// text input for an account name, an email input otherwise), each with
+// its configured label; autofocus goes to the first empty field.
+func TestAccountFields(t *testing.T) {
+	r := newRenderer(t)
+	type input struct{ Type, Name, Value, Autocomplete, Label string }
+	type flags struct{ Readonly, Autofocus bool }
+	for _, tc := range []struct {
+		name     string
+		account  AccountFields
+		want     []input
+		flags    map[string]flags // by name
+		wantLead string           // of the forgot page
+	}{
+		{"email", AccountFields{Email: "a@example.com"},
+			[]input{{"email", "email", "a@example.com", "username", "login.email"}},
+			map[string]flags{"email": {}, "password": {Autofocus: true}}, "reset.forgot_lead"},
+		{"organization+username", AccountFields{OrganizationLabel: "施設コード", UsernameLabel: "アカウント名", Organization: "H-1"},
+			[]input{{"text", "organization", "H-1", "organization", "施設コード"}, {"text", "username", "", "username", "アカウント名"}},
+			map[string]flags{"organization": {}, "username": {Autofocus: true}, "password": {}}, "reset.forgot_lead_org"},
+		{"organization+email, organization named by the request", orgEmailLocked,
+			[]input{{"text", "organization", "ACME", "organization", "Login ID"}, {"email", "email", "a@example.com", "username", "login.email"}},
+			map[string]flags{"organization": {Readonly: true}, "email": {}, "password": {Autofocus: true}}, "reset.forgot_lead_org"},
+		{"organization+email, empty", AccountFields{OrganizationLabel: "Login ID"},
+			[]input{{"text", "organization", "", "organization", "Login ID"}, {"email", "email", "", "username", "login.email"}},
+			map[string]flags{"organization": {Autofocus: true}, "email": {}, "password": {}}, "reset.forgot_lead_org"},
+	} {
+		for _, l := range langs {
+			t.Run(tc.name+"/"+l.code, func(t *testing.T) {
+				want := slices.Clone(tc.want)
+				for i := range want {
+					if strings.HasPrefix(want[i].Label, "login.") {
+						want[i].Label = i18n.T(l.tag, want[i].Label)
+					}
+				}
+				fieldsOf := func(f *html.Node) ([]input, map[string]flags) {
+					var got []input
+					fl := map[string]flags{}
+					for _, in := range htmltest.Find(f, tagIs("input")) {
+						name := htmltest.Attr(in, "name")
+						if htmltest.Attr(in, "type") == "hidden" {
+							continue
+						}
+						fl[name] = flags{htmltest.HasAttr(in, "readonly"), htmltest.HasAttr(in, "autofocus")}
+						if name == "password" {
+							continue
+						}
+						got = append(got, input{htmltest.Attr(in, "type"), name, htmltest.Attr(in, "value"),
+							htmltest.Attr(in, "autocomplete"), labelText(f, htmltest.Attr(in, "id"))})
+					}
+					return got, fl
+				}
+				w := httptest.NewRecorder()
+				if err := r.RenderLogin(w, http.StatusOK, LoginPage{Base: Base{Lang: l.tag}, AuthRequestID: "req-1", Account: tc.account}); err != nil {
+					t.Fatal(err)
+				}
+				doc := parseHTML(t, w.Body.String())
+				got, fl := fieldsOf(checkFormOnce(t, doc, "/login"))
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("sign-in form (-want +got):\n%s", diff)
+				}
+				if diff := cmp.Diff(tc.flags, fl); diff != "" {
+					t.Errorf("sign-in form readonly/autofocus (-want +got):\n%s", diff)
+				}
+
+				w = httptest.NewRecorder()
+				if err := r.RenderForgot(w, http.StatusOK, ForgotPage{Base: Base{Lang: l.tag}, AuthRequestID: "req-1", Account: tc.account}); err != nil {
+					t.Fatal(err)
+				}
+				doc = parseHTML(t, w.Body.String())
+				got, fl = fieldsOf(checkFormOnce(t, doc, "/reset"))
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("forgot form (-want +got):\n%s", diff)
+				}
+				if ro := fl["organization"].Readonly; ro != tc.account.OrganizationLocked {
+					t.Errorf("forgot form: organization readonly %v, want %v", ro, tc.account.OrganizationLocked)
+				}
+				if lead := i18n.T(l.tag, tc.wantLead); !slices.Contains(textNodes(doc), lead) {
+					t.Errorf("forgot page lacks the lead %q", lead)
+				}
+			})
+		}
+	}
+}
+
+// TestLegacyResetPostsTheAccount: the offer to reset after a right legacy
+// password posts the account's name as the mode asks for it.
+func TestLegacyResetPostsTheAccount(t *testing.T) {
+	r := newRenderer(t)
+	for _, tc := range []struct {
+		account AccountFields
+		want    []field
+	}{
+		{AccountFields{Email: "a@example.com"}, []field{{"hidden", "id", "", "req-1", ""}, {"hidden", "email", "", "a@example.com", ""}}},
+		{AccountFields{OrganizationLabel: "x", Organization: "H-1", UsernameLabel: "y", Username: "desk"},
+			[]field{{"hidden", "id", "", "req-1", ""}, {"hidden", "organization", "", "H-1", ""}, {"hidden", "username", "", "desk", ""}}},
+	} {
+		w := httptest.NewRecorder()
+		if err := r.RenderLogin(w, http.StatusOK, LoginPage{Base: Base{Lang: language.English}, AuthRequestID: "req-1", Account: tc.account,
+			LegacyReset: true}); err != nil {
+			t.Fatal(err)
+		}
+		doc := parseHTML(t, w.Body.String())
+		if diff := cmp.Diff(tc.want, formFields(checkFormOnce(t, doc, "/reset"))); diff != "" {
+			t.Errorf("reset offer fields (-want +got):\n%s", diff)
+		}
+	}
+}
+
+// checkFormOnce returns the one form of doc posting to action.
+func checkFormOnce(t *testing.T, doc *html.Node, action string) *html.Node {
+	t.Helper()
+	forms := formByAction(doc, action)
+	if len(forms) != 1 {
+		t.Fatalf("found %d forms posting to %s, want 1", len(forms), action)
+	}
+	return forms[0]
 }

@@ -108,6 +108,12 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*gorm
 		st.Close()
 		return nil, err
 	}
+	// Writes keep the uniqueness of the configured sign-in mode (the
+	// deployment-wide key of the email mode), as the server does.
+	if err := st.SetEmailScope(ctx, cfg.Login.Identifier == config.IdentifierEmail); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("login.identifier %s: %w", cfg.Login.Identifier, err)
+	}
 	return st, nil
 }
 

@@ -93,6 +93,15 @@ func (s *Store) CompleteLogin(ctx context.Context, c storage.LoginCompletion) er
 		if res.RowsAffected == 0 {
 			return storage.ErrNotFound
 		}
+		if c.Interactive {
+			res := tx.Model(&userRow{}).Where("id = ?", c.UserID).Update("last_login_at", utc(c.Now))
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 0 {
+				return storage.ErrNotFound
+			}
+		}
 		if c.Device != nil {
 			if err := saveDevice(tx, *c.Device); err != nil {
 				return err

@@ -448,7 +448,9 @@ func (s *Store) SetEmailScope(ctx context.Context, global bool) error {
 			return fmt.Errorf("%w: in the email sign-in mode an address belongs to one account of the deployment, "+
 				"but these addresses have accounts in several organizations:\n  %s", storage.ErrConflict, strings.Join(lines, "\n  "))
 		}
-		return tx.Model(&userRow{}).Where("email_lower <> ''").
+		// Only rows that differ are written: every start (and every CLI
+		// command) sets the scope, and a large table stays untouched.
+		return tx.Model(&userRow{}).Where("email_lower <> '' AND (email_unique IS NULL OR email_unique <> email_lower)").
 			Updates(map[string]any{"email_unique": gorm.Expr("email_lower")}).Error
 	})
 	if err == nil {

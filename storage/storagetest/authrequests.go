@@ -207,6 +207,46 @@ func testCompleteLogin(t *testing.T, s storage.Storage) {
 	}
 }
 
+// testCompleteLoginLastLogin: an interactive completion moves the
+// user's LastLoginAt in its transaction; the reuse of a session does not;
+// an interactive completion for an unknown user writes nothing.
+func testCompleteLoginLastLogin(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	must(t, s.CreateUser(ctx, newUser("u1", "a@example.com")))
+	first := t0.Add(5 * time.Minute)
+	for _, id := range []string{"ar1", "ar2", "ar3"} {
+		must(t, s.CreateAuthRequest(ctx, newAuthRequest(id)))
+	}
+	lastLogin := func() *time.Time {
+		t.Helper()
+		u, err := s.GetUser(ctx, "u1")
+		must(t, err)
+		return u.LastLoginAt
+	}
+	if got := lastLogin(); got != nil {
+		t.Fatalf("LastLoginAt of a new user = %v, want nil", got)
+	}
+	sess := newSession("s1", "u1")
+	must(t, s.CompleteLogin(ctx, storage.LoginCompletion{AuthRequestID: "ar1", UserID: "u1", SessionID: "s1",
+		AuthTime: first, Now: first, NewSession: &sess, Interactive: true}))
+	if got := lastLogin(); got == nil || !got.Equal(first) {
+		t.Errorf("LastLoginAt after an interactive sign-in = %v, want %v", got, first)
+	}
+	// The SSO session answers another request: the clock stays.
+	must(t, s.CompleteLogin(ctx, storage.LoginCompletion{AuthRequestID: "ar2", UserID: "u1", SessionID: "s1",
+		AuthTime: first, Now: first.Add(time.Hour)}))
+	if got := lastLogin(); got == nil || !got.Equal(first) {
+		t.Errorf("LastLoginAt after a session reuse = %v, want %v", got, first)
+	}
+	// An unknown user: nothing is written, the request stays open.
+	err := s.CompleteLogin(ctx, storage.LoginCompletion{AuthRequestID: "ar3", UserID: "nobody", SessionID: "s1",
+		AuthTime: first, Now: first.Add(2 * time.Hour), Interactive: true})
+	wantErr(t, "CompleteLogin(unknown user)", err, storage.ErrNotFound)
+	if a, err := s.GetAuthRequest(ctx, "ar3"); err != nil || a.Done() {
+		t.Errorf("ar3 after a failed completion: done %v, err %v", a.Done(), err)
+	}
+}
+
 // testCompleteLoginUnknownRequest checks that nothing is written when the
 // auth request does not exist.
 func testCompleteLoginUnknownRequest(t *testing.T, s storage.Storage) {

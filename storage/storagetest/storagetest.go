@@ -47,6 +47,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"UpdateAuthRequest", testUpdateAuthRequest},
 		{"CompleteLogin", testCompleteLogin},
 		{"CompleteLoginUnknownRequest", testCompleteLoginUnknownRequest},
+		{"CompleteLoginLastLogin", testCompleteLoginLastLogin},
 		{"IssueTokens", testIssueTokens},
 		{"IssueTokensAtomic", testIssueTokensAtomic},
 		{"RefreshReuse", testRefreshReuse},
