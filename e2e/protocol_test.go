@@ -532,8 +532,9 @@ func TestDatabaseOutage(t *testing.T) {
 	}
 }
 
-// flakyStore fails the next GetUser when armed, as a database that drops
-// in the middle of a token response would.
+// flakyStore fails the next read of the account (GetUser, or the refresh
+// grant read with it) when armed, as a database that drops in the middle
+// of a token response would.
 type flakyStore struct {
 	storage.Storage
 	failNext atomic.Bool
@@ -544,6 +545,13 @@ func (s *flakyStore) GetUser(ctx context.Context, id string) (storage.User, erro
 		return storage.User{}, fmt.Errorf("flaky: %w", storage.ErrUnavailable)
 	}
 	return s.Storage.GetUser(ctx, id)
+}
+
+func (s *flakyStore) GetRefreshGrant(ctx context.Context, hash string) (storage.RefreshGrant, error) {
+	if s.failNext.CompareAndSwap(true, false) {
+		return storage.RefreshGrant{}, fmt.Errorf("flaky: %w", storage.ErrUnavailable)
+	}
+	return s.Storage.GetRefreshGrant(ctx, hash)
 }
 
 // A token response that fails with 503 leaves the code and the refresh

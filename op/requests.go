@@ -43,6 +43,10 @@ type refreshRequest struct {
 	// reuse: the token was rotated moments ago by this client; the
 	// response re-issues from that rotation (same successor).
 	reuse bool
+	// user and org, when set, are the account and its organization, read
+	// with the token.
+	user *storage.User
+	org  *storage.Organization
 }
 
 var _ zop.RefreshTokenRequest = (*refreshRequest)(nil)

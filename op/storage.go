@@ -359,12 +359,15 @@ func (s *opStorage) audit(ctx context.Context, e storage.AuditEvent) {
 // request re-issues from that rotation (the storage checks that the
 // successor is still usable).
 func (s *opStorage) TokenRequestByRefreshToken(ctx context.Context, token string) (zop.RefreshTokenRequest, error) {
-	rt, err := s.store.GetRefreshToken(ctx, s.hasher.Hash(hashRefresh, token))
+	// One read for the token, its account and organization: the token
+	// response needs all three.
+	g, err := s.store.GetRefreshGrant(ctx, s.hasher.Hash(hashRefresh, token))
 	if err != nil {
 		return nil, err
 	}
+	rt := g.Token
 	now := s.now().UTC()
-	req := &refreshRequest{RefreshToken: rt, scopes: rt.Scopes}
+	req := &refreshRequest{RefreshToken: rt, scopes: rt.Scopes, user: &g.User, org: &g.Organization}
 	if rt.UsedAt != nil && rt.RevokedAt == nil {
 		if s.reuseAllowed(ctx, rt) && now.Sub(*rt.UsedAt) <= s.reuseWindow &&
 			rt.SuccessorHash == s.hasher.Hash(hashRefresh, s.hasher.Successor(token)) && now.Before(rt.FamilyExpiresAt) {
@@ -543,9 +546,12 @@ func (s *opStorage) setUserinfo(ctx context.Context, ui *oidc.UserInfo, userID, 
 func (s *opStorage) memberClaims(ctx context.Context, ui *oidc.UserInfo, u storage.User, scope string) error {
 	switch scope {
 	case ScopeOrganization:
-		org, err := s.store.GetOrganization(ctx, u.OrganizationID)
-		if err != nil {
-			return fmt.Errorf("op: load organization: %w", err)
+		org, ok := ctx.Value(orgKey{}).(storage.Organization)
+		if !ok || org.ID != u.OrganizationID {
+			var err error
+			if org, err = s.store.GetOrganization(ctx, u.OrganizationID); err != nil {
+				return fmt.Errorf("op: load organization: %w", err)
+			}
 		}
 		ui.AppendClaims(ClaimOrgID, org.ID)
 		ui.AppendClaims(ClaimOrgCode, org.Code)

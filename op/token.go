@@ -43,6 +43,13 @@ func withUser(ctx context.Context, u storage.User) context.Context {
 	return context.WithValue(ctx, userKey{}, u)
 }
 
+// orgKey carries the account's organization, read with a refresh token.
+type orgKey struct{}
+
+func withMemberOrganization(ctx context.Context, o storage.Organization) context.Context {
+	return context.WithValue(ctx, orgKey{}, o)
+}
+
 // Token serves /oauth/token (POST only): the client authenticates first,
 // whatever the grant, then the grant is checked and redeemed.
 func (p *Provider) Token(w http.ResponseWriter, r *http.Request) {
@@ -242,7 +249,14 @@ func (p *Provider) clientCredentials(ctx context.Context, c *Client, form url.Va
 // for the client's retry. A disabled or deleted account gets
 // invalid_grant and nothing is claimed.
 func (p *Provider) tokenResponse(ctx context.Context, req zop.IDTokenRequest, c *Client, code, refresh string) (*oidc.AccessTokenResponse, error) {
-	u, err := p.storage.store.GetUser(ctx, req.GetSubject())
+	var u storage.User
+	var err error
+	if rr, ok := req.(*refreshRequest); ok && rr.user != nil && rr.user.ID == req.GetSubject() {
+		u = *rr.user // read with the token
+		ctx = withMemberOrganization(ctx, *rr.org)
+	} else {
+		u, err = p.storage.store.GetUser(ctx, req.GetSubject())
+	}
 	switch {
 	case errors.Is(err, storage.ErrNotFound), err == nil && u.Disabled:
 		return nil, oidc.ErrInvalidGrant().WithDescription("the account is not active")

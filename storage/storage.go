@@ -343,6 +343,14 @@ func (t RefreshToken) Active(now time.Time) bool {
 	return t.UsedAt == nil && t.RevokedAt == nil && now.Before(t.ExpiresAt) && now.Before(t.FamilyExpiresAt)
 }
 
+// RefreshGrant is a refresh token with the account it was issued to and
+// the account's organization, as they are now.
+type RefreshGrant struct {
+	Token        RefreshToken
+	User         User
+	Organization Organization
+}
+
 // TokenIssue is the input of IssueTokens: everything one token response
 // writes, applied atomically.
 type TokenIssue struct {
@@ -385,6 +393,10 @@ type TokenStore interface {
 	GetAccessToken(ctx context.Context, id string) (AccessToken, error)
 	RevokeAccessToken(ctx context.Context, id string, now time.Time) error
 	GetRefreshToken(ctx context.Context, tokenHash string) (RefreshToken, error)
+	// GetRefreshGrant returns the refresh token with its account and the
+	// account's organization, in one read (a refresh needs all three):
+	// ErrNotFound when the token or the account is gone.
+	GetRefreshGrant(ctx context.Context, tokenHash string) (RefreshGrant, error)
 	// RevokeRefreshFamily revokes every link of the family and every
 	// access token issued from it.
 	RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) error

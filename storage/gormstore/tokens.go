@@ -3,9 +3,12 @@ package gormstore
 import (
 	"context"
 	"errors"
+	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
 
 	"github.com/sekisho/sekisho/storage"
 )
@@ -144,6 +147,62 @@ func (s *Store) GetRefreshToken(ctx context.Context, tokenHash string) (storage.
 		return storage.RefreshToken{}, wrap("get refresh token", err)
 	}
 	return row.refreshToken(), nil
+}
+
+// refreshGrantQuery is the joined read of a refresh grant, its columns
+// named after the row types (built once).
+var refreshGrantQuery = sync.OnceValues(func() (string, error) {
+	var parts []string
+	for _, m := range []struct {
+		alias string
+		model any
+	}{{"t", &refreshTokenRow{}}, {"u", &userRow{}}, {"o", &organizationRow{}}} {
+		cols, err := selectAs(m.alias, m.model)
+		if err != nil {
+			return "", err
+		}
+		parts = append(parts, cols)
+	}
+	return `SELECT ` + strings.Join(parts, ", ") + `
+FROM refresh_tokens t JOIN users u ON u.id = t.user_id JOIN organizations o ON o.id = u.organization_id
+WHERE t.token_hash = ?`, nil
+})
+
+// selectAs lists the columns of model's table under alias, each renamed
+// alias_column (the embeddedPrefix of a scanned struct).
+func selectAs(alias string, model any) (string, error) {
+	sch, err := schema.Parse(model, &schemaCache, schema.NamingStrategy{})
+	if err != nil {
+		return "", err
+	}
+	cols := make([]string, len(sch.DBNames))
+	for i, c := range sch.DBNames {
+		cols[i] = alias + "." + c + " AS " + alias + "_" + c
+	}
+	return strings.Join(cols, ", "), nil
+}
+
+var schemaCache sync.Map
+
+// GetRefreshGrant reads the token, its user and the user's organization
+// with one joined query.
+func (s *Store) GetRefreshGrant(ctx context.Context, tokenHash string) (storage.RefreshGrant, error) {
+	var row struct {
+		Token refreshTokenRow `gorm:"embedded;embeddedPrefix:t_"`
+		User  userRow         `gorm:"embedded;embeddedPrefix:u_"`
+		Org   organizationRow `gorm:"embedded;embeddedPrefix:o_"`
+	}
+	query, err := refreshGrantQuery()
+	if err == nil {
+		err = s.db.WithContext(ctx).Raw(query, tokenHash).Scan(&row).Error
+	}
+	if err == nil && row.Token.ID == "" {
+		err = gorm.ErrRecordNotFound
+	}
+	if err != nil {
+		return storage.RefreshGrant{}, wrap("get refresh grant", err)
+	}
+	return storage.RefreshGrant{Token: row.Token.refreshToken(), User: row.User.user(), Organization: row.Org.organization()}, nil
 }
 
 func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) error {

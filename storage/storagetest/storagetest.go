@@ -51,6 +51,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"IssueTokens", testIssueTokens},
 		{"IssueTokensAtomic", testIssueTokensAtomic},
 		{"RefreshReuse", testRefreshReuse},
+		{"RefreshGrant", testRefreshGrant},
 		{"RevokeDuringRotation", testRevokeDuringRotation},
 		{"ConcurrentCodeClaim", testConcurrentCodeClaim},
 		{"ConcurrentRefreshRotation", testConcurrentRefreshRotation},

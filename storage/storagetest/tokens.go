@@ -380,3 +380,29 @@ func testRevokeDuringRotation(t *testing.T, s storage.Storage) {
 		}
 	}
 }
+
+// testRefreshGrant: a refresh token is read with its account and the
+// account's organization.
+func testRefreshGrant(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	org := newOrg(t, s, "o1", "hotel")
+	u := newMember("user-1", "o1", "alice@example.com", "front01", "staff")
+	must(t, s.AddMember(ctx, storage.NewMember{User: u}))
+	rt := newRefreshToken("rt1", "f1")
+	must(t, s.IssueTokens(ctx, storage.TokenIssue{AccessToken: newAccessToken("at1"), RefreshToken: &rt, Now: t0}))
+	g, err := s.GetRefreshGrant(ctx, rt.TokenHash)
+	must(t, err)
+	wantUser, err := s.GetUser(ctx, "user-1")
+	must(t, err)
+	diff(t, "grant token", rt, g.Token)
+	diff(t, "grant user", wantUser, g.User)
+	diff(t, "grant organization", org, g.Organization)
+	_, err = s.GetRefreshGrant(ctx, "hash-nope")
+	wantErr(t, "GetRefreshGrant(unknown)", err, storage.ErrNotFound)
+	// A token whose account is gone is no grant.
+	orphan := newRefreshToken("rt2", "f2")
+	orphan.UserID = "nobody"
+	must(t, s.IssueTokens(ctx, storage.TokenIssue{AccessToken: newAccessToken("at2"), RefreshToken: &orphan, Now: t0}))
+	_, err = s.GetRefreshGrant(ctx, orphan.TokenHash)
+	wantErr(t, "GetRefreshGrant(orphan)", err, storage.ErrNotFound)
+}
