@@ -173,11 +173,30 @@ func (s *Store) ListMembers(ctx context.Context, f storage.MemberFilter) (storag
 	if f.OrganizationID == "" {
 		return storage.MemberPage{}, errors.New("gormstore: list members: no organization")
 	}
+	p, err := s.listMembers(ctx, f)
+	return p, wrap("list members", err)
+}
+
+// ListAccounts is ListMembers across organizations (the operator's list).
+func (s *Store) ListAccounts(ctx context.Context, f storage.MemberFilter) (storage.MemberPage, error) {
+	p, err := s.listMembers(ctx, f)
+	return p, wrap("list accounts", err)
+}
+
+// listMembers lists the members f selects, of every organization when
+// f.OrganizationID is empty.
+func (s *Store) listMembers(ctx context.Context, f storage.MemberFilter) (storage.MemberPage, error) {
 	now := utc(f.Now)
 	if f.Now.IsZero() {
 		now = utc(time.Now())
 	}
-	q := s.db.WithContext(ctx).Model(&userRow{}).Where("users.organization_id = ?", f.OrganizationID)
+	q := s.db.WithContext(ctx).Model(&userRow{})
+	if f.OrganizationID != "" {
+		q = q.Where("users.organization_id = ?", f.OrganizationID)
+	}
+	if f.UserID != "" {
+		q = q.Where("users.id = ?", f.UserID)
+	}
 	if t := strings.TrimSpace(f.Search); t != "" {
 		p := likePattern(strings.ToLower(t))
 		q = q.Where(`(LOWER(users.name) LIKE @p ESCAPE '\' OR users.username_key LIKE @p ESCAPE '\' OR users.email_lower LIKE @p ESCAPE '\')`,
@@ -202,7 +221,7 @@ func (s *Store) ListMembers(ctx context.Context, f storage.MemberFilter) (storag
 	}
 	var total int64
 	if err := q.Session(&gorm.Session{}).Count(&total).Error; err != nil {
-		return storage.MemberPage{}, wrap("count members", err)
+		return storage.MemberPage{}, fmt.Errorf("count: %w", err)
 	}
 	limit := f.Limit
 	if limit <= 0 {
@@ -212,7 +231,7 @@ func (s *Store) ListMembers(ctx context.Context, f storage.MemberFilter) (storag
 	err := q.Select("users.*, "+inviteWaiting+" AS invite_waiting, "+registered+" AS registered, "+pendingEmail+" AS pending_email", args).
 		Order("users.created_at, users.id").Limit(limit).Offset(max(f.Offset, 0)).Find(&rows).Error
 	if err != nil {
-		return storage.MemberPage{}, wrap("list members", err)
+		return storage.MemberPage{}, err
 	}
 	return storage.MemberPage{Members: convert(rows, memberRow.member), Total: int(total)}, nil
 }
@@ -287,7 +306,7 @@ func (s *Store) AddMember(ctx context.Context, m storage.NewMember) error {
 		if _, err := s.lockOrganization(tx, u.OrganizationID); err != nil {
 			return err
 		}
-		if m.Guard != nil {
+		if m.Guard != nil && !m.Guard.Operator {
 			if err := s.checkGuard(tx, u.OrganizationID, m.Guard, u.Role); err != nil {
 				return err
 			}
@@ -360,8 +379,10 @@ func (s *Store) ChangeMember(ctx context.Context, c storage.MemberChange) (stora
 			after.ID, after.OrganizationID = old.ID, old.OrganizationID
 		}
 		if c.Guard != nil {
-			if err := s.checkGuard(tx, c.OrganizationID, c.Guard, old.Role, after.Role); err != nil {
-				return err
+			if !c.Guard.Operator {
+				if err := s.checkGuard(tx, c.OrganizationID, c.Guard, old.Role, after.Role); err != nil {
+					return err
+				}
 			}
 			top := c.Guard.TopRole
 			keep := &after
@@ -369,6 +390,14 @@ func (s *Store) ChangeMember(ctx context.Context, c storage.MemberChange) (stora
 				keep = nil
 			}
 			if err := keepsTopRole(tx, c.OrganizationID, top, old, keep); err != nil {
+				return err
+			}
+		}
+		// Sessions end first: a deletion ends what is left, without
+		// telling the clients, so c.End's deliveries must be written
+		// while the sessions are still open.
+		if c.End != nil {
+			if ended, err = s.endSessions(tx, *c.End); err != nil {
 				return err
 			}
 		}
@@ -389,11 +418,6 @@ func (s *Store) ChangeMember(ctx context.Context, c storage.MemberChange) (stora
 			out = row.user()
 		default:
 			out = old
-		}
-		if c.End != nil {
-			if ended, err = s.endSessions(tx, *c.End); err != nil {
-				return err
-			}
 		}
 		return s.memberEffects(tx, c.Code, nil, c.Mails, c.Audit)
 	})
