@@ -45,7 +45,8 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("config", "", "configuration file (or SEKISHO_CONFIG)")
-	root.AddCommand(newServeCmd(), newMigrateCmd(), newUserCmd(), newSessionCmd(), newLogoutDeliveriesCmd(), newOutboxCmd(), newKeysCmd(), newBenchCmd(), newLegacyCmd())
+	root.AddCommand(newServeCmd(), newMigrateCmd(), newUserCmd(), newSessionCmd(), newLogoutDeliveriesCmd(), newOutboxCmd(), newKeysCmd(), newBenchCmd(), newLegacyCmd(),
+		newOrgCmd(), newAdminCmd(), newAuditCmd())
 	return root
 }
 
@@ -97,7 +98,11 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	return slog.New(server.LogHandler{Handler: h})
 }
 
-// openStore opens and migrates the configured database.
+// openStore opens and migrates the configured database, and makes
+// addresses unique where the sign-in mode needs it: across the
+// deployment in the email mode (refused, naming them, while two
+// organizations hold the same address), within each organization in the
+// organization modes.
 func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*gormstore.Store, error) {
 	st, err := gormstore.Open(ctx, gormstore.Config{Driver: cfg.Database.Driver, DSN: cfg.Database.DSN,
 		MaxOpenConns: cfg.Database.MaxOpenConns, Logger: log})
@@ -107,6 +112,10 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*gorm
 	if err := st.Migrate(ctx); err != nil {
 		st.Close()
 		return nil, err
+	}
+	if err := st.SetEmailScope(ctx, !cfg.Login.HasOrganization()); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("login.identifier %s: %w", cfg.Login.Identifier, err)
 	}
 	return st, nil
 }
