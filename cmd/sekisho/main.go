@@ -66,6 +66,9 @@ func loadConfig(cmd *cobra.Command, dev bool) (*config.Config, error) {
 		}
 		cfg = c
 		cfg.Dev = dev
+		if dev && len(cfg.Roles) == 0 {
+			cfg.Roles = config.DevRoles()
+		}
 	case dev:
 		cfg = config.Dev()
 	default:
