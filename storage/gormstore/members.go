@@ -168,7 +168,8 @@ func likePattern(s string) string {
 }
 
 // ListMembers filters in SQL (states included), so a page of a large
-// organization costs one counted query and one page query.
+// organization costs one counted query and one page query, whose states
+// are computed for the page's rows only.
 func (s *Store) ListMembers(ctx context.Context, f storage.MemberFilter) (storage.MemberPage, error) {
 	if f.OrganizationID == "" {
 		return storage.MemberPage{}, errors.New("gormstore: list members: no organization")
@@ -227,9 +228,14 @@ func (s *Store) listMembers(ctx context.Context, f storage.MemberFilter) (storag
 	if limit <= 0 {
 		limit = 50
 	}
+	// The page's ids first (an index scan), then the states of those rows
+	// only: PostgreSQL would compute the states' subqueries of every row
+	// the offset skips.
+	page := q.Session(&gorm.Session{}).Select("users.id").Order("users.created_at, users.id").Limit(limit).Offset(max(f.Offset, 0))
 	var rows []memberRow
-	err := q.Select("users.*, "+inviteWaiting+" AS invite_waiting, "+registered+" AS registered, "+pendingEmail+" AS pending_email", args).
-		Order("users.created_at, users.id").Limit(limit).Offset(max(f.Offset, 0)).Find(&rows).Error
+	err := s.db.WithContext(ctx).Model(&userRow{}).
+		Select("users.*, "+inviteWaiting+" AS invite_waiting, "+registered+" AS registered, "+pendingEmail+" AS pending_email", args).
+		Where("users.id IN (?)", page).Order("users.created_at, users.id").Find(&rows).Error
 	if err != nil {
 		return storage.MemberPage{}, err
 	}
