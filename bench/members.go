@@ -83,9 +83,18 @@ roles:
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		return nil, err
 	}
+	// The same database in the email sign-in mode: its commands make
+	// addresses unique across the deployment when they open it.
+	emailCfg := filepath.Join(dir, "email.yaml")
+	if err := os.WriteFile(emailCfg, []byte(strings.Replace(body, "organization+username", "email", 1)), 0o600); err != nil {
+		return nil, err
+	}
 	secret := newSecret()
 	cli := func(args ...string) (string, error) {
-		cmd := exec.CommandContext(ctx, o.Executable, append(args, "--config", cfg)...)
+		if args[0] != "--config" {
+			args = append(args, "--config", cfg)
+		}
+		cmd := exec.CommandContext(ctx, o.Executable, args...)
 		cmd.Env = childEnv(secret)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -137,6 +146,8 @@ roles:
 		{"user list --json, first page", []string{"user", "list", "--organization", membersOrg, "--json"}},
 		{"user list, every organization, first page", []string{"user", "list"}},
 		{"user list, every organization, a middle page", []string{"user", "list", "--offset", middle}},
+		// Last: the untimed first run fills every address's key.
+		{"a command that only opens the database, email mode", []string{"--config", emailCfg, "migrate"}},
 	} {
 		var rows int
 		tm, err := measure(o.Runs, func() error {
@@ -151,7 +162,9 @@ roles:
 		if err != nil {
 			return nil, err
 		}
-		tm.Name, tm.Command, tm.Rows = c.name, "sekisho "+quoteArgs(c.args), rows
+		tm.Name, tm.Command, tm.Rows = c.name, "sekisho "+quoteArgs(slices.DeleteFunc(slices.Clone(c.args), func(a string) bool {
+			return a == "--config" || a == emailCfg
+		})), rows
 		timings = append(timings, tm)
 		fmt.Fprintf(log, "%s: %s\n", c.name, tm.Median.Round(time.Millisecond))
 	}

@@ -455,6 +455,14 @@ func (s *Store) SetEmailScope(ctx context.Context, global bool) error {
 		if !global {
 			return tx.Model(&userRow{}).Where("email_unique IS NOT NULL").Update("email_unique", nil).Error
 		}
+		// Every start of a server and every command sets the scope: when
+		// each address holds its key already (the unique index then rules
+		// out a clash), nothing is read further or rewritten.
+		const stale = "email_lower <> '' AND (email_unique IS NULL OR email_unique <> email_lower)"
+		var probe []string
+		if err := tx.Model(&userRow{}).Where(stale).Limit(1).Pluck("id", &probe).Error; err != nil || len(probe) == 0 {
+			return err
+		}
 		type clash struct {
 			EmailLower string
 			N          int
@@ -478,8 +486,7 @@ func (s *Store) SetEmailScope(ctx context.Context, global bool) error {
 			return fmt.Errorf("%w: in the email sign-in mode an address belongs to one account of the deployment, "+
 				"but these addresses have accounts in several organizations:\n  %s", storage.ErrConflict, strings.Join(lines, "\n  "))
 		}
-		return tx.Model(&userRow{}).Where("email_lower <> ''").
-			Updates(map[string]any{"email_unique": gorm.Expr("email_lower")}).Error
+		return tx.Model(&userRow{}).Where(stale).Updates(map[string]any{"email_unique": gorm.Expr("email_lower")}).Error
 	})
 	if err == nil {
 		s.globalEmails = global
