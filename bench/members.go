@@ -135,6 +135,28 @@ roles:
 	middle := fmt.Sprint(o.Members / 2)
 	search := fmt.Sprintf("member %05d", o.Members/10-1) // ten members
 	var timings []MemberTiming
+	// timeCLI times a command; its name leaves out the email mode's
+	// --config.
+	timeCLI := func(name string, args ...string) error {
+		var rows int
+		tm, err := measure(o.Runs, func() error {
+			s, err := cli(args...)
+			if slices.Contains(args, "--json") {
+				rows = strings.Count(s, `"username":`)
+			} else {
+				rows = strings.Count(s, "\n") - 1 // the header
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		shown := slices.DeleteFunc(slices.Clone(args), func(a string) bool { return a == "--config" || a == emailCfg })
+		tm.Name, tm.Command, tm.Rows = name, "sekisho "+quoteArgs(shown), rows
+		timings = append(timings, tm)
+		fmt.Fprintf(log, "%s: %s\n", name, tm.Median.Round(time.Millisecond))
+		return nil
+	}
 	for _, c := range []struct {
 		name string
 		args []string
@@ -146,27 +168,10 @@ roles:
 		{"user list --json, first page", []string{"user", "list", "--organization", membersOrg, "--json"}},
 		{"user list, every organization, first page", []string{"user", "list"}},
 		{"user list, every organization, a middle page", []string{"user", "list", "--offset", middle}},
-		// Last: the untimed first run fills every address's key.
-		{"a command that only opens the database, email mode", []string{"--config", emailCfg, "migrate"}},
 	} {
-		var rows int
-		tm, err := measure(o.Runs, func() error {
-			s, err := cli(c.args...)
-			if slices.Contains(c.args, "--json") {
-				rows = strings.Count(s, `"username":`)
-			} else {
-				rows = strings.Count(s, "\n") - 1 // the header
-			}
-			return err
-		})
-		if err != nil {
+		if err := timeCLI(c.name, c.args...); err != nil {
 			return nil, err
 		}
-		tm.Name, tm.Command, tm.Rows = c.name, "sekisho "+quoteArgs(slices.DeleteFunc(slices.Clone(c.args), func(a string) bool {
-			return a == "--config" || a == emailCfg
-		})), rows
-		timings = append(timings, tm)
-		fmt.Fprintf(log, "%s: %s\n", c.name, tm.Median.Round(time.Millisecond))
 	}
 
 	st, err := gormstore.Open(ctx, db)
@@ -212,6 +217,11 @@ roles:
 		}
 		tm.Name, tm.Command, tm.Rows = c.name, c.call, rows
 		timings = append(timings, tm)
+	}
+	// Last, as it rewrites every account once (its untimed first run
+	// fills the deployment-wide keys of the addresses).
+	if err := timeCLI("a command that only opens the database, email mode", "--config", emailCfg, "migrate"); err != nil {
+		return nil, err
 	}
 	analyzed := ""
 	if db.Driver == gormstore.DriverPostgres {

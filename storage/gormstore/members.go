@@ -457,8 +457,11 @@ func (s *Store) SetEmailScope(ctx context.Context, global bool) error {
 		}
 		// Every start of a server and every command sets the scope: when
 		// each address holds its key already (the unique index then rules
-		// out a clash), nothing is read further or rewritten.
-		const stale = "email_lower <> '' AND (email_unique IS NULL OR email_unique <> email_lower)"
+		// out a clash), nothing is read further or rewritten. A key is
+		// missing only where a row was written in the organization scope
+		// (every write in this scope sets it to email_lower); the partial
+		// index users_email_key_missing finds those rows.
+		const stale = "email_lower <> '' AND email_unique IS NULL"
 		var probe []string
 		if err := tx.Model(&userRow{}).Where(stale).Limit(1).Pluck("id", &probe).Error; err != nil || len(probe) == 0 {
 			return err
