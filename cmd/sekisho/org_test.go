@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -335,4 +336,36 @@ func TestUserAddEmailMode(t *testing.T) {
 	if m := e.members(t, "shop"); len(m) != 1 || m[0].Role != "staff" {
 		t.Errorf("members of shop: %+v", m)
 	}
+}
+
+// TestUserAddConcurrentLimit: user adds that arrive together never pass
+// the organization's member limit (each takes the organization's lock).
+func TestUserAddConcurrentLimit(t *testing.T) {
+	backends(t, func(t *testing.T, backend string) {
+		e := newCLIEnv(t, backend, config.IdentifierOrgUsername, rolesConfig)
+		e.mustRun(t, "", "org", "add", "--code", "shop", "--name", "Shop", "--max-members", "5")
+		const n = 12
+		errs := make(chan error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				_, err := e.run(t, "S3cret-pass!\n", "user", "add", "--organization", "shop", "--username", fmt.Sprintf("u%02d", i), "--password-stdin")
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		ok := 0
+		for err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case !strings.Contains(err.Error(), "has as many members as it may (5)"):
+				t.Errorf("user add: %v", err)
+			}
+		}
+		if m := e.members(t, "shop"); ok != 5 || len(m) != 5 {
+			t.Errorf("%d of %d concurrent adds succeeded, %d members; want 5 and 5", ok, n, len(m))
+		}
+	})
 }
