@@ -16,7 +16,7 @@ import (
 func newBenchCmd() *cobra.Command {
 	o := bench.Options{
 		Storage:           "sqlite",
-		PostgresURL:       os.Getenv("TEST_DATABASE_URL"),
+		PostgresURL:       benchPostgresURL(),
 		Scenarios:         "all",
 		Alg:               "RS256",
 		Concurrency:       32,
@@ -29,9 +29,6 @@ func newBenchCmd() *cobra.Command {
 		Markdown:          true,
 		ClientSecret:      os.Getenv("SEKISHO_BENCH_CLIENT_SECRET"),
 		UserPassword:      os.Getenv("SEKISHO_BENCH_USER_PASSWORD"),
-	}
-	if o.PostgresURL == "" {
-		o.PostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 	}
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -74,9 +71,8 @@ correctness checks is marked FAILED and the command exits non-zero.`,
 			return nil
 		},
 	}
+	benchDatabaseFlags(cmd, &o.Storage, &o.PostgresURL)
 	f := cmd.Flags()
-	f.StringVar(&o.Storage, "storage", o.Storage, "sqlite or postgres")
-	f.StringVar(&o.PostgresURL, "postgres-url", o.PostgresURL, "PostgreSQL server to create the benchmark database on (default $TEST_DATABASE_URL)")
 	f.StringVar(&o.Scenarios, "scenario", o.Scenarios, "all, or a comma-separated list: S1,S2,S3a,S3b,S4a,S4b,S5,S6,S7,S8,S9 (S3, S4 name both)")
 	f.StringVar(&o.Alg, "alg", o.Alg, "signing algorithm: RS256 or ES256")
 	f.IntVarP(&o.Concurrency, "concurrency", "c", o.Concurrency, "connections (closed-loop workers)")
@@ -97,10 +93,7 @@ correctness checks is marked FAILED and the command exits non-zero.`,
 }
 
 func newBenchMembersCmd() *cobra.Command {
-	o := bench.MembersOptions{Storage: "sqlite", PostgresURL: os.Getenv("TEST_DATABASE_URL"), Members: 50000, Runs: 5}
-	if o.PostgresURL == "" {
-		o.PostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
+	o := bench.MembersOptions{Storage: "sqlite", PostgresURL: benchPostgresURL(), Members: 50000, Runs: 5}
 	cmd := &cobra.Command{
 		Use:   "members",
 		Short: "Time the operator's member list on an organization of 50,000 members",
@@ -124,10 +117,25 @@ ListMembers in this process, and prints a Markdown table of the medians.`,
 			return err
 		},
 	}
+	benchDatabaseFlags(cmd, &o.Storage, &o.PostgresURL)
 	f := cmd.Flags()
-	f.StringVar(&o.Storage, "storage", o.Storage, "sqlite or postgres")
-	f.StringVar(&o.PostgresURL, "postgres-url", o.PostgresURL, "PostgreSQL server to create the benchmark database on (default $TEST_DATABASE_URL)")
 	f.IntVar(&o.Members, "members", o.Members, "members of the organization")
 	f.IntVar(&o.Runs, "runs", o.Runs, "timed runs of each measurement (after one warm-up)")
 	return cmd
+}
+
+// benchPostgresURL is where benchmarks create their PostgreSQL database
+// by default: $TEST_DATABASE_URL, else the local server.
+func benchPostgresURL() string {
+	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+}
+
+// benchDatabaseFlags registers --storage and --postgres-url.
+func benchDatabaseFlags(cmd *cobra.Command, storage, postgresURL *string) {
+	f := cmd.Flags()
+	f.StringVar(storage, "storage", *storage, "sqlite or postgres")
+	f.StringVar(postgresURL, "postgres-url", *postgresURL, "PostgreSQL server to create the benchmark database on (default $TEST_DATABASE_URL)")
 }
