@@ -223,7 +223,7 @@ func (e *env) run() {
 // database dsn, as a second replica would.
 func openPostgres(t *testing.T, dsn string) *gormstore.Store {
 	t.Helper()
-	st, err := gormstore.Open(t.Context(), gormstore.Config{Driver: "postgres", DSN: dsn})
+	st, err := gormstore.Open(t.Context(), gormstore.Config{Driver: "postgres", DSN: dsn, MaxOpenConns: gormstoretest.TestPoolSize})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,16 @@ type Record struct {
 	PasswordHash string   // optional, trimmed; when set, Detect accepts it
 	Roles        []string // from the ";"-separated "roles" field: trimmed, empty parts dropped, duplicates dropped, order kept; nil if none
 	Lang         string   // optional: the user's language as a canonical BCP 47 tag ("ja", "en-US"), for mails
+	// Organization is the code of the organization a new user joins, in
+	// its canonical form (identifier.Username), or empty (the default
+	// organization). The caller checks that it exists.
+	Organization string
+	// Username is the account name of a new user in its canonical form
+	// (identifier.Username), or empty.
+	Username string
+	// Role is the member role of a new user (trimmed; the caller checks
+	// that it is declared), or empty. Not Roles, the product's roles.
+	Role string
 }
 
 // LineError is a line that cannot be imported.
@@ -64,10 +74,13 @@ const (
 	colPasswordHash
 	colRoles
 	colLang
+	colOrganization
+	colUsername
+	colRole
 	numColumns
 )
 
-var columnNames = [numColumns]string{"legacy_id", "email", "name", "password_hash", "roles", "lang"}
+var columnNames = [numColumns]string{"legacy_id", "email", "name", "password_hash", "roles", "lang", "organization", "username", "role"}
 
 // Reader reads records one at a time, in bounded memory: it holds one line
 // (or one CSV record) of at most about 1 MiB.
@@ -91,7 +104,7 @@ type Reader struct {
 // "jsonl", or "" to detect from the first non-blank byte ('{' means JSON
 // Lines; an empty or blank input reads as JSON Lines with no records). The
 // CSV header names the columns (legacy_id, email, name, password_hash,
-// roles, lang) in any order, case-insensitive, trimmed; an unknown or repeated
+// roles, lang, organization, username, role) in any order, case-insensitive, trimmed; an unknown or repeated
 // column, or a missing legacy_id or email column, is an error wrapping
 // ErrBadHeader. A UTF-8 BOM at the start is skipped.
 func NewReader(r io.Reader, format string) (*Reader, error) {
@@ -276,6 +289,9 @@ type jsonRecord struct {
 	PasswordHash string          `json:"password_hash"`
 	Roles        json.RawMessage `json:"roles"` // a ";"-separated string or an array of strings
 	Lang         string          `json:"lang"`
+	Organization string          `json:"organization"`
+	Username     string          `json:"username"`
+	Role         string          `json:"role"`
 }
 
 func (r *Reader) nextJSON() (Record, error) {
@@ -360,6 +376,9 @@ func decodeJSONLine(line []byte) (fields, string) {
 		colName:         jr.Name,
 		colPasswordHash: jr.PasswordHash,
 		colLang:         jr.Lang,
+		colOrganization: jr.Organization,
+		colUsername:     jr.Username,
+		colRole:         jr.Role,
 	}}
 	roles := bytes.TrimSpace(jr.Roles)
 	switch {
@@ -444,6 +463,24 @@ func (f fields) record(line int) (Record, error) {
 			return fail(id, "bad lang %q (want a language tag such as ja or en)", l)
 		}
 		rec.Lang = tag.String()
+	}
+	for _, c := range []struct {
+		col  column
+		dest *string
+	}{{colOrganization, &rec.Organization}, {colUsername, &rec.Username}} {
+		v := strings.TrimSpace(f.values[c.col])
+		if v == "" {
+			continue
+		}
+		canon, err := identifier.Username(v)
+		if err != nil {
+			return fail(id, "bad %s %q (at most %d characters, no spaces or control characters)", columnNames[c.col], v,
+				identifier.MaxUsernameLength)
+		}
+		*c.dest = canon
+	}
+	if rec.Role = strings.TrimSpace(f.values[colRole]); hasControl(rec.Role) {
+		return fail(id, "control character in role")
 	}
 	if rec.PasswordHash != "" {
 		if _, err := Detect(rec.PasswordHash); err != nil {

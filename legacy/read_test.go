@@ -350,3 +350,51 @@ func TestReadStreams(t *testing.T) {
 		t.Errorf("read %d records, last on line %d; want %d, line %d", count, last, n, n+1)
 	}
 }
+
+// TestReadMemberColumns: organization, username and role, in CSV and
+// JSON Lines alike; codes and names in their canonical forms, bad ones
+// rejected with a reason.
+func TestReadMemberColumns(t *testing.T) {
+	for _, tc := range []struct {
+		name, format, input string
+	}{
+		{"csv", "csv", "legacy_id,email,Organization,USERNAME,role\n" +
+			"u1,a@example.com,Ｈ－１２３４ , front01,admin\n" +
+			"u2,b@example.com,,,\n" +
+			"u3,c@example.com,hotel,front desk,staff\n" +
+			"u4,d@example.com,,night01,\"st\u0007aff\"\n" +
+			"u5,e@example.com,\"h o t e l\",,staff\n"},
+		{"jsonl", "jsonl", `{"legacy_id":"u1","email":"a@example.com","organization":"Ｈ－１２３４ ","username":" front01","role":"admin"}` + "\n" +
+			`{"legacy_id":"u2","email":"b@example.com"}` + "\n" +
+			`{"legacy_id":"u3","email":"c@example.com","organization":"hotel","username":"front desk","role":"staff"}` + "\n" +
+			`{"legacy_id":"u4","email":"d@example.com","username":"night01","role":"st\u0007aff"}` + "\n" +
+			`{"legacy_id":"u5","email":"e@example.com","organization":"h o t e l","role":"staff"}` + "\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			recs, all := readAll(t, newReader(t, tc.input, tc.format))
+			type member struct{ LegacyID, Organization, Username, Role string }
+			var got []member
+			for _, r := range recs {
+				got = append(got, member{r.LegacyID, r.Organization, r.Username, r.Role})
+			}
+			want := []member{{"u1", "H-1234", "front01", "admin"}, {"u2", "", "", ""}}
+			if d := cmp.Diff(want, got); d != "" {
+				t.Errorf("records (-want +got):\n%s", d)
+			}
+			var reasons []string
+			for _, r := range all {
+				if r.Reason != "" {
+					reasons = append(reasons, r.LegacyID+": "+r.Reason)
+				}
+			}
+			wantReasons := []string{
+				`u3: bad username "front desk" (at most 64 characters, no spaces or control characters)`,
+				"u4: control character in role",
+				`u5: bad organization "h o t e l" (at most 64 characters, no spaces or control characters)`,
+			}
+			if d := cmp.Diff(wantReasons, reasons); d != "" {
+				t.Errorf("rejections (-want +got):\n%s", d)
+			}
+		})
+	}
+}

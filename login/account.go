@@ -231,7 +231,7 @@ func (f *Flow) ChangeEmail(ctx context.Context, acct Account, in EmailChangeInpu
 	} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("login: look up address: %w", err)
 	}
-	if err := f.sendVerification(ctx, u, addr, in.Lang, now); err != nil {
+	if _, err := f.sendVerification(ctx, u, addr, in.Lang, now); err != nil {
 		return err
 	}
 	f.audit(ctx, storage.AuditEvent{Type: "email_change_requested", UserID: u.ID, IP: in.IP, Outcome: "success"}, now)
@@ -253,30 +253,33 @@ func (f *Flow) SendVerification(ctx context.Context, acct Account, lang string) 
 	if acct.User.EmailVerified || acct.User.Email == "" {
 		return nil
 	}
-	return f.sendVerification(ctx, acct.User, acct.User.Email, lang, f.c.Now().UTC())
+	_, err := f.sendVerification(ctx, acct.User, acct.User.Email, lang, f.c.Now().UTC())
+	return err
 }
 
 // SendVerificationLink mails a verification link for u's address (a
 // user added by an operator).
 func (f *Flow) SendVerificationLink(ctx context.Context, u storage.User, lang string) error {
-	return f.sendVerification(ctx, u, u.Email, lang, f.c.Now().UTC())
+	_, err := f.sendVerification(ctx, u, u.Email, lang, f.c.Now().UTC())
+	return err
 }
 
 // sendVerification mails a link proving email for u; a newer link voids
-// older ones. Beyond PerHour links an hour, nothing is sent.
-func (f *Flow) sendVerification(ctx context.Context, u storage.User, email, lang string, now time.Time) error {
+// older ones. Beyond PerHour links an hour, nothing is sent (sent is
+// false).
+func (f *Flow) sendVerification(ctx context.Context, u storage.User, email, lang string, now time.Time) (sent bool, err error) {
 	if ok, err := f.withinHourlyCap(ctx, "verify:send:"+u.ID, f.c.Account.PerHour, now); !ok {
-		return err
+		return false, err
 	}
 	c, m, err := f.verificationLink(u, email, lang, now)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if err := f.c.Store.CreateCode(ctx, c, &m); err != nil {
-		return fmt.Errorf("login: store link: %w", err)
+		return false, fmt.Errorf("login: store link: %w", err)
 	}
 	f.c.Mailer.SendNow(ctx, m.ID)
-	return nil
+	return true, nil
 }
 
 // verificationLink makes a link proving email for u, and its mail.
@@ -296,7 +299,17 @@ func (f *Flow) verificationLink(u storage.User, email, lang string, now time.Tim
 
 // NewUser is an account an operator adds.
 type NewUser struct {
-	Email, Name, Password string
+	// Organization is the one the account joins (the zero value: the
+	// default organization); its name and code are context words of the
+	// password policy.
+	Organization storage.Organization
+	// Limit is the organization's member limit in force (0: none).
+	Limit int
+	// Email is optional when Username is given.
+	Email, Username, Name, Password string
+	// Role is the member's role (a declared one, checked by the caller),
+	// or empty.
+	Role string
 	// Verified marks the address verified; otherwise a verification
 	// link is mailed with the new account.
 	Verified           bool
@@ -304,57 +317,143 @@ type NewUser struct {
 	Lang               string // of mails (BCP 47); empty: English, not stored
 }
 
-// ErrBadName: a display name with control characters, or too long.
-var ErrBadName = errors.New("login: not a valid name")
+// Errors of adding an account.
+var (
+	// ErrBadName: a display name with control characters, or too long.
+	ErrBadName = errors.New("login: not a valid name")
+	// ErrBadUsername: an account name that is empty, too long, or holds
+	// spaces or control characters.
+	ErrBadUsername = errors.New("login: not a valid account name")
+	// ErrUsernameTaken: another member of the organization has the
+	// account name.
+	ErrUsernameTaken = errors.New("login: the account name belongs to another account")
+)
 
-// AddUser creates an account: the address and name in their canonical
-// forms (ErrBadEmail, ErrBadName), the password checked by the policy
-// (*PolicyError) and hashed, and, unless the address is marked verified,
-// the verification link and its mail, all in one transaction.
-// storage.ErrAlreadyExists when the address is taken.
+// AddUser creates an account in its organization: the address, account
+// name and display name in their canonical forms (ErrBadEmail,
+// ErrBadUsername, ErrBadName; an address is required unless an account
+// name is given), the password checked by the policy (*PolicyError) and
+// hashed, and, when there is an address not marked verified, the
+// verification link and its mail, all in one transaction under the
+// organization's member limit (storage.ErrMemberLimit). ErrEmailTaken or
+// ErrUsernameTaken when another account has the address (in the
+// organization, or in the deployment when addresses are unique there)
+// or the account name (storage.ErrAlreadyExists when that happens
+// concurrently).
 func (f *Flow) AddUser(ctx context.Context, in NewUser) (storage.User, error) {
-	email, err := parseEmail(in.Email)
-	if err != nil {
-		return storage.User{}, err
+	org := in.Organization
+	if org.ID == "" {
+		org.ID = storage.DefaultOrganizationID
+	}
+	var email, username string
+	var err error
+	if in.Email != "" || in.Username == "" {
+		if email, err = parseEmail(in.Email); err != nil {
+			return storage.User{}, err
+		}
+	}
+	if in.Username != "" {
+		if username, err = identifier.Username(in.Username); err != nil {
+			return storage.User{}, ErrBadUsername
+		}
 	}
 	name, err := identifier.Name(in.Name)
 	if err != nil {
 		return storage.User{}, ErrBadName
 	}
-	if u, err := f.c.Store.GetUserByEmail(ctx, email); err == nil {
-		return u, storage.ErrAlreadyExists
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		return storage.User{}, fmt.Errorf("login: look up address: %w", err)
+	u := storage.User{ID: uuid.NewString(), OrganizationID: org.ID, Email: email, Username: username, Name: name, Role: in.Role,
+		EmailVerified: email != "" && in.Verified, MustChangePassword: in.MustChangePassword, Lang: in.Lang}
+	if err := f.checkTaken(ctx, u); err != nil {
+		return u, err
 	}
-	if v := f.c.Policy.Check(in.Password, password.Subject{Email: email, Name: name}); len(v) > 0 {
+	subject := password.Subject{Email: email, LoginID: username, Name: name, OrganizationName: org.Name, OrganizationCode: org.Code}
+	if v := f.c.Policy.Check(in.Password, subject); len(v) > 0 {
 		return storage.User{}, &PolicyError{Violations: v}
 	}
 	norm, _ := password.Normalize(in.Password)
-	hash, err := f.c.Passwords.Hash(ctx, norm)
-	if err != nil {
+	if u.PasswordHash, err = f.c.Passwords.Hash(ctx, norm); err != nil {
 		return storage.User{}, fmt.Errorf("login: hash password: %w", err)
 	}
 	now := f.c.Now().UTC()
-	u := storage.User{ID: uuid.NewString(), Email: email, Name: name, EmailVerified: in.Verified, PasswordHash: hash,
-		MustChangePassword: in.MustChangePassword, Lang: in.Lang, CreatedAt: now, UpdatedAt: now}
-	if in.Verified {
-		err = f.c.Store.CreateUser(ctx, u)
-	} else {
-		var link storage.OneTimeCode
-		var m storage.OutboxMail
+	u.CreatedAt, u.UpdatedAt = now, now
+	m := storage.NewMember{User: u, Limit: in.Limit, Audit: []storage.AuditEvent{{ID: uuid.NewString(), Time: now, Type: "user_added",
+		OrganizationID: org.ID, UserID: u.ID, Outcome: "success", Detail: "cli"}}}
+	if email != "" && !in.Verified {
 		lang := in.Lang
 		if lang == "" {
 			lang = "en"
 		}
-		if link, m, err = f.verificationLink(u, email, lang, now); err != nil {
+		link, mail, err := f.verificationLink(u, email, lang, now)
+		if err != nil {
 			return u, err
 		}
-		err = f.c.Store.CreateUserWithLink(ctx, u, link, m)
+		m.Code, m.Mails = &link, []storage.OutboxMail{mail}
 	}
-	if err != nil {
+	if err := f.c.Store.AddMember(ctx, m); err != nil {
 		return u, fmt.Errorf("login: add user: %w", err)
 	}
 	return u, nil
+}
+
+// checkTaken refuses u's address when another account of its scope has
+// it (ErrEmailTaken) and its account name when another member of the
+// organization has it (ErrUsernameTaken). Addresses are looked up in the
+// deployment (found only where they are unique there: the email sign-in
+// mode) and in the organization.
+func (f *Flow) checkTaken(ctx context.Context, u storage.User) error {
+	lookups := []struct {
+		get   func() (storage.User, error)
+		taken error
+	}{
+		{func() (storage.User, error) { return f.c.Store.GetUserByEmail(ctx, u.Email) }, ErrEmailTaken},
+		{func() (storage.User, error) { return f.c.Store.GetMemberByEmail(ctx, u.OrganizationID, u.Email) }, ErrEmailTaken},
+		{func() (storage.User, error) { return f.c.Store.GetMemberByUsername(ctx, u.OrganizationID, u.Username) }, ErrUsernameTaken},
+	}
+	for i, l := range lookups {
+		if (i < 2 && u.Email == "") || (i == 2 && u.Username == "") {
+			continue
+		}
+		other, err := l.get()
+		switch {
+		case err == nil && other.ID != u.ID:
+			return l.taken
+		case err != nil && !errors.Is(err, storage.ErrNotFound):
+			return fmt.Errorf("login: look up account: %w", err)
+		}
+	}
+	return nil
+}
+
+// RequestEmailChange is an operator's change of u's address: as on the
+// account page, a verification link goes to the new address, which
+// replaces the old one only when the link is opened (the old one keeps
+// working until then). ErrBadEmail, ErrSameEmail, ErrEmailTaken, and
+// ErrTooManyCodes when the hourly cap of links is reached. It returns the
+// new address in its canonical form.
+func (f *Flow) RequestEmailChange(ctx context.Context, u storage.User, email, lang string) (string, error) {
+	addr, err := parseEmail(email)
+	if err != nil {
+		return "", err
+	}
+	if identifier.Same(addr, u.Email) {
+		return addr, ErrSameEmail
+	}
+	probe := u
+	probe.Email, probe.Username = addr, ""
+	if err := f.checkTaken(ctx, probe); err != nil {
+		return addr, err
+	}
+	now := f.c.Now().UTC()
+	sent, err := f.sendVerification(ctx, u, addr, lang, now)
+	switch {
+	case err != nil:
+		return addr, err
+	case !sent:
+		return addr, ErrTooManyCodes
+	}
+	f.audit(ctx, storage.AuditEvent{Type: "email_change_requested", OrganizationID: u.OrganizationID, UserID: u.ID,
+		Outcome: "success", Detail: "cli"}, now)
+	return addr, nil
 }
 
 // VerifyEmail completes a verification link for the signed-in account:

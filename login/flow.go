@@ -85,13 +85,12 @@ type Store interface {
 	CreateAuthRequest(ctx context.Context, a storage.AuthRequest) error
 	CompleteLogin(ctx context.Context, c storage.LoginCompletion) error
 	GetUser(ctx context.Context, id string) (storage.User, error)
-	CreateUser(ctx context.Context, u storage.User) error
-	CreateUserWithLink(ctx context.Context, u storage.User, link storage.OneTimeCode, m storage.OutboxMail) error
+	AddMember(ctx context.Context, m storage.NewMember) error
+	GetMemberByEmail(ctx context.Context, orgID, email string) (storage.User, error)
+	GetMemberByUsername(ctx context.Context, orgID, username string) (storage.User, error)
 	GetUserByEmail(ctx context.Context, email string) (storage.User, error)
 	GetOrganization(ctx context.Context, id string) (storage.Organization, error)
 	GetOrganizationByCode(ctx context.Context, code string) (storage.Organization, error)
-	GetMemberByEmail(ctx context.Context, orgID, email string) (storage.User, error)
-	GetMemberByUsername(ctx context.Context, orgID, username string) (storage.User, error)
 	GetUserByLegacyID(ctx context.Context, legacyID string) (storage.User, error)
 	ListUnmigrated(ctx context.Context, afterID string, limit int) ([]storage.User, error)
 	GetSessionByTokenHash(ctx context.Context, tokenHash string) (storage.Session, error)

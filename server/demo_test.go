@@ -16,13 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 	httphelper "github.com/zitadel/oidc/v3/pkg/http"
 	"golang.org/x/net/html"
 
 	"github.com/sekisho/sekisho/config"
 	"github.com/sekisho/sekisho/mail/mailtest"
-	"github.com/sekisho/sekisho/password"
 	"github.com/sekisho/sekisho/storage"
 	"github.com/sekisho/sekisho/storage/gormstore/gormstoretest"
 )
@@ -30,7 +30,9 @@ import (
 // demoEnv is a --dev server behind an httptest server whose URL is the
 // issuer, so that the demo's back-channel calls reach it.
 type demoEnv struct {
-	ts *httptest.Server
+	ts  *httptest.Server
+	cfg *config.Config
+	st  storage.Storage
 	// discoveryDown makes the discovery document answer 503.
 	discoveryDown atomic.Bool
 	jar           *cookiejar.Jar
@@ -56,14 +58,7 @@ func newDemoEnv(t *testing.T) *demoEnv {
 		t.Fatalf("config: %v", err)
 	}
 	st := gormstoretest.NewSQLite(t)
-	hash, err := password.New(password.Params{MemoryKiB: 8192, Iterations: 1, Parallelism: 1}, 1).
-		Hash(ctx, config.DevUserPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now().UTC()
-	if err := st.CreateUser(ctx, storage.User{ID: uuid.NewString(), Email: config.DevUserEmail, EmailVerified: true,
-		Name: "Demo User", PasswordHash: hash, CreatedAt: now, UpdatedAt: now}); err != nil {
+	if err := EnsureDemo(ctx, cfg, st); err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -71,7 +66,7 @@ func newDemoEnv(t *testing.T) *demoEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &demoEnv{ts: ts}
+	e := &demoEnv{ts: ts, cfg: cfg, st: st}
 	h := srv.Handler()
 	ts.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if e.discoveryDown.Load() && r.URL.Path == "/.well-known/openid-configuration" {
@@ -177,8 +172,15 @@ func (e *demoEnv) demoCookie() *http.Cookie {
 	return nil
 }
 
-// signIn clicks "Sign in" on the demo and submits the password form.
+// signIn clicks "Sign in" on the demo and submits the password form as
+// the demo user.
 func (e *demoEnv) signIn(t *testing.T) demoView {
+	t.Helper()
+	return e.signInAs(t, config.DevUserEmail, config.DevUserPassword)
+}
+
+// signInAs signs in on the demo with an address and password.
+func (e *demoEnv) signInAs(t *testing.T, email, password string) demoView {
 	t.Helper()
 	resp, doc := e.do(t, e.client, http.MethodGet, "/demo/login", nil)
 	if resp.Request.URL.Path != "/login" {
@@ -189,7 +191,7 @@ func (e *demoEnv) signIn(t *testing.T) demoView {
 		t.Fatal("sign-in form has no auth request id")
 	}
 	resp, doc = e.do(t, e.client, http.MethodPost, "/login",
-		url.Values{"id": {id}, "email": {config.DevUserEmail}, "password": {config.DevUserPassword}})
+		url.Values{"id": {id}, "email": {email}, "password": {password}})
 	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/demo/" {
 		t.Fatalf("POST /login ended at %s (%d), want /demo/", resp.Request.URL, resp.StatusCode)
 	}
@@ -391,5 +393,76 @@ func TestDevMailShowsTheCode(t *testing.T) {
 			t.Fatalf("/dev/mail (status %d) shows no code: %.600s", resp.StatusCode, body)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestDemoOrganization: --dev's demo organization holds its
+// administrator in the highest role and the demo user in the lowest,
+// once however often the server starts, and the administrator signs in.
+func TestDemoOrganization(t *testing.T) {
+	e := newDemoEnv(t)
+	ctx := t.Context()
+	if err := EnsureDemo(ctx, e.cfg, e.st); err != nil { // a second start
+		t.Fatal(err)
+	}
+	org, err := e.st.GetOrganizationByCode(ctx, config.DevOrgCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if org.Name != config.DevOrgName || org.TimeZone != "Asia/Tokyo" {
+		t.Errorf("demo organization = %+v", org)
+	}
+	orgs, err := e.st.ListOrganizations(ctx)
+	if err != nil || len(orgs) != 2 {
+		t.Errorf("organizations after two starts: %d, %v; want default and demo", len(orgs), err)
+	}
+	p, err := e.st.ListMembers(ctx, storage.MemberFilter{OrganizationID: org.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, m := range p.Members {
+		got[m.Username] = m.Email + " " + m.Role + " " + m.EmailState + " " + m.Status
+	}
+	want := map[string]string{
+		config.DevAdminUsername: config.DevAdminEmail + " owner registered active",
+		config.DevUserUsername:  config.DevUserEmail + " staff registered active",
+	}
+	if d := cmp.Diff(want, got); d != "" || p.Total != 2 {
+		t.Errorf("demo members (-want +got):\n%s(total %d)", d, p.Total)
+	}
+	v := e.signInAs(t, config.DevAdminEmail, config.DevAdminPassword)
+	if !v.signedIn || v.claims["email"] != config.DevAdminEmail || v.claims["name"] != config.DevAdminName {
+		t.Errorf("the demo administrator's sign-in: view %+v", v)
+	}
+}
+
+// TestDemoKeepsAnEarlierDemoUser: a database from before organizations
+// keeps its demo user where it is and gets the organization and its
+// administrator.
+func TestDemoKeepsAnEarlierDemoUser(t *testing.T) {
+	ctx := t.Context()
+	st := gormstoretest.NewSQLite(t)
+	cfg := config.Dev()
+	cfg.Password = config.Password{MemoryKiB: 8192, Iterations: 1, Parallelism: 1}
+	now := time.Now().UTC()
+	old := storage.User{ID: uuid.NewString(), Email: config.DevUserEmail, EmailVerified: true, Name: "Demo User",
+		PasswordHash: "x", CreatedAt: now, UpdatedAt: now}
+	if err := st.CreateUser(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := EnsureDemo(ctx, cfg, st); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := st.GetUserByEmail(ctx, config.DevUserEmail); err != nil || u.ID != old.ID ||
+		u.OrganizationID != storage.DefaultOrganizationID {
+		t.Errorf("the earlier demo user: %+v, %v", u, err)
+	}
+	org, err := st.GetOrganizationByCode(ctx, config.DevOrgCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, err := st.GetMemberByEmail(ctx, org.ID, config.DevAdminEmail); err != nil || u.Role != "owner" {
+		t.Errorf("the demo administrator: %+v, %v", u, err)
 	}
 }

@@ -92,9 +92,12 @@ type MemberFilter struct {
 	Search     string
 	EmailState string // Email*, or empty for all
 	Status     string // Status*, or empty for all
-	Now        time.Time
-	Limit      int // 0 means 50
-	Offset     int
+	// UserID, when set, selects that one member (their states for a
+	// member's page).
+	UserID string
+	Now    time.Time
+	Limit  int // 0 means 50
+	Offset int
 }
 
 // MemberPage is one page of a member list and the number of all matches.
@@ -110,6 +113,10 @@ type MemberGuard struct {
 	// ActorID is the acting account: a member of the organization who may
 	// manage members, or a platform administrator.
 	ActorID string
+	// Operator: the deployment's operator acts (the command line), not an
+	// account. There is no actor to check and the rank rule does not
+	// apply; the last-owner rule (TopRole) still does. ActorID is ignored.
+	Operator bool
 	// Rank gives a role's rank (0 is the highest) and whether it may
 	// manage members; ok is false for a role the configuration does not
 	// declare.

@@ -127,6 +127,10 @@ type UserStore interface {
 	GetUser(ctx context.Context, id string) (User, error)
 	GetUserByEmail(ctx context.Context, email string) (User, error)
 	ListUsers(ctx context.Context) ([]User, error)
+	// ListAccounts lists accounts with their states as ListMembers does,
+	// across organizations (f.OrganizationID, when set, narrows it to
+	// one): the operator's deployment-wide list, by creation.
+	ListAccounts(ctx context.Context, f MemberFilter) (MemberPage, error)
 	// UpdateUser loads the user, calls fn and stores what it returns, in
 	// one transaction. An error from fn aborts the change and is returned.
 	UpdateUser(ctx context.Context, id string, fn func(User) (User, error)) (User, error)
@@ -137,10 +141,11 @@ type UserStore interface {
 	GetUserByLegacyID(ctx context.Context, legacyID string) (User, error)
 	// ImportLegacyUsers creates or updates imported users, in one
 	// transaction (rolled back when dryRun), and says what happened to
-	// each: a legacy id not seen before is created (unless its email
-	// belongs to another account); a known one that has not migrated gets
-	// the file's email, name, hash and roles; a migrated one is left
-	// alone.
+	// each: a legacy id not seen before is created (unless its email, or
+	// its account name in its organization, belongs to another account);
+	// a known one that has not migrated gets the file's email, name, hash
+	// and roles (its organization, account name and role stay); a
+	// migrated one is left alone.
 	ImportLegacyUsers(ctx context.Context, users []LegacyUser, now time.Time, dryRun bool) ([]ImportResult, error)
 	// CountLegacyUsers counts imported users and those who migrated.
 	CountLegacyUsers(ctx context.Context) (imported, migrated int, err error)

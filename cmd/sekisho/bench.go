@@ -16,7 +16,7 @@ import (
 func newBenchCmd() *cobra.Command {
 	o := bench.Options{
 		Storage:           "sqlite",
-		PostgresURL:       os.Getenv("TEST_DATABASE_URL"),
+		PostgresURL:       benchPostgresURL(),
 		Scenarios:         "all",
 		Alg:               "RS256",
 		Concurrency:       32,
@@ -29,9 +29,6 @@ func newBenchCmd() *cobra.Command {
 		Markdown:          true,
 		ClientSecret:      os.Getenv("SEKISHO_BENCH_CLIENT_SECRET"),
 		UserPassword:      os.Getenv("SEKISHO_BENCH_USER_PASSWORD"),
-	}
-	if o.PostgresURL == "" {
-		o.PostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 	}
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -74,9 +71,8 @@ correctness checks is marked FAILED and the command exits non-zero.`,
 			return nil
 		},
 	}
+	benchDatabaseFlags(cmd, &o.Storage, &o.PostgresURL)
 	f := cmd.Flags()
-	f.StringVar(&o.Storage, "storage", o.Storage, "sqlite or postgres")
-	f.StringVar(&o.PostgresURL, "postgres-url", o.PostgresURL, "PostgreSQL server to create the benchmark database on (default $TEST_DATABASE_URL)")
 	f.StringVar(&o.Scenarios, "scenario", o.Scenarios, "all, or a comma-separated list: S1,S2,S3a,S3b,S4a,S4b,S5,S6,S7,S8,S9 (S3, S4 name both)")
 	f.StringVar(&o.Alg, "alg", o.Alg, "signing algorithm: RS256 or ES256")
 	f.IntVarP(&o.Concurrency, "concurrency", "c", o.Concurrency, "connections (closed-loop workers)")
@@ -89,8 +85,57 @@ correctness checks is marked FAILED and the command exits non-zero.`,
 	f.StringVar(&o.Out, "out", "bench.json", `JSON report ("" for none)`)
 	f.BoolVar(&o.Markdown, "markdown", o.Markdown, "print the table as Markdown (--markdown=false: aligned text)")
 	f.StringVar(&o.Target, "target", "", "benchmark this running server instead of starting one (loopback)")
+	cmd.AddCommand(newBenchMembersCmd())
 	f.IntVar(&o.ServerPID, "server-pid", 0, "with --target: the server's pid, to measure its CPU and memory")
 	f.StringVar(&o.ClientSecret, "client-secret", o.ClientSecret, "with --target: secret of bench-confidential and bench-jwt (default $SEKISHO_BENCH_CLIENT_SECRET)")
 	f.StringVar(&o.UserPassword, "user-password", o.UserPassword, "with --target: password of the bench-user-NNN@bench.example.com users (default $SEKISHO_BENCH_USER_PASSWORD)")
 	return cmd
+}
+
+func newBenchMembersCmd() *cobra.Command {
+	o := bench.MembersOptions{Storage: "sqlite", PostgresURL: benchPostgresURL(), Members: 50000, Runs: 5}
+	cmd := &cobra.Command{
+		Use:   "members",
+		Short: "Time the operator's member list on an organization of 50,000 members",
+		Long: `bench members fills a fresh SQLite file or PostgreSQL database with one
+organization of --members members (through legacy import), then times
+"sekisho user list" as a child process (first page, a middle page, a
+search; of the organization and of every organization) and storage
+ListMembers in this process, and prints a Markdown table of the medians.`,
+		Example: `  sekisho bench members --storage sqlite
+  sekisho bench members --storage postgres --members 50000 --runs 5`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			o.Executable = exe
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			_, err = bench.Members(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return err
+		},
+	}
+	benchDatabaseFlags(cmd, &o.Storage, &o.PostgresURL)
+	f := cmd.Flags()
+	f.IntVar(&o.Members, "members", o.Members, "members of the organization")
+	f.IntVar(&o.Runs, "runs", o.Runs, "timed runs of each measurement (after one warm-up)")
+	return cmd
+}
+
+// benchPostgresURL is where benchmarks create their PostgreSQL database
+// by default: $TEST_DATABASE_URL, else the local server.
+func benchPostgresURL() string {
+	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+}
+
+// benchDatabaseFlags registers --storage and --postgres-url.
+func benchDatabaseFlags(cmd *cobra.Command, storage, postgresURL *string) {
+	f := cmd.Flags()
+	f.StringVar(storage, "storage", *storage, "sqlite or postgres")
+	f.StringVar(postgresURL, "postgres-url", *postgresURL, "PostgreSQL server to create the benchmark database on (default $TEST_DATABASE_URL)")
 }

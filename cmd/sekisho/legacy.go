@@ -13,6 +13,7 @@ import (
 
 	"github.com/sekisho/sekisho/config"
 	"github.com/sekisho/sekisho/i18n"
+	"github.com/sekisho/sekisho/identifier"
 	"github.com/sekisho/sekisho/legacy"
 	"github.com/sekisho/sekisho/login"
 	"github.com/sekisho/sekisho/server"
@@ -42,7 +43,12 @@ func newLegacyImportCmd() *cobra.Command {
 		Short: "Import users from CSV (with a header) or JSON Lines",
 		Long: `Import users from CSV (with a header) or JSON Lines: legacy_id and email
 required, name, password_hash, roles (";"-separated) and lang (a
-language tag for mails, such as ja) optional.
+language tag for mails, such as ja) optional. A new user joins the
+organization whose code is in the organization column (default: the
+default organization), with the account name in username and the member
+role in role (a declared role; default: the lowest); a user imported
+before stays where it is. An unknown organization or role rejects the
+line.
 Exit status: 0 when every line was accepted, 2 when some were rejected,
 1 when nothing could be imported.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -51,8 +57,8 @@ Exit status: 0 when every line was accepted, 2 when some were rejected,
 				return err
 			}
 			defer f.Close()
-			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, _ *config.Config) error {
-				t, err := importUsers(ctx, st, f, format, batch, dryRun, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, cfg *config.Config) error {
+				t, err := importUsers(ctx, st, cfg, f, format, batch, dryRun, cmd.OutOrStdout(), cmd.ErrOrStderr())
 				if err != nil {
 					return err
 				}
@@ -80,10 +86,17 @@ Exit status: 0 when every line was accepted, 2 when some were rejected,
 	return cmd
 }
 
+// importStore is what an import needs of the storage.
+type importStore interface {
+	ImportLegacyUsers(ctx context.Context, users []storage.LegacyUser, now time.Time, dryRun bool) ([]storage.ImportResult, error)
+	GetOrganizationByCode(ctx context.Context, code string) (storage.Organization, error)
+}
+
 // importUsers reads r and writes its users in batches. Rejected lines
 // are listed on out with their line numbers; progress goes to progress.
-// Memory grows only with the ids and emails seen (to reject repeats).
-func importUsers(ctx context.Context, st storage.UserStore, r io.Reader, format string, size int, dryRun bool,
+// Memory grows only with the ids, emails and account names seen (to
+// reject repeats) and the organizations named.
+func importUsers(ctx context.Context, st importStore, cfg *config.Config, r io.Reader, format string, size int, dryRun bool,
 	out, progress io.Writer) (importTally, error) {
 	var t importTally
 	rd, err := legacy.NewReader(r, format)
@@ -93,8 +106,10 @@ func importUsers(ctx context.Context, st storage.UserStore, r io.Reader, format 
 	if size < 1 {
 		size = 1000
 	}
-	seenID := map[string]int{}       // legacy id → its first line
-	seenEmail := map[string]string{} // lower-cased email → legacy id
+	seenID := map[string]int{}          // legacy id → its first line
+	seenEmail := map[string]string{}    // organization (in the organization modes) and email key → legacy id
+	seenUsername := map[string]string{} // organization and account name key → legacy id
+	orgs := map[string]string{}         // code key → organization id ("" when unknown)
 	reject := func(line int, id, reason string) {
 		t.rejected++
 		if id != "" {
@@ -148,14 +163,51 @@ func importUsers(ctx context.Context, st storage.UserStore, r io.Reader, format 
 			continue
 		}
 		seenID[rec.LegacyID] = rec.Line
-		lower := strings.ToLower(rec.Email)
-		if other, ok := seenEmail[lower]; ok {
+		orgID := storage.DefaultOrganizationID
+		if rec.Organization != "" {
+			key := identifier.UsernameKey(rec.Organization)
+			id, ok := orgs[key]
+			if !ok {
+				o, err := st.GetOrganizationByCode(ctx, rec.Organization)
+				switch {
+				case errors.Is(err, storage.ErrNotFound):
+				case err != nil:
+					return t, err
+				}
+				id, orgs[key] = o.ID, o.ID
+			}
+			if id == "" {
+				reject(rec.Line, rec.LegacyID, fmt.Sprintf("unknown organization %q", rec.Organization))
+				continue
+			}
+			orgID = id
+		}
+		role := rec.Role
+		if role == "" {
+			role = cfg.DefaultRole()
+		} else if p := roleProblem(cfg, role); p != "" {
+			reject(rec.Line, rec.LegacyID, "role "+p)
+			continue
+		}
+		emailKey := identifier.Key(rec.Email)
+		if cfg.Login.HasOrganization() {
+			emailKey = orgID + "\x00" + emailKey
+		}
+		if other, ok := seenEmail[emailKey]; ok {
 			reject(rec.Line, rec.LegacyID, fmt.Sprintf("the email is also that of legacy_id %q in this file", other))
 			continue
 		}
-		seenEmail[lower] = rec.LegacyID
+		if rec.Username != "" {
+			key := orgID + "\x00" + identifier.UsernameKey(rec.Username)
+			if other, ok := seenUsername[key]; ok {
+				reject(rec.Line, rec.LegacyID, fmt.Sprintf("the account name is also that of legacy_id %q in this file", other))
+				continue
+			}
+			seenUsername[key] = rec.LegacyID
+		}
+		seenEmail[emailKey] = rec.LegacyID
 		users = append(users, storage.LegacyUser{LegacyID: rec.LegacyID, Email: rec.Email, Name: rec.Name,
-			PasswordHash: rec.PasswordHash, Roles: rec.Roles, Lang: rec.Lang})
+			PasswordHash: rec.PasswordHash, Roles: rec.Roles, Lang: rec.Lang, OrganizationID: orgID, Username: rec.Username, Role: role})
 		lines = append(lines, rec.Line)
 		if len(users) >= size {
 			if err := flush(); err != nil {

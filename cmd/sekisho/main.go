@@ -45,7 +45,8 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("config", "", "configuration file (or SEKISHO_CONFIG)")
-	root.AddCommand(newServeCmd(), newMigrateCmd(), newUserCmd(), newSessionCmd(), newLogoutDeliveriesCmd(), newOutboxCmd(), newKeysCmd(), newBenchCmd(), newLegacyCmd())
+	root.AddCommand(newServeCmd(), newMigrateCmd(), newUserCmd(), newSessionCmd(), newLogoutDeliveriesCmd(), newOutboxCmd(), newKeysCmd(), newBenchCmd(), newLegacyCmd(),
+		newOrgCmd(), newAdminCmd(), newAuditCmd())
 	return root
 }
 
@@ -65,6 +66,9 @@ func loadConfig(cmd *cobra.Command, dev bool) (*config.Config, error) {
 		}
 		cfg = c
 		cfg.Dev = dev
+		if dev && len(cfg.Roles) == 0 {
+			cfg.Roles = config.DevRoles()
+		}
 	case dev:
 		cfg = config.Dev()
 	default:
@@ -97,7 +101,11 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	return slog.New(server.LogHandler{Handler: h})
 }
 
-// openStore opens and migrates the configured database.
+// openStore opens and migrates the configured database, and makes
+// addresses unique where the sign-in mode needs it: across the
+// deployment in the email mode (refused, naming them, while two
+// organizations hold the same address), within each organization in the
+// organization modes.
 func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*gormstore.Store, error) {
 	st, err := gormstore.Open(ctx, gormstore.Config{Driver: cfg.Database.Driver, DSN: cfg.Database.DSN,
 		MaxOpenConns: cfg.Database.MaxOpenConns, Logger: log})

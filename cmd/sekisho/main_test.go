@@ -60,13 +60,13 @@ func TestUserAndKeysCommands(t *testing.T) {
 	}
 	out, err := run(t, "", "user", "list", "--config", cfg)
 	// The address is stored in its canonical form: the domain in lower case.
-	if err != nil || !strings.Contains(out, "Ann@example.com") || !strings.Contains(out, "false") {
+	if err != nil || !strings.Contains(out, "Ann@example.com") || !strings.Contains(out, "not_registered") {
 		t.Errorf("user list: %v\n%s", err, out)
 	}
 	if out, err := run(t, "", "user", "disable", "--config", cfg, "--email", "ann@example.com"); err != nil {
 		t.Errorf("disable: %v %s", err, out)
 	}
-	if out, _ := run(t, "", "user", "list", "--config", cfg); !strings.Contains(out, "true") {
+	if out, _ := run(t, "", "user", "list", "--config", cfg); !strings.Contains(out, "disabled") {
 		t.Errorf("after disable: %s", out)
 	}
 	if _, err := run(t, "", "user", "delete", "--config", cfg, "--email", "nobody@example.com"); err == nil {

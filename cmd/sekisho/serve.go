@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,13 +15,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/sekisho/sekisho/config"
-	"github.com/sekisho/sekisho/password"
 	"github.com/sekisho/sekisho/server"
-	"github.com/sekisho/sekisho/storage"
 )
 
 func newServeCmd() *cobra.Command {
@@ -63,7 +61,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 	_, demo := cfg.Client(config.DevClientID)
 	demo = demo && cfg.Dev
 	if demo {
-		if err := ensureDemoUser(ctx, cfg, st); err != nil {
+		if err := server.EnsureDemo(ctx, cfg, st); err != nil {
 			return err
 		}
 	}
@@ -101,7 +99,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 
 	log.Info("sekisho is serving", "issuer", cfg.Issuer, "listen", ln.Addr().String(), "database", cfg.Database.Driver)
 	if demo {
-		printDev(cfg)
+		printDev(os.Stderr, cfg)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -125,43 +123,33 @@ func serve(parent context.Context, cfg *config.Config) error {
 	return nil
 }
 
-// ensureDemoUser creates the --dev demo user once.
-func ensureDemoUser(ctx context.Context, cfg *config.Config, st storage.Storage) error {
-	if _, err := st.GetUserByEmail(ctx, config.DevUserEmail); err == nil {
-		return nil
+// printDev prints what a newcomer needs to click through a sign-in and
+// open the console. The one place credentials are printed, and only in
+// --dev.
+func printDev(w io.Writer, cfg *config.Config) {
+	signIn := func(email, username string) string {
+		switch {
+		case cfg.Login.ByUsername():
+			return fmt.Sprintf("organization=%s  username=%s", config.DevOrgCode, username)
+		case cfg.Login.HasOrganization():
+			return fmt.Sprintf("organization=%s  email=%s", config.DevOrgCode, email)
+		}
+		return "email=" + email
 	}
-	h := password.New(passwordParams(cfg), 1)
-	hash, err := h.Hash(ctx, config.DevUserPassword)
-	if err != nil {
-		return err
-	}
-	now := time.Now().UTC()
-	err = st.CreateUser(ctx, storage.User{ID: uuid.NewString(), Email: config.DevUserEmail, EmailVerified: true,
-		Name: "Demo User", PasswordHash: hash, CreatedAt: now, UpdatedAt: now})
-	if errors.Is(err, storage.ErrAlreadyExists) {
-		return nil
-	}
-	return err
-}
-
-func passwordParams(cfg *config.Config) password.Params {
-	return password.Params{MemoryKiB: cfg.Password.MemoryKiB, Iterations: cfg.Password.Iterations,
-		Parallelism: cfg.Password.Parallelism}
-}
-
-// printDev prints what a newcomer needs to click through a sign-in. The
-// one place credentials are printed, and only in --dev.
-func printDev(cfg *config.Config) {
-	fmt.Fprintf(os.Stderr, `
+	fmt.Fprintf(w, `
   sekisho --dev is running (development only: fixed secret, demo credentials)
 
     issuer         %s
     demo app       %s/demo/
     demo client    id=%s  secret=%s
                    redirect_uri=%s
-    demo user      email=%s  password=%s
+    demo user      %s  password=%s
+    demo admin     %s  password=%s  console %s/admin
+                   (%s of organization %s)
     discovery      %s/.well-known/openid-configuration
 
 `, cfg.Issuer, cfg.Issuer, config.DevClientID, config.DevClientSecret, config.DevRedirectURI,
-		config.DevUserEmail, config.DevUserPassword, cfg.Issuer)
+		signIn(config.DevUserEmail, config.DevUserUsername), config.DevUserPassword,
+		signIn(config.DevAdminEmail, config.DevAdminUsername), config.DevAdminPassword, cfg.Issuer,
+		cfg.TopRole(), config.DevOrgCode, cfg.Issuer)
 }

@@ -31,81 +31,46 @@ func newSessionCmd() *cobra.Command {
 	return cmd
 }
 
-// userByEmail looks a user up, with a readable error for a missing one.
-func userByEmail(ctx context.Context, st storage.Storage, email string) (storage.User, error) {
-	u, err := st.GetUserByEmail(ctx, email)
-	if errors.Is(err, storage.ErrNotFound) {
-		return u, fmt.Errorf("no user with the email %s", email)
-	}
-	return u, err
-}
-
 func newSessionListCmd() *cobra.Command {
-	var email string
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List a user's sessions",
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, _ *config.Config) error {
-				u, err := userByEmail(ctx, st, email)
-				if err != nil {
-					return err
+	return newAccountCmd("list", "List a user's sessions", "user",
+		func(ctx context.Context, cmd *cobra.Command, st *gormstore.Store, _ *config.Config, u storage.User, _ storage.Organization) error {
+			sessions, err := st.ListUserSessions(ctx, u.ID)
+			if err != nil {
+				return err
+			}
+			now := time.Now()
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SID\tSTATE\tSIGNED IN\tLAST SEEN\tIP\tBROWSER")
+			for _, s := range sessions {
+				state := "active"
+				switch {
+				case s.EndedAt != nil:
+					state = "ended " + s.EndedAt.Format(time.RFC3339)
+				case !s.Active(now):
+					state = "expired"
 				}
-				sessions, err := st.ListUserSessions(ctx, u.ID)
-				if err != nil {
-					return err
-				}
-				now := time.Now()
-				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "SID\tSTATE\tSIGNED IN\tLAST SEEN\tIP\tBROWSER")
-				for _, s := range sessions {
-					state := "active"
-					switch {
-					case s.EndedAt != nil:
-						state = "ended " + s.EndedAt.Format(time.RFC3339)
-					case !s.Active(now):
-						state = "expired"
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.40s\n", s.ID, state, s.AuthTime.Format(time.RFC3339),
-						s.LastSeenAt.Format(time.RFC3339), s.IP, s.UserAgent)
-				}
-				return tw.Flush()
-			})
-		},
-	}
-	cmd.Flags().StringVar(&email, "user", "", "the user's email")
-	_ = cmd.MarkFlagRequired("user")
-	return cmd
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.40s\n", s.ID, state, s.AuthTime.Format(time.RFC3339),
+					s.LastSeenAt.Format(time.RFC3339), s.IP, s.UserAgent)
+			}
+			return tw.Flush()
+		})
 }
 
 func newSessionRevokeCmd() *cobra.Command {
-	var email string
-	cmd := &cobra.Command{
-		Use:   "revoke",
-		Short: "End every session of a user, revoke all their tokens and notify every client",
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, cfg *config.Config) error {
-				u, err := userByEmail(ctx, st, email)
-				if err != nil {
-					return err
-				}
-				now := time.Now().UTC()
-				res, err := cliLogout(st, cfg).End(ctx, storage.SessionEnd{UserID: u.ID, Now: now,
-					Reason: storage.EndRevoked, RevokeAllTokens: true})
-				if err != nil {
-					return err
-				}
-				_ = st.AddAuditEvent(ctx, storage.AuditEvent{ID: uuid.NewString(), Time: now, Type: "sessions_revoked",
-					UserID: u.ID, Outcome: "success", Detail: "cli"})
-				fmt.Fprintf(cmd.OutOrStdout(), "ended %d session(s) of user %s; %d back-channel logout deliveries queued\n",
-					len(res.Ended), u.ID, len(res.Deliveries))
-				return nil
-			})
-		},
-	}
-	cmd.Flags().StringVar(&email, "user", "", "the user's email")
-	_ = cmd.MarkFlagRequired("user")
-	return cmd
+	return newAccountCmd("revoke", "End every session of a user, revoke all their tokens and notify every client", "user",
+		func(ctx context.Context, cmd *cobra.Command, st *gormstore.Store, cfg *config.Config, u storage.User, org storage.Organization) error {
+			now := time.Now().UTC()
+			res, err := cliLogout(st, cfg).End(ctx, storage.SessionEnd{UserID: u.ID, Now: now,
+				Reason: storage.EndRevoked, RevokeAllTokens: true})
+			if err != nil {
+				return err
+			}
+			_ = st.AddAuditEvent(ctx, storage.AuditEvent{ID: uuid.NewString(), Time: now, Type: "sessions_revoked",
+				OrganizationID: org.ID, UserID: u.ID, Outcome: "success", Detail: "cli"})
+			fmt.Fprintf(cmd.OutOrStdout(), "ended %d session(s) of user %s; %d back-channel logout deliveries queued\n",
+				len(res.Ended), u.ID, len(res.Deliveries))
+			return nil
+		})
 }
 
 func newLogoutDeliveriesCmd() *cobra.Command {

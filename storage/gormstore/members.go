@@ -168,16 +168,36 @@ func likePattern(s string) string {
 }
 
 // ListMembers filters in SQL (states included), so a page of a large
-// organization costs one counted query and one page query.
+// organization costs one counted query and one page query, whose states
+// are computed for the page's rows only.
 func (s *Store) ListMembers(ctx context.Context, f storage.MemberFilter) (storage.MemberPage, error) {
 	if f.OrganizationID == "" {
 		return storage.MemberPage{}, errors.New("gormstore: list members: no organization")
 	}
+	p, err := s.listMembers(ctx, f)
+	return p, wrap("list members", err)
+}
+
+// ListAccounts is ListMembers across organizations (the operator's list).
+func (s *Store) ListAccounts(ctx context.Context, f storage.MemberFilter) (storage.MemberPage, error) {
+	p, err := s.listMembers(ctx, f)
+	return p, wrap("list accounts", err)
+}
+
+// listMembers lists the members f selects, of every organization when
+// f.OrganizationID is empty.
+func (s *Store) listMembers(ctx context.Context, f storage.MemberFilter) (storage.MemberPage, error) {
 	now := utc(f.Now)
 	if f.Now.IsZero() {
 		now = utc(time.Now())
 	}
-	q := s.db.WithContext(ctx).Model(&userRow{}).Where("users.organization_id = ?", f.OrganizationID)
+	q := s.db.WithContext(ctx).Model(&userRow{})
+	if f.OrganizationID != "" {
+		q = q.Where("users.organization_id = ?", f.OrganizationID)
+	}
+	if f.UserID != "" {
+		q = q.Where("users.id = ?", f.UserID)
+	}
 	if t := strings.TrimSpace(f.Search); t != "" {
 		p := likePattern(strings.ToLower(t))
 		q = q.Where(`(LOWER(users.name) LIKE @p ESCAPE '\' OR users.username_key LIKE @p ESCAPE '\' OR users.email_lower LIKE @p ESCAPE '\')`,
@@ -202,17 +222,22 @@ func (s *Store) ListMembers(ctx context.Context, f storage.MemberFilter) (storag
 	}
 	var total int64
 	if err := q.Session(&gorm.Session{}).Count(&total).Error; err != nil {
-		return storage.MemberPage{}, wrap("count members", err)
+		return storage.MemberPage{}, fmt.Errorf("count: %w", err)
 	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 50
 	}
+	// The page's ids first (an index scan), then the states of those rows
+	// only: PostgreSQL would compute the states' subqueries of every row
+	// the offset skips.
+	page := q.Session(&gorm.Session{}).Select("users.id").Order("users.created_at, users.id").Limit(limit).Offset(max(f.Offset, 0))
 	var rows []memberRow
-	err := q.Select("users.*, "+inviteWaiting+" AS invite_waiting, "+registered+" AS registered, "+pendingEmail+" AS pending_email", args).
-		Order("users.created_at, users.id").Limit(limit).Offset(max(f.Offset, 0)).Find(&rows).Error
+	err := s.db.WithContext(ctx).Model(&userRow{}).
+		Select("users.*, "+inviteWaiting+" AS invite_waiting, "+registered+" AS registered, "+pendingEmail+" AS pending_email", args).
+		Where("users.id IN (?)", page).Order("users.created_at, users.id").Find(&rows).Error
 	if err != nil {
-		return storage.MemberPage{}, wrap("list members", err)
+		return storage.MemberPage{}, err
 	}
 	return storage.MemberPage{Members: convert(rows, memberRow.member), Total: int(total)}, nil
 }
@@ -287,7 +312,7 @@ func (s *Store) AddMember(ctx context.Context, m storage.NewMember) error {
 		if _, err := s.lockOrganization(tx, u.OrganizationID); err != nil {
 			return err
 		}
-		if m.Guard != nil {
+		if m.Guard != nil && !m.Guard.Operator {
 			if err := s.checkGuard(tx, u.OrganizationID, m.Guard, u.Role); err != nil {
 				return err
 			}
@@ -360,8 +385,10 @@ func (s *Store) ChangeMember(ctx context.Context, c storage.MemberChange) (stora
 			after.ID, after.OrganizationID = old.ID, old.OrganizationID
 		}
 		if c.Guard != nil {
-			if err := s.checkGuard(tx, c.OrganizationID, c.Guard, old.Role, after.Role); err != nil {
-				return err
+			if !c.Guard.Operator {
+				if err := s.checkGuard(tx, c.OrganizationID, c.Guard, old.Role, after.Role); err != nil {
+					return err
+				}
 			}
 			top := c.Guard.TopRole
 			keep := &after
@@ -369,6 +396,14 @@ func (s *Store) ChangeMember(ctx context.Context, c storage.MemberChange) (stora
 				keep = nil
 			}
 			if err := keepsTopRole(tx, c.OrganizationID, top, old, keep); err != nil {
+				return err
+			}
+		}
+		// Sessions end first: a deletion ends what is left, without
+		// telling the clients, so c.End's deliveries must be written
+		// while the sessions are still open.
+		if c.End != nil {
+			if ended, err = s.endSessions(tx, *c.End); err != nil {
 				return err
 			}
 		}
@@ -389,11 +424,6 @@ func (s *Store) ChangeMember(ctx context.Context, c storage.MemberChange) (stora
 			out = row.user()
 		default:
 			out = old
-		}
-		if c.End != nil {
-			if ended, err = s.endSessions(tx, *c.End); err != nil {
-				return err
-			}
 		}
 		return s.memberEffects(tx, c.Code, nil, c.Mails, c.Audit)
 	})
@@ -425,6 +455,17 @@ func (s *Store) SetEmailScope(ctx context.Context, global bool) error {
 		if !global {
 			return tx.Model(&userRow{}).Where("email_unique IS NOT NULL").Update("email_unique", nil).Error
 		}
+		// Every start of a server and every command sets the scope: when
+		// each address holds its key already (the unique index then rules
+		// out a clash), nothing is read further or rewritten. A key is
+		// missing only where a row was written in the organization scope
+		// (every write in this scope sets it to email_lower); the partial
+		// index users_email_key_missing finds those rows.
+		const stale = "email_lower <> '' AND email_unique IS NULL"
+		var probe []string
+		if err := tx.Model(&userRow{}).Where(stale).Limit(1).Pluck("id", &probe).Error; err != nil || len(probe) == 0 {
+			return err
+		}
 		type clash struct {
 			EmailLower string
 			N          int
@@ -448,10 +489,7 @@ func (s *Store) SetEmailScope(ctx context.Context, global bool) error {
 			return fmt.Errorf("%w: in the email sign-in mode an address belongs to one account of the deployment, "+
 				"but these addresses have accounts in several organizations:\n  %s", storage.ErrConflict, strings.Join(lines, "\n  "))
 		}
-		// Only rows that differ are written: every start (and every CLI
-		// command) sets the scope, and a large table stays untouched.
-		return tx.Model(&userRow{}).Where("email_lower <> '' AND (email_unique IS NULL OR email_unique <> email_lower)").
-			Updates(map[string]any{"email_unique": gorm.Expr("email_lower")}).Error
+		return tx.Model(&userRow{}).Where(stale).Updates(map[string]any{"email_unique": gorm.Expr("email_lower")}).Error
 	})
 	if err == nil {
 		s.globalEmails = global

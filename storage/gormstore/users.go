@@ -176,25 +176,35 @@ func (s *Store) ImportLegacyUsers(ctx context.Context, users []storage.LegacyUse
 	return out, wrap("import legacy users", err)
 }
 
-// importBatch holds the users an import batch touches, loaded with two
-// queries (not two per line): by legacy id and by email.
+// importBatch holds the users an import batch touches, loaded with one
+// query (not one per line): by legacy id, email and account name.
 type importBatch struct {
 	byLegacyID map[string]*userRow
 	byEmail    map[string]*userRow // by emailOwner
+	byUsername map[string]*userRow // by organization and account name key
 	global     bool                // addresses unique across the deployment
 }
 
 func loadImportBatch(tx *gorm.DB, users []storage.LegacyUser, global bool) (*importBatch, error) {
 	ids := make([]string, len(users))
 	emails := make([]string, len(users))
+	var names []string
 	for i, u := range users {
 		ids[i], emails[i] = u.LegacyID, emailKey(u.Email)
+		if u.Username != "" {
+			names = append(names, identifier.UsernameKey(u.Username))
+		}
+	}
+	q := tx.Where("legacy_id IN ? OR email_lower IN ?", ids, emails)
+	if len(names) > 0 {
+		q = q.Or("username_key IN ?", names)
 	}
 	var rows []userRow
-	if err := tx.Where("legacy_id IN ? OR email_lower IN ?", ids, emails).Find(&rows).Error; err != nil {
+	if err := q.Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	b := &importBatch{byLegacyID: map[string]*userRow{}, byEmail: map[string]*userRow{}, global: global}
+	b := &importBatch{byLegacyID: map[string]*userRow{}, byEmail: map[string]*userRow{}, byUsername: map[string]*userRow{},
+		global: global}
 	for i := range rows {
 		b.add(&rows[i])
 	}
@@ -215,6 +225,9 @@ func (b *importBatch) add(r *userRow) {
 		b.byLegacyID[*r.LegacyID] = r
 	}
 	b.byEmail[b.emailOwner(r.OrganizationID, r.EmailLower)] = r
+	if r.UsernameKey != "" {
+		b.byUsername[r.OrganizationID+"\x00"+r.UsernameKey] = r
+	}
 }
 
 // importOne decides what one line does; a new user is returned to be
@@ -238,6 +251,9 @@ func (b *importBatch) importOne(tx *gorm.DB, lu storage.LegacyUser, now time.Tim
 			return res, nil, nil
 		case owner != nil:
 			res.Outcome, res.Reason = storage.ImportRejected, "the email belongs to another imported user"
+			return res, nil, nil
+		case lu.Username != "" && b.byUsername[org+"\x00"+identifier.UsernameKey(lu.Username)] != nil:
+			res.Outcome, res.Reason = storage.ImportRejected, "the account name belongs to another account of the organization"
 			return res, nil, nil
 		}
 		u := storage.User{ID: uuid.NewString(), OrganizationID: org, Email: canonicalEmail(lu.Email), Name: lu.Name,

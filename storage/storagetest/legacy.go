@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -101,5 +102,57 @@ func testLegacyImport(t *testing.T, s storage.Storage) {
 	}
 	if more, _ := s.ListUnmigrated(ctx, left[0].ID, 10); len(more) != 0 {
 		t.Errorf("after the last: %+v", more)
+	}
+}
+
+// testLegacyImportMembers: new users of an import join the organization
+// the file names, with its account names and roles; an account name
+// taken in the organization rejects the line, and the same name in
+// another organization is fine.
+func testLegacyImportMembers(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	newOrg(t, s, "o1", "hotel")
+	newOrg(t, s, "o2", "shop")
+	must(t, s.SetEmailScope(ctx, false))
+	must(t, s.AddMember(ctx, storage.NewMember{User: newMember("native", "o1", "native@example.com", "front01", "owner")}))
+	res, err := s.ImportLegacyUsers(ctx, []storage.LegacyUser{
+		{LegacyID: "L1", OrganizationID: "o1", Username: "Night01", Role: "staff", Email: "one@example.com"},
+		{LegacyID: "L2", OrganizationID: "o1", Username: "ＦＲＯＮＴ01", Role: "staff", Email: "two@example.com"},
+		{LegacyID: "L3", OrganizationID: "o2", Username: "front01", Role: "admin", Email: "native@example.com"},
+		{LegacyID: "L4", OrganizationID: "o1", Username: "night01", Email: "four@example.com"},
+		{LegacyID: "L5", Email: "five@example.com"},
+	}, t0, false)
+	must(t, err)
+	var got []string
+	for _, r := range res {
+		got = append(got, r.Outcome)
+	}
+	diff(t, "outcomes", []string{storage.ImportCreated, storage.ImportRejected, storage.ImportCreated, storage.ImportRejected,
+		storage.ImportCreated}, got)
+	if !strings.Contains(res[1].Reason, "account name") || !strings.Contains(res[3].Reason, "account name") {
+		t.Errorf("reasons: %q, %q", res[1].Reason, res[3].Reason)
+	}
+	for _, tc := range []struct{ legacyID, org, username, role string }{
+		{"L1", "o1", "Night01", "staff"},
+		{"L3", "o2", "front01", "admin"},
+		{"L5", storage.DefaultOrganizationID, "", ""},
+	} {
+		u, err := s.GetUserByLegacyID(ctx, tc.legacyID)
+		must(t, err)
+		if u.OrganizationID != tc.org || u.Username != tc.username || u.Role != tc.role {
+			t.Errorf("%s: organization %s, account name %q, role %q; want %s, %q, %q", tc.legacyID, u.OrganizationID, u.Username, u.Role,
+				tc.org, tc.username, tc.role)
+		}
+	}
+	// A later file moves nobody: organization, account name and role stay.
+	res, err = s.ImportLegacyUsers(ctx, []storage.LegacyUser{
+		{LegacyID: "L1", OrganizationID: "o2", Username: "other", Role: "admin", Email: "one@example.com", Name: "One"},
+	}, t0.Add(time.Hour), false)
+	must(t, err)
+	if res[0].Outcome != storage.ImportUpdated {
+		t.Errorf("re-import: %+v", res[0])
+	}
+	if u, _ := s.GetUserByLegacyID(ctx, "L1"); u.OrganizationID != "o1" || u.Username != "Night01" || u.Role != "staff" || u.Name != "One" {
+		t.Errorf("after re-import: %+v", u)
 	}
 }

@@ -376,3 +376,120 @@ func testMemberLimit(t *testing.T, s storage.Storage) {
 		t.Errorf("%d of 20 concurrent additions succeeded (%d members), want 4 (5 members)", ok, p.Total)
 	}
 }
+
+// testMemberOperator: the operator (command line) acts without an actor
+// and without the rank rule, but never ends the last owner; a deletion
+// that ends sessions tells their clients.
+func testMemberOperator(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	newOrg(t, s, "o1", "hotel")
+	operator := &storage.MemberGuard{Operator: true, ActorID: "ignored", Rank: testRank, TopRole: "owner"}
+	for _, u := range []storage.User{
+		newMember("owner1", "o1", "o1@example.com", "", "owner"),
+		newMember("staff1", "o1", "s1@example.com", "", "staff"),
+	} {
+		must(t, s.AddMember(ctx, storage.NewMember{User: u, Guard: operator}))
+	}
+	setRole := func(role string) func(storage.User) (storage.User, error) {
+		return func(u storage.User) (storage.User, error) { u.Role = role; return u, nil }
+	}
+	change := func(c storage.MemberChange) error {
+		c.OrganizationID, c.Guard, c.Now = "o1", operator, t0
+		_, _, err := s.ChangeMember(ctx, c)
+		return err
+	}
+	for _, tc := range []struct {
+		name string
+		c    storage.MemberChange
+		want error
+	}{
+		{"demote the last owner", storage.MemberChange{UserID: "owner1", Update: setRole("staff")}, storage.ErrLastOwner},
+		{"disable the last owner", storage.MemberChange{UserID: "owner1",
+			Update: func(u storage.User) (storage.User, error) { u.Disabled = true; return u, nil }}, storage.ErrLastOwner},
+		{"delete the last owner", storage.MemberChange{UserID: "owner1", Delete: true}, storage.ErrLastOwner},
+		{"promote staff to owner (no rank rule)", storage.MemberChange{UserID: "staff1", Update: setRole("owner")}, nil},
+		{"demote an owner who is not the last", storage.MemberChange{UserID: "owner1", Update: setRole("admin")}, nil},
+	} {
+		wantErr(t, "operator: "+tc.name, change(tc.c), tc.want)
+	}
+	if u, _ := s.GetUser(ctx, "owner1"); u.Role != "admin" {
+		t.Errorf("owner1 is %q, want admin", u.Role)
+	}
+	// Without a guard nothing is checked (the storage's own callers).
+	_, _, err := s.ChangeMember(ctx, storage.MemberChange{OrganizationID: "o1", UserID: "staff1", Update: setRole("staff"), Now: t0})
+	must(t, err)
+
+	// A deletion with End: the clients of the member's sessions hear of it.
+	signedIn(t, s, "s1", "owner1", "app-a", "app-b")
+	now := t0.Add(time.Hour)
+	_, res, err := s.ChangeMember(ctx, storage.MemberChange{OrganizationID: "o1", UserID: "owner1", Delete: true, Guard: operator, Now: now,
+		End: &storage.SessionEnd{UserID: "owner1", Now: now, Reason: storage.EndDeleted, RevokeAllTokens: true, Backchannel: backchannel}})
+	must(t, err)
+	diff(t, "deliveries of a deleted member", []string{
+		"app-a:s1:owner1:https://a.example/bcl:" + storage.EndDeleted,
+		"app-b:s1:owner1:https://b.example/bcl:" + storage.EndDeleted,
+	}, deliveriesOf(t, s, res.Deliveries))
+	if _, err := s.GetUser(ctx, "owner1"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("the deleted member: %v", err)
+	}
+	checkAccessRevoked(t, s, "at-s1-app-a", &now)
+}
+
+// testAccountList: the operator's list across organizations, narrowed to
+// one organization or one member, with the states of ListMembers.
+func testAccountList(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	newOrg(t, s, "o1", "hotel")
+	newOrg(t, s, "o2", "shop")
+	must(t, s.SetEmailScope(ctx, false))
+	for i, u := range []storage.User{
+		newMember("a1", "o1", "a1@example.com", "front", "staff"),
+		newMember("b1", "o2", "b1@example.com", "front", "staff"),
+		newMember("a2", "o1", "a2@example.com", "night", "staff"),
+		newMember("d1", storage.DefaultOrganizationID, "d1@example.com", "", ""),
+	} {
+		u.CreatedAt = t0.Add(time.Duration(i) * time.Second)
+		must(t, s.AddMember(ctx, storage.NewMember{User: u}))
+	}
+	must(t, s.CreateCode(ctx, storage.OneTimeCode{ID: "c", Purpose: storage.PurposeVerifyEmail, UserID: "a2", Email: "new@example.com",
+		TicketHash: "t", CodeHash: "-", CreatedAt: t0, SentAt: t0, ExpiresAt: t0.Add(time.Hour)}, nil))
+	ids := func(p storage.MemberPage) string {
+		var out []string
+		for _, m := range p.Members {
+			out = append(out, m.ID)
+		}
+		return fmt.Sprintf("%s/%d", strings.Join(out, ","), p.Total)
+	}
+	for _, tc := range []struct {
+		name string
+		f    storage.MemberFilter
+		want string
+	}{
+		{"every organization", storage.MemberFilter{}, "a1,b1,a2,d1/4"},
+		{"one organization", storage.MemberFilter{OrganizationID: "o1"}, "a1,a2/2"},
+		{"search", storage.MemberFilter{Search: "front"}, "a1,b1/2"},
+		{"page", storage.MemberFilter{Limit: 2, Offset: 1}, "b1,a2/4"},
+		{"one member", storage.MemberFilter{UserID: "a2"}, "a2/1"},
+		{"one member of another organization", storage.MemberFilter{OrganizationID: "o2", UserID: "a2"}, "/0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.f.Now = t0
+			p, err := s.ListAccounts(ctx, tc.f)
+			must(t, err)
+			if got := ids(p); got != tc.want {
+				t.Errorf("ListAccounts = %s, want %s", got, tc.want)
+			}
+		})
+	}
+	// ListMembers selects one member too, with their states; never one
+	// of another organization.
+	p, err := s.ListMembers(ctx, storage.MemberFilter{OrganizationID: "o1", UserID: "a2", Now: t0})
+	must(t, err)
+	if len(p.Members) != 1 || p.Members[0].PendingEmail != "new@example.com" || p.Members[0].EmailState != storage.EmailNotRegistered ||
+		p.Members[0].Status != storage.StatusActive {
+		t.Errorf("ListMembers(one member) = %+v", p.Members)
+	}
+	if p, err := s.ListMembers(ctx, storage.MemberFilter{OrganizationID: "o2", UserID: "a2", Now: t0}); err != nil || len(p.Members) != 0 {
+		t.Errorf("ListMembers(another organization's member) = %+v, %v", p.Members, err)
+	}
+}

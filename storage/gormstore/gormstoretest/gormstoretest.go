@@ -26,6 +26,11 @@ import (
 // may create databases (the "postgres" database is a fine target).
 const EnvDatabaseURL = "TEST_DATABASE_URL"
 
+// TestPoolSize bounds each test store's PostgreSQL pool: test packages
+// run in parallel against one server (max_connections is 100 by default),
+// and a few connections serve 50 concurrent requests well enough.
+const TestPoolSize = 8
+
 // NewSQLite returns a migrated store on a fresh SQLite file, closed when
 // the test ends.
 func NewSQLite(t testing.TB) *gormstore.Store {
@@ -41,8 +46,9 @@ func NewSQLite(t testing.TB) *gormstore.Store {
 func NewPostgres(t testing.TB) *gormstore.Store {
 	t.Helper()
 	return open(t, gormstore.Config{
-		Driver: gormstore.DriverPostgres,
-		DSN:    PostgresDSN(t),
+		Driver:       gormstore.DriverPostgres,
+		DSN:          PostgresDSN(t),
+		MaxOpenConns: TestPoolSize,
 	})
 }
 

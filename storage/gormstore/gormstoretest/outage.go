@@ -39,7 +39,7 @@ func NewPostgresWithOutage(t testing.TB) (*gormstore.Store, *Outage) {
 	go o.accept()
 	t.Cleanup(func() { o.Cut(); ln.Close() })
 	u.Host = ln.Addr().String()
-	return open(t, gormstore.Config{Driver: gormstore.DriverPostgres, DSN: u.String()}), o
+	return open(t, gormstore.Config{Driver: gormstore.DriverPostgres, DSN: u.String(), MaxOpenConns: TestPoolSize}), o
 }
 
 // Cut closes every relayed connection and refuses new ones until Restore.
