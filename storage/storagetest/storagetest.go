@@ -37,6 +37,8 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"MemberList", testMemberList},
 		{"MemberRules", testMemberRules},
 		{"MemberLimit", testMemberLimit},
+		{"AcceptInvitation", testAcceptInvitation},
+		{"AuditOfMembers", testAuditOfMembers},
 		{"UpdateUser", testUpdateUser},
 		{"ConcurrentUpdate", testConcurrentUpdate},
 		{"DeleteUser", testDeleteUser},
