@@ -87,6 +87,8 @@ type Member struct {
 // MemberFilter selects members of one organization.
 type MemberFilter struct {
 	OrganizationID string // required
+	// UserID, when set, selects that member only (a member's page).
+	UserID string
 	// Search matches name, account name or email (case-insensitively,
 	// part of it).
 	Search     string
@@ -133,7 +135,8 @@ type MemberChange struct {
 	// of its purpose (an invitation resent, a reset mail).
 	Code *OneTimeCode
 	// End, when set, ends sessions of the member (sign out everywhere,
-	// disable).
+	// disable, delete), before the change, writing the back-channel
+	// deliveries it asks for.
 	End   *SessionEnd
 	Mails []OutboxMail
 	Audit []AuditEvent

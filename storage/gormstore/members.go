@@ -178,6 +178,9 @@ func (s *Store) ListMembers(ctx context.Context, f storage.MemberFilter) (storag
 		now = utc(time.Now())
 	}
 	q := s.db.WithContext(ctx).Model(&userRow{}).Where("users.organization_id = ?", f.OrganizationID)
+	if f.UserID != "" {
+		q = q.Where("users.id = ?", f.UserID)
+	}
 	if t := strings.TrimSpace(f.Search); t != "" {
 		p := likePattern(strings.ToLower(t))
 		q = q.Where(`(LOWER(users.name) LIKE @p ESCAPE '\' OR users.username_key LIKE @p ESCAPE '\' OR users.email_lower LIKE @p ESCAPE '\')`,
@@ -372,6 +375,13 @@ func (s *Store) ChangeMember(ctx context.Context, c storage.MemberChange) (stora
 				return err
 			}
 		}
+		// Sessions end first, with their clients' deliveries: a deletion
+		// then finds them ended and only revokes what is left.
+		if c.End != nil {
+			if ended, err = s.endSessions(tx, *c.End); err != nil {
+				return err
+			}
+		}
 		switch {
 		case c.Delete:
 			if err := tx.Delete(&userRow{}, "id = ?", old.ID).Error; err != nil {
@@ -389,11 +399,6 @@ func (s *Store) ChangeMember(ctx context.Context, c storage.MemberChange) (stora
 			out = row.user()
 		default:
 			out = old
-		}
-		if c.End != nil {
-			if ended, err = s.endSessions(tx, *c.End); err != nil {
-				return err
-			}
 		}
 		return s.memberEffects(tx, c.Code, nil, c.Mails, c.Audit)
 	})

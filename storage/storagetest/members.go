@@ -219,6 +219,8 @@ func testMemberList(t *testing.T, s storage.Storage) {
 		{"search name", storage.MemberFilter{Search: "user m7"}, "m7", 1},
 		{"search wildcard is literal", storage.MemberFilter{Search: "%"}, "", 0},
 		{"page", storage.MemberFilter{Limit: 3, Offset: 3}, "m4,m5,m6", 7},
+		{"one member", storage.MemberFilter{UserID: "m5"}, "m5", 1},
+		{"another organization's member", storage.MemberFilter{UserID: "other"}, "", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.f.OrganizationID, tc.f.Now = "o1", now
@@ -454,5 +456,38 @@ func testAuditOfMembers(t *testing.T, s storage.Storage) {
 			must(t, err)
 			diff(t, "ListAuditEvents", tc.want, got)
 		})
+	}
+}
+
+// testMemberEnds: disabling or deleting a member ends their sessions in
+// the change, and each client that received tokens in them gets its
+// back-channel delivery (a deletion too); every token is revoked.
+func testMemberEnds(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	newOrg(t, s, "o1", "hotel")
+	for _, id := range []string{"m1", "m2"} {
+		must(t, s.AddMember(ctx, storage.NewMember{User: newMember(id, "o1", id+"@example.com", "", "staff")}))
+		signedIn(t, s, "s-"+id, id, "app-a")
+	}
+	now := t0.Add(time.Hour)
+	end := func(id, reason string) *storage.SessionEnd {
+		return &storage.SessionEnd{UserID: id, Now: now, Reason: reason, RevokeAllTokens: true, Backchannel: backchannel}
+	}
+	after, res, err := s.ChangeMember(ctx, storage.MemberChange{OrganizationID: "o1", UserID: "m1", Now: now,
+		Update: func(u storage.User) (storage.User, error) { u.Disabled = true; return u, nil }, End: end("m1", storage.EndDisabled)})
+	must(t, err)
+	if !after.Disabled {
+		t.Error("not disabled")
+	}
+	diff(t, "disable: deliveries", []string{"app-a:s-m1:m1:https://a.example/bcl:disabled"}, deliveriesOf(t, s, res.Deliveries))
+	checkRefreshRevoked(t, s, "hash-rt-s-m1-app-a", &now)
+
+	_, res, err = s.ChangeMember(ctx, storage.MemberChange{OrganizationID: "o1", UserID: "m2", Now: now, Delete: true,
+		End: end("m2", storage.EndDeleted)})
+	must(t, err)
+	diff(t, "delete: deliveries", []string{"app-a:s-m2:m2:https://a.example/bcl:deleted"}, deliveriesOf(t, s, res.Deliveries))
+	checkRefreshRevoked(t, s, "hash-rt-s-m2-app-a", &now)
+	if _, err := s.GetMember(ctx, "o1", "m2"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("deleted member: %v", err)
 	}
 }

@@ -38,6 +38,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"MemberRules", testMemberRules},
 		{"MemberLimit", testMemberLimit},
 		{"AcceptInvitation", testAcceptInvitation},
+		{"MemberEnds", testMemberEnds},
 		{"AuditOfMembers", testAuditOfMembers},
 		{"UpdateUser", testUpdateUser},
 		{"ConcurrentUpdate", testConcurrentUpdate},
