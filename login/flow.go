@@ -85,6 +85,7 @@ type Store interface {
 	CreateAuthRequest(ctx context.Context, a storage.AuthRequest) error
 	CompleteLogin(ctx context.Context, c storage.LoginCompletion) error
 	GetUser(ctx context.Context, id string) (storage.User, error)
+	GetOrganization(ctx context.Context, id string) (storage.Organization, error)
 	CreateUser(ctx context.Context, u storage.User) error
 	CreateUserWithLink(ctx context.Context, u storage.User, link storage.OneTimeCode, m storage.OutboxMail) error
 	GetUserByEmail(ctx context.Context, email string) (storage.User, error)
@@ -442,6 +443,10 @@ func (f *Flow) Login(ctx context.Context, in Credentials) (SignedIn, error) {
 	}
 	if u.Disabled {
 		return t.fail(u.ID, "disabled")
+	}
+	if u.InvitedAt != nil {
+		// An invitation waits: the member chooses a password through it.
+		return t.fail(u.ID, "invited")
 	}
 	if rehash {
 		f.rehash(ctx, u, in.Password)

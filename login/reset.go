@@ -84,7 +84,7 @@ func (f *Flow) StartReset(ctx context.Context, a storage.AuthRequest, email, ip,
 		return out, nil
 	}
 	u, err := f.c.Store.GetUserByEmail(ctx, email)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Disabled) {
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && (u.Disabled || u.InvitedAt != nil)) {
 		return out, nil
 	}
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sekisho/sekisho/admin"
 	"github.com/sekisho/sekisho/api"
 	"github.com/sekisho/sekisho/config"
 	"github.com/sekisho/sekisho/legacy"
@@ -128,7 +129,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	logout := op.NewLogout(op.LogoutConfig{Store: o.Store, Config: cfg, Keys: km, Clients: provider.Clients(),
 		Now: o.Now, Logger: log, Outcome: func(x string) { m.logouts.WithLabelValues(x).Inc() }})
-	flow, err := newFlow(o, keys, outbox, logout)
+	hasher := passwordHasher(cfg)
+	flow, err := newFlow(o, keys, outbox, logout, hasher)
 	if err != nil {
 		return nil, err
 	}
@@ -173,6 +175,18 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	r.HandleFunc("/account/otp", lh.AccountOTP).Methods(http.MethodPost)
 	r.HandleFunc("/account/logout-all", lh.AccountLogoutAll).Methods(http.MethodPost)
 	r.HandleFunc("/email/verify", lh.VerifyEmailLink).Methods(http.MethodGet)
+	r.HandleFunc("/invite", lh.InvitePage).Methods(http.MethodGet)
+	r.HandleFunc("/invite", lh.InviteSubmit).Methods(http.MethodPost)
+	policy, err := PasswordPolicy(cfg)
+	if err != nil {
+		return nil, err
+	}
+	console := admin.NewFlow(admin.Config{Store: o.Store, Accounts: flow, Mailer: outbox, Sessions: logout, Passwords: hasher,
+		Policy: policy, Roles: cfg.Roles, Identifier: cfg.Login.Identifier, MaxMembers: cfg.Organizations.MaxMembers,
+		MaxAge: cfg.Admin.MaxAge.D(), Now: o.Now, Logger: log})
+	admin.NewHandlers(admin.HandlerConfig{Flow: console, Renderer: renderer, Pages: pg, SessionToken: lh.SessionToken,
+		Notifier: logout, ClientIP: clientIP.Of, Secure: https, InvitationTTL: cfg.Invitation.Lifetime.D(),
+		VerifyTTL: cfg.Email.VerifyLifetime.D(), Logger: log}).Mount(r)
 	r.HandleFunc("/end_session", lh.EndSession).Methods(http.MethodGet, http.MethodPost)
 	r.HandleFunc("/logout", lh.LogoutPage).Methods(http.MethodGet)
 	api.New(provider, flow, log).Mount(r)
@@ -317,16 +331,21 @@ func (s *Server) Run(ctx context.Context) {
 	}
 }
 
-// newFlow builds the browser flows on o.Store: mails go through outbox,
-// ended sessions are announced through logout.
-func newFlow(o Options, keys *secret.Keys, outbox login.Mailer, logout *op.Logout) (*login.Flow, error) {
-	cfg := o.Config
+// passwordHasher is the one argon2id hasher of the process (one gate on
+// concurrent hashes for every flow).
+func passwordHasher(cfg *config.Config) *password.Hasher {
 	maxHash := cfg.Password.MaxConcurrent
 	if maxHash <= 0 {
 		maxHash = runtime.GOMAXPROCS(0)
 	}
-	hasher := password.New(password.Params{MemoryKiB: cfg.Password.MemoryKiB, Iterations: cfg.Password.Iterations,
+	return password.New(password.Params{MemoryKiB: cfg.Password.MemoryKiB, Iterations: cfg.Password.Iterations,
 		Parallelism: cfg.Password.Parallelism}, maxHash)
+}
+
+// newFlow builds the browser flows on o.Store: mails go through outbox,
+// ended sessions are announced through logout.
+func newFlow(o Options, keys *secret.Keys, outbox login.Mailer, logout *op.Logout, hasher *password.Hasher) (*login.Flow, error) {
+	cfg := o.Config
 	policy, err := PasswordPolicy(cfg)
 	if err != nil {
 		return nil, err
@@ -345,7 +364,7 @@ func newFlow(o Options, keys *secret.Keys, outbox login.Mailer, logout *op.Logou
 			Cooldown:        cfg.OTP.ResendCooldown.D(),
 			MaxSendsPerHour: cfg.OTP.MaxSendsPerHour, RememberDevice: cfg.OTP.RememberDevice.D(), NotifyLogin: cfg.Notify.Login},
 		Account: login.AccountConfig{BaseURL: cfg.Issuer, VerifyTTL: cfg.Email.VerifyLifetime.D(),
-			RequestTTL: cfg.Lifetimes.AuthRequest.D(), PerHour: cfg.Reset.PerEmailPerHour},
+			RequestTTL: cfg.Lifetimes.AuthRequest.D(), PerHour: cfg.Reset.PerEmailPerHour, InviteTTL: cfg.Invitation.Lifetime.D()},
 		Legacy: legacyConfig(cfg),
 		Now:    o.Now, Logger: o.Logger}), nil
 }
@@ -378,7 +397,7 @@ func CLIFlow(o Options) (*login.Flow, error) {
 		return nil, err
 	}
 	logout := op.NewLogout(op.LogoutConfig{Store: o.Store, Config: o.Config, Now: o.Now, Logger: o.Logger})
-	return newFlow(o, keys, queueOnly{outbox}, logout)
+	return newFlow(o, keys, queueOnly{outbox}, logout, passwordHasher(o.Config))
 }
 
 // queueOnly leaves mails in the outbox: a command exits before it could
