@@ -57,6 +57,10 @@ type Accounts interface {
 	// TakeLinkCap counts a mailed link of a kind for a user under the
 	// hourly cap; false beyond it.
 	TakeLinkCap(ctx context.Context, kind, userID string) (bool, error)
+	// NewPassword checks a new password against the policy
+	// (login.ErrPasswordMismatch, *login.PolicyError) and hashes it.
+	NewPassword(ctx context.Context, subject password.Subject, pw, confirm string) (string, error)
+	PasswordRules() []password.Rule
 }
 
 // Mailer composes mails for the outbox and sends them early (mail.Outbox).
@@ -71,19 +75,12 @@ type SessionEnder interface {
 	Prepare(e storage.SessionEnd) storage.SessionEnd
 }
 
-// Passwords hashes an initial password (password.Hasher).
-type Passwords interface {
-	Hash(ctx context.Context, pw string) (string, error)
-}
-
 // Config configures NewFlow.
 type Config struct {
-	Store     Store
-	Accounts  Accounts
-	Mailer    Mailer
-	Sessions  SessionEnder
-	Passwords Passwords
-	Policy    password.Policy // for initial passwords
+	Store    Store
+	Accounts Accounts
+	Mailer   Mailer
+	Sessions SessionEnder
 	// Roles are the declared roles, highest rank first.
 	Roles []config.Role
 	// Identifier is login.identifier: what members sign in with.

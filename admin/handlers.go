@@ -315,7 +315,7 @@ func (h *Handlers) newMember(w http.ResponseWriter, r *http.Request, a Actor) {
 func (h *Handlers) showNew(w http.ResponseWriter, r *http.Request, a Actor, status int, in NewMemberInput, err error) {
 	p := templates.AdminNewMemberPage{AdminBase: h.base(w, r, a, "members", &url.URL{Path: "/admin/members/new"}),
 		ByUsername: h.c.Flow.ByUsername(), Name: in.Name, Username: in.Username, Email: in.Email,
-		Roles: h.roleOptions(a, in.Role), Rules: messages(h.c.Flow.c.Policy.Rules()),
+		Roles: h.roleOptions(a, in.Role), Rules: messages(h.c.Flow.c.Accounts.PasswordRules()),
 		InviteHours: int(h.c.InvitationTTL / time.Hour)}
 	if in.Role == "" && len(p.Roles) > 0 {
 		p.Roles[len(p.Roles)-1].Selected = true

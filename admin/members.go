@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sekisho/sekisho/identifier"
+	"github.com/sekisho/sekisho/login"
 	"github.com/sekisho/sekisho/mail"
 	"github.com/sekisho/sekisho/password"
 	"github.com/sekisho/sekisho/storage"
@@ -192,22 +193,22 @@ func (f *Flow) AddMember(ctx context.Context, a Actor, in NewMemberInput) (stora
 // checkFree refuses an account name or address another member of a's
 // organization holds (except the member exceptID).
 func (f *Flow) checkFree(ctx context.Context, a Actor, u storage.User, exceptID string) error {
-	if u.Username != "" {
-		other, err := f.c.Store.GetMemberByUsername(ctx, a.Org.ID, u.Username)
-		switch {
-		case err == nil && other.ID != exceptID:
-			return fieldProblem("username", "admin.error.username_taken")
-		case err != nil && !errors.Is(err, storage.ErrNotFound):
-			return fmt.Errorf("admin: look up account name: %w", err)
+	for _, c := range []struct {
+		value, field, key string
+		get               func(ctx context.Context, orgID, value string) (storage.User, error)
+	}{
+		{u.Username, "username", "admin.error.username_taken", f.c.Store.GetMemberByUsername},
+		{u.Email, "email", "admin.error.email_taken", f.c.Store.GetMemberByEmail},
+	} {
+		if c.value == "" {
+			continue
 		}
-	}
-	if u.Email != "" {
-		other, err := f.c.Store.GetMemberByEmail(ctx, a.Org.ID, u.Email)
+		other, err := c.get(ctx, a.Org.ID, c.value)
 		switch {
 		case err == nil && other.ID != exceptID:
-			return fieldProblem("email", "admin.error.email_taken")
+			return fieldProblem(c.field, c.key)
 		case err != nil && !errors.Is(err, storage.ErrNotFound):
-			return fmt.Errorf("admin: look up address: %w", err)
+			return fmt.Errorf("admin: look up %s: %w", c.field, err)
 		}
 	}
 	return nil
@@ -216,18 +217,16 @@ func (f *Flow) checkFree(ctx context.Context, a Actor, u storage.User, exceptID 
 // initialPassword checks an initial password (confirmation, policy) and
 // hashes it.
 func (f *Flow) initialPassword(ctx context.Context, a Actor, u storage.User, pw, confirm string) (string, error) {
-	if pw != confirm {
+	hash, err := f.c.Accounts.NewPassword(ctx, password.Subject{Email: u.Email, LoginID: u.Username, Name: u.Name,
+		OrganizationName: a.Org.Name, OrganizationCode: a.Org.Code}, pw, confirm)
+	var policy *login.PolicyError
+	switch {
+	case errors.Is(err, login.ErrPasswordMismatch):
 		return "", fieldProblem("password", "reset.error.mismatch")
-	}
-	subject := password.Subject{Email: u.Email, LoginID: u.Username, Name: u.Name, OrganizationName: a.Org.Name,
-		OrganizationCode: a.Org.Code}
-	if v := f.c.Policy.Check(pw, subject); len(v) > 0 {
-		return "", &PolicyProblem{Violations: v}
-	}
-	norm, _ := password.Normalize(pw)
-	hash, err := f.c.Passwords.Hash(ctx, norm)
-	if err != nil {
-		return "", fmt.Errorf("admin: hash password: %w", err)
+	case errors.As(err, &policy):
+		return "", &PolicyProblem{Violations: policy.Violations}
+	case err != nil:
+		return "", fmt.Errorf("admin: initial password: %w", err)
 	}
 	return hash, nil
 }

@@ -557,13 +557,22 @@ func (f *Flow) ForcedChange(ctx context.Context, a storage.AuthRequest, in Chang
 
 // newPassword checks a new password (confirmation, policy) and hashes it.
 func (f *Flow) newPassword(ctx context.Context, u storage.User, pw, confirm string) (string, error) {
+	return f.NewPassword(ctx, password.Subject{Email: u.Email, Name: u.Name, IsCurrent: func(p string) bool {
+		ok, _, _ := f.c.Passwords.Verify(ctx, u.PasswordHash, p)
+		return ok
+	}}, pw, confirm)
+}
+
+// PasswordRules are the rules of the password policy, as forms list them.
+func (f *Flow) PasswordRules() []password.Rule { return f.c.Policy.Rules() }
+
+// NewPassword checks a new password for the account subject describes
+// (confirmation: ErrPasswordMismatch; policy: *PolicyError) and hashes
+// it, under the hashing gate. The console sets initial passwords with it.
+func (f *Flow) NewPassword(ctx context.Context, subject password.Subject, pw, confirm string) (string, error) {
 	if pw != confirm {
 		return "", ErrPasswordMismatch
 	}
-	subject := password.Subject{Email: u.Email, Name: u.Name, IsCurrent: func(p string) bool {
-		ok, _, _ := f.c.Passwords.Verify(ctx, u.PasswordHash, p)
-		return ok
-	}}
 	if v := f.c.Policy.Check(pw, subject); len(v) > 0 {
 		return "", &PolicyError{Violations: v}
 	}

@@ -129,8 +129,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	logout := op.NewLogout(op.LogoutConfig{Store: o.Store, Config: cfg, Keys: km, Clients: provider.Clients(),
 		Now: o.Now, Logger: log, Outcome: func(x string) { m.logouts.WithLabelValues(x).Inc() }})
-	hasher := passwordHasher(cfg)
-	flow, err := newFlow(o, keys, outbox, logout, hasher)
+	flow, err := newFlow(o, keys, outbox, logout)
 	if err != nil {
 		return nil, err
 	}
@@ -177,12 +176,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	r.HandleFunc("/email/verify", lh.VerifyEmailLink).Methods(http.MethodGet)
 	r.HandleFunc("/invite", lh.InvitePage).Methods(http.MethodGet)
 	r.HandleFunc("/invite", lh.InviteSubmit).Methods(http.MethodPost)
-	policy, err := PasswordPolicy(cfg)
-	if err != nil {
-		return nil, err
-	}
-	console := admin.NewFlow(admin.Config{Store: o.Store, Accounts: flow, Mailer: outbox, Sessions: logout, Passwords: hasher,
-		Policy: policy, Roles: cfg.Roles, Identifier: cfg.Login.Identifier, MaxMembers: cfg.Organizations.MaxMembers,
+	console := admin.NewFlow(admin.Config{Store: o.Store, Accounts: flow, Mailer: outbox, Sessions: logout, Roles: cfg.Roles, Identifier: cfg.Login.Identifier, MaxMembers: cfg.Organizations.MaxMembers,
 		MaxAge: cfg.Admin.MaxAge.D(), Now: o.Now, Logger: log})
 	admin.NewHandlers(admin.HandlerConfig{Flow: console, Renderer: renderer, Pages: pg, SessionToken: lh.SessionToken,
 		Notifier: logout, ClientIP: clientIP.Of, Secure: https, InvitationTTL: cfg.Invitation.Lifetime.D(),
@@ -331,21 +325,16 @@ func (s *Server) Run(ctx context.Context) {
 	}
 }
 
-// passwordHasher is the one argon2id hasher of the process (one gate on
-// concurrent hashes for every flow).
-func passwordHasher(cfg *config.Config) *password.Hasher {
+// newFlow builds the browser flows on o.Store: mails go through outbox,
+// ended sessions are announced through logout.
+func newFlow(o Options, keys *secret.Keys, outbox login.Mailer, logout *op.Logout) (*login.Flow, error) {
+	cfg := o.Config
 	maxHash := cfg.Password.MaxConcurrent
 	if maxHash <= 0 {
 		maxHash = runtime.GOMAXPROCS(0)
 	}
-	return password.New(password.Params{MemoryKiB: cfg.Password.MemoryKiB, Iterations: cfg.Password.Iterations,
+	hasher := password.New(password.Params{MemoryKiB: cfg.Password.MemoryKiB, Iterations: cfg.Password.Iterations,
 		Parallelism: cfg.Password.Parallelism}, maxHash)
-}
-
-// newFlow builds the browser flows on o.Store: mails go through outbox,
-// ended sessions are announced through logout.
-func newFlow(o Options, keys *secret.Keys, outbox login.Mailer, logout *op.Logout, hasher *password.Hasher) (*login.Flow, error) {
-	cfg := o.Config
 	policy, err := PasswordPolicy(cfg)
 	if err != nil {
 		return nil, err
@@ -397,7 +386,7 @@ func CLIFlow(o Options) (*login.Flow, error) {
 		return nil, err
 	}
 	logout := op.NewLogout(op.LogoutConfig{Store: o.Store, Config: o.Config, Now: o.Now, Logger: o.Logger})
-	return newFlow(o, keys, queueOnly{outbox}, logout, passwordHasher(o.Config))
+	return newFlow(o, keys, queueOnly{outbox}, logout)
 }
 
 // queueOnly leaves mails in the outbox: a command exits before it could
