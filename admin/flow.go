@@ -60,7 +60,7 @@ type Accounts interface {
 	// NewPassword checks a new password against the policy
 	// (login.ErrPasswordMismatch, *login.PolicyError) and hashes it.
 	NewPassword(ctx context.Context, subject password.Subject, pw, confirm string) (string, error)
-	PasswordRules() []password.Rule
+	NewAccountRules() []password.Rule
 }
 
 // Mailer composes mails for the outbox and sends them early (mail.Outbox).

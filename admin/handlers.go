@@ -315,7 +315,7 @@ func (h *Handlers) newMember(w http.ResponseWriter, r *http.Request, a Actor) {
 func (h *Handlers) showNew(w http.ResponseWriter, r *http.Request, a Actor, status int, in NewMemberInput, err error) {
 	p := templates.AdminNewMemberPage{AdminBase: h.base(w, r, a, "members", &url.URL{Path: "/admin/members/new"}),
 		ByUsername: h.c.Flow.ByUsername(), Name: in.Name, Username: in.Username, Email: in.Email,
-		Roles: h.roleOptions(a, in.Role), Rules: messages(h.c.Flow.c.Accounts.PasswordRules()),
+		Roles: h.roleOptions(a, in.Role), Rules: messages(h.c.Flow.c.Accounts.NewAccountRules()),
 		InviteHours: int(h.c.InvitationTTL / time.Hour)}
 	if in.Role == "" && len(p.Roles) > 0 {
 		p.Roles[len(p.Roles)-1].Selected = true
@@ -542,8 +542,16 @@ func (h *Handlers) audit(w http.ResponseWriter, r *http.Request, a Actor) {
 	for _, e := range list.Entries {
 		entry := templates.AdminAuditEntry{Time: e.Time, Actor: e.ActorName, ActorPlatform: e.Platform, Kind: e.Type,
 			KindKnown: i18n.Has("admin.audit.kind." + e.Type), Member: e.MemberName, Outcome: e.Outcome, Detail: e.Detail, IP: e.IP}
-		if e.Type == "user_delete" {
+		switch e.Type {
+		case "user_delete":
 			entry.Detail = "" // the name, shown as the member
+		case "member_added", "role_changed":
+			// Role names, shown by their labels.
+			roles := strings.Split(e.Detail, " → ")
+			for i, r := range roles {
+				roles[i] = h.c.Flow.RoleLabel(r, a.Lang)
+			}
+			entry.Detail = strings.Join(roles, " → ")
 		}
 		if e.MemberExists {
 			entry.MemberURL = memberURL(e.UserID)

@@ -58,7 +58,7 @@ func (h *Handlers) hostPathCookie(name string) string {
 
 func (h *Handlers) inviteView(inv Invitation) InviteView {
 	return InviteView{OrganizationName: inv.Organization.Name, Email: inv.User.Email, Username: inv.User.Username,
-		Rules: h.c.Flow.c.Policy.Rules()}
+		Rules: h.c.Flow.NewAccountRules()}
 }
 
 // InviteSubmit serves POST /invite: the password; on success the member

@@ -563,8 +563,13 @@ func (f *Flow) newPassword(ctx context.Context, u storage.User, pw, confirm stri
 	}}, pw, confirm)
 }
 
-// PasswordRules are the rules of the password policy, as forms list them.
-func (f *Flow) PasswordRules() []password.Rule { return f.c.Policy.Rules() }
+// NewAccountRules are the rules of the password policy that a first
+// password (an invitation's, an initial one) must follow, as forms list
+// them: every rule but "not the current one".
+func (f *Flow) NewAccountRules() []password.Rule {
+	rules := f.c.Policy.Rules()
+	return slices.DeleteFunc(rules, func(r password.Rule) bool { return r.Key == password.KeySameAsCurrent })
+}
 
 // NewPassword checks a new password for the account subject describes
 // (confirmation: ErrPasswordMismatch; policy: *PolicyError) and hashes
