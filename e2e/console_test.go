@@ -1037,3 +1037,72 @@ func TestConsoleAccountNames(t *testing.T) {
 		}
 	})
 }
+
+// TestConsoleSignInAgainWithCode: past admin.max_age the console asks for
+// the password again, and the emailed code when the policy asks for it.
+func TestConsoleSignInAgainWithCode(t *testing.T) {
+	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+		c := newConsole(t, newStore(t), withOTP("always"))
+		c.run()
+		b := c.browser()
+		p := b.signIn(b.get(c.cfg.Issuer+"/admin/members"), c.admin.Email, adminPass)
+		p = b.submitOTP(t, p, loginCode(t, c.smtp, c.admin.Email, 1))
+		if p.status != http.StatusOK || p.url.Path != "/admin/members" {
+			t.Fatalf("first sign-in: %d at %s", p.status, p.url)
+		}
+		c.clock.add(c.cfg.Admin.MaxAge.D() + time.Minute)
+		p = b.get(c.cfg.Issuer + "/admin/audit")
+		if !p.hasLoginForm() {
+			t.Fatalf("past admin.max_age: %d at %s", p.status, p.url)
+		}
+		p = b.signIn(p, c.admin.Email, adminPass)
+		if !p.hasForm("/login/otp") {
+			t.Fatalf("no emailed code asked again: %d at %s", p.status, p.url)
+		}
+		p = b.submitOTP(t, p, loginCode(t, c.smtp, c.admin.Email, 2))
+		if p.status != http.StatusOK || p.url.Path != "/admin/audit" {
+			t.Fatalf("after the code: %d at %s", p.status, p.url)
+		}
+	})
+}
+
+// TestConsoleMailCap: the mails an administrator sends a member count
+// under the hourly cap (reset.per_email_per_hour), taken atomically: of
+// concurrent resends of an invitation, only as many as the cap allows go
+// out; the others say so.
+func TestConsoleMailCap(t *testing.T) {
+	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+		c := newConsole(t, newStore(t))
+		c.run()
+		b := c.signedIn(t, c.admin)
+		p := b.form("/admin/members/new", url.Values{"name": {"Capped"}, "email": {"capped@hotel.example"}})
+		id := strings.TrimPrefix(p.url.Path, "/admin/members/")
+		const burst = 20
+		var wg sync.WaitGroup
+		pages := make([]page, burst)
+		errs := make([]error, burst)
+		for i := range burst {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				pages[i], errs[i] = b.send(b.postRequest(c.cfg.Issuer+memberPath(id)+"/resend", url.Values{}, c.cfg.Issuer))
+			}()
+		}
+		wg.Wait()
+		sent := 0
+		for i, p := range pages {
+			switch {
+			case errs[i] != nil:
+				t.Errorf("resend %d: %v", i, errs[i])
+			case p.status == http.StatusOK && strings.Contains(noticeText(p), "invitation was sent"):
+				sent++
+			case p.status != http.StatusTooManyRequests || !strings.Contains(alertText(p), "Too many emails"):
+				t.Errorf("resend %d: %d %q", i, p.status, alertText(p))
+			}
+		}
+		if want := c.cfg.Reset.PerEmailPerHour; sent != want {
+			t.Errorf("%d of %d concurrent resends went out, want %d", sent, burst, want)
+		}
+		mailsTo(t, c.smtp, "capped@hotel.example", "invited", 1+sent)
+	})
+}
