@@ -400,10 +400,10 @@ func (h *Handlers) showMember(w http.ResponseWriter, r *http.Request, a Actor, s
 		Member: v, Invited: m.InvitedAt != nil, Disabled: m.Disabled, MustChange: m.MustChangePassword, EmailVerified: m.EmailVerified,
 		Self: m.Self, MayAct: m.MayAct, Roles: h.roleOptions(a, m.Role), Section: section,
 		AuditURL: withQuery("/admin/audit", url.Values{"member": {m.ID}}), VerifyMinutes: int(h.c.VerifyTTL / time.Minute)}
-	if !h.c.Flow.mayGrant(a, m.Role) {
-		// The member's role is not one a may give: keep it (the rank rule
-		// hides the page's forms anyway).
-		p.Roles = nil
+	if !h.c.Flow.mayGrant(a, m.Role) && len(p.Roles) > 0 {
+		// No role, or one the configuration no longer declares: the form
+		// keeps it unless another is chosen.
+		p.Roles = append([]templates.AdminOption{{Value: "", Label: i18n.T(language.Make(a.Lang), "admin.no_role"), Selected: true}}, p.Roles...)
 	}
 	var prob *Problem
 	if errors.As(err, &prob) {

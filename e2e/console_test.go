@@ -1106,3 +1106,74 @@ func TestConsoleMailCap(t *testing.T) {
 		mailsTo(t, c.smtp, "capped@hotel.example", "invited", 1+sent)
 	})
 }
+
+// TestConsoleLastOwnerConcurrent: two owners demote each other with
+// concurrent requests: exactly one of them stays owner, on SQLite and
+// PostgreSQL.
+func TestConsoleLastOwnerConcurrent(t *testing.T) {
+	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+		c := newConsole(t, newStore(t))
+		if _, err := c.store.UpdateUser(t.Context(), c.admin.ID, func(u storage.User) (storage.User, error) {
+			u.Role = "owner"
+			return u, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		owners := []storage.User{c.owner, c.admin}
+		browsers := []*browser{c.signedIn(t, c.owner), c.signedIn(t, c.admin)}
+		const burst = 20
+		var wg sync.WaitGroup
+		statuses := make([]int, burst)
+		for i := range burst {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				b, target := browsers[i%2], owners[(i+1)%2]
+				p, err := b.send(b.postRequest(c.cfg.Issuer+memberPath(target.ID)+"/profile",
+					url.Values{"name": {target.Name}, "role": {"admin"}}, c.cfg.Issuer))
+				if err != nil {
+					t.Errorf("demote %d: %v", i, err)
+				}
+				statuses[i] = p.status
+			}()
+		}
+		wg.Wait()
+		left := 0
+		for _, u := range owners {
+			if got, _ := c.store.GetUser(t.Context(), u.ID); got.Role == "owner" {
+				left++
+			}
+		}
+		if left != 1 {
+			t.Errorf("%d owners left after they demoted each other at once (statuses %v), want 1", left, statuses)
+		}
+		for i, s := range statuses {
+			if s != http.StatusOK && s != http.StatusForbidden && s != http.StatusConflict {
+				t.Errorf("demote %d: status %d", i, s)
+			}
+		}
+	})
+}
+
+// TestConsoleMemberWithoutRole: a member without a role (an account from
+// before roles) keeps having none when only the name changes, and can be
+// given one.
+func TestConsoleMemberWithoutRole(t *testing.T) {
+	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+		c := newConsole(t, newStore(t))
+		plain := c.member(hotelID, "plain@hotel.example", "", "Plain Member", "")
+		b := c.signedIn(t, c.admin)
+		p := b.get(c.cfg.Issuer + memberPath(plain.ID))
+		if !p.hasForm(memberPath(plain.ID) + "/profile") {
+			t.Fatal("no profile form")
+		}
+		b.form(memberPath(plain.ID)+"/profile", url.Values{"name": {"Renamed"}, "role": {""}})
+		if u, _ := c.store.GetUser(t.Context(), plain.ID); u.Name != "Renamed" || u.Role != "" {
+			t.Errorf("after renaming: name %q role %q", u.Name, u.Role)
+		}
+		b.form(memberPath(plain.ID)+"/profile", url.Values{"name": {"Renamed"}, "role": {"staff"}})
+		if u, _ := c.store.GetUser(t.Context(), plain.ID); u.Role != "staff" {
+			t.Errorf("role %q, want staff", u.Role)
+		}
+	})
+}
