@@ -79,6 +79,15 @@ func (h *Handlers) Mount(r *mux.Router) {
 // id; nothing secret: every request is authorized again).
 const orgCookie = "sekisho_admin_org"
 
+// orgCookie is the pick's cookie name: with the __Secure- prefix under
+// https (it has a path of its own, so not __Host-).
+func (h *Handlers) orgCookie() string {
+	if h.c.Secure {
+		return "__Secure-" + orgCookie
+	}
+	return orgCookie
+}
+
 // with authorizes the request (see actor) before fn runs.
 func (h *Handlers) with(fn func(w http.ResponseWriter, r *http.Request, a Actor)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -94,7 +103,7 @@ func (h *Handlers) with(fn func(w http.ResponseWriter, r *http.Request, a Actor)
 // picks the organization.
 func (h *Handlers) actor(w http.ResponseWriter, r *http.Request) (Actor, bool) {
 	orgID := ""
-	if c, err := r.Cookie(orgCookie); err == nil {
+	if c, err := r.Cookie(h.orgCookie()); err == nil {
 		orgID = c.Value
 	}
 	a, err := h.c.Flow.Authorize(r.Context(), h.c.SessionToken(w, r), orgID)
@@ -116,7 +125,7 @@ func (h *Handlers) actor(w http.ResponseWriter, r *http.Request) (Actor, bool) {
 			h.notFoundOr(w, r, err)
 			return a, false
 		}
-		http.SetCookie(w, &http.Cookie{Name: orgCookie, Value: o.ID, Path: "/admin", HttpOnly: true, Secure: h.c.Secure,
+		http.SetCookie(w, &http.Cookie{Name: h.orgCookie(), Value: o.ID, Path: "/admin", HttpOnly: true, Secure: h.c.Secure,
 			SameSite: http.SameSiteLaxMode})
 		q.Del("org")
 		u := *r.URL
