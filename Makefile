@@ -7,7 +7,7 @@ GO ?= go
 # still run, without -race, and say so.
 RACE := $(if $(filter 1,$(shell $(GO) env CGO_ENABLED 2>/dev/null)),-race,)
 
-.PHONY: test run build bench bench-postgres fmt lint
+.PHONY: test run build bench bench-postgres fmt lint screenshots
 
 # test: go vet, then every test. Without TEST_DATABASE_URL the PostgreSQL
 # tests are skipped locally and fail when CI=true.
@@ -41,3 +41,12 @@ fmt:
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+# screenshots: the console's pages (and the invitation page) in Japanese
+# and English, at desktop (1280 px) and phone (390 px) widths, saved by
+# the browser test into docs/screenshots. Needs Debian's chromium and a
+# Japanese font (apt-get install -y chromium fonts-noto-cjk).
+screenshots:
+	@command -v chromium >/dev/null || { echo "make screenshots needs chromium (apt-get install -y chromium)" >&2; exit 1; }
+	@fc-list :lang=ja | grep -q . || { echo "make screenshots needs a Japanese font (apt-get install -y fonts-noto-cjk)" >&2; exit 1; }
+	SEKISHO_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestBrowserConsole$$' ./e2e/

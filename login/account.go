@@ -33,8 +33,11 @@ type AccountConfig struct {
 	// RequestTTL is how long a sign-in for the provider's own pages may
 	// take (lifetimes.auth_request).
 	RequestTTL time.Duration
-	// PerHour caps the verification links mailed per user per hour.
+	// PerHour caps the verification links (and invitations) mailed per
+	// user per hour.
 	PerHour int
+	// InviteTTL is how long an invitation link works (invitation.lifetime).
+	InviteTTL time.Duration
 }
 
 // Errors of the account page.
@@ -65,16 +68,35 @@ func (f *Flow) StartAccountSignIn(ctx context.Context, returnTo string, uiLocale
 	return f.startReturning(ctx, storage.AuthRequest{ClientID: AccountClient, RedirectURI: returnTo, UILocales: uiLocales})
 }
 
+// StartRecentSignIn is StartAccountSignIn for a page that needs a sign-in
+// within maxAge (the console's admin.max_age): an SSO session older than
+// that cannot answer it, so the password is asked again (and the emailed
+// code, when the policy asks for it).
+func (f *Flow) StartRecentSignIn(ctx context.Context, returnTo string, maxAge time.Duration, uiLocales []string) (string, error) {
+	if !localPath(returnTo) {
+		return "", fmt.Errorf("login: %q is not a local path", returnTo)
+	}
+	return f.startReturning(ctx, storage.AuthRequest{ClientID: AccountClient, RedirectURI: returnTo, UILocales: uiLocales,
+		MaxAge: &maxAge})
+}
+
 // startReturning stores a sign-in that returns the browser to
 // a.RedirectURI when it ends, instead of answering with a code.
 func (f *Flow) startReturning(ctx context.Context, a storage.AuthRequest) (string, error) {
+	a, err := f.newReturning(ctx, a)
+	return a.ID, err
+}
+
+// newReturning stores a sign-in that returns to a.RedirectURI and
+// returns it.
+func (f *Flow) newReturning(ctx context.Context, a storage.AuthRequest) (storage.AuthRequest, error) {
 	now := f.c.Now().UTC()
 	a.ID, a.Scopes, a.ResponseType = uuid.NewString(), []string{"openid"}, "code"
 	a.CreatedAt, a.ExpiresAt = now, now.Add(f.c.Account.RequestTTL)
 	if err := f.c.Store.CreateAuthRequest(ctx, a); err != nil {
-		return "", fmt.Errorf("login: create sign-in: %w", err)
+		return a, fmt.Errorf("login: create sign-in: %w", err)
 	}
-	return a.ID, nil
+	return a, nil
 }
 
 // localPath: an absolute path on this host ("/account"), never "//host".
@@ -268,10 +290,10 @@ func (f *Flow) SendVerificationLink(ctx context.Context, u storage.User, lang st
 // older ones. Beyond PerHour links an hour, nothing is sent (sent is
 // false).
 func (f *Flow) sendVerification(ctx context.Context, u storage.User, email, lang string, now time.Time) (sent bool, err error) {
-	if ok, err := f.withinHourlyCap(ctx, "verify:send:"+u.ID, f.c.Account.PerHour, now); !ok {
+	if ok, err := f.withinHourlyCap(ctx, verifyCapKey(u.ID), f.c.Account.PerHour, now); !ok {
 		return false, err
 	}
-	c, m, err := f.verificationLink(u, email, lang, now)
+	c, m, err := f.VerificationLink(u, email, lang, now)
 	if err != nil {
 		return false, err
 	}
@@ -282,8 +304,25 @@ func (f *Flow) sendVerification(ctx context.Context, u storage.User, email, lang
 	return true, nil
 }
 
-// verificationLink makes a link proving email for u, and its mail.
-func (f *Flow) verificationLink(u storage.User, email, lang string, now time.Time) (storage.OneTimeCode, storage.OutboxMail, error) {
+// verifyCapKey is the counter of the verification links mailed for a
+// user in an hour (the account page's and the console's).
+func verifyCapKey(userID string) string { return "verify:send:" + userID }
+
+// TakeLinkCap counts one more mail of a kind ("verify", "invite",
+// "reset_request") for u under the hourly cap of mailed links
+// (account.PerHour), taken atomically before the mail is written; false,
+// and nothing counted, beyond it.
+func (f *Flow) TakeLinkCap(ctx context.Context, kind string, userID string) (bool, error) {
+	key := kind + ":send:" + userID
+	if kind == "verify" {
+		key = verifyCapKey(userID)
+	}
+	return f.withinHourlyCap(ctx, key, f.c.Account.PerHour, f.c.Now().UTC())
+}
+
+// VerificationLink makes a link proving email for u, and its mail; the
+// caller stores both (CreateCode, or with an administrator's change).
+func (f *Flow) VerificationLink(u storage.User, email, lang string, now time.Time) (storage.OneTimeCode, storage.OutboxMail, error) {
 	token := secret.RandomToken(32)
 	link := strings.TrimSuffix(f.c.Account.BaseURL, "/") + "/email/verify?token=" + url.QueryEscape(token)
 	m, err := f.c.Mailer.Compose(lang, templates.MailVerifyEmail, mail.Address{Name: u.Name, Email: email},
@@ -383,7 +422,7 @@ func (f *Flow) AddUser(ctx context.Context, in NewUser) (storage.User, error) {
 		if lang == "" {
 			lang = "en"
 		}
-		link, mail, err := f.verificationLink(u, email, lang, now)
+		link, mail, err := f.VerificationLink(u, email, lang, now)
 		if err != nil {
 			return u, err
 		}

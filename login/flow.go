@@ -469,6 +469,10 @@ func (f *Flow) Login(ctx context.Context, in Credentials) (SignedIn, error) {
 	if reason, err := t.proved(u, ok); reason != "" || err != nil {
 		return t.refuse(u, reason, err)
 	}
+	if u.InvitedAt != nil {
+		// An invitation waits: the member chooses a password through it.
+		return t.fail(u.ID, "invited")
+	}
 	if rehash {
 		f.rehash(ctx, u, in.Password)
 	}

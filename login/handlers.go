@@ -97,6 +97,7 @@ type Pages interface {
 	ChangePassword(w http.ResponseWriter, r *http.Request, status int, v ChangeView)
 	Account(w http.ResponseWriter, r *http.Request, status int, v AccountView)
 	Message(w http.ResponseWriter, r *http.Request, status int, v MessageView)
+	Invite(w http.ResponseWriter, r *http.Request, status int, v InviteView)
 	// Lang is the language code ("en", "ja") pages and mails use for r.
 	Lang(w http.ResponseWriter, r *http.Request, uiLocales []string) string
 }
@@ -414,6 +415,12 @@ func (h *Handlers) hostCookie(name string) string {
 // sessionCookieName is the session cookie's name: HostSessionCookie under
 // https, SessionCookie under http.
 func (h *Handlers) sessionCookieName() string { return h.hostCookie(SessionCookie) }
+
+// SessionToken returns the browser's session cookie value, for other
+// pages on the same session (the console); see sessionToken.
+func (h *Handlers) SessionToken(w http.ResponseWriter, r *http.Request) string {
+	return h.sessionToken(w, r)
+}
 
 // sessionToken returns the browser's session cookie value. Under https a
 // browser may still send it under the old name (SessionCookie), from

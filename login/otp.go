@@ -563,13 +563,27 @@ func (f *Flow) ForcedChange(ctx context.Context, a storage.AuthRequest, in Chang
 
 // newPassword checks a new password (confirmation, policy) and hashes it.
 func (f *Flow) newPassword(ctx context.Context, u storage.User, pw, confirm string) (string, error) {
+	return f.NewPassword(ctx, password.Subject{Email: u.Email, Name: u.Name, IsCurrent: func(p string) bool {
+		ok, _, _ := f.c.Passwords.Verify(ctx, u.PasswordHash, p)
+		return ok
+	}}, pw, confirm)
+}
+
+// NewAccountRules are the rules of the password policy that a first
+// password (an invitation's, an initial one) must follow, as forms list
+// them: every rule but "not the current one".
+func (f *Flow) NewAccountRules() []password.Rule {
+	rules := f.c.Policy.Rules()
+	return slices.DeleteFunc(rules, func(r password.Rule) bool { return r.Key == password.KeySameAsCurrent })
+}
+
+// NewPassword checks a new password for the account subject describes
+// (confirmation: ErrPasswordMismatch; policy: *PolicyError) and hashes
+// it, under the hashing gate. The console sets initial passwords with it.
+func (f *Flow) NewPassword(ctx context.Context, subject password.Subject, pw, confirm string) (string, error) {
 	if pw != confirm {
 		return "", ErrPasswordMismatch
 	}
-	subject := password.Subject{Email: u.Email, Name: u.Name, IsCurrent: func(p string) bool {
-		ok, _, _ := f.c.Passwords.Verify(ctx, u.PasswordHash, p)
-		return ok
-	}}
 	if v := f.c.Policy.Check(pw, subject); len(v) > 0 {
 		return "", &PolicyError{Violations: v}
 	}

@@ -49,6 +49,9 @@ func (p *pages) lang(w http.ResponseWriter, r *http.Request, uiLocales []string)
 	return i18n.Negotiate(uiLocales, cookie, r.Header.Get("Accept-Language"))
 }
 
+// Base is the frame of a page in the request's language (the console's).
+func (p *pages) Base(w http.ResponseWriter, r *http.Request) templates.Base { return p.base(w, r, nil) }
+
 func (p *pages) base(w http.ResponseWriter, r *http.Request, uiLocales []string) templates.Base {
 	return templates.Base{Lang: p.lang(w, r, uiLocales), CurrentURL: r.URL}
 }
@@ -213,3 +216,10 @@ func (p *pages) Message(w http.ResponseWriter, r *http.Request, status int, v lo
 }
 
 func message(m login.Msg) templates.Message { return templates.Message{Key: m.Key, Args: m.Args} }
+
+func (p *pages) Invite(w http.ResponseWriter, r *http.Request, status int, v login.InviteView) {
+	b := p.base(w, r, nil)
+	b.CurrentURL = &url.URL{Path: "/invite"}
+	p.logErr(r, p.r.RenderInvite(w, status, templates.InvitePage{Base: b, OrganizationName: v.OrganizationName,
+		Email: v.Email, Username: v.Username, Error: v.ErrorKey, Violations: messages(v.Violations), Rules: messages(v.Rules)}))
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sekisho/sekisho/admin"
 	"github.com/sekisho/sekisho/api"
 	"github.com/sekisho/sekisho/config"
 	"github.com/sekisho/sekisho/legacy"
@@ -184,6 +185,13 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	r.HandleFunc("/account/otp", lh.AccountOTP).Methods(http.MethodPost)
 	r.HandleFunc("/account/logout-all", lh.AccountLogoutAll).Methods(http.MethodPost)
 	r.HandleFunc("/email/verify", lh.VerifyEmailLink).Methods(http.MethodGet)
+	r.HandleFunc("/invite", lh.InvitePage).Methods(http.MethodGet)
+	r.HandleFunc("/invite", lh.InviteSubmit).Methods(http.MethodPost)
+	console := admin.NewFlow(admin.Config{Store: o.Store, Accounts: flow, Mailer: outbox, Sessions: logout, Roles: cfg.Roles, Identifier: cfg.Login.Identifier, MaxMembers: cfg.Organizations.MaxMembers,
+		MaxAge: cfg.Admin.MaxAge.D(), Now: o.Now, Logger: log})
+	admin.NewHandlers(admin.HandlerConfig{Flow: console, Renderer: renderer, Pages: pg, SessionToken: lh.SessionToken,
+		Notifier: logout, ClientIP: clientIP.Of, Secure: https, InvitationTTL: cfg.Invitation.Lifetime.D(),
+		VerifyTTL: cfg.Email.VerifyLifetime.D(), Logger: log}).Mount(r)
 	r.HandleFunc("/end_session", lh.EndSession).Methods(http.MethodGet, http.MethodPost)
 	r.HandleFunc("/logout", lh.LogoutPage).Methods(http.MethodGet)
 	api.New(provider, flow, log).Mount(r)
@@ -372,7 +380,7 @@ func newFlow(o Options, keys *secret.Keys, outbox login.Mailer, logout *op.Logou
 			Cooldown:        cfg.OTP.ResendCooldown.D(),
 			MaxSendsPerHour: cfg.OTP.MaxSendsPerHour, RememberDevice: cfg.OTP.RememberDevice.D(), NotifyLogin: cfg.Notify.Login},
 		Account: login.AccountConfig{BaseURL: cfg.Issuer, VerifyTTL: cfg.Email.VerifyLifetime.D(),
-			RequestTTL: cfg.Lifetimes.AuthRequest.D(), PerHour: cfg.Reset.PerEmailPerHour},
+			RequestTTL: cfg.Lifetimes.AuthRequest.D(), PerHour: cfg.Reset.PerEmailPerHour, InviteTTL: cfg.Invitation.Lifetime.D()},
 		Legacy:     legacyConfig(cfg),
 		Identifier: cfg.Login.Identifier,
 		ClientOrganizations: func(id string) []string {

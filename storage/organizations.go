@@ -87,17 +87,16 @@ type Member struct {
 // MemberFilter selects members of one organization.
 type MemberFilter struct {
 	OrganizationID string // required
+	// UserID, when set, selects that member only (a member's page).
+	UserID string
 	// Search matches name, account name or email (case-insensitively,
 	// part of it).
 	Search     string
 	EmailState string // Email*, or empty for all
 	Status     string // Status*, or empty for all
-	// UserID, when set, selects that one member (their states for a
-	// member's page).
-	UserID string
-	Now    time.Time
-	Limit  int // 0 means 50
-	Offset int
+	Now        time.Time
+	Limit      int // 0 means 50
+	Offset     int
 }
 
 // MemberPage is one page of a member list and the number of all matches.
@@ -140,7 +139,8 @@ type MemberChange struct {
 	// of its purpose (an invitation resent, a reset mail).
 	Code *OneTimeCode
 	// End, when set, ends sessions of the member (sign out everywhere,
-	// disable).
+	// disable, delete), before the change, writing the back-channel
+	// deliveries it asks for.
 	End   *SessionEnd
 	Mails []OutboxMail
 	Audit []AuditEvent

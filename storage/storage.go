@@ -698,6 +698,9 @@ type PasswordChange struct {
 	// mailbox). An imported user also migrates then: the legacy hash is
 	// dropped and MigratedAt set.
 	VerifyEmail bool
+	// AcceptInvitation ends the user's invitation (InvitedAt cleared) and
+	// records the sign-in it is (LastLoginAt = Now).
+	AcceptInvitation bool
 	// End, when set, ends sessions of the user (and notifies their
 	// clients).
 	End   *SessionEnd
@@ -863,14 +866,19 @@ type AuditEvent struct {
 type AuditFilter struct {
 	OrganizationID string
 	UserID         string
-	Type           string
-	Since          time.Time
-	Limit          int // 0 means 100
-	Offset         int
+	// Member matches the events about the account (UserID) and those it
+	// caused as an administrator (ActorID).
+	Member string
+	Type   string
+	Since  time.Time
+	Limit  int // 0 means 100
+	Offset int
 }
 
 // AuditStore keeps audit events.
 type AuditStore interface {
+	// AddAuditEvent stores e. An event without OrganizationID whose
+	// UserID names an account belongs to that account's organization.
 	AddAuditEvent(ctx context.Context, e AuditEvent) error
 	// ListAuditEvents returns matching events, newest first.
 	ListAuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, error)

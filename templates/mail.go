@@ -49,12 +49,22 @@ const (
 	// many wrong ones (whoever typed them knew the password); data
 	// CodeFailuresMail.
 	MailCodeFailures = "code_failures"
+	// MailInvitation invites a new member of an organization to choose a
+	// password; data InvitationMail.
+	MailInvitation = "invitation"
+	// MailResetRequest asks a member, for their administrator, to set a
+	// new password; data ResetRequestMail.
+	MailResetRequest = "reset_request"
+	// MailAccountDeleted tells the address of a deleted member; data
+	// AccountDeletedMail.
+	MailAccountDeleted = "account_deleted"
 )
 
 // mailNames are the templates every language must provide.
 var mailNames = []string{
 	MailLoginCode, MailResetCode, MailPasswordChanged,
 	MailVerifyEmail, MailEmailChangeNotice, MailLoginNotification, MailLegacyReminder, MailCodeFailures,
+	MailInvitation, MailResetRequest, MailAccountDeleted,
 }
 
 // ErrUnknownMail reports a template name RenderMail does not know.
@@ -151,6 +161,37 @@ type CodeFailuresMail struct {
 	Time     time.Time
 	IP       string
 	Until    time.Time
+}
+
+// InvitationMail is the data of MailInvitation.
+type InvitationMail struct {
+	MailBase
+	OrganizationName string
+	// Username is the account name the member signs in with (the
+	// organization+username mode), or empty.
+	Username string
+	// URL is the absolute invitation link; it works until Expires
+	// (printed in its own location: the organization's time zone),
+	// ValidHours after it was sent.
+	URL        string
+	Expires    time.Time
+	ValidHours int
+}
+
+// ResetRequestMail is the data of MailResetRequest.
+type ResetRequestMail struct {
+	MailBase
+	OrganizationName string
+	// URL starts the password reset by emailed code (absolute).
+	URL string
+}
+
+// AccountDeletedMail is the data of MailAccountDeleted.
+type AccountDeletedMail struct {
+	MailBase
+	OrganizationName string
+	// Time is when the account was deleted, printed in its own location.
+	Time time.Time
 }
 
 // mailSet is one mail template parsed for one language.

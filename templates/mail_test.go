@@ -51,6 +51,16 @@ var mailCases = []mailCase{
 	{MailCodeFailures, func(b MailBase) any {
 		return CodeFailuresMail{MailBase: b, Failures: 10, Time: mailTime, IP: "192.0.2.9", Until: mailTime.Add(time.Hour)}
 	}, []string{"10", "192.0.2.9", "09:30", "10:30"}},
+	{MailInvitation, func(b MailBase) any {
+		return InvitationMail{MailBase: b, OrganizationName: "Hotel Sakura", Username: "front01",
+			URL: "https://id.example.com/invite?token=abc", Expires: mailTime.Add(72 * time.Hour), ValidHours: 72}
+	}, []string{"Hotel Sakura", "front01", "https://id.example.com/invite?token=abc", "72", "2026"}},
+	{MailResetRequest, func(b MailBase) any {
+		return ResetRequestMail{MailBase: b, OrganizationName: "Hotel Sakura", URL: "https://id.example.com/reset?login_hint=a%40example.com"}
+	}, []string{"Hotel Sakura", "https://id.example.com/reset?login_hint=a%40example.com"}},
+	{MailAccountDeleted, func(b MailBase) any {
+		return AccountDeletedMail{MailBase: b, OrganizationName: "Hotel Sakura", Time: mailTime}
+	}, []string{"Hotel Sakura", "2026", "09:30"}},
 }
 
 func TestMailTemplatesParse(t *testing.T) {

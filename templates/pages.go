@@ -365,3 +365,22 @@ func (r *Renderer) RenderMessage(w http.ResponseWriter, status int, p MessagePag
 	p.Base = p.Base.complete("verify.title")
 	return r.render(w, status, pageMessage, p.Lang, p)
 }
+
+// InvitePage is the invitation page at /invite: the new member chooses a
+// password, posted to /invite.
+type InvitePage struct {
+	Base
+	OrganizationName string
+	// Email and Username are what the member signs in with, shown
+	// read-only (password managers save them with the password).
+	Email, Username string
+	Error           string    // catalog key, or empty
+	Violations      []Message // password rules broken
+	Rules           []Message
+}
+
+// RenderInvite writes the invitation page.
+func (r *Renderer) RenderInvite(w http.ResponseWriter, status int, p InvitePage) error {
+	p.Base = p.Base.complete("invite.title")
+	return r.render(w, status, pageInvite, p.Lang, p)
+}

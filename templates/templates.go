@@ -29,6 +29,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,11 +54,16 @@ const (
 	pageChangePassword = "change_password"
 	pageAccount        = "account"
 	pageMessage        = "message"
+	pageInvite         = "invite"
 )
 
-// requiredPages are the pages New parses and checks.
-var requiredPages = []string{pageLogin, pageForgot, pageReset, pageError, pageLogoutConfirm, pageSignedOut, pageDemo,
-	pageOTP, pageChangePassword, pageAccount, pageMessage}
+// flowPages are the pages of the sign-in flows.
+var flowPages = []string{pageLogin, pageForgot, pageReset, pageError, pageLogoutConfirm, pageSignedOut, pageDemo,
+	pageOTP, pageChangePassword, pageAccount, pageMessage, pageInvite}
+
+// requiredPages are the pages New parses and checks: the sign-in flows'
+// and the console's.
+var requiredPages = append(slices.Clip(flowPages), adminPages...)
 
 // StaticPrefix is the URL path under which StaticHandler must be mounted.
 const StaticPrefix = "/static/"
@@ -108,10 +114,15 @@ func New() (*Renderer, error) {
 			"targs":    func(key string, args []any) string { return printer.T(key, args...) },
 			"static":   r.staticURL,
 			"datetime": dateTimeFunc(code),
+			"list":     func(xs ...string) []string { return xs },
 		}
 		r.pages[code] = make(map[string]*template.Template, len(requiredPages))
 		for _, page := range requiredPages {
-			tmpl, err := template.New(page).Funcs(funcs).ParseFS(files, "html/layout.html", "html/fields.html", "html/"+page+".html")
+			patterns := []string{"html/layout.html", "html/fields.html", "html/" + page + ".html"}
+			if slices.Contains(adminPages, page) {
+				patterns = append(patterns, adminPartials)
+			}
+			tmpl, err := template.New(page).Funcs(funcs).ParseFS(files, patterns...)
 			if err != nil {
 				return nil, fmt.Errorf("templates: parse page %s: %w", page, err)
 			}

@@ -144,6 +144,82 @@ var pageCases = []pageCase{
 	{"message no link", http.StatusGone, func(r *Renderer, w http.ResponseWriter, b Base) error {
 		return r.RenderMessage(w, http.StatusGone, MessagePage{Base: b, Message: Message{Key: "verify.expired"}})
 	}},
+	{"invite", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderInvite(w, http.StatusOK, InvitePage{Base: b, OrganizationName: "Hotel Sakura", Email: "a@example.com", Rules: testRules})
+	}},
+	{"invite username violations", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderInvite(w, http.StatusOK, InvitePage{Base: b, Username: "front01", Error: "reset.error.mismatch",
+			Violations: testRules[:1], Rules: testRules})
+	}},
+	{"admin members", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderAdminMembers(w, http.StatusOK, AdminMembersPage{AdminBase: testAdminBase(b, "members"), ByUsername: true,
+			Members: testAdminMembers, Total: 120, Page: 2, Pages: 3, Search: "a", Status: "invited", PrevURL: "/admin/members",
+			NextURL: "/admin/members?page=3", CSVURL: "/admin/members.csv"})
+	}},
+	{"admin members empty", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderAdminMembers(w, http.StatusOK, AdminMembersPage{AdminBase: AdminBase{Base: b, Nav: "members", OrgName: "Shop"},
+			Page: 1, Pages: 1, CSVURL: "/admin/members.csv"})
+	}},
+	{"admin new member", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderAdminNewMember(w, http.StatusOK, AdminNewMemberPage{AdminBase: testAdminBase(b, "members"), ByUsername: true,
+			Roles: testAdminRoles, Rules: testRules, InviteHours: 72})
+	}},
+	{"admin new member error", http.StatusConflict, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		base := testAdminBase(b, "members")
+		base.Error = Message{Key: "admin.error.email_taken"}
+		return r.RenderAdminNewMember(w, http.StatusConflict, AdminNewMemberPage{AdminBase: base, Name: "Aoi", Email: "a@example.com",
+			Roles: testAdminRoles, Field: "email", Violations: testRules[:1], Rules: testRules, InviteHours: 72})
+	}},
+	{"admin member", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderAdminMember(w, http.StatusOK, AdminMemberPage{AdminBase: testAdminBase(b, "members"), ByUsername: true,
+			Member: testAdminMembers[0], MayAct: true, Roles: testAdminRoles, AuditURL: "/admin/audit?member=m1", VerifyMinutes: 10})
+	}},
+	{"admin member invited error", http.StatusConflict, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		base := testAdminBase(b, "members")
+		base.Error = Message{Key: "admin.error.last_owner"}
+		return r.RenderAdminMember(w, http.StatusConflict, AdminMemberPage{AdminBase: base, Member: testAdminMembers[1], Invited: true,
+			Disabled: true, MayAct: true, Roles: testAdminRoles, Section: "status", AuditURL: "/admin/audit?member=m2", VerifyMinutes: 10})
+	}},
+	{"admin member view only", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderAdminMember(w, http.StatusOK, AdminMemberPage{AdminBase: testAdminBase(b, "members"), Member: testAdminMembers[0],
+			MustChange: true, AuditURL: "/admin/audit?member=m1"})
+	}},
+	{"admin delete", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderAdminDelete(w, http.StatusOK, AdminDeletePage{AdminBase: testAdminBase(b, "members"), Member: testAdminMembers[0]})
+	}},
+	{"admin audit", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderAdminAudit(w, http.StatusOK, AdminAuditPage{AdminBase: testAdminBase(b, "audit"), Entries: []AdminAuditEntry{
+			{Time: testSignIns[0].Time, Actor: "Aoi", Kind: "role_changed", KindKnown: true, Member: "Ren", MemberURL: "/admin/members/m2",
+				Outcome: "success", Detail: "staff → admin", IP: "203.0.113.7"},
+			{Time: testSignIns[1].Time, ActorPlatform: true, Kind: "custom_event", Outcome: "failure"},
+		}, Kinds: []AdminOption{{Value: "login", Label: "Sign-in", Selected: true}}, MemberID: "m2", MemberName: "Ren", Page: 2,
+			PrevURL: "/admin/audit", NextURL: "/admin/audit?page=3", ClearURL: "/admin/audit"})
+	}},
+	{"admin settings", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderAdminSettings(w, http.StatusOK, AdminSettingsPage{AdminBase: testAdminBase(b, "settings"), Name: "Hotel Sakura",
+			Code: "H-1234", TimeZone: "Asia/Tokyo", MaxMembers: "0", Members: 12, Limit: 10, Editable: true, LimitEditable: true,
+			Zones: []string{"Asia/Tokyo", "UTC"}})
+	}},
+	{"admin settings read only", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderAdminSettings(w, http.StatusOK, AdminSettingsPage{AdminBase: AdminBase{Base: b, Nav: "settings"}, Name: "Hotel Sakura",
+			Code: "H-1234", TimeZone: "Asia/Tokyo", Members: 12})
+	}},
+}
+
+// testAdminBase is a console frame with a platform administrator's picker.
+func testAdminBase(b Base, nav string) AdminBase {
+	return AdminBase{Base: b, Nav: nav, OrgName: "Hotel Sakura", OrgCode: "H-1234", ActorName: "Aoi",
+		Organizations: []AdminOption{{Value: "H-1234", Label: "Hotel Sakura (H-1234)", Selected: true}, {Value: "shop", Label: "Shop (shop)"}},
+		Notice:        Message{Key: "admin.notice.saved"}}
+}
+
+var testAdminRoles = []AdminOption{{Value: "admin", Label: "Administrator"}, {Value: "staff", Label: "Staff", Selected: true}}
+
+var testAdminMembers = []AdminMember{
+	{ID: "m1", Name: "Aoi", Username: "front01", Email: "aoi@example.com", Registered: true, Status: "active", Role: "Owner",
+		LastLogin: testSignIns[0].Time, URL: "/admin/members/m1"},
+	{ID: "m2", Username: "night02", Email: "ren@example.com", PendingEmail: "ren2@example.com", Status: "invitation_expired",
+		Role: "Staff", URL: "/admin/members/m2"},
 }
 
 // Account fields of the organization modes, with configured labels.
@@ -277,7 +353,7 @@ func checkCommon(t *testing.T, doc *html.Node, lang string) {
 	}
 }
 
-var keyPattern = regexp.MustCompile(`\b(lang|login|error|logout|signedout|demo|reset|password|otp|change|account|verify)\.[a-z_]+(\.[a-z_]+)*\b`)
+var keyPattern = regexp.MustCompile(`\b(lang|login|error|logout|signedout|demo|reset|password|otp|change|account|verify|admin|invite)\.[a-z_]+(\.[a-z_]+)*\b`)
 
 func checkLangSwitch(t *testing.T, doc *html.Node, want map[string]string) {
 	t.Helper()

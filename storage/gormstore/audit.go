@@ -21,6 +21,16 @@ func createAuditEvent(db *gorm.DB, e storage.AuditEvent) error {
 	if e.ID == "" {
 		e.ID = uuid.NewString()
 	}
+	if e.OrganizationID == "" && e.UserID != "" {
+		// The event of an account belongs to its organization.
+		var orgs []string
+		if err := db.Model(&userRow{}).Where("id = ?", e.UserID).Limit(1).Pluck("organization_id", &orgs).Error; err != nil {
+			return err
+		}
+		if len(orgs) == 1 {
+			e.OrganizationID = orgs[0]
+		}
+	}
 	row := toAuditEventRow(e)
 	return db.Create(&row).Error
 }
@@ -35,6 +45,9 @@ func (s *Store) ListAuditEvents(ctx context.Context, f storage.AuditFilter) ([]s
 	}
 	if f.UserID != "" {
 		q = q.Where(map[string]any{"user_id": f.UserID})
+	}
+	if f.Member != "" {
+		q = q.Where("(user_id = ? OR actor_id = ?)", f.Member, f.Member)
 	}
 	if f.Type != "" {
 		q = q.Where(map[string]any{"type": f.Type})

@@ -151,6 +151,10 @@ func (s *Store) ChangePassword(ctx context.Context, p storage.PasswordChange) (s
 			set["legacy_hash"] = ""
 			set["migrated_at"] = gorm.Expr("CASE WHEN legacy_id IS NOT NULL AND migrated_at IS NULL THEN ? ELSE migrated_at END", now)
 		}
+		if p.AcceptInvitation {
+			set["invited_at"] = nil
+			set["last_login_at"] = now
+		}
 		res := tx.Model(&userRow{}).Where("id = ?", p.UserID).Updates(set)
 		if res.Error != nil {
 			return res.Error

@@ -399,9 +399,8 @@ func (s *Store) ChangeMember(ctx context.Context, c storage.MemberChange) (stora
 				return err
 			}
 		}
-		// Sessions end first: a deletion ends what is left, without
-		// telling the clients, so c.End's deliveries must be written
-		// while the sessions are still open.
+		// Sessions end first, with their clients' deliveries: a deletion
+		// then finds them ended and only revokes what is left.
 		if c.End != nil {
 			if ended, err = s.endSessions(tx, *c.End); err != nil {
 				return err

@@ -219,6 +219,8 @@ func testMemberList(t *testing.T, s storage.Storage) {
 		{"search name", storage.MemberFilter{Search: "user m7"}, "m7", 1},
 		{"search wildcard is literal", storage.MemberFilter{Search: "%"}, "", 0},
 		{"page", storage.MemberFilter{Limit: 3, Offset: 3}, "m4,m5,m6", 7},
+		{"one member", storage.MemberFilter{UserID: "m5"}, "m5", 1},
+		{"another organization's member", storage.MemberFilter{UserID: "other"}, "", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.f.OrganizationID, tc.f.Now = "o1", now
@@ -491,5 +493,118 @@ func testAccountList(t *testing.T, s storage.Storage) {
 	}
 	if p, err := s.ListMembers(ctx, storage.MemberFilter{OrganizationID: "o2", UserID: "a2", Now: t0}); err != nil || len(p.Members) != 0 {
 		t.Errorf("ListMembers(another organization's member) = %+v, %v", p.Members, err)
+	}
+}
+
+// testAcceptInvitation: accepting an invitation spends its link, sets
+// the password, verifies the address, ends the invitation and records
+// the sign-in, in one change; a spent or voided link changes nothing.
+func testAcceptInvitation(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	newOrg(t, s, "o1", "hotel")
+	u := newMember("m1", "o1", "new@example.com", "", "staff")
+	u.InvitedAt, u.EmailVerified, u.PasswordHash = new(t0), false, ""
+	invite := func(id string, at time.Time) *storage.OneTimeCode {
+		return &storage.OneTimeCode{ID: id, Purpose: storage.PurposeInvite, UserID: "m1", Email: "new@example.com",
+			TicketHash: "t-" + id, CodeHash: "-", CreatedAt: at, SentAt: at, ExpiresAt: at.Add(72 * time.Hour)}
+	}
+	must(t, s.AddMember(ctx, storage.NewMember{User: u, Code: invite("i1", t0)}))
+	// A resend voids the first link.
+	_, _, err := s.ChangeMember(ctx, storage.MemberChange{OrganizationID: "o1", UserID: "m1", Code: invite("i2", t0.Add(time.Minute)),
+		Now: t0.Add(time.Minute)})
+	must(t, err)
+	now := t0.Add(time.Hour)
+	accept := func(code string) error {
+		_, err := s.ChangePassword(ctx, storage.PasswordChange{
+			Code: &storage.CodeClaim{ID: code, UserID: "m1", Purpose: storage.PurposeInvite, MaxFailures: 1},
+			Now:  now, UserID: "m1", PasswordHash: "hash", VerifyEmail: true, AcceptInvitation: true,
+			Audit: &storage.AuditEvent{ID: "ev-" + code, Time: now, Type: "invitation_accepted", UserID: "m1", Outcome: "success"}})
+		return err
+	}
+	wantErr(t, "accept a voided invitation", accept("i1"), storage.ErrAlreadyUsed)
+	if got, _ := s.GetUser(ctx, "m1"); got.InvitedAt == nil || got.PasswordHash != "" || got.LastLoginAt != nil {
+		t.Errorf("a voided invitation changed the member: %+v", got)
+	}
+	must(t, accept("i2"))
+	got, err := s.GetUser(ctx, "m1")
+	must(t, err)
+	if got.InvitedAt != nil || !got.EmailVerified || got.PasswordHash != "hash" || got.LastLoginAt == nil || !got.LastLoginAt.Equal(now) {
+		t.Errorf("member after accepting = %+v", got)
+	}
+	wantErr(t, "accept twice", accept("i2"), storage.ErrAlreadyUsed)
+	p, err := s.ListMembers(ctx, storage.MemberFilter{OrganizationID: "o1", Now: now})
+	must(t, err)
+	if len(p.Members) != 1 || p.Members[0].Status != storage.StatusActive || p.Members[0].EmailState != storage.EmailRegistered {
+		t.Errorf("member list after accepting: %+v", p.Members)
+	}
+}
+
+// testAuditOfMembers: an event of an account without an organization
+// belongs to the account's; the member filter finds events about a
+// member and those the member caused.
+func testAuditOfMembers(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	newOrg(t, s, "o1", "hotel")
+	must(t, s.AddMember(ctx, storage.NewMember{User: newMember("m1", "o1", "m1@example.com", "", "owner")}))
+	must(t, s.AddMember(ctx, storage.NewMember{User: newMember("m2", "o1", "m2@example.com", "", "staff")}))
+	events := []storage.AuditEvent{
+		{ID: "e0", Time: t0, Type: "login", UserID: "m2", Outcome: "success"},
+		{ID: "e1", Time: t0.Add(time.Second), Type: "role_changed", OrganizationID: "o1", ActorID: "m1", UserID: "m2", Outcome: "success"},
+		{ID: "e2", Time: t0.Add(2 * time.Second), Type: "login", UserID: "gone", Outcome: "failure"},
+		{ID: "e3", Time: t0.Add(3 * time.Second), Type: "login", UserID: "m1", Outcome: "success"},
+	}
+	for _, e := range events {
+		must(t, s.AddAuditEvent(ctx, e))
+	}
+	events[0].OrganizationID, events[3].OrganizationID = "o1", "o1"
+	for _, tc := range []struct {
+		name string
+		f    storage.AuditFilter
+		want []storage.AuditEvent
+	}{
+		{"the organization's, its members' included", storage.AuditFilter{OrganizationID: "o1"}, []storage.AuditEvent{events[3], events[1], events[0]}},
+		{"about or by m1", storage.AuditFilter{OrganizationID: "o1", Member: "m1"}, []storage.AuditEvent{events[3], events[1]}},
+		{"about or by m2", storage.AuditFilter{OrganizationID: "o1", Member: "m2"}, []storage.AuditEvent{events[1], events[0]}},
+		{"by m1, of a kind", storage.AuditFilter{OrganizationID: "o1", Member: "m1", Type: "role_changed"}, []storage.AuditEvent{events[1]}},
+		{"an unknown account's stays without one", storage.AuditFilter{UserID: "gone"}, []storage.AuditEvent{events[2]}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.ListAuditEvents(ctx, tc.f)
+			must(t, err)
+			diff(t, "ListAuditEvents", tc.want, got)
+		})
+	}
+}
+
+// testMemberEnds: disabling or deleting a member ends their sessions in
+// the change, and each client that received tokens in them gets its
+// back-channel delivery (a deletion too); every token is revoked.
+func testMemberEnds(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	newOrg(t, s, "o1", "hotel")
+	for _, id := range []string{"m1", "m2"} {
+		must(t, s.AddMember(ctx, storage.NewMember{User: newMember(id, "o1", id+"@example.com", "", "staff")}))
+		signedIn(t, s, "s-"+id, id, "app-a")
+	}
+	now := t0.Add(time.Hour)
+	end := func(id, reason string) *storage.SessionEnd {
+		return &storage.SessionEnd{UserID: id, Now: now, Reason: reason, RevokeAllTokens: true, Backchannel: backchannel}
+	}
+	after, res, err := s.ChangeMember(ctx, storage.MemberChange{OrganizationID: "o1", UserID: "m1", Now: now,
+		Update: func(u storage.User) (storage.User, error) { u.Disabled = true; return u, nil }, End: end("m1", storage.EndDisabled)})
+	must(t, err)
+	if !after.Disabled {
+		t.Error("not disabled")
+	}
+	diff(t, "disable: deliveries", []string{"app-a:s-m1:m1:https://a.example/bcl:disabled"}, deliveriesOf(t, s, res.Deliveries))
+	checkRefreshRevoked(t, s, "hash-rt-s-m1-app-a", &now)
+
+	_, res, err = s.ChangeMember(ctx, storage.MemberChange{OrganizationID: "o1", UserID: "m2", Now: now, Delete: true,
+		End: end("m2", storage.EndDeleted)})
+	must(t, err)
+	diff(t, "delete: deliveries", []string{"app-a:s-m2:m2:https://a.example/bcl:deleted"}, deliveriesOf(t, s, res.Deliveries))
+	checkRefreshRevoked(t, s, "hash-rt-s-m2-app-a", &now)
+	if _, err := s.GetMember(ctx, "o1", "m2"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("deleted member: %v", err)
 	}
 }
