@@ -60,11 +60,13 @@ type Report struct {
 	Argon2   argonParams `json:"argon2"`
 	Settings Settings    `json:"settings"`
 	// IdleRSSMiB is the server's RSS after start-up and seeding.
-	IdleRSSMiB float64   `json:"idle_rss_mib,omitempty"`
-	Scenarios  []Result  `json:"scenarios"`
-	S9         *S9Result `json:"s9,omitempty"`
-	Failed     bool      `json:"failed"`
-	Notes      []string  `json:"notes,omitempty"`
+	IdleRSSMiB float64 `json:"idle_rss_mib,omitempty"`
+	// DatabaseCPU says what the "server + database" figures count.
+	DatabaseCPU string    `json:"database_cpu"`
+	Scenarios   []Result  `json:"scenarios"`
+	S9          *S9Result `json:"s9,omitempty"`
+	Failed      bool      `json:"failed"`
+	Notes       []string  `json:"notes,omitempty"`
 }
 
 // Machine describes where the benchmark ran.
@@ -207,6 +209,8 @@ func Run(ctx context.Context, o Options, out, log io.Writer) (*Report, error) {
 		return nil, err
 	}
 	e.redirectURI = strings.TrimSuffix(e.disc.Issuer, "/") + redirectPath
+	e.dbCPU = dbCPUFor(o.Storage, e.localPG)
+	rep.DatabaseCPU = describeDBCPU(e)
 	if len(e.pids) > 0 {
 		rss, _ := sumMem(e.pids)
 		rep.IdleRSSMiB = float64(rss) / mib
@@ -255,6 +259,19 @@ func Run(ctx context.Context, o Options, out, log io.Writer) (*Report, error) {
 	}
 	writeTable(out, rep, o.Markdown)
 	return rep, nil
+}
+
+// describeDBCPU says what the "server + database" CPU figures count.
+func describeDBCPU(e *env) string {
+	switch {
+	case e.dbCPU == dbCPUInServer:
+		return "SQLite runs inside the server process: server + database is the server's own CPU"
+	case e.dbCPU == dbCPUBackends && e.pgDatabase != "":
+		return "the server plus the PostgreSQL backends of database " + e.pgDatabase + " (from /proc)"
+	case e.dbCPU == dbCPUBackends:
+		return "the server plus every local PostgreSQL process (with --target the database is not known)"
+	}
+	return "not measured: PostgreSQL is not on this machine"
 }
 
 // fillFixtures sets the clients and users of e.

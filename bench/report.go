@@ -50,18 +50,21 @@ func status(r Result) string {
 	return "ok"
 }
 
+// orDash formats a positive v with f, and anything else as "—" (not
+// measured).
+func orDash(v float64, f func(float64) string) string {
+	if v > 0 {
+		return f(v)
+	}
+	return "—"
+}
+
 // row is one table row: scenario, c, rps median [min–max], p50, p95, p99,
-// errors, req/CPU-s, peak RSS MiB, status.
+// errors, req/CPU-s of the server, of the server and database, peak RSS
+// MiB, status.
 func row(r Result) []string {
 	if r.SetupError != "" {
-		return []string{r.ID + " " + r.Name, fmt.Sprint(r.Concurrency), "—", "—", "—", "—", "setup failed", "—", "—", "FAILED"}
-	}
-	rpcs, rss := "—", "—"
-	if r.ReqPerCPUSecond > 0 {
-		rpcs = fmtRPS(r.ReqPerCPUSecond)
-	}
-	if r.RSSPeakMiB > 0 {
-		rss = fmt.Sprintf("%.1f", r.RSSPeakMiB)
+		return []string{r.ID + " " + r.Name, fmt.Sprint(r.Concurrency), "—", "—", "—", "—", "setup failed", "—", "—", "—", "FAILED"}
 	}
 	all := r.Total
 	all.add(r.Warmup)
@@ -70,11 +73,14 @@ func row(r Result) []string {
 		fmt.Sprint(r.Concurrency),
 		fmt.Sprintf("%s [%s–%s]", fmtRPS(r.RPSMedian), fmtRPS(r.RPSMin), fmtRPS(r.RPSMax)),
 		fmtMs(r.P50Ms), fmtMs(r.P95Ms), fmtMs(r.P99Ms),
-		fmtErrors(all), rpcs, rss, status(r),
+		fmtErrors(all),
+		orDash(r.ReqPerCPUSecond, fmtRPS), orDash(r.ReqPerCPUSecondWithDB, fmtRPS),
+		orDash(r.RSSPeakMiB, func(v float64) string { return fmt.Sprintf("%.1f", v) }),
+		status(r),
 	}
 }
 
-var header = []string{"scenario", "c", "rps median [min–max]", "p50", "p95", "p99", "errors", "req/CPU-s", "peak RSS MiB", "status"}
+var header = []string{"scenario", "c", "rps median [min–max]", "p50", "p95", "p99", "errors", "req/CPU-s server", "req/CPU-s server+db", "peak RSS MiB", "status"}
 
 func cpuRow(r Result) []string {
 	return []string{
@@ -133,6 +139,8 @@ func writeTable(w io.Writer, rep *Report, markdown bool) {
 	if rep.IdleRSSMiB > 0 {
 		fmt.Fprintf(w, "server idle RSS: %.1f MiB\n", rep.IdleRSSMiB)
 	}
+	fmt.Fprintf(w, "req/CPU-s server: per CPU-second of the server process (in-process ceilings S8…: of the benchmark process)\n")
+	fmt.Fprintf(w, "req/CPU-s server+db: %s\n", rep.DatabaseCPU)
 	fmt.Fprintln(w)
 	table(w, markdown, header, rows)
 	fmt.Fprintln(w)
@@ -198,6 +206,9 @@ func summaryLine(r Result) string {
 	s := fmt.Sprintf("%s: %s rps [%s–%s], p50 %s, p99 %s, errors %s, req/CPU-s %s",
 		r.ID, fmtRPS(r.RPSMedian), fmtRPS(r.RPSMin), fmtRPS(r.RPSMax), fmtMs(r.P50Ms), fmtMs(r.P99Ms),
 		fmtErrors(r.Total), fmtRPS(r.ReqPerCPUSecond))
+	if r.ReqPerCPUSecondWithDB > 0 {
+		s += " (server+db " + fmtRPS(r.ReqPerCPUSecondWithDB) + ")"
+	}
 	if r.Failed {
 		s += " — FAILED"
 	}

@@ -45,9 +45,11 @@ benchmark notes with a closed-loop load generator:
   S6 browser sign-in (PKCE)   S7 userinfo   S8 argon2id ceiling in process
   S9 two replicas behind a round-robin (postgres only, only when named)
 
-It prints a table (rps, latency percentiles, errors, requests per server
-CPU-second, peak RSS) and writes JSON to --out. A scenario that fails its
-correctness checks is marked FAILED and the command exits non-zero.`,
+It prints a table (rps, latency percentiles, errors, requests per
+CPU-second of the server and of the server with its database, peak RSS)
+and writes JSON to --out. A scenario that fails its correctness checks is
+marked FAILED and the command exits non-zero.
+`,
 		Example: `  sekisho bench --storage sqlite --out bench.json
   sekisho bench --storage postgres --scenario S3a,S5,S9 --duration 10s
   sekisho bench --storage sqlite --duration 3s --runs 1 --warmup 1s --users 8`,
