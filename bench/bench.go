@@ -65,8 +65,10 @@ type Report struct {
 	DatabaseCPU string    `json:"database_cpu"`
 	Scenarios   []Result  `json:"scenarios"`
 	S9          *S9Result `json:"s9,omitempty"`
-	Failed      bool      `json:"failed"`
-	Notes       []string  `json:"notes,omitempty"`
+	// Ratios compare scenarios with their in-process ceilings.
+	Ratios []Ratio  `json:"ratios,omitempty"`
+	Failed bool     `json:"failed"`
+	Notes  []string `json:"notes,omitempty"`
 }
 
 // Machine describes where the benchmark ran.
@@ -106,7 +108,7 @@ func parseScenarios(v string) (ids []string, s9 bool, err error) {
 		default:
 			s, ok := findScenario(f)
 			if !ok {
-				return nil, false, fmt.Errorf("unknown scenario %q (want all, S1, S2, S3, S3a, S3b, S4, S4a, S4b, S5, S6, S7, S8, S9)", f)
+				return nil, false, fmt.Errorf("unknown scenario %q (want all, S1, S2, S3, S3a, S3b, S4, S4a, S4b, S5, S6, S7, S8, S8-RS256, S8-ES256, S9)", f)
 			}
 			want[s.ID] = true
 		}
@@ -164,6 +166,11 @@ func Run(ctx context.Context, o Options, out, log io.Writer) (*Report, error) {
 	if wantS9 && (o.Storage != "postgres" || o.Target != "") {
 		return nil, errors.New("S9 (two replicas) needs --storage postgres and no --target")
 	}
+	logf := func(format string, args ...any) { fmt.Fprintf(log, "bench: "+format+"\n", args...) }
+	ids, added := withCeilings(ids, o.Alg)
+	if len(added) > 0 {
+		logf("adding %s: the in-process ceilings the selected scenarios are compared with", strings.Join(added, ", "))
+	}
 	rep := &Report{
 		Started: time.Now().UTC(),
 		Machine: Machine{NProc: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), Model: cpuModel(), GoVersion: runtime.Version()},
@@ -173,7 +180,6 @@ func Run(ctx context.Context, o Options, out, log io.Writer) (*Report, error) {
 			WarmupSeconds: o.Warmup.Seconds(), DurationSeconds: o.Duration.Seconds(), Runs: o.Runs, Users: o.Users,
 		},
 	}
-	logf := func(format string, args ...any) { fmt.Fprintf(log, "bench: "+format+"\n", args...) }
 
 	e := &env{opts: &o, setup: newClient(64, o.Timeout), alg: o.Alg, argon: DefaultArgon2}
 	defer e.setup.CloseIdleConnections()
@@ -246,6 +252,7 @@ func Run(ctx context.Context, o Options, out, log io.Writer) (*Report, error) {
 	if rep.S9 != nil {
 		rep.Failed = rep.Failed || rep.S9.Failed()
 	}
+	rep.Ratios = ratios(rep)
 
 	if o.Out != "" {
 		b, err := json.MarshalIndent(rep, "", "  ")

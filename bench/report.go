@@ -82,6 +82,13 @@ func row(r Result) []string {
 
 var header = []string{"scenario", "c", "rps median [min–max]", "p50", "p95", "p99", "errors", "req/CPU-s server", "req/CPU-s server+db", "peak RSS MiB", "status"}
 
+// ratioRow is one comparison of a scenario with its ceiling.
+func ratioRow(r Ratio) []string {
+	return []string{r.Scenario, r.Basis, fmtRPS(r.Value), r.Ceiling + " " + fmtRPS(r.CeilingValue), fmt.Sprintf("%.0f %%", 100*r.Ratio)}
+}
+
+var ratioHeader = []string{"scenario", "basis", "scenario figure", "ceiling figure", "ratio"}
+
 func cpuRow(r Result) []string {
 	return []string{
 		r.ID,
@@ -146,19 +153,17 @@ func writeTable(w io.Writer, rep *Report, markdown bool) {
 	fmt.Fprintln(w)
 	table(w, markdown, cpuHeader, cpu)
 
-	var notes []string
-	var s6, s8 *Result
-	for i := range rep.Scenarios {
-		switch rep.Scenarios[i].ID {
-		case "S6":
-			s6 = &rep.Scenarios[i]
-		case "S8":
-			s8 = &rep.Scenarios[i]
+	if len(rep.Ratios) > 0 {
+		fmt.Fprintln(w, "\nScenarios against their in-process ceilings (measured in this run):")
+		fmt.Fprintln(w)
+		var rs [][]string
+		for _, r := range rep.Ratios {
+			rs = append(rs, ratioRow(r))
 		}
+		table(w, markdown, ratioHeader, rs)
 	}
-	if s6 != nil && s8 != nil && s8.RPSMedian > 0 {
-		notes = append(notes, fmt.Sprintf("S6 sign-ins/s are %.0f %% of the S8 argon2id ceiling (%s hashes/s)", 100*s6.RPSMedian/s8.RPSMedian, fmtRPS(s8.RPSMedian)))
-	}
+
+	var notes []string
 	if rep.S9 != nil {
 		if rep.S9.Error != "" {
 			notes = append(notes, "S9 FAILED: "+rep.S9.Error)

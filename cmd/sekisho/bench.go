@@ -42,13 +42,17 @@ benchmark notes with a closed-loop load generator:
 
   S1 discovery   S2 JWKS   S3a/S3b client_credentials (opaque / JWT)
   S4a/S4b introspection (opaque / JWT)   S5 refresh with rotation
-  S6 browser sign-in (PKCE)   S7 userinfo   S8 argon2id ceiling in process
+  S6 browser sign-in (PKCE)   S7 userinfo
+  S8 argon2id, S8-RS256 and S8-ES256 signing: ceilings measured in process
   S9 two replicas behind a round-robin (postgres only, only when named)
 
 It prints a table (rps, latency percentiles, errors, requests per
 CPU-second of the server and of the server with its database, peak RSS)
 and writes JSON to --out. A scenario that fails its correctness checks is
 marked FAILED and the command exits non-zero.
+
+Selecting S3b or S6 adds the in-process ceiling it is compared with, and
+the report gives each one's ratio to its ceiling.
 `,
 		Example: `  sekisho bench --storage sqlite --out bench.json
   sekisho bench --storage postgres --scenario S3a,S5,S9 --duration 10s
