@@ -32,6 +32,9 @@ type Options struct {
 	Timeout           time.Duration // per HTTP request
 	Out               string        // JSON report path ("" for none)
 	Markdown          bool          // Markdown table (else aligned text) on stdout
+	// DBStats reads PostgreSQL's statistics of the benchmark database
+	// around each scenario's runs (it waits for them to be flushed).
+	DBStats bool
 
 	// Target is an already running server; the benchmark then neither
 	// starts nor seeds one, and expects the fixtures: clients
@@ -62,9 +65,12 @@ type Report struct {
 	// IdleRSSMiB is the server's RSS after start-up and seeding.
 	IdleRSSMiB float64 `json:"idle_rss_mib,omitempty"`
 	// DatabaseCPU says what the "server + database" figures count.
-	DatabaseCPU string    `json:"database_cpu"`
-	Scenarios   []Result  `json:"scenarios"`
-	S9          *S9Result `json:"s9,omitempty"`
+	DatabaseCPU string `json:"database_cpu"`
+	// DBStats says where the per-request database statistics come from,
+	// or why there are none.
+	DBStats   string    `json:"db_stats"`
+	Scenarios []Result  `json:"scenarios"`
+	S9        *S9Result `json:"s9,omitempty"`
 	// Ratios compare scenarios with their in-process ceilings.
 	Ratios []Ratio  `json:"ratios,omitempty"`
 	Failed bool     `json:"failed"`
@@ -185,6 +191,7 @@ func Run(ctx context.Context, o Options, out, log io.Writer) (*Report, error) {
 	defer e.setup.CloseIdleConnections()
 
 	var h *harness
+	var statsErr error
 	if o.Target == "" {
 		h, err = startHarness(ctx, &o, logf)
 		if h != nil {
@@ -196,6 +203,14 @@ func Run(ctx context.Context, o Options, out, log io.Writer) (*Report, error) {
 		e.base, e.pids = h.main.url, []int{h.main.pid()}
 		if h.pg != nil && isLoopbackURL(o.PostgresURL) {
 			e.localPG, e.pgDatabase = true, h.pg.name
+		}
+		if h.pg != nil && o.DBStats {
+			logf("database statistics: counting the idle server's background work (%s), then each scenario waits %s before and after its runs for PostgreSQL to flush its counters",
+				statsFlushDelay+backgroundSample, statsFlushDelay)
+			if h.stats, statsErr = openPGStats(ctx, h.pg); statsErr != nil {
+				logf("no database statistics: %v", statsErr)
+			}
+			e.pgStats = h.stats
 		}
 		h.fill(e)
 	} else {
@@ -217,6 +232,7 @@ func Run(ctx context.Context, o Options, out, log io.Writer) (*Report, error) {
 	e.redirectURI = strings.TrimSuffix(e.disc.Issuer, "/") + redirectPath
 	e.dbCPU = dbCPUFor(o.Storage, e.localPG)
 	rep.DatabaseCPU = describeDBCPU(e)
+	rep.DBStats = describeDBStats(&o, e, statsErr)
 	if len(e.pids) > 0 {
 		rss, _ := sumMem(e.pids)
 		rep.IdleRSSMiB = float64(rss) / mib
@@ -281,6 +297,32 @@ func describeDBCPU(e *env) string {
 	return "not measured: PostgreSQL is not on this machine"
 }
 
+// describeDBStats says where the database statistics come from (statsErr:
+// why they could not be read).
+func describeDBStats(o *Options, e *env, statsErr error) (stats string) {
+	switch {
+	case o.Storage == "sqlite":
+		stats = "n/a: SQLite keeps no statistics"
+	case o.Target != "":
+		stats = "n/a: with --target the benchmark database is not known"
+	case !o.DBStats:
+		stats = "off (--db-stats=false)"
+	case e.pgStats == nil:
+		stats = fmt.Sprintf("not read: %v", statsErr)
+	case e.pgStats.statements:
+		stats = "pg_stat_database, pg_stat_user_tables and pg_stat_statements of database " + e.pgStats.name
+	default:
+		stats = "pg_stat_database and pg_stat_user_tables of database " + e.pgStats.name +
+			" (pg_stat_statements is not loaded: statements are not counted, table accesses stand in)"
+	}
+	if e.pgStats != nil {
+		bg := e.pgStats.background
+		stats += fmt.Sprintf("; the idle server's background work (%.1f tx/s, %.1f table accesses/s) is taken away",
+			bg.Transactions(), bg.TableAccesses())
+	}
+	return stats
+}
+
 // fillFixtures sets the clients and users of e.
 func fillFixtures(e *env, fx fixtures) {
 	e.conf = newOAuthClient(confClientID, fx.ConfSecret)
@@ -298,6 +340,7 @@ type harness struct {
 	driver  string
 	dsn     string
 	pg      *pgDatabase
+	stats   *pgStats // nil: not read
 	main    *serverProc
 	stopped bool
 }
@@ -364,6 +407,9 @@ func (h *harness) close(logf func(string, ...any)) {
 	if err := h.stopMain(); err != nil {
 		logf("%v", err)
 		keep = true
+	}
+	if h.stats != nil {
+		h.stats.close()
 	}
 	if h.pg != nil {
 		if err := h.pg.drop(); err != nil {

@@ -82,6 +82,37 @@ func row(r Result) []string {
 
 var header = []string{"scenario", "c", "rps median [min–max]", "p50", "p95", "p99", "errors", "req/CPU-s server", "req/CPU-s server+db", "peak RSS MiB", "status"}
 
+// fmtPer formats a count per request: "0" for none, else two decimals.
+func fmtPer(v float64) string {
+	if v == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+// dbRow is one row of the database statistics per request.
+func dbRow(r Result) []string {
+	d := r.DB
+	if d.Note != "" {
+		return []string{r.ID, fmt.Sprint(d.Requests), "not read: " + d.Note, "", "", "", "", "", "", "", "", "", ""}
+	}
+	p := d.PerRequest
+	stmts := "n/a"
+	if d.StatementsCounted {
+		stmts = fmtPer(p.Statements)
+	}
+	return []string{
+		r.ID, fmt.Sprint(d.Requests),
+		fmtPer(p.Transactions()), fmtPer(p.XactRollback), stmts, fmtPer(p.TableAccesses()),
+		fmtPer(p.IdxScan), fmtPer(p.SeqScan),
+		fmtPer(p.NTupIns), fmt.Sprintf("%s (%s)", fmtPer(p.NTupUpd), fmtPer(p.NTupHotUpd)), fmtPer(p.NTupDel),
+		fmtPer(p.TupFetched), fmtPer(p.TupReturned),
+	}
+}
+
+var dbHeader = []string{"scenario", "requests", "tx", "rollbacks", "statements", "table accesses", "index scans", "seq scans",
+	"rows inserted", "updated (HOT)", "deleted", "tuples fetched", "tuples returned"}
+
 // ratioRow is one comparison of a scenario with its ceiling.
 func ratioRow(r Ratio) []string {
 	return []string{r.Scenario, r.Basis, fmtRPS(r.Value), r.Ceiling + " " + fmtRPS(r.CeilingValue), fmt.Sprintf("%.0f %%", 100*r.Ratio)}
@@ -161,6 +192,19 @@ func writeTable(w io.Writer, rep *Report, markdown bool) {
 			rs = append(rs, ratioRow(r))
 		}
 		table(w, markdown, ratioHeader, rs)
+	}
+
+	var db [][]string
+	for _, r := range all {
+		if r.DB != nil {
+			db = append(db, dbRow(r))
+		}
+	}
+	if len(db) > 0 {
+		fmt.Fprintf(w, "\nDatabase statistics per request (S6: per sign-in), over the measured runs: %s\n\n", rep.DBStats)
+		table(w, markdown, dbHeader, db)
+	} else {
+		fmt.Fprintf(w, "\nDatabase statistics per request: %s\n", rep.DBStats)
 	}
 
 	var notes []string

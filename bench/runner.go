@@ -22,6 +22,7 @@ type env struct {
 	localPG     bool         // sum the CPU of local "postgres" processes
 	pgDatabase  string       // ... only of the backends of this database, if set
 	dbCPU       dbCPUMode    // how "server + database" is counted
+	pgStats     *pgStats     // the database's own statistics (nil: not read)
 	conf, jwt   client       // confidential clients: opaque and JWT access tokens
 	public      client       // public PKCE client
 	redirectURI string
@@ -158,6 +159,10 @@ type Result struct {
 	RSSEndMiB   float64 `json:"rss_end_mib,omitempty"`
 	RSSPeakMiB  float64 `json:"rss_peak_mib,omitempty"`
 
+	// DB is the database's own statistics over the measured runs
+	// (PostgreSQL only).
+	DB *DBStats `json:"db_stats,omitempty"`
+
 	Checks     []Check  `json:"checks,omitempty"`
 	Errors     []string `json:"error_samples,omitempty"`
 	SetupError string   `json:"setup_error,omitempty"`
@@ -194,6 +199,10 @@ func runScenario(ctx context.Context, e *env, sc scenario) Result {
 		r.Errors = w.Errors
 	}
 
+	var db *dbWindow
+	if !sc.InProcess {
+		db = beginDBWindow(ctx, e.pgStats, len(e.pids))
+	}
 	var mem *memWatch
 	if !sc.InProcess && len(e.pids) > 0 {
 		mem = watchMemory(e.pids)
@@ -231,6 +240,7 @@ func runScenario(ctx context.Context, e *env, sc scenario) Result {
 		start, end, peak := mem.stop()
 		r.RSSStartMiB, r.RSSEndMiB, r.RSSPeakMiB = float64(start)/mib, float64(end)/mib, float64(peak)/mib
 	}
+	r.DB = db.end(ctx, r.Total.OK+r.Total.Errors())
 
 	r.RPSMedian = median(rps)
 	r.RPSMin, r.RPSMax = minMax(rps)

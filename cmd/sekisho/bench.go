@@ -27,6 +27,7 @@ func newBenchCmd() *cobra.Command {
 		Users:             64,
 		Timeout:           10 * time.Second,
 		Markdown:          true,
+		DBStats:           true,
 		ClientSecret:      os.Getenv("SEKISHO_BENCH_CLIENT_SECRET"),
 		UserPassword:      os.Getenv("SEKISHO_BENCH_USER_PASSWORD"),
 	}
@@ -53,6 +54,10 @@ marked FAILED and the command exits non-zero.
 
 Selecting S3b or S6 adds the in-process ceiling it is compared with, and
 the report gives each one's ratio to its ceiling.
+
+On PostgreSQL the report gives the database's own statistics per request
+(transactions, scans, rows written; statements where pg_stat_statements is
+loaded).
 `,
 		Example: `  sekisho bench --storage sqlite --out bench.json
   sekisho bench --storage postgres --scenario S3a,S5,S9 --duration 10s
@@ -94,6 +99,7 @@ the report gives each one's ratio to its ceiling.
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "timeout of each HTTP request")
 	f.StringVar(&o.Out, "out", "bench.json", `JSON report ("" for none)`)
 	f.BoolVar(&o.Markdown, "markdown", o.Markdown, "print the table as Markdown (--markdown=false: aligned text)")
+	f.BoolVar(&o.DBStats, "db-stats", o.DBStats, "postgres: read the database's statistics around each scenario's runs (adds 21 s at the start and 2 × 11 s per scenario)")
 	f.StringVar(&o.Target, "target", "", "benchmark this running server instead of starting one (loopback)")
 	f.IntVar(&o.ServerPID, "server-pid", 0, "with --target: the server's pid, to measure its CPU and memory")
 	f.StringVar(&o.ClientSecret, "client-secret", o.ClientSecret, "with --target: secret of bench-confidential and bench-jwt (default $SEKISHO_BENCH_CLIENT_SECRET)")
