@@ -35,6 +35,8 @@ type Options struct {
 	// DBStats reads PostgreSQL's statistics of the benchmark database
 	// around each scenario's runs (it waits for them to be flushed).
 	DBStats bool
+	// Check compares the run with the targets of the performance issue.
+	Check bool
 
 	// Target is an already running server; the benchmark then neither
 	// starts nor seeds one, and expects the fixtures: clients
@@ -72,9 +74,11 @@ type Report struct {
 	Scenarios []Result  `json:"scenarios"`
 	S9        *S9Result `json:"s9,omitempty"`
 	// Ratios compare scenarios with their in-process ceilings.
-	Ratios []Ratio  `json:"ratios,omitempty"`
-	Failed bool     `json:"failed"`
-	Notes  []string `json:"notes,omitempty"`
+	Ratios []Ratio `json:"ratios,omitempty"`
+	// Targets is the --check verdict.
+	Targets []TargetResult `json:"targets,omitempty"`
+	Failed  bool           `json:"failed"`
+	Notes   []string       `json:"notes,omitempty"`
 }
 
 // Machine describes where the benchmark ran.
@@ -269,6 +273,9 @@ func Run(ctx context.Context, o Options, out, log io.Writer) (*Report, error) {
 		rep.Failed = rep.Failed || rep.S9.Failed()
 	}
 	rep.Ratios = ratios(rep)
+	if o.Check {
+		rep.Targets = checkTargets(rep)
+	}
 
 	if o.Out != "" {
 		b, err := json.MarshalIndent(rep, "", "  ")

@@ -120,6 +120,10 @@ func ratioRow(r Ratio) []string {
 
 var ratioHeader = []string{"scenario", "basis", "scenario figure", "ceiling figure", "ratio"}
 
+func targetRow(t TargetResult) []string { return []string{t.Target, t.Status, t.Detail} }
+
+var targetHeader = []string{"target", "status", "figures"}
+
 func cpuRow(r Result) []string {
 	return []string{
 		r.ID,
@@ -207,6 +211,15 @@ func writeTable(w io.Writer, rep *Report, markdown bool) {
 		fmt.Fprintf(w, "\nDatabase statistics per request: %s\n", rep.DBStats)
 	}
 
+	if len(rep.Targets) > 0 {
+		fmt.Fprintf(w, "\nTargets of issue 14 (--check; storage %s):\n\n", rep.Storage)
+		var ts [][]string
+		for _, t := range rep.Targets {
+			ts = append(ts, targetRow(t))
+		}
+		table(w, markdown, targetHeader, ts)
+	}
+
 	var notes []string
 	if rep.S9 != nil {
 		if rep.S9.Error != "" {
@@ -244,6 +257,13 @@ func writeTable(w io.Writer, rep *Report, markdown bool) {
 		fmt.Fprintln(w, "\nRESULT: FAILED (a scenario failed its checks; its figures do not count)")
 	} else {
 		fmt.Fprintln(w, "\nRESULT: all checks passed")
+	}
+	if len(rep.Targets) > 0 {
+		verdict := "all targets judged were met"
+		if len(rep.TargetsMissed()) > 0 {
+			verdict = "MISSED"
+		}
+		fmt.Fprintf(w, "CHECK: %s (%s)\n", verdict, targetSummary(rep.Targets))
 	}
 }
 

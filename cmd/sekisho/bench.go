@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -58,10 +59,14 @@ the report gives each one's ratio to its ceiling.
 On PostgreSQL the report gives the database's own statistics per request
 (transactions, scans, rows written; statements where pg_stat_statements is
 loaded).
-`,
+
+--check also judges the run against the targets of issue 14 and exits
+non-zero when one is missed. It is for use by hand and in closing notes,
+never as a timed test in CI.`,
 		Example: `  sekisho bench --storage sqlite --out bench.json
   sekisho bench --storage postgres --scenario S3a,S5,S9 --duration 10s
-  sekisho bench --storage sqlite --duration 3s --runs 1 --warmup 1s --users 8`,
+  sekisho bench --storage sqlite --duration 3s --runs 1 --warmup 1s --users 8
+  sekisho bench --storage postgres --check`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			exe, err := os.Executable()
@@ -79,10 +84,14 @@ loaded).
 			if err != nil {
 				return err
 			}
+			var errs []error
 			if rep.Failed {
-				return errors.New("bench: one or more scenarios FAILED")
+				errs = append(errs, errors.New("bench: one or more scenarios FAILED"))
 			}
-			return nil
+			if missed := rep.TargetsMissed(); len(missed) > 0 {
+				errs = append(errs, fmt.Errorf("bench --check: %d of %d targets missed", len(missed), len(rep.Targets)))
+			}
+			return errors.Join(errs...)
 		},
 	}
 	f := cmd.Flags()
@@ -100,6 +109,7 @@ loaded).
 	f.StringVar(&o.Out, "out", "bench.json", `JSON report ("" for none)`)
 	f.BoolVar(&o.Markdown, "markdown", o.Markdown, "print the table as Markdown (--markdown=false: aligned text)")
 	f.BoolVar(&o.DBStats, "db-stats", o.DBStats, "postgres: read the database's statistics around each scenario's runs (adds 21 s at the start and 2 × 11 s per scenario)")
+	f.BoolVar(&o.Check, "check", false, "judge the run against the targets of issue 14; exit non-zero when one is missed")
 	f.StringVar(&o.Target, "target", "", "benchmark this running server instead of starting one (loopback)")
 	f.IntVar(&o.ServerPID, "server-pid", 0, "with --target: the server's pid, to measure its CPU and memory")
 	f.StringVar(&o.ClientSecret, "client-secret", o.ClientSecret, "with --target: secret of bench-confidential and bench-jwt (default $SEKISHO_BENCH_CLIENT_SECRET)")
