@@ -32,6 +32,11 @@ type Options struct {
 	Timeout           time.Duration // per HTTP request
 	Out               string        // JSON report path ("" for none)
 	Markdown          bool          // Markdown table (else aligned text) on stdout
+	// DBStats reads PostgreSQL's statistics of the benchmark database
+	// around each scenario's runs (it waits for them to be flushed).
+	DBStats bool
+	// Check compares the run with the targets of the performance issue.
+	Check bool
 
 	// Target is an already running server; the benchmark then neither
 	// starts nor seeds one, and expects the fixtures: clients
@@ -60,11 +65,20 @@ type Report struct {
 	Argon2   argonParams `json:"argon2"`
 	Settings Settings    `json:"settings"`
 	// IdleRSSMiB is the server's RSS after start-up and seeding.
-	IdleRSSMiB float64   `json:"idle_rss_mib,omitempty"`
-	Scenarios  []Result  `json:"scenarios"`
-	S9         *S9Result `json:"s9,omitempty"`
-	Failed     bool      `json:"failed"`
-	Notes      []string  `json:"notes,omitempty"`
+	IdleRSSMiB float64 `json:"idle_rss_mib,omitempty"`
+	// DatabaseCPU says what the "server + database" figures count.
+	DatabaseCPU string `json:"database_cpu"`
+	// DBStats says where the per-request database statistics come from,
+	// or why there are none.
+	DBStats   string    `json:"db_stats"`
+	Scenarios []Result  `json:"scenarios"`
+	S9        *S9Result `json:"s9,omitempty"`
+	// Ratios compare scenarios with their in-process ceilings.
+	Ratios []Ratio `json:"ratios,omitempty"`
+	// Targets is the --check verdict.
+	Targets []TargetResult `json:"targets,omitempty"`
+	Failed  bool           `json:"failed"`
+	Notes   []string       `json:"notes,omitempty"`
 }
 
 // Machine describes where the benchmark ran.
@@ -104,7 +118,7 @@ func parseScenarios(v string) (ids []string, s9 bool, err error) {
 		default:
 			s, ok := findScenario(f)
 			if !ok {
-				return nil, false, fmt.Errorf("unknown scenario %q (want all, S1, S2, S3, S3a, S3b, S4, S4a, S4b, S5, S6, S7, S8, S9)", f)
+				return nil, false, fmt.Errorf("unknown scenario %q (want all, S1, S2, S3, S3a, S3b, S4, S4a, S4b, S5, S6, S7, S8, S8-RS256, S8-ES256, S9)", f)
 			}
 			want[s.ID] = true
 		}
@@ -162,6 +176,11 @@ func Run(ctx context.Context, o Options, out, log io.Writer) (*Report, error) {
 	if wantS9 && (o.Storage != "postgres" || o.Target != "") {
 		return nil, errors.New("S9 (two replicas) needs --storage postgres and no --target")
 	}
+	logf := func(format string, args ...any) { fmt.Fprintf(log, "bench: "+format+"\n", args...) }
+	ids, added := withCeilings(ids, o.Alg)
+	if len(added) > 0 {
+		logf("adding %s: the in-process ceilings the selected scenarios are compared with", strings.Join(added, ", "))
+	}
 	rep := &Report{
 		Started: time.Now().UTC(),
 		Machine: Machine{NProc: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), Model: cpuModel(), GoVersion: runtime.Version()},
@@ -171,12 +190,12 @@ func Run(ctx context.Context, o Options, out, log io.Writer) (*Report, error) {
 			WarmupSeconds: o.Warmup.Seconds(), DurationSeconds: o.Duration.Seconds(), Runs: o.Runs, Users: o.Users,
 		},
 	}
-	logf := func(format string, args ...any) { fmt.Fprintf(log, "bench: "+format+"\n", args...) }
 
 	e := &env{opts: &o, setup: newClient(64, o.Timeout), alg: o.Alg, argon: DefaultArgon2}
 	defer e.setup.CloseIdleConnections()
 
 	var h *harness
+	var statsErr error
 	if o.Target == "" {
 		h, err = startHarness(ctx, &o, logf)
 		if h != nil {
@@ -188,6 +207,14 @@ func Run(ctx context.Context, o Options, out, log io.Writer) (*Report, error) {
 		e.base, e.pids = h.main.url, []int{h.main.pid()}
 		if h.pg != nil && isLoopbackURL(o.PostgresURL) {
 			e.localPG, e.pgDatabase = true, h.pg.name
+		}
+		if h.pg != nil && o.DBStats {
+			logf("database statistics: counting the idle server's background work (%s), then each scenario waits %s before and after its runs for PostgreSQL to flush its counters",
+				statsFlushDelay+backgroundSample, statsFlushDelay)
+			if h.stats, statsErr = openPGStats(ctx, h.pg); statsErr != nil {
+				logf("no database statistics: %v", statsErr)
+			}
+			e.pgStats = h.stats
 		}
 		h.fill(e)
 	} else {
@@ -207,6 +234,9 @@ func Run(ctx context.Context, o Options, out, log io.Writer) (*Report, error) {
 		return nil, err
 	}
 	e.redirectURI = strings.TrimSuffix(e.disc.Issuer, "/") + redirectPath
+	e.dbCPU = dbCPUFor(o.Storage, e.localPG)
+	rep.DatabaseCPU = describeDBCPU(e)
+	rep.DBStats = describeDBStats(&o, e, statsErr)
 	if len(e.pids) > 0 {
 		rss, _ := sumMem(e.pids)
 		rep.IdleRSSMiB = float64(rss) / mib
@@ -242,6 +272,10 @@ func Run(ctx context.Context, o Options, out, log io.Writer) (*Report, error) {
 	if rep.S9 != nil {
 		rep.Failed = rep.Failed || rep.S9.Failed()
 	}
+	rep.Ratios = ratios(rep)
+	if o.Check {
+		rep.Targets = checkTargets(rep)
+	}
 
 	if o.Out != "" {
 		b, err := json.MarshalIndent(rep, "", "  ")
@@ -255,6 +289,45 @@ func Run(ctx context.Context, o Options, out, log io.Writer) (*Report, error) {
 	}
 	writeTable(out, rep, o.Markdown)
 	return rep, nil
+}
+
+// describeDBCPU says what the "server + database" CPU figures count.
+func describeDBCPU(e *env) string {
+	switch {
+	case e.dbCPU == dbCPUInServer:
+		return "SQLite runs inside the server process: server + database is the server's own CPU"
+	case e.dbCPU == dbCPUBackends && e.pgDatabase != "":
+		return "the server plus the PostgreSQL backends of database " + e.pgDatabase + " (from /proc)"
+	case e.dbCPU == dbCPUBackends:
+		return "the server plus every local PostgreSQL process (with --target the database is not known)"
+	}
+	return "not measured: PostgreSQL is not on this machine"
+}
+
+// describeDBStats says where the database statistics come from (statsErr:
+// why they could not be read).
+func describeDBStats(o *Options, e *env, statsErr error) (stats string) {
+	switch {
+	case o.Storage == "sqlite":
+		stats = "n/a: SQLite keeps no statistics"
+	case o.Target != "":
+		stats = "n/a: with --target the benchmark database is not known"
+	case !o.DBStats:
+		stats = "off (--db-stats=false)"
+	case e.pgStats == nil:
+		stats = fmt.Sprintf("not read: %v", statsErr)
+	case e.pgStats.statements:
+		stats = "pg_stat_database, pg_stat_user_tables and pg_stat_statements of database " + e.pgStats.name
+	default:
+		stats = "pg_stat_database and pg_stat_user_tables of database " + e.pgStats.name +
+			" (pg_stat_statements is not loaded: statements are not counted, table accesses stand in)"
+	}
+	if e.pgStats != nil {
+		bg := e.pgStats.background
+		stats += fmt.Sprintf("; the idle server's background work (%.1f tx/s, %.1f table accesses/s) is taken away",
+			bg.Transactions(), bg.TableAccesses())
+	}
+	return stats
 }
 
 // fillFixtures sets the clients and users of e.
@@ -274,6 +347,7 @@ type harness struct {
 	driver  string
 	dsn     string
 	pg      *pgDatabase
+	stats   *pgStats // nil: not read
 	main    *serverProc
 	stopped bool
 }
@@ -340,6 +414,9 @@ func (h *harness) close(logf func(string, ...any)) {
 	if err := h.stopMain(); err != nil {
 		logf("%v", err)
 		keep = true
+	}
+	if h.stats != nil {
+		h.stats.close()
 	}
 	if h.pg != nil {
 		if err := h.pg.drop(); err != nil {

@@ -50,18 +50,21 @@ func status(r Result) string {
 	return "ok"
 }
 
+// orDash formats a positive v with f, and anything else as "—" (not
+// measured).
+func orDash(v float64, f func(float64) string) string {
+	if v > 0 {
+		return f(v)
+	}
+	return "—"
+}
+
 // row is one table row: scenario, c, rps median [min–max], p50, p95, p99,
-// errors, req/CPU-s, peak RSS MiB, status.
+// errors, req/CPU-s of the server, of the server and database, peak RSS
+// MiB, status.
 func row(r Result) []string {
 	if r.SetupError != "" {
-		return []string{r.ID + " " + r.Name, fmt.Sprint(r.Concurrency), "—", "—", "—", "—", "setup failed", "—", "—", "FAILED"}
-	}
-	rpcs, rss := "—", "—"
-	if r.ReqPerCPUSecond > 0 {
-		rpcs = fmtRPS(r.ReqPerCPUSecond)
-	}
-	if r.RSSPeakMiB > 0 {
-		rss = fmt.Sprintf("%.1f", r.RSSPeakMiB)
+		return []string{r.ID + " " + r.Name, fmt.Sprint(r.Concurrency), "—", "—", "—", "—", "setup failed", "—", "—", "—", "FAILED"}
 	}
 	all := r.Total
 	all.add(r.Warmup)
@@ -70,11 +73,56 @@ func row(r Result) []string {
 		fmt.Sprint(r.Concurrency),
 		fmt.Sprintf("%s [%s–%s]", fmtRPS(r.RPSMedian), fmtRPS(r.RPSMin), fmtRPS(r.RPSMax)),
 		fmtMs(r.P50Ms), fmtMs(r.P95Ms), fmtMs(r.P99Ms),
-		fmtErrors(all), rpcs, rss, status(r),
+		fmtErrors(all),
+		orDash(r.ReqPerCPUSecond, fmtRPS), orDash(r.ReqPerCPUSecondWithDB, fmtRPS),
+		orDash(r.RSSPeakMiB, func(v float64) string { return fmt.Sprintf("%.1f", v) }),
+		status(r),
 	}
 }
 
-var header = []string{"scenario", "c", "rps median [min–max]", "p50", "p95", "p99", "errors", "req/CPU-s", "peak RSS MiB", "status"}
+var header = []string{"scenario", "c", "rps median [min–max]", "p50", "p95", "p99", "errors", "req/CPU-s server", "req/CPU-s server+db", "peak RSS MiB", "status"}
+
+// fmtPer formats a count per request: "0" for none, else two decimals.
+func fmtPer(v float64) string {
+	if v == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+// dbRow is one row of the database statistics per request.
+func dbRow(r Result) []string {
+	d := r.DB
+	if d.Note != "" {
+		return []string{r.ID, fmt.Sprint(d.Requests), "not read: " + d.Note, "", "", "", "", "", "", "", "", "", ""}
+	}
+	p := d.PerRequest
+	stmts := "n/a"
+	if d.StatementsCounted {
+		stmts = fmtPer(p.Statements)
+	}
+	return []string{
+		r.ID, fmt.Sprint(d.Requests),
+		fmtPer(p.Transactions()), fmtPer(p.XactRollback), stmts, fmtPer(p.TableAccesses()),
+		fmtPer(p.IdxScan), fmtPer(p.SeqScan),
+		fmtPer(p.NTupIns), fmt.Sprintf("%s (%s)", fmtPer(p.NTupUpd), fmtPer(p.NTupHotUpd)), fmtPer(p.NTupDel),
+		fmtPer(p.TupFetched), fmtPer(p.TupReturned),
+	}
+}
+
+var dbHeader = []string{"scenario", "requests", "tx", "rollbacks", "statements", "table accesses", "index scans", "seq scans",
+	"rows inserted", "updated (HOT)", "deleted", "tuples fetched", "tuples returned"}
+
+// ratioRow is one comparison of a scenario with its ceiling.
+func ratioRow(r Ratio) []string {
+	return []string{r.Scenario, r.Basis, fmtRPS(r.Value), r.Ceiling + " " + fmtRPS(r.CeilingValue), fmt.Sprintf("%.0f %%", 100*r.Ratio)}
+}
+
+var ratioHeader = []string{"scenario", "basis", "scenario figure", "ceiling figure", "ratio"}
+
+func targetRow(t TargetResult) []string { return []string{t.Target, t.Status, t.Detail} }
+
+var targetHeader = []string{"target", "status", "figures"}
 
 func cpuRow(r Result) []string {
 	return []string{
@@ -133,24 +181,46 @@ func writeTable(w io.Writer, rep *Report, markdown bool) {
 	if rep.IdleRSSMiB > 0 {
 		fmt.Fprintf(w, "server idle RSS: %.1f MiB\n", rep.IdleRSSMiB)
 	}
+	fmt.Fprintf(w, "req/CPU-s server: per CPU-second of the server process (in-process ceilings S8…: of the benchmark process)\n")
+	fmt.Fprintf(w, "req/CPU-s server+db: %s\n", rep.DatabaseCPU)
 	fmt.Fprintln(w)
 	table(w, markdown, header, rows)
 	fmt.Fprintln(w)
 	table(w, markdown, cpuHeader, cpu)
 
-	var notes []string
-	var s6, s8 *Result
-	for i := range rep.Scenarios {
-		switch rep.Scenarios[i].ID {
-		case "S6":
-			s6 = &rep.Scenarios[i]
-		case "S8":
-			s8 = &rep.Scenarios[i]
+	if len(rep.Ratios) > 0 {
+		fmt.Fprintln(w, "\nScenarios against their in-process ceilings (measured in this run):")
+		fmt.Fprintln(w)
+		var rs [][]string
+		for _, r := range rep.Ratios {
+			rs = append(rs, ratioRow(r))
+		}
+		table(w, markdown, ratioHeader, rs)
+	}
+
+	var db [][]string
+	for _, r := range all {
+		if r.DB != nil {
+			db = append(db, dbRow(r))
 		}
 	}
-	if s6 != nil && s8 != nil && s8.RPSMedian > 0 {
-		notes = append(notes, fmt.Sprintf("S6 sign-ins/s are %.0f %% of the S8 argon2id ceiling (%s hashes/s)", 100*s6.RPSMedian/s8.RPSMedian, fmtRPS(s8.RPSMedian)))
+	if len(db) > 0 {
+		fmt.Fprintf(w, "\nDatabase statistics per request (S6: per sign-in), over the measured runs: %s\n\n", rep.DBStats)
+		table(w, markdown, dbHeader, db)
+	} else {
+		fmt.Fprintf(w, "\nDatabase statistics per request: %s\n", rep.DBStats)
 	}
+
+	if len(rep.Targets) > 0 {
+		fmt.Fprintf(w, "\nTargets of issue 14 (--check; storage %s):\n\n", rep.Storage)
+		var ts [][]string
+		for _, t := range rep.Targets {
+			ts = append(ts, targetRow(t))
+		}
+		table(w, markdown, targetHeader, ts)
+	}
+
+	var notes []string
 	if rep.S9 != nil {
 		if rep.S9.Error != "" {
 			notes = append(notes, "S9 FAILED: "+rep.S9.Error)
@@ -188,6 +258,13 @@ func writeTable(w io.Writer, rep *Report, markdown bool) {
 	} else {
 		fmt.Fprintln(w, "\nRESULT: all checks passed")
 	}
+	if len(rep.Targets) > 0 {
+		verdict := "all targets judged were met"
+		if len(rep.TargetsMissed()) > 0 {
+			verdict = "MISSED"
+		}
+		fmt.Fprintf(w, "CHECK: %s (%s)\n", verdict, targetSummary(rep.Targets))
+	}
 }
 
 // summaryLine is the progress line after a scenario.
@@ -198,6 +275,9 @@ func summaryLine(r Result) string {
 	s := fmt.Sprintf("%s: %s rps [%s–%s], p50 %s, p99 %s, errors %s, req/CPU-s %s",
 		r.ID, fmtRPS(r.RPSMedian), fmtRPS(r.RPSMin), fmtRPS(r.RPSMax), fmtMs(r.P50Ms), fmtMs(r.P99Ms),
 		fmtErrors(r.Total), fmtRPS(r.ReqPerCPUSecond))
+	if r.ReqPerCPUSecondWithDB > 0 {
+		s += " (server+db " + fmtRPS(r.ReqPerCPUSecondWithDB) + ")"
+	}
 	if r.Failed {
 		s += " — FAILED"
 	}

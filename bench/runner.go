@@ -21,6 +21,8 @@ type env struct {
 	pids        []int        // server processes to measure (none: not measured)
 	localPG     bool         // sum the CPU of local "postgres" processes
 	pgDatabase  string       // ... only of the backends of this database, if set
+	dbCPU       dbCPUMode    // how "server + database" is counted
+	pgStats     *pgStats     // the database's own statistics (nil: not read)
 	conf, jwt   client       // confidential clients: opaque and JWT access tokens
 	public      client       // public PKCE client
 	redirectURI string
@@ -63,16 +65,63 @@ func (e *env) sampleCPU() cpuSample {
 	return s
 }
 
+// dbCPUMode is how the CPU of the server's database is counted in the
+// "server + database" figure.
+type dbCPUMode int
+
+const (
+	dbCPUUnknown  dbCPUMode = iota // PostgreSQL on another machine: not measured
+	dbCPUInServer                  // SQLite runs inside the server process
+	dbCPUBackends                  // local PostgreSQL: its backends, from /proc
+)
+
+func dbCPUFor(storage string, localPG bool) dbCPUMode {
+	switch {
+	case storage == "sqlite":
+		return dbCPUInServer
+	case localPG:
+		return dbCPUBackends
+	}
+	return dbCPUUnknown
+}
+
+// withDB is the CPU time of the server and its database, if it is known.
+func (m dbCPUMode) withDB(server, postgres time.Duration) (time.Duration, bool) {
+	switch m {
+	case dbCPUInServer:
+		return server, true
+	case dbCPUBackends:
+		return server + postgres, true
+	}
+	return 0, false
+}
+
+// perCPU is ok operations per CPU-second: of the server (of this process
+// for an in-process scenario), and of the server with its database (0 when
+// that is not known or does not apply).
+func (e *env) perCPU(sc scenario, ok int64, server, self, postgres time.Duration) (perServer, withDB float64) {
+	if sc.InProcess {
+		return ratio(float64(ok), self.Seconds()), 0
+	}
+	if d, known := e.dbCPU.withDB(server, postgres); known {
+		withDB = ratio(float64(ok), d.Seconds())
+	}
+	return ratio(float64(ok), server.Seconds()), withDB
+}
+
 // RunStats is one measured run of a scenario.
 type RunStats struct {
-	Seconds             float64 `json:"seconds"`
-	counts                      // flattened into the JSON
-	RPS                 float64 `json:"rps"`
-	ServerCPUSeconds    float64 `json:"server_cpu_seconds"`
-	ReqPerCPUSecond     float64 `json:"req_per_cpu_second"`
-	GeneratorCPUSeconds float64 `json:"generator_cpu_seconds"`
-	OtherCPUSeconds     float64 `json:"other_cpu_seconds"`
-	PostgresCPUSeconds  float64 `json:"postgres_cpu_seconds,omitempty"` // its backends (part of other)
+	Seconds          float64 `json:"seconds"`
+	counts                   // flattened into the JSON
+	RPS              float64 `json:"rps"`
+	ServerCPUSeconds float64 `json:"server_cpu_seconds"`
+	ReqPerCPUSecond  float64 `json:"req_per_cpu_second"`
+	// ReqPerCPUSecondWithDB counts the database's CPU too (see
+	// Report.DatabaseCPU); 0 when not measured.
+	ReqPerCPUSecondWithDB float64 `json:"req_per_cpu_second_with_db,omitempty"`
+	GeneratorCPUSeconds   float64 `json:"generator_cpu_seconds"`
+	OtherCPUSeconds       float64 `json:"other_cpu_seconds"`
+	PostgresCPUSeconds    float64 `json:"postgres_cpu_seconds,omitempty"` // its backends (part of other)
 }
 
 // Result is one scenario's figures.
@@ -94,10 +143,13 @@ type Result struct {
 	Warmup counts `json:"warmup"` // during the warm-up
 
 	// ReqPerCPUSecond is successful Ops per CPU-second of the server (of
-	// this process for the in-process S8).
-	ReqPerCPUSecond     float64 `json:"req_per_cpu_second"`
-	ServerCPUSeconds    float64 `json:"server_cpu_seconds"`
-	GeneratorCPUSeconds float64 `json:"generator_cpu_seconds"`
+	// this process for the in-process ceilings, S8...).
+	ReqPerCPUSecond float64 `json:"req_per_cpu_second"`
+	// ReqPerCPUSecondWithDB is per CPU-second of the server and its
+	// database (see Report.DatabaseCPU); 0 when not measured.
+	ReqPerCPUSecondWithDB float64 `json:"req_per_cpu_second_with_db,omitempty"`
+	ServerCPUSeconds      float64 `json:"server_cpu_seconds"`
+	GeneratorCPUSeconds   float64 `json:"generator_cpu_seconds"`
 	// OtherCPUSeconds is the machine's busy time minus server and
 	// generator: PostgreSQL, and whatever else runs here.
 	OtherCPUSeconds    float64 `json:"other_cpu_seconds"`
@@ -106,6 +158,10 @@ type Result struct {
 	RSSStartMiB float64 `json:"rss_start_mib,omitempty"`
 	RSSEndMiB   float64 `json:"rss_end_mib,omitempty"`
 	RSSPeakMiB  float64 `json:"rss_peak_mib,omitempty"`
+
+	// DB is the database's own statistics over the measured runs
+	// (PostgreSQL only).
+	DB *DBStats `json:"db_stats,omitempty"`
 
 	Checks     []Check  `json:"checks,omitempty"`
 	Errors     []string `json:"error_samples,omitempty"`
@@ -143,6 +199,10 @@ func runScenario(ctx context.Context, e *env, sc scenario) Result {
 		r.Errors = w.Errors
 	}
 
+	var db *dbWindow
+	if !sc.InProcess {
+		db = beginDBWindow(ctx, e.pgStats, len(e.pids))
+	}
 	var mem *memWatch
 	if !sc.InProcess && len(e.pids) > 0 {
 		mem = watchMemory(e.pids)
@@ -164,11 +224,7 @@ func runScenario(ctx context.Context, e *env, sc scenario) Result {
 		dPG := max(0, after.postgres-before.postgres) // a backend that exited takes its time with it
 		rs.ServerCPUSeconds, rs.GeneratorCPUSeconds = dSrv.Seconds(), dSelf.Seconds()
 		rs.OtherCPUSeconds, rs.PostgresCPUSeconds = dOther.Seconds(), dPG.Seconds()
-		denom := dSrv
-		if sc.InProcess {
-			denom = dSelf
-		}
-		rs.ReqPerCPUSecond = ratio(float64(ph.Counts.OK), denom.Seconds())
+		rs.ReqPerCPUSecond, rs.ReqPerCPUSecondWithDB = e.perCPU(sc, ph.Counts.OK, dSrv, dSelf, dPG)
 		r.Runs = append(r.Runs, rs)
 		r.Total.add(ph.Counts)
 		lat = append(lat, ph.Latencies...)
@@ -184,6 +240,7 @@ func runScenario(ctx context.Context, e *env, sc scenario) Result {
 		start, end, peak := mem.stop()
 		r.RSSStartMiB, r.RSSEndMiB, r.RSSPeakMiB = float64(start)/mib, float64(end)/mib, float64(peak)/mib
 	}
+	r.DB = db.end(ctx, r.Total.OK+r.Total.Errors())
 
 	r.RPSMedian = median(rps)
 	r.RPSMin, r.RPSMax = minMax(rps)
@@ -194,11 +251,7 @@ func runScenario(ctx context.Context, e *env, sc scenario) Result {
 	}
 	r.ServerCPUSeconds, r.GeneratorCPUSeconds = srv.Seconds(), self.Seconds()
 	r.OtherCPUSeconds, r.PostgresCPUSeconds = other.Seconds(), pg.Seconds()
-	denom := srv
-	if sc.InProcess {
-		denom = self
-	}
-	r.ReqPerCPUSecond = ratio(float64(r.Total.OK), denom.Seconds())
+	r.ReqPerCPUSecond, r.ReqPerCPUSecondWithDB = e.perCPU(sc, r.Total.OK, srv, self, pg)
 
 	if !sc.InProcess {
 		all := r.Total

@@ -121,7 +121,8 @@ func runS9(ctx context.Context, h *harness, o *Options, logf func(string, ...any
 	res := &S9Result{Factor: map[string]float64{}}
 	run := func(label string) ([]Result, error) {
 		e := &env{opts: o, base: issuer, setup: newClient(64, o.Timeout), alg: o.Alg, argon: DefaultArgon2,
-			localPG: isLoopbackURL(o.PostgresURL), pgDatabase: h.pg.name}
+			localPG: isLoopbackURL(o.PostgresURL), pgDatabase: h.pg.name, pgStats: h.stats}
+		e.dbCPU = dbCPUFor(o.Storage, e.localPG)
 		defer e.setup.CloseIdleConnections()
 		for _, p := range procs {
 			e.pids = append(e.pids, p.pid())

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/go-jose/go-jose/v4"
 	"golang.org/x/crypto/argon2"
 )
 
@@ -57,6 +58,8 @@ var scenarios = []scenario{
 	{ID: "S6", Name: "browser sign-in (PKCE)", SignIn: true, Setup: setupSignIn},
 	{ID: "S7", Name: "userinfo", Setup: setupUserinfo},
 	{ID: "S8", Name: "argon2id ceiling (in process)", InProcess: true, Setup: setupArgon2},
+	{ID: "S8-RS256", Name: "RS256 signing ceiling (in process)", InProcess: true, Setup: setupSign(jose.RS256)},
+	{ID: "S8-ES256", Name: "ES256 signing ceiling (in process)", InProcess: true, Setup: setupSign(jose.ES256)},
 }
 
 // checkedIDs are the scenarios whose runs must pass the correctness checks
