@@ -353,7 +353,11 @@ type NewUser struct {
 	// link is mailed with the new account.
 	Verified           bool
 	MustChangePassword bool
-	Lang               string // of mails (BCP 47); empty: English, not stored
+	// Invite sends an invitation (valid invitation.lifetime) to Email
+	// instead of setting Password: the account cannot sign in until the
+	// member accepts it and chooses a password.
+	Invite bool
+	Lang   string // of mails (BCP 47); empty: English, not stored
 }
 
 // Errors of adding an account.
@@ -400,34 +404,52 @@ func (f *Flow) AddUser(ctx context.Context, in NewUser) (storage.User, error) {
 	if err != nil {
 		return storage.User{}, ErrBadName
 	}
+	if in.Invite && email == "" {
+		return storage.User{}, ErrBadEmail
+	}
 	u := storage.User{ID: uuid.NewString(), OrganizationID: org.ID, Email: email, Username: username, Name: name, Role: in.Role,
-		EmailVerified: email != "" && in.Verified, MustChangePassword: in.MustChangePassword, Lang: in.Lang}
+		EmailVerified: email != "" && in.Verified && !in.Invite, MustChangePassword: in.MustChangePassword && !in.Invite, Lang: in.Lang}
 	if err := f.checkTaken(ctx, u); err != nil {
 		return u, err
 	}
-	subject := password.Subject{Email: email, LoginID: username, Name: name, OrganizationName: org.Name, OrganizationCode: org.Code}
-	if v := f.c.Policy.Check(in.Password, subject); len(v) > 0 {
-		return storage.User{}, &PolicyError{Violations: v}
-	}
-	norm, _ := password.Normalize(in.Password)
-	if u.PasswordHash, err = f.c.Passwords.Hash(ctx, norm); err != nil {
-		return storage.User{}, fmt.Errorf("login: hash password: %w", err)
+	if !in.Invite {
+		subject := password.Subject{Email: email, LoginID: username, Name: name, OrganizationName: org.Name, OrganizationCode: org.Code}
+		if v := f.c.Policy.Check(in.Password, subject); len(v) > 0 {
+			return storage.User{}, &PolicyError{Violations: v}
+		}
+		norm, _ := password.Normalize(in.Password)
+		if u.PasswordHash, err = f.c.Passwords.Hash(ctx, norm); err != nil {
+			return storage.User{}, fmt.Errorf("login: hash password: %w", err)
+		}
 	}
 	now := f.c.Now().UTC()
 	u.CreatedAt, u.UpdatedAt = now, now
-	m := storage.NewMember{User: u, Limit: in.Limit, Audit: []storage.AuditEvent{{ID: uuid.NewString(), Time: now, Type: "user_added",
-		OrganizationID: org.ID, UserID: u.ID, Outcome: "success", Detail: "cli"}}}
-	if email != "" && !in.Verified {
-		lang := in.Lang
-		if lang == "" {
-			lang = "en"
-		}
-		link, mail, err := f.VerificationLink(u, email, lang, now)
-		if err != nil {
-			return u, err
-		}
+	event := func(kind string) storage.AuditEvent {
+		return storage.AuditEvent{ID: uuid.NewString(), Time: now, Type: kind, OrganizationID: org.ID, UserID: u.ID,
+			Outcome: "success", Detail: "cli"}
+	}
+	m := storage.NewMember{Limit: in.Limit, Audit: []storage.AuditEvent{event("user_added")}}
+	lang := in.Lang
+	if lang == "" {
+		lang = "en"
+	}
+	var link storage.OneTimeCode
+	var mail storage.OutboxMail
+	switch {
+	case in.Invite:
+		u.InvitedAt = &now
+		link, mail, err = f.InvitationLink(u, org, lang, now)
+		m.Audit = append(m.Audit, event("invitation_sent"))
+	case email != "" && !in.Verified:
+		link, mail, err = f.VerificationLink(u, email, lang, now)
+	}
+	if err != nil {
+		return u, err
+	}
+	if link.ID != "" {
 		m.Code, m.Mails = &link, []storage.OutboxMail{mail}
 	}
+	m.User = u
 	if err := f.c.Store.AddMember(ctx, m); err != nil {
 		return u, fmt.Errorf("login: add user: %w", err)
 	}

@@ -51,22 +51,29 @@ func newUserCmd() *cobra.Command {
 
 func newUserAddCmd() *cobra.Command {
 	var email, name, username, orgCode, role string
-	var fromStdin, mustChange, verified bool
+	var fromStdin, mustChange, verified, invite bool
 	var lang string
 	cmd := &cobra.Command{
 		Use:   "add",
-		Short: "Add a user (the password is read from standard input)",
+		Short: "Add a user (the password is read from standard input, or an invitation is mailed)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !fromStdin {
-				return errors.New("pass --password-stdin and write the password to standard input")
-			}
-			if verified && email == "" {
+			switch {
+			case invite && (fromStdin || mustChange || verified):
+				return errors.New("--invite mails a link where the member chooses a password: it goes without --password-stdin, --must-change-password and --email-verified")
+			case invite && email == "":
+				return errors.New("--invite needs --email: the invitation is mailed there")
+			case !invite && !fromStdin:
+				return errors.New("pass --password-stdin and write the password to standard input, or --invite to mail an invitation")
+			case verified && email == "":
 				return errors.New("--email-verified needs --email")
 			}
-			pw, err := readPassword(cmd.InOrStdin())
-			if err != nil {
-				return err
+			var pw string
+			var err error
+			if !invite {
+				if pw, err = readPassword(cmd.InOrStdin()); err != nil {
+					return err
+				}
 			}
 			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, cfg *config.Config) error {
 				switch {
@@ -96,7 +103,7 @@ func newUserAddCmd() *cobra.Command {
 					lang = ""
 				}
 				u, err := flow.AddUser(ctx, login.NewUser{Organization: org, Limit: memberLimit(cfg, org), Email: email,
-					Username: username, Name: name, Password: pw, Role: role, Verified: verified, MustChangePassword: mustChange, Lang: lang})
+					Username: username, Name: name, Password: pw, Role: role, Verified: verified, MustChangePassword: mustChange, Invite: invite, Lang: lang})
 				var policy *login.PolicyError
 				switch {
 				case errors.Is(err, login.ErrBadEmail):
@@ -127,7 +134,10 @@ func newUserAddCmd() *cobra.Command {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "created user %s (%s) in organization %s\n", u.ID, accountName(u), org.Code)
-				if u.Email != "" && !verified {
+				switch {
+				case invite:
+					fmt.Fprintf(cmd.OutOrStdout(), "queued an invitation to %s, valid %s (the running server sends it)\n", u.Email, cfg.Invitation.Lifetime)
+				case u.Email != "" && !verified:
 					fmt.Fprintf(cmd.OutOrStdout(), "queued a verification link to %s (the running server sends it)\n", u.Email)
 				}
 				return nil
@@ -143,6 +153,7 @@ func newUserAddCmd() *cobra.Command {
 	f.BoolVar(&fromStdin, "password-stdin", false, "read the password from standard input")
 	f.BoolVar(&mustChange, "must-change-password", false, "ask for a new password at the next sign-in")
 	f.BoolVar(&verified, "email-verified", false, "mark the address verified (no verification link is sent)")
+	f.BoolVar(&invite, "invite", false, "mail an invitation to --email instead of setting a password")
 	f.StringVar(&lang, "lang", "en", "the user's language for mails (en, ja)")
 	return cmd
 }
