@@ -17,8 +17,9 @@ import (
 // as UTF-8.
 const utf8BOM = "\uFEFF"
 
-// exportBatch is how many members one query of the export reads.
-const exportBatch = 500
+// exportBatch is how many members one query of the export reads (a
+// variable for the test that crosses batches).
+var exportBatch = 5000
 
 // ExportMembers writes the members the query matches (every page) as CSV
 // with the list's columns, headers and values in lang, times in the

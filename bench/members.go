@@ -8,6 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,14 +75,19 @@ func Members(ctx context.Context, o MembersOptions, out, log io.Writer) ([]Membe
 		return nil, fmt.Errorf("--storage: want sqlite or postgres, got %q", o.Storage)
 	}
 	cfg := filepath.Join(dir, "sekisho.yaml")
-	body := fmt.Sprintf(`issuer: http://127.0.0.1:1
+	listen, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	body := fmt.Sprintf(`issuer: http://%s
+listen: %q
 database: {driver: %s, dsn: %q}
 log: {level: error}
 login: {identifier: organization+username}
 roles:
   - {name: owner, manage_members: true}
   - {name: staff}
-`, db.Driver, db.DSN)
+`, listen, listen, db.Driver, db.DSN)
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		return nil, err
 	}
@@ -90,12 +98,17 @@ roles:
 		return nil, err
 	}
 	secret := newSecret()
+	var cliStdin func(stdin string, args ...string) (string, error)
 	cli := func(args ...string) (string, error) {
+		return cliStdin("", args...)
+	}
+	cliStdin = func(stdin string, args ...string) (string, error) {
 		if args[0] != "--config" {
 			args = append(args, "--config", cfg)
 		}
 		cmd := exec.CommandContext(ctx, o.Executable, args...)
 		cmd.Env = childEnv(secret)
+		cmd.Stdin = strings.NewReader(stdin)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		if err := cmd.Run(); err != nil {
@@ -218,6 +231,9 @@ roles:
 		tm.Name, tm.Command, tm.Rows = c.name, c.call, rows
 		timings = append(timings, tm)
 	}
+	if err := timeConsole(ctx, o, cliStdin, cfg, dir, secret, listen, middle, search, &timings, log); err != nil {
+		return nil, err
+	}
 	// Last, as it rewrites every account once (its untimed first run
 	// fills the deployment-wide keys of the addresses).
 	if err := timeCLI("a command that only opens the database, email mode", "--config", emailCfg, "migrate"); err != nil {
@@ -310,4 +326,129 @@ func vacuumAnalyze(ctx context.Context, dsn string) error {
 	defer db.Close()
 	_, err = db.ExecContext(ctx, "VACUUM ANALYZE users")
 	return err
+}
+
+// consoleOwner is the benchmark organization's administrator.
+const (
+	consoleOwner    = "owner"
+	consolePassword = "Kanri-bench-7742!"
+)
+
+// timeConsole adds an administrator to the organization, starts `sekisho
+// serve` on the database, signs in to the console as a browser would, and
+// times its members page (first page, a middle page, a search) and the
+// CSV export of every member, each a whole HTTP request.
+func timeConsole(ctx context.Context, o MembersOptions, cli func(stdin string, args ...string) (string, error), cfg, dir, secret,
+	listen, middle, search string, timings *[]MemberTiming, log io.Writer) error {
+	if _, err := cli(consolePassword+"\n", "user", "add", "--organization", membersOrg, "--username", consoleOwner, "--role", "owner",
+		"--password-stdin"); err != nil {
+		return err
+	}
+	srv, err := startServer(o.Executable, cfg, filepath.Join(dir, "serve.log"), secret, listen)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	if err := srv.waitReady(ctx, 30*time.Second); err != nil {
+		return err
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: time.Minute}
+	if err := consoleSignIn(ctx, c, srv.url); err != nil {
+		return err
+	}
+	page := middle2page(middle)
+	for _, p := range []struct{ name, path string }{
+		{"console members page, first page", "/admin/members"},
+		{"console members page, a middle page", "/admin/members?page=" + page},
+		{"console members page, a search", "/admin/members?q=" + url.QueryEscape(search)},
+		{"console CSV export, every member", "/admin/members.csv"},
+	} {
+		var rows int
+		tm, err := measure(o.Runs, func() error {
+			b, err := getAll(ctx, c, srv.url+p.path)
+			if strings.HasSuffix(p.path, ".csv") {
+				rows = bytes.Count(b, []byte("\n")) - 1 // the header
+			} else {
+				rows = bytes.Count(b, []byte("<tr")) - 1
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		tm.Name, tm.Command, tm.Rows = p.name, "GET "+p.path, rows
+		*timings = append(*timings, tm)
+		fmt.Fprintf(log, "%s: %s\n", p.name, tm.Median.Round(time.Millisecond))
+	}
+	return nil
+}
+
+// middle2page is the console page (50 members a page) that shows the
+// member at offset middle.
+func middle2page(middle string) string {
+	var n int
+	_, _ = fmt.Sscan(middle, &n)
+	return fmt.Sprint(n/50 + 1)
+}
+
+// consoleSignIn opens the console with c (a browser with a cookie jar),
+// which sends it to the sign-in form, and signs in as the organization's
+// administrator; it fails unless the console's members page follows.
+func consoleSignIn(ctx context.Context, c *http.Client, base string) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/admin/members", nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	f, err := parseLoginForm(string(page))
+	if err != nil {
+		return err
+	}
+	action, err := resolve(resp.Request.URL.String(), f.Action)
+	if err != nil {
+		return err
+	}
+	form := url.Values{}
+	for k, v := range f.Hidden {
+		form.Set(k, v)
+	}
+	form.Set("organization", membersOrg)
+	form.Set("username", consoleOwner)
+	form.Set("password", consolePassword)
+	req, err = postForm(ctx, action, form, http.Header{"Origin": {base}})
+	if err != nil {
+		return err
+	}
+	resp, err = c.Do(req)
+	if err != nil {
+		return err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/admin/members" {
+		return checkErrorf("console sign-in: HTTP %d at %s: %.200s", resp.StatusCode, resp.Request.URL.Path, pageText(body))
+	}
+	return nil
+}
+
+// getAll GETs u and reads the whole body; it fails unless the status is
+// 200.
+func getAll(ctx context.Context, c *http.Client, u string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = statusError("GET "+u, resp.StatusCode, b)
+	}
+	return b, err
 }
