@@ -66,11 +66,13 @@ never as a timed test in CI.`,
   sekisho bench --storage postgres --check`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			exe, err := os.Executable()
-			if err != nil {
-				return err
+			if o.Executable == "" {
+				exe, err := os.Executable()
+				if err != nil {
+					return err
+				}
+				o.Executable = exe
 			}
-			o.Executable = exe
 			ctx := cmd.Context()
 			if ctx == nil {
 				ctx = context.Background()
@@ -107,6 +109,7 @@ never as a timed test in CI.`,
 	f.BoolVar(&o.DBStats, "db-stats", o.DBStats, "postgres: read the database's statistics around each scenario's runs (adds 21 s at the start and 2 × 11 s per scenario)")
 	f.BoolVar(&o.Check, "check", false, "judge the run against the targets of issue 14; exit non-zero when one is missed")
 	f.StringVar(&o.Target, "target", "", "benchmark this running server instead of starting one (loopback)")
+	f.StringVar(&o.Executable, "server", "", "the sekisho binary to start and seed (default: this one), to compare an older build with the same benchmark")
 	cmd.AddCommand(newBenchMembersCmd())
 	f.IntVar(&o.ServerPID, "server-pid", 0, "with --target: the server's pid, to measure its CPU and memory")
 	f.StringVar(&o.ClientSecret, "client-secret", o.ClientSecret, "with --target: secret of bench-confidential and bench-jwt (default $SEKISHO_BENCH_CLIENT_SECRET)")
