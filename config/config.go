@@ -49,6 +49,7 @@ type Config struct {
 	Organizations  Organizations  `yaml:"organizations"`
 	Invitation     Invitation     `yaml:"invitation"`
 	Admin          Admin          `yaml:"admin"`
+	Lifecycle      Lifecycle      `yaml:"lifecycle"`
 
 	// Secret is SEKISHO_SECRET (base64, at least 32 bytes decoded). It is
 	// never read from the file.
@@ -323,12 +324,16 @@ type Log struct {
 
 // Sign-in identifier modes (login.identifier).
 const (
-	IdentifierEmail            = "email"
-	IdentifierOrgUsername      = "organization+username"
-	IdentifierOrgEmail         = "organization+email"
-	defaultTimeZone            = "Asia/Tokyo"
-	defaultInvitationLifetime  = 72 * time.Hour
-	defaultAdminMaxAge         = time.Hour
+	IdentifierEmail           = "email"
+	IdentifierOrgUsername     = "organization+username"
+	IdentifierOrgEmail        = "organization+email"
+	defaultTimeZone           = "Asia/Tokyo"
+	defaultInvitationLifetime = 72 * time.Hour
+	defaultAdminMaxAge        = time.Hour
+	// DefaultDormantAfter is lifecycle.dormant_after's default (90 days).
+	DefaultDormantAfter = 90 * 24 * time.Hour
+	// DefaultUnlockLinkLifetime is lifecycle.unlock_link_lifetime's.
+	DefaultUnlockLinkLifetime  = 24 * time.Hour
 	defaultLabelOrganizationJA = "組織コード"
 	defaultLabelOrganizationEN = "Organization code"
 	defaultLabelUsernameJA     = "アカウント名"
@@ -424,6 +429,32 @@ type Admin struct {
 	// is asked for the password again.
 	MaxAge Duration `yaml:"max_age"`
 }
+
+// Lifecycle configures the dormant-account lock.
+type Lifecycle struct {
+	// DormantAfter is the period without an interactive sign-in after
+	// which an account is locked; Off turns the lock off.
+	DormantAfter Duration `yaml:"dormant_after"`
+	// UnlockLinkLifetime is how long the identity-confirmation link a
+	// locked account is mailed works.
+	UnlockLinkLifetime Duration `yaml:"unlock_link_lifetime"`
+	// RevokeOnDormant: when the sweep marks an account dormant, its
+	// sessions end, its tokens (offline ones included) are revoked and its
+	// clients get back-channel logout tokens. Nil: true.
+	RevokeOnDormant *bool `yaml:"revoke_on_dormant"`
+}
+
+// DormantAfterD is the lock's period as a time.Duration; 0 when the lock
+// is off.
+func (l Lifecycle) DormantAfterD() time.Duration {
+	if l.DormantAfter.IsOff() {
+		return 0
+	}
+	return l.DormantAfter.D()
+}
+
+// Revokes reports whether marking an account dormant revokes its tokens.
+func (l Lifecycle) Revokes() bool { return l.RevokeOnDormant == nil || *l.RevokeOnDormant }
 
 // HTTP configures response headers.
 type HTTP struct {

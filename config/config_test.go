@@ -101,6 +101,7 @@ func TestApplyDefaults(t *testing.T) {
 		Organizations: Organizations{DefaultTimeZone: "Asia/Tokyo"},
 		Invitation:    Invitation{Lifetime: d(72 * time.Hour)},
 		Admin:         Admin{MaxAge: d(time.Hour)},
+		Lifecycle:     Lifecycle{DormantAfter: d(90 * 24 * time.Hour), UnlockLinkLifetime: d(24 * time.Hour)},
 		Session:       Session{Idle: d(24 * time.Hour), Absolute: d(168 * time.Hour)},
 		Logout: Logout{Wait: d(2 * time.Second), DeliveryTimeout: d(5 * time.Second), RetryDelay: d(5 * time.Second),
 			MaxAttempts: 12, Parallel: 8, PollInterval: d(time.Second), ExpirySweepInterval: d(30 * time.Second),

@@ -124,6 +124,8 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&c.Organizations.DefaultTimeZone, defaultTimeZone)
 	setDuration(&c.Invitation.Lifetime, defaultInvitationLifetime)
 	setDuration(&c.Admin.MaxAge, defaultAdminMaxAge)
+	setDuration(&c.Lifecycle.DormantAfter, DefaultDormantAfter)
+	setDuration(&c.Lifecycle.UnlockLinkLifetime, DefaultUnlockLinkLifetime)
 	setDuration(&c.Session.Idle, DefaultSessionIdle)
 	setDuration(&c.Session.Absolute, DefaultSessionAbsolute)
 

@@ -44,6 +44,9 @@ const (
 	MinClientSecretLen = 32
 	// MinPasswordMemoryKiB is the least argon2id memory accepted.
 	MinPasswordMemoryKiB = 8192
+	// MinDormantAfter is the shortest lifecycle.dormant_after accepted:
+	// a shorter one would lock people out between two working days.
+	MinDormantAfter = 24 * time.Hour
 )
 
 // Problem is one invalid setting.
@@ -158,7 +161,11 @@ func (c *Config) Validate() error {
 	if c.Organizations.MaxMembers < 0 {
 		v.add("organizations.max_members", "must not be negative (0: no limit)")
 	}
-	for key, d := range map[string]Duration{"invitation.lifetime": c.Invitation.Lifetime, "admin.max_age": c.Admin.MaxAge} {
+	if d := c.Lifecycle.DormantAfter; !d.IsOff() && d < Duration(MinDormantAfter) {
+		v.add("lifecycle.dormant_after", "must be \"off\" or a duration of at least %s", Duration(MinDormantAfter))
+	}
+	for key, d := range map[string]Duration{"invitation.lifetime": c.Invitation.Lifetime, "admin.max_age": c.Admin.MaxAge,
+		"lifecycle.unlock_link_lifetime": c.Lifecycle.UnlockLinkLifetime} {
 		if d <= 0 {
 			v.add(key, "must be a positive duration")
 		}

@@ -101,6 +101,8 @@ func TestValidate(t *testing.T) {
 		{"max members", func(c *Config) { c.Organizations.MaxMembers = -1 }, "organizations.max_members"},
 		{"invitation lifetime off", func(c *Config) { c.Invitation.Lifetime = Off }, "invitation.lifetime"},
 		{"admin max_age", func(c *Config) { c.Admin.MaxAge = -5 }, "admin.max_age"},
+		{"dormant_after under a day", func(c *Config) { c.Lifecycle.DormantAfter = Duration(12 * time.Hour) }, "lifecycle.dormant_after"},
+		{"unlock link lifetime off", func(c *Config) { c.Lifecycle.UnlockLinkLifetime = Off }, "lifecycle.unlock_link_lifetime"},
 		{"client organizations", func(c *Config) { c.Clients[0].Organizations = []string{"bad code"} }, "clients[0].organizations[0]"},
 		{"refresh reuse_window too long", func(c *Config) { c.Refresh.ReuseWindow = Duration(2 * time.Minute) }, "refresh.reuse_window"},
 		{"a duration that cannot be off", func(c *Config) { c.Session.Idle = Off }, "session.idle"},

@@ -11,13 +11,30 @@
 // good; otherwise the account is dormant again at that moment.
 package lifecycle
 
-import "time"
+import (
+	"time"
+
+	"github.com/sekisho/sekisho/storage"
+)
 
 // Account is what the rule looks at.
 type Account struct {
 	CreatedAt     time.Time
 	LastLoginAt   *time.Time
 	UnlockedUntil *time.Time
+}
+
+// Of is the part of u the rule looks at.
+func Of(u storage.User) Account {
+	return Account{CreatedAt: u.CreatedAt, LastLoginAt: u.LastLoginAt, UnlockedUntil: u.UnlockedUntil}
+}
+
+// Locked reports whether u is locked at now by the rule with the period
+// after (≤ 0: the lock is off): dormant, enabled and not invited (an
+// invited account cannot sign in anyway, a disabled one is refused as
+// such).
+func Locked(u storage.User, now time.Time, after time.Duration) bool {
+	return !u.Disabled && u.InvitedAt == nil && Dormant(Of(u), now, after)
 }
 
 // Since is when the idle period started: the later of the last

@@ -69,11 +69,18 @@ const (
 	StatusInvited       = "invited"
 	StatusInviteExpired = "invitation_expired"
 	StatusDisabled      = "disabled"
+	// StatusLocked: an active account locked by the dormant rule
+	// (MemberFilter.IdleBefore).
+	StatusLocked = "locked"
 )
 
 // PurposeInvite is the purpose of a one-time code that is an invitation
 // link.
 const PurposeInvite = "invite"
+
+// PurposeUnlock is the purpose of a one-time code that is the
+// identity-confirmation link a locked (dormant) account is mailed.
+const PurposeUnlock = "unlock"
 
 // Member is a user as the organization's console lists them.
 type Member struct {
@@ -94,9 +101,19 @@ type MemberFilter struct {
 	Search     string
 	EmailState string // Email*, or empty for all
 	Status     string // Status*, or empty for all
-	Now        time.Time
-	Limit      int // 0 means 50
-	Offset     int
+	// IdleBefore, when set, is the dormant rule's cutoff (Now minus
+	// lifecycle.dormant_after): an active account whose idle period
+	// started at or before it, and whose administrator's unlock (if any)
+	// has ended by Now, has StatusLocked. Zero: the lock is off and no
+	// account is locked.
+	IdleBefore time.Time
+	// Roles, when set, selects members holding one of these roles.
+	Roles []string
+	// DormantAlerts selects the members who receive dormant alerts.
+	DormantAlerts bool
+	Now           time.Time
+	Limit         int // 0 means 50
+	Offset        int
 }
 
 // MemberPage is one page of a member list and the number of all matches.
@@ -178,9 +195,45 @@ type MemberStore interface {
 	// it is after (the zero User after a deletion) and the sessions it
 	// ended.
 	ChangeMember(ctx context.Context, c MemberChange) (User, SessionEndResult, error)
+	// MarkDormant marks, in one transaction, up to d.Limit accounts the
+	// dormant rule locks at d.Now (idle since d.IdleBefore or earlier,
+	// any administrator's unlock over; not disabled, not invited) and not
+	// marked yet: DormantAt is set, d.Audit's event is written for each,
+	// and with d.End each one's sessions end and every token of theirs is
+	// revoked (back-channel deliveries written). It first clears the mark
+	// of accounts the rule no longer locks (a sign-in, an unlock). An
+	// account is marked once, on one replica: rows another transaction
+	// holds are skipped.
+	MarkDormant(ctx context.Context, d DormantSweep) (DormantResult, error)
+	// SetAlertRecipients makes the members userIDs (of orgID, every one
+	// of them) the organization's recipients of dormant alerts, and no
+	// one else, with the audit events, in one transaction: ErrNotFound
+	// when an id is not a member of orgID, nothing changed.
+	SetAlertRecipients(ctx context.Context, orgID string, userIDs []string, audit []AuditEvent) error
 	// SetEmailScope makes addresses unique across the deployment (global,
 	// the "email" sign-in mode) or within each organization only. Going
 	// global fails, changing nothing, when two organizations hold the same
 	// address: the error lists them.
 	SetEmailScope(ctx context.Context, global bool) error
+}
+
+// DormantSweep is the input of MarkDormant.
+type DormantSweep struct {
+	// IdleBefore is Now minus lifecycle.dormant_after.
+	IdleBefore time.Time
+	Now        time.Time
+	Limit      int // 0 means 100
+	// End, when set, is the session end each marked account gets
+	// (UserID, RevokeAllTokens and Now filled in per account).
+	End *SessionEnd
+	// Audit is the event written for each marked account (ID, Time,
+	// UserID and OrganizationID filled in when empty).
+	Audit AuditEvent
+}
+
+// DormantResult is what MarkDormant did.
+type DormantResult struct {
+	Marked  []User // the accounts marked, as they are after
+	Cleared int    // marks removed from accounts the rule no longer locks
+	Ended   SessionEndResult
 }

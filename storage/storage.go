@@ -105,6 +105,18 @@ type User struct {
 	// PlatformAdmin: a platform operator who administers every
 	// organization in the console.
 	PlatformAdmin bool
+	// DormantAt is when the sweep marked the account dormant (no
+	// interactive sign-in for lifecycle.dormant_after), nil while it is
+	// not marked. The lock itself follows the rule (lifecycle.Dormant)
+	// whether or not the sweep has run; the mark records that the account
+	// was locked and its tokens revoked, once.
+	DormantAt *time.Time
+	// UnlockedUntil is the end of an administrator's unlock: until then
+	// the account may sign in although its idle period has run out.
+	UnlockedUntil *time.Time
+	// DormantAlerts: the member receives the organization's alerts of
+	// sign-in attempts on locked accounts.
+	DormantAlerts bool
 	// Lang is the user's language for mails sent without a browser
 	// request (a BCP 47 tag such as "ja"), or empty.
 	Lang      string
@@ -464,6 +476,7 @@ const (
 	EndDisabled       = "disabled"         // the account was disabled
 	EndDeleted        = "deleted"          // the account was deleted
 	EndRevoked        = "revoked"          // an operator or the user ended every session
+	EndDormant        = "dormant"          // the account was locked for want of sign-ins
 )
 
 // SessionEnd selects sessions to end and says what ending them does.

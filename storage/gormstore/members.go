@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/sekisho/sekisho/identifier"
+	"github.com/sekisho/sekisho/lifecycle"
 	"github.com/sekisho/sekisho/storage"
 )
 
@@ -203,7 +204,13 @@ func (s *Store) listMembers(ctx context.Context, f storage.MemberFilter) (storag
 		q = q.Where(`(LOWER(users.name) LIKE @p ESCAPE '\' OR users.username_key LIKE @p ESCAPE '\' OR users.email_lower LIKE @p ESCAPE '\')`,
 			map[string]any{"p": p})
 	}
-	args := map[string]any{"now": now}
+	args := map[string]any{"now": now, "idle": utc(f.IdleBefore)}
+	if len(f.Roles) > 0 {
+		q = q.Where("users.role IN ?", f.Roles)
+	}
+	if f.DormantAlerts {
+		q = q.Where("users.dormant_alerts")
+	}
 	switch f.EmailState {
 	case storage.EmailRegistered:
 		q = q.Where(registered, args)
@@ -219,6 +226,15 @@ func (s *Store) listMembers(ctx context.Context, f storage.MemberFilter) (storag
 		q = q.Where("NOT users.disabled AND users.invited_at IS NOT NULL AND NOT "+inviteWaiting, args)
 	case storage.StatusActive:
 		q = q.Where("NOT users.disabled AND users.invited_at IS NULL")
+		if !f.IdleBefore.IsZero() {
+			q = q.Where("NOT "+lockedRule, args)
+		}
+	case storage.StatusLocked:
+		if f.IdleBefore.IsZero() {
+			q = q.Where("1 = 0") // the lock is off
+		} else {
+			q = q.Where(lockedRule, args)
+		}
 	}
 	var total int64
 	if err := q.Session(&gorm.Session{}).Count(&total).Error; err != nil {
@@ -239,7 +255,15 @@ func (s *Store) listMembers(ctx context.Context, f storage.MemberFilter) (storag
 	if err != nil {
 		return storage.MemberPage{}, err
 	}
-	return storage.MemberPage{Members: convert(rows, memberRow.member), Total: int(total)}, nil
+	members := convert(rows, memberRow.member)
+	if !f.IdleBefore.IsZero() {
+		for i, m := range members {
+			if m.Status == storage.StatusActive && lifecycle.Dormant(lifecycle.Of(m.User), now, now.Sub(utc(f.IdleBefore))) {
+				members[i].Status = storage.StatusLocked
+			}
+		}
+	}
+	return storage.MemberPage{Members: members, Total: int(total)}, nil
 }
 
 // lockOrganization locks the organization row, which serialises the

@@ -100,6 +100,9 @@ type userRow struct {
 	LastLoginAt        *time.Time
 	InvitedAt          *time.Time
 	PlatformAdmin      bool
+	DormantAt          *time.Time
+	UnlockedUntil      *time.Time
+	DormantAlerts      bool
 	CreatedAt          time.Time `gorm:"autoCreateTime:false"`
 	UpdatedAt          time.Time `gorm:"autoUpdateTime:false"`
 }
@@ -147,6 +150,9 @@ func toUserRow(u storage.User, globalEmails bool) userRow {
 		LastLoginAt:        utcPtr(u.LastLoginAt),
 		InvitedAt:          utcPtr(u.InvitedAt),
 		PlatformAdmin:      u.PlatformAdmin,
+		DormantAt:          utcPtr(u.DormantAt),
+		UnlockedUntil:      utcPtr(u.UnlockedUntil),
+		DormantAlerts:      u.DormantAlerts,
 		CreatedAt:          utc(u.CreatedAt),
 		UpdatedAt:          utc(u.UpdatedAt),
 	}
@@ -180,6 +186,9 @@ func (r userRow) user() storage.User {
 		LastLoginAt:        fromDBPtr(r.LastLoginAt),
 		InvitedAt:          fromDBPtr(r.InvitedAt),
 		PlatformAdmin:      r.PlatformAdmin,
+		DormantAt:          fromDBPtr(r.DormantAt),
+		UnlockedUntil:      fromDBPtr(r.UnlockedUntil),
+		DormantAlerts:      r.DormantAlerts,
 		CreatedAt:          fromDB(r.CreatedAt),
 		UpdatedAt:          fromDB(r.UpdatedAt),
 	}
