@@ -43,8 +43,11 @@ type Options struct {
 	// bench-confidential (opaque), bench-jwt and bench-public with
 	// ClientSecret, redirect URI <issuer>/bench/callback, and users
 	// bench-user-000@bench.example.com ... with UserPassword.
-	Target       string
-	ServerPID    int // with Target: the server process to measure, if local
+	Target    string
+	ServerPID int // with Target: the server process to measure, if local
+	// Pprof, when set, is the operator listener (metrics.listen) of the
+	// server the benchmark starts: /debug/pprof/ there profiles a run.
+	Pprof        string
 	ClientSecret string
 	UserPassword string
 
@@ -395,6 +398,9 @@ func (h *harness) fill(e *env) { fillFixtures(e, h.fx) }
 // writeConfig writes a configuration file for one server process.
 func (h *harness) writeConfig(name, issuer, listen string) (string, error) {
 	c := serverConfig{Issuer: issuer, Listen: listen, Driver: h.driver, DSN: h.dsn, Alg: h.o.Alg, Argon: DefaultArgon2, Fixtures: h.fx}
+	if name == "sekisho.yaml" { // the main server, not a replica of S9
+		c.Operator = h.o.Pprof
+	}
 	path := filepath.Join(h.dir, name)
 	return path, os.WriteFile(path, []byte(c.yaml()), 0o600)
 }

@@ -59,6 +59,7 @@ type serverConfig struct {
 	Alg            string
 	Argon          argonParams
 	Fixtures       fixtures
+	Operator       string // metrics.listen, or empty
 }
 
 // q quotes a string for YAML (a JSON string is a YAML string).
@@ -77,6 +78,9 @@ func (c serverConfig) yaml() string {
 		c.Argon.MemoryKiB, c.Argon.Iterations, c.Argon.Parallelism)
 	fmt.Fprintf(&b, "throttle: {free_failures: 1000000}\n")
 	fmt.Fprintf(&b, "keys: {algorithm: %s}\n", q(c.Alg))
+	if c.Operator != "" {
+		fmt.Fprintf(&b, "metrics: {listen: %s}\n", q(c.Operator))
+	}
 	b.WriteString("clients:\n")
 	for _, cl := range []struct{ id, secret, format string }{
 		{confClientID, c.Fixtures.ConfSecret, "opaque"},

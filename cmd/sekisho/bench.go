@@ -109,6 +109,7 @@ never as a timed test in CI.`,
 	f.BoolVar(&o.DBStats, "db-stats", o.DBStats, "postgres: read the database's statistics around each scenario's runs (adds 21 s at the start and 2 × 11 s per scenario)")
 	f.BoolVar(&o.Check, "check", false, "judge the run against the targets of issue 14; exit non-zero when one is missed")
 	f.StringVar(&o.Target, "target", "", "benchmark this running server instead of starting one (loopback)")
+	f.StringVar(&o.Pprof, "pprof", "", "serve the started server's /metrics and /debug/pprof/ on this loopback address (metrics.listen), to profile a run")
 	f.StringVar(&o.Executable, "server", "", "the sekisho binary to start and seed (default: this one), to compare an older build with the same benchmark")
 	cmd.AddCommand(newBenchMembersCmd())
 	f.IntVar(&o.ServerPID, "server-pid", 0, "with --target: the server's pid, to measure its CPU and memory")
