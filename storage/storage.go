@@ -290,8 +290,13 @@ type LoginCompletion struct {
 	// Interactive: the user signed in by hand (a typed password, a
 	// completed reset), so the account's LastLoginAt becomes Now; never
 	// for the reuse of an SSO session. ErrNotFound, and nothing written,
-	// when the user does not exist.
+	// when the user does not exist. It also ends the dormant lock for
+	// good: DormantAt and UnlockedUntil are cleared and every unused
+	// unlock link of the user (PurposeUnlock) is spent.
 	Interactive bool
+	// Unlocked, when set with Interactive, is written too: the account
+	// was locked and this sign-in unlocked it (account_unlocked).
+	Unlocked *AuditEvent
 }
 
 // CodeClaim names a one-time code to claim: it must be usable at the

@@ -3,6 +3,7 @@ package gormstore
 import (
 	"context"
 	"errors"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -94,12 +95,8 @@ func (s *Store) CompleteLogin(ctx context.Context, c storage.LoginCompletion) er
 			return storage.ErrNotFound
 		}
 		if c.Interactive {
-			res := tx.Model(&userRow{}).Where("id = ?", c.UserID).Update("last_login_at", utc(c.Now))
-			if res.Error != nil {
-				return res.Error
-			}
-			if res.RowsAffected == 0 {
-				return storage.ErrNotFound
+			if err := signedInByHand(tx, c.UserID, utc(c.Now), c.Unlocked); err != nil {
+				return err
 			}
 		}
 		if c.Device != nil {
@@ -110,4 +107,25 @@ func (s *Store) CompleteLogin(ctx context.Context, c storage.LoginCompletion) er
 		return mailAndAudit(tx, c.Mail, c.Audit)
 	})
 	return wrap("complete login", err)
+}
+
+// signedInByHand records an interactive sign-in of the user at now: the
+// last sign-in moves, and the dormant lock ends for good (its mark and
+// any administrator's unlock cleared, every unused unlock link spent),
+// with the unlock's audit event when the account was locked.
+func signedInByHand(tx *gorm.DB, userID string, now time.Time, unlocked *storage.AuditEvent) error {
+	res := tx.Model(&userRow{}).Where("id = ?", userID).
+		Updates(map[string]any{"last_login_at": now, "dormant_at": nil, "unlocked_until": nil})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return storage.ErrNotFound
+	}
+	err := tx.Model(&codeRow{}).Where("user_id = ? AND purpose = ? AND used_at IS NULL", userID, storage.PurposeUnlock).
+		Update("used_at", now).Error
+	if err != nil || unlocked == nil {
+		return err
+	}
+	return createAuditEvent(tx, *unlocked)
 }
