@@ -61,8 +61,11 @@ type Provider struct {
 	// organizations: the sign-in mode names organizations, so
 	// /authorize takes organization=CODE.
 	organizations bool
-	now           func() time.Time
-	log           *slog.Logger
+	// dormantAfter is lifecycle.dormant_after (0: the lock is off): a
+	// dormant account gets no token by refresh.
+	dormantAfter time.Duration
+	now          func() time.Time
+	log          *slog.Logger
 
 	discoMu      sync.Mutex
 	discoVersion uint64
@@ -111,7 +114,7 @@ func New(c Config) (*Provider, error) {
 		return nil, fmt.Errorf("op: new provider: %w", err)
 	}
 	return &Provider{zp: zp, storage: st, clients: clients, keys: c.Keys, pages: c.Pages, cors: cors.New(*corsOptions(c.Config)),
-		issuer: c.Config.Issuer, organizations: c.Config.Login.HasOrganization(), now: c.Now, log: c.Logger}, nil
+		issuer: c.Config.Issuer, organizations: c.Config.Login.HasOrganization(), dormantAfter: c.Config.Lifecycle.DormantAfterD(), now: c.Now, log: c.Logger}, nil
 }
 
 // supportedScopes are the scopes a browser client may ask for at

@@ -14,6 +14,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/sekisho/sekisho/lifecycle"
 	"github.com/sekisho/sekisho/storage"
 )
 
@@ -247,11 +248,13 @@ func (p *Provider) clientCredentials(ctx context.Context, c *Client, form url.Va
 // claimed or the refresh token rotated (the last step), so a failure
 // (the database gone while the user is loaded) leaves the grant usable
 // for the client's retry. A disabled or deleted account gets
-// invalid_grant and nothing is claimed.
+// invalid_grant and nothing is claimed, and so does a dormant account
+// (lifecycle.dormant_after) presenting a refresh token.
 func (p *Provider) tokenResponse(ctx context.Context, req zop.IDTokenRequest, c *Client, code, refresh string) (*oidc.AccessTokenResponse, error) {
 	var u storage.User
 	var err error
-	if rr, ok := req.(*refreshRequest); ok && rr.user != nil && rr.user.ID == req.GetSubject() {
+	rr, isRefresh := req.(*refreshRequest)
+	if isRefresh && rr.user != nil && rr.user.ID == req.GetSubject() {
 		u = *rr.user // read with the token
 		ctx = withMemberOrganization(ctx, *rr.org)
 	} else {
@@ -260,6 +263,10 @@ func (p *Provider) tokenResponse(ctx context.Context, req zop.IDTokenRequest, c 
 	switch {
 	case errors.Is(err, storage.ErrNotFound), err == nil && u.Disabled:
 		return nil, oidc.ErrInvalidGrant().WithDescription("the account is not active")
+	case err == nil && isRefresh && lifecycle.Locked(u, p.now(), p.dormantAfter):
+		// Dormant by the rule, whether or not the sweep has marked it:
+		// the user read with the token decides, no further query.
+		return nil, oidc.ErrInvalidGrant().WithDescription("the account is locked")
 	case err != nil:
 		return nil, fmt.Errorf("op: load user: %w", err)
 	}
