@@ -1,5 +1,5 @@
 // Command sekisho is the one binary of the sekisho OpenID provider: serve,
-// migrate, user, keys, bench.
+// migrate, user, keys, bench, version, healthcheck.
 package main
 
 import (
@@ -43,10 +43,12 @@ func newRootCmd() *cobra.Command {
 		Short:         "sekisho — an OpenID Connect single sign-on provider",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       buildVersion(),
 	}
+	root.SetVersionTemplate("{{.Version}}")
 	root.PersistentFlags().String("config", "", "configuration file (or SEKISHO_CONFIG)")
 	root.AddCommand(newServeCmd(), newMigrateCmd(), newUserCmd(), newSessionCmd(), newLogoutDeliveriesCmd(), newOutboxCmd(), newKeysCmd(), newBenchCmd(), newLegacyCmd(),
-		newOrgCmd(), newAdminCmd(), newAuditCmd())
+		newOrgCmd(), newAdminCmd(), newAuditCmd(), newVersionCmd(), newHealthcheckCmd())
 	return root
 }
 
