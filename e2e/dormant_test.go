@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -81,4 +82,97 @@ func TestRefreshDormant(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestSweepDormant: the server's periodic sweep marks a newly dormant
+// account once (account_dormant written once): with
+// lifecycle.revoke_on_dormant its refresh tokens (offline ones too) are
+// revoked, so they stay refused even after an administrator's unlock,
+// and each client with a back-channel endpoint receives a logout token;
+// an account that signed in within the period keeps its tokens. With
+// revoke_on_dormant off the account is marked but its tokens survive
+// (refused while locked, usable again after an unlock).
+func TestSweepDormant(t *testing.T) {
+	const after = 48 * time.Hour
+	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+		for _, revoke := range []bool{true, false} {
+			t.Run(map[bool]string{true: "revoke", false: "keep tokens"}[revoke], func(t *testing.T) {
+				rpA, rpB := newLogoutRP(t, 0), newLogoutRP(t, 0)
+				e := newEnv(t, newStore(t), logoutClients(rpA, rpB, "http://127.0.0.1:9/fc-c/logout"), func(c *config.Config) {
+					c.Lifecycle.DormantAfter, c.Lifecycle.RevokeOnDormant = config.Duration(after), &revoke
+					c.SweepInterval = config.Duration(50 * time.Millisecond)
+					// Sessions outlive the period, so only the sweep ends them.
+					c.Session.Idle, c.Session.Absolute = config.Duration(30*24*time.Hour), config.Duration(30*24*time.Hour)
+				})
+				toks := e.signInApps(t, e.browser(), e.user.Email, userPass, "bc-a", "bc-b")
+				e.clock.add(after - time.Hour)
+				bobToks := e.signInApps(t, e.browser(), e.other.Email, otherPass, "bc-a")
+				e.clock.add(2 * time.Hour)
+				e.run()
+
+				if revoke {
+					for _, x := range []struct {
+						rp     *logoutRP
+						client string
+					}{{rpA, "bc-a"}, {rpB, "bc-b"}} {
+						tokens := x.rp.waitTokens(t, 1)
+						e.verifyLogoutToken(t, tokens[0], x.client, sidOf(toks[x.client]), e.user.ID)
+					}
+				}
+				u := waitMarked(t, e, e.user.ID)
+				settle()
+				wantAudit(t, e, "account_dormant", 1)
+				if got, _ := rpA.received(); revoke && len(got) != 1 || !revoke && len(got) != 0 {
+					t.Errorf("bc-a received %d logout tokens", len(got))
+				}
+				if b, _ := e.store.GetUser(t.Context(), e.other.ID); b.DormantAt != nil {
+					t.Errorf("bob, signed in within the period, was marked at %v", b.DormantAt)
+				}
+
+				// Locked: every refresh is refused.
+				for c, tok := range toks {
+					if status, m := e.tokenPost(t, c, webSecret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}); status != http.StatusBadRequest || m["error"] != "invalid_grant" {
+						t.Errorf("%s: refresh of the dormant account: %d %v, want invalid_grant", c, status, m)
+					}
+				}
+				// An unlock lifts the lock, not the revocation.
+				until := e.clock.now().Add(time.Hour)
+				if _, err := e.store.UpdateUser(t.Context(), u.ID, func(u storage.User) (storage.User, error) {
+					u.UnlockedUntil = &until
+					return u, nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				status, m := e.tokenPost(t, "bc-a", webSecret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {toks["bc-a"].RefreshToken}})
+				if revoke && (status != http.StatusBadRequest || m["error"] != "invalid_grant") {
+					t.Errorf("refresh of a revoked token after the unlock: %d %v, want invalid_grant", status, m)
+				}
+				if !revoke && status != http.StatusOK {
+					t.Errorf("refresh after the unlock with revoke_on_dormant off: %d %v", status, m)
+				}
+				if status, m := e.tokenPost(t, "bc-a", webSecret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {bobToks["bc-a"].RefreshToken}}); status != http.StatusOK {
+					t.Errorf("bob's refresh: %d %v", status, m)
+				}
+			})
+		}
+	})
+}
+
+// waitMarked waits (bounded) until the sweep has marked the user dormant.
+func waitMarked(t *testing.T, e *env, id string) storage.User {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for {
+		u, err := e.store.GetUser(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.DormantAt != nil {
+			return u
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the sweep did not mark the account dormant")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

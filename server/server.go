@@ -317,8 +317,8 @@ func (s *Server) Mail() *mail.Outbox { return s.mail }
 func (s *Server) Logout() *op.Logout { return s.logout }
 
 // Run runs the background workers (key reload, logout deliveries and the
-// end of expired sessions, expiry sweep, clock check) until ctx ends, then
-// waits for logout deliveries in flight.
+// end of expired sessions, expiry sweep and dormant accounts, clock
+// check) until ctx ends, then waits for logout deliveries in flight.
 func (s *Server) Run(ctx context.Context) {
 	go s.keys.Run(ctx)
 	logoutDone, mailDone, clockDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
@@ -348,6 +348,7 @@ func (s *Server) Run(ctx context.Context) {
 			} else if n > 0 {
 				s.log.InfoContext(ctx, "swept expired rows", "rows", n)
 			}
+			s.sweepDormant(ctx)
 		}
 	}
 }
