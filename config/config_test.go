@@ -214,3 +214,54 @@ func TestClientPredicates(t *testing.T) {
 		}
 	}
 }
+
+// TestFitDev: in --dev the issuer follows the listen address unless
+// SEKISHO_ISSUER names one, and the demo client's URIs follow the issuer.
+func TestFitDev(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		issuer  string
+		wantErr string
+	}{
+		{"defaults", nil, "http://localhost:8080", ""},
+		{"another port", map[string]string{EnvListen: ":9090"}, "http://localhost:9090", ""},
+		{"wildcard host", map[string]string{EnvListen: "0.0.0.0:9091"}, "http://localhost:9091", ""},
+		{"loopback address", map[string]string{EnvListen: "127.0.0.1:9092"}, "http://127.0.0.1:9092", ""},
+		{"IPv6 loopback", map[string]string{EnvListen: "[::1]:9093"}, "http://[::1]:9093", ""},
+		{"issuer given", map[string]string{EnvListen: ":9094", EnvIssuer: "http://dev.example.test:8443/"}, "http://dev.example.test:8443", ""},
+		{"no port", map[string]string{EnvListen: "localhost"}, "", EnvListen},
+		{"port 0", map[string]string{EnvListen: ":0"}, "", "fixed port"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Dev()
+			getenv := func(k string) string { return tc.env[k] }
+			if err := c.ApplyEnv(getenv); err != nil {
+				t.Fatal(err)
+			}
+			err := c.FitDev(getenv)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("FitDev: %v, want an error naming %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.TrimSuffix(c.Issuer, "/"); got != tc.issuer {
+				t.Errorf("issuer %q, want %q", got, tc.issuer)
+			}
+			cl, _ := c.Client(DevClientID)
+			if diff := cmp.Diff([]string{tc.issuer + "/demo/callback"}, cl.RedirectURIs); diff != "" {
+				t.Errorf("redirect URIs (-want +got)\n%s", diff)
+			}
+			if diff := cmp.Diff([]string{tc.issuer + "/demo/"}, cl.PostLogoutRedirectURIs); diff != "" {
+				t.Errorf("post-logout URIs (-want +got)\n%s", diff)
+			}
+			if err := c.Validate(); err != nil {
+				t.Errorf("Validate: %v", err)
+			}
+		})
+	}
+}

@@ -1,5 +1,11 @@
 package config
 
+import (
+	"fmt"
+	"net"
+	"strings"
+)
+
 // The `serve --dev` demo setup. These values are public: they exist so that
 // a developer can try sign-in without writing a file, and must never be used
 // for a real deployment.
@@ -55,7 +61,7 @@ func Dev() *Config {
 			Name:                   "Demo app",
 			Secret:                 DevClientSecret,
 			RedirectURIs:           []string{DevRedirectURI},
-			PostLogoutRedirectURIs: []string{"http://localhost:8080/demo/"},
+			PostLogoutRedirectURIs: []string{DevIssuer + "/demo/"},
 			GrantTypes:             []string{GrantAuthorizationCode, GrantRefreshToken},
 			Scopes:                 []string{"openid", "profile", "email", "offline_access"},
 		}},
@@ -65,4 +71,42 @@ func Dev() *Config {
 	}
 	c.ApplyDefaults()
 	return c
+}
+
+// FitDev makes the built-in --dev setup (Dev) match the addresses it
+// really serves: without SEKISHO_ISSUER (read through getenv) the issuer
+// follows the listen address (SEKISHO_LISTEN=:9090 gives
+// http://localhost:9090), and the demo client's redirect and post-logout
+// URIs follow the issuer, as the demo app under /demo/ builds them.
+// Call it after ApplyEnv.
+func (c *Config) FitDev(getenv func(string) string) error {
+	if getenv(EnvIssuer) == "" {
+		issuer, err := devIssuerFor(c.Listen)
+		if err != nil {
+			return err
+		}
+		c.Issuer = issuer
+	}
+	base := strings.TrimSuffix(c.Issuer, "/")
+	for i := range c.Clients {
+		if c.Clients[i].ID == DevClientID {
+			c.Clients[i].RedirectURIs = []string{base + "/demo/callback"}
+			c.Clients[i].PostLogoutRedirectURIs = []string{base + "/demo/"}
+		}
+	}
+	return nil
+}
+
+// devIssuerFor is the http issuer that reaches a listener on listen from
+// this machine: a wildcard or empty host is localhost.
+func devIssuerFor(listen string) (string, error) {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil || port == "" || port == "0" {
+		return "", fmt.Errorf("config: %s %q: --dev needs host:port or :port (a fixed port, which the demo app's URIs name)", EnvListen, listen)
+	}
+	switch host {
+	case "", "0.0.0.0", "::":
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port), nil
 }

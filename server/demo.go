@@ -35,7 +35,7 @@ import (
 // It talks to the provider over HTTP at cfg.Issuer (discovery, token
 // endpoint, keys), exactly like an external application would, so /demo
 // works only when the issuer URL reaches this process (in --dev the issuer
-// is http://localhost:8080 and the server listens on :8080). Discovery runs
+// follows the listen address, http://localhost:PORT). Discovery runs
 // on the first /demo request that needs it, since the server is not yet
 // listening when the routes are mounted; a failure is retried on the next
 // request.

@@ -79,6 +79,11 @@ func loadConfig(cmd *cobra.Command, dev bool) (*config.Config, error) {
 	if err := cfg.ApplyEnv(os.Getenv); err != nil {
 		return nil, err
 	}
+	if dev && path == "" {
+		if err := cfg.FitDev(os.Getenv); err != nil {
+			return nil, err
+		}
+	}
 	if dev && cfg.Secret == "" {
 		cfg.Secret = config.DevSecret
 	}

@@ -12,6 +12,8 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -31,15 +33,17 @@ func newServeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return serve(cmd.Context(), cfg)
+			return serve(cmd.Context(), cfg, os.Stderr)
 		},
 	}
 	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: SQLite under ./data, demo client and user, mails to the log")
 	return cmd
 }
 
-func serve(parent context.Context, cfg *config.Config) error {
-	log := newLogger(cfg, os.Stderr)
+// serve runs the provider until parent ends or SIGINT/SIGTERM; logs and
+// the --dev banner go to stderr.
+func serve(parent context.Context, cfg *config.Config, stderr io.Writer) error {
+	log := newLogger(cfg, stderr)
 	// zitadel/oidc logs only through the default logger.
 	slog.SetDefault(log)
 	// A soft memory limit, so the garbage of concurrent password hashes
@@ -99,7 +103,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 
 	log.Info("sekisho is serving", "issuer", cfg.Issuer, "listen", ln.Addr().String(), "database", cfg.Database.Driver)
 	if demo {
-		printDev(os.Stderr, cfg)
+		printDev(stderr, cfg, ln.Addr().String())
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -124,9 +128,11 @@ func serve(parent context.Context, cfg *config.Config) error {
 }
 
 // printDev prints what a newcomer needs to click through a sign-in and
-// open the console. The one place credentials are printed, and only in
-// --dev.
-func printDev(w io.Writer, cfg *config.Config) {
+// open the console, as configured: the address the server listens on,
+// the issuer, the demo client as registered, where data and mail go and
+// which secret is in use. The one place credentials are printed, and only
+// in --dev.
+func printDev(w io.Writer, cfg *config.Config, listen string) {
 	signIn := func(email, username string) string {
 		switch {
 		case cfg.Login.ByUsername():
@@ -136,20 +142,39 @@ func printDev(w io.Writer, cfg *config.Config) {
 		}
 		return "email=" + email
 	}
+	demo, _ := cfg.Client(config.DevClientID)
+	issuer := strings.TrimSuffix(cfg.Issuer, "/")
+	database := cfg.Database.Driver // a PostgreSQL DSN may hold a password
+	if cfg.Database.Driver == config.DriverSQLite {
+		database += " " + cfg.Database.DSN
+	}
+	mailTo := "written to this log (no smtp.host)"
+	if cfg.SMTP.Host != "" {
+		mailTo = fmt.Sprintf("SMTP %s", net.JoinHostPort(cfg.SMTP.Host, strconv.Itoa(cfg.SMTP.Port)))
+	}
+	secret := "the published --dev secret (set SEKISHO_SECRET for your own)"
+	if cfg.Secret != config.DevSecret {
+		secret = "from SEKISHO_SECRET"
+	}
 	fmt.Fprintf(w, `
-  sekisho --dev is running (development only: fixed secret, demo credentials)
+  sekisho --dev is running (development only: demo credentials)
 
+    listen         %s
     issuer         %s
     demo app       %s/demo/
     demo client    id=%s  secret=%s
                    redirect_uri=%s
+                   post_logout_redirect_uri=%s
     demo user      %s  password=%s
     demo admin     %s  password=%s  console %s/admin
                    (%s of organization %s)
     discovery      %s/.well-known/openid-configuration
+    database       %s
+    mail           %s
+    secret         %s
 
-`, cfg.Issuer, cfg.Issuer, config.DevClientID, config.DevClientSecret, config.DevRedirectURI,
+`, listen, issuer, issuer, demo.ID, demo.Secret, strings.Join(demo.RedirectURIs, " "), strings.Join(demo.PostLogoutRedirectURIs, " "),
 		signIn(config.DevUserEmail, config.DevUserUsername), config.DevUserPassword,
-		signIn(config.DevAdminEmail, config.DevAdminUsername), config.DevAdminPassword, cfg.Issuer,
-		cfg.TopRole(), config.DevOrgCode, cfg.Issuer)
+		signIn(config.DevAdminEmail, config.DevAdminUsername), config.DevAdminPassword, issuer,
+		cfg.TopRole(), config.DevOrgCode, issuer, database, mailTo, secret)
 }

@@ -2,9 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/sekisho/sekisho/config"
 )
@@ -27,7 +35,7 @@ func TestDevDemo(t *testing.T) {
 	} {
 		cfg.Login.Identifier = tc.identifier
 		var b bytes.Buffer
-		printDev(&b, cfg)
+		printDev(&b, cfg, ":8080")
 		for _, want := range tc.want {
 			if !strings.Contains(b.String(), want) {
 				t.Errorf("%s: no %q in\n%s", tc.identifier, want, b.String())
@@ -59,4 +67,111 @@ func TestDevDemo(t *testing.T) {
 			t.Errorf("roles with --dev=%t: %v", tc.dev, names)
 		}
 	}
+}
+
+// TestDevOnAnyPort runs `serve --dev` on a port other than 8080, as
+// SEKISHO_LISTEN sets it: the banner prints the address, issuer and demo
+// client really configured, and the demo app's sign-in reaches the login
+// page (the provider accepts the demo's redirect URI on that port).
+func TestDevOnAnyPort(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	if strings.HasSuffix(addr, ":8080") {
+		t.Skip("the free port is the default one")
+	}
+	issuer := "http://" + addr
+	t.Setenv("SEKISHO_SECRET", "")
+	t.Setenv("SEKISHO_ISSUER", "")
+	t.Setenv("SEKISHO_LISTEN", addr)
+	t.Setenv("SEKISHO_DATABASE_DSN", filepath.Join(t.TempDir(), "dev.db"))
+	cmd := newRootCmd()
+	cfg, err := loadConfig(cmd, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Password.MemoryKiB, cfg.Password.Iterations, cfg.Password.Parallelism = 8192, 1, 1
+	cfg.Log.Level = "error"
+	out := &bannerWriter{want: "sekisho --dev is running", seen: make(chan struct{})}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, out) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	select {
+	case <-out.seen:
+	case err := <-done:
+		t.Fatalf("serve ended before the banner: %v\n%s", err, out.String())
+	}
+	banner := out.String()
+	for _, want := range []string{
+		"listen         " + addr,
+		"issuer         " + issuer + "\n",
+		"demo app       " + issuer + "/demo/",
+		"demo client    id=demo  secret=" + config.DevClientSecret,
+		"redirect_uri=" + issuer + "/demo/callback",
+		"post_logout_redirect_uri=" + issuer + "/demo/",
+		"console " + issuer + "/admin",
+		"discovery      " + issuer + "/.well-known/openid-configuration",
+		"database       sqlite " + cfg.Database.DSN,
+		"mail           written to this log",
+		"secret         the published --dev secret",
+	} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("no %q in the banner:\n%s", want, banner)
+		}
+	}
+	if strings.Contains(banner, "8080") {
+		t.Errorf("the banner still names port 8080:\n%s", banner)
+	}
+
+	jar, _ := cookiejar.New(nil)
+	var hops []*url.URL
+	client := &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+		hops = append(hops, req.URL)
+		return nil
+	}}
+	resp, err := client.Get(issuer + "/demo/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/login" {
+		t.Fatalf("demo sign-in ended at %s with %s, want the login page", resp.Request.URL, resp.Status)
+	}
+	if len(hops) == 0 || hops[0].Path != "/authorize" || hops[0].Query().Get("redirect_uri") != issuer+"/demo/callback" {
+		t.Errorf("first hop %v, want /authorize with the demo callback on port %s", hops, addr)
+	}
+}
+
+// bannerWriter collects serve's output and closes seen once want appears.
+type bannerWriter struct {
+	mu   sync.Mutex
+	b    bytes.Buffer
+	want string
+	seen chan struct{}
+	once sync.Once
+}
+
+func (w *bannerWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, err := w.b.Write(p)
+	if strings.Contains(w.b.String(), w.want) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return n, err
+}
+
+func (w *bannerWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }
