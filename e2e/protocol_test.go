@@ -356,13 +356,13 @@ func TestProtocolAnswers(t *testing.T) {
 				}
 			}
 		})
-		t.Run("discovery lists the scopes a browser client may ask for", func(t *testing.T) {
+		t.Run("discovery lists the scopes a browser client may ask for, and always organization and roles", func(t *testing.T) {
 			_, d := getJSON(t, e.cfg.Issuer+"/.well-known/openid-configuration")
 			var scopes []string
 			for _, s := range d["scopes_supported"].([]any) {
 				scopes = append(scopes, s.(string))
 			}
-			for _, want := range []string{"openid", "profile", "email", "offline_access"} {
+			for _, want := range []string{"openid", "profile", "email", "offline_access", "organization", "roles"} {
 				if !slices.Contains(scopes, want) {
 					t.Errorf("scopes_supported %v lacks %s", scopes, want)
 				}

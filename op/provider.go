@@ -118,11 +118,13 @@ func New(c Config) (*Provider, error) {
 }
 
 // supportedScopes are the scopes a browser client may ask for at
-// /authorize: the OpenID ones, `legacy` where a client gets legacy
+// /authorize: the OpenID ones, organization and roles, `legacy` where a client gets legacy
 // claims, and what authorization-code clients list, but never a scope
 // only machine clients use (client_credentials), nor the legacy API's.
 func supportedScopes(cfg *config.Config) []string {
-	out := []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess}
+	// organization and roles are this provider's own scopes: always
+	// announced (as their claims are), whichever clients list them.
+	out := []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess, ScopeOrganization, ScopeRoles}
 	for _, c := range cfg.Clients {
 		if !c.HasGrant(GrantAuthorizationCode) {
 			continue
