@@ -210,6 +210,16 @@ type MemberStore interface {
 	// one else, with the audit events, in one transaction: ErrNotFound
 	// when an id is not a member of orgID, nothing changed.
 	SetAlertRecipients(ctx context.Context, orgID string, userIDs []string, audit []AuditEvent) error
+	// UnlockMembers lifts the dormant lock of members of u.OrganizationID
+	// in one transaction: each target the rule locks at u.Now gets
+	// UnlockedUntil = u.Until, loses its DormantAt mark and gets u.Audit's
+	// event; LastLoginAt does not move. Targets the rule does not lock are
+	// left as they are. With u.UserIDs, every id must be a member of the
+	// organization (ErrNotFound, nothing changed) the guard lets the actor
+	// act on (ErrForbidden, nothing changed); with u.All, the targets are
+	// every locked member the actor may act on. It returns the members
+	// unlocked, as they are after.
+	UnlockMembers(ctx context.Context, u MemberUnlock) ([]User, error)
 	// SetEmailScope makes addresses unique across the deployment (global,
 	// the "email" sign-in mode) or within each organization only. Going
 	// global fails, changing nothing, when two organizations hold the same
@@ -236,4 +246,26 @@ type DormantResult struct {
 	Marked  []User // the accounts marked, as they are after
 	Cleared int    // marks removed from accounts the rule no longer locks
 	Ended   SessionEndResult
+}
+
+// MemberUnlock is the input of UnlockMembers: an administrator's (or the
+// operator's) unlock of locked members.
+type MemberUnlock struct {
+	OrganizationID string
+	// UserIDs are the selected members; ignored with All.
+	UserIDs []string
+	// All: every member of the organization the rule locks.
+	All bool
+	// IdleBefore is Now minus lifecycle.dormant_after (zero: the lock is
+	// off and nobody is locked).
+	IdleBefore time.Time
+	Now        time.Time
+	// Until is the end of the unlock: 24:00 of Now's day in the
+	// organization's time zone.
+	Until time.Time
+	// Guard, when set, authorizes the unlock (the rank rule, ErrForbidden).
+	Guard *MemberGuard
+	// Audit is the event written for each member unlocked (ID, Time,
+	// UserID and OrganizationID filled in when empty).
+	Audit AuditEvent
 }

@@ -122,3 +122,81 @@ func uniq(ids []string) []string {
 	}
 	return out
 }
+
+func (s *Store) UnlockMembers(ctx context.Context, u storage.MemberUnlock) ([]storage.User, error) {
+	var out []storage.User
+	args := map[string]any{"idle": utc(u.IdleBefore), "now": utc(u.Now)}
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		out = nil
+		if _, err := s.lockOrganization(tx, u.OrganizationID); err != nil {
+			return err
+		}
+		var rows []userRow
+		q := s.forUpdate(tx).Where("organization_id = ?", u.OrganizationID)
+		ids := uniq(u.UserIDs)
+		switch {
+		case u.All:
+			q = q.Where(lockedRule, args)
+		case len(ids) == 0:
+			return nil
+		default:
+			q = q.Where("id IN ?", ids)
+		}
+		if err := q.Order("id").Find(&rows).Error; err != nil {
+			return err
+		}
+		if !u.All && len(rows) != len(ids) {
+			return storage.ErrNotFound
+		}
+		if u.Guard != nil && !u.Guard.Operator {
+			rank, platform, err := s.guardRank(tx, u.OrganizationID, u.Guard)
+			if err != nil {
+				return err
+			}
+			kept := rows[:0]
+			for _, r := range rows {
+				if rr, _, ok := u.Guard.Rank(r.Role); !platform && ok && rr < rank {
+					if !u.All {
+						return storage.ErrForbidden
+					}
+					continue
+				}
+				kept = append(kept, r)
+			}
+			rows = kept
+		}
+		ids = ids[:0]
+		for _, r := range rows {
+			ids = append(ids, r.ID)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		// Only the accounts the rule locks now: the others are left alone.
+		var locked []userRow
+		if err := tx.Where("id IN ?", ids).Where(lockedRule, args).Order("id").Find(&locked).Error; err != nil {
+			return err
+		}
+		until := utc(u.Until)
+		for _, r := range locked {
+			res := tx.Model(&userRow{}).Where("id = ?", r.ID).Updates(map[string]any{"unlocked_until": until, "dormant_at": nil})
+			if res.Error != nil {
+				return res.Error
+			}
+			r.UnlockedUntil, r.DormantAt = &until, nil
+			m := r.user()
+			ev := u.Audit
+			ev.ID = ""
+			if ev.Time.IsZero() {
+				ev.Time = u.Now
+			}
+			ev.UserID, ev.OrganizationID = m.ID, m.OrganizationID
+			if err := createAuditEvent(tx, ev); err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	return out, wrap("unlock members", err)
+}

@@ -280,24 +280,9 @@ func (s *Store) lockOrganization(tx *gorm.DB, orgID string) (organizationRow, er
 // manage members and ranks at or above both roles, or a platform
 // administrator.
 func (s *Store) checkGuard(tx *gorm.DB, orgID string, g *storage.MemberGuard, roles ...string) error {
-	var actor userRow
-	if err := s.forUpdate(tx).Take(&actor, "id = ?", g.ActorID).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return storage.ErrForbidden
-		}
+	rank, platform, err := s.guardRank(tx, orgID, g)
+	if err != nil || platform {
 		return err
-	}
-	switch {
-	case actor.Disabled || actor.InvitedAt != nil:
-		return storage.ErrForbidden
-	case actor.PlatformAdmin:
-		return nil
-	case actor.OrganizationID != orgID:
-		return storage.ErrForbidden
-	}
-	rank, manage, ok := g.Rank(actor.Role)
-	if !ok || !manage {
-		return storage.ErrForbidden
 	}
 	for _, role := range roles {
 		if r, _, ok := g.Rank(role); ok && r < rank {
@@ -305,6 +290,32 @@ func (s *Store) checkGuard(tx *gorm.DB, orgID string, g *storage.MemberGuard, ro
 		}
 	}
 	return nil
+}
+
+// guardRank authorizes the guard's actor in the organization (an active
+// member whose role may manage members, or a platform administrator:
+// ErrForbidden otherwise) and gives their rank.
+func (s *Store) guardRank(tx *gorm.DB, orgID string, g *storage.MemberGuard) (rank int, platform bool, err error) {
+	var actor userRow
+	if err := s.forUpdate(tx).Take(&actor, "id = ?", g.ActorID).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return 0, false, storage.ErrForbidden
+		}
+		return 0, false, err
+	}
+	switch {
+	case actor.Disabled || actor.InvitedAt != nil:
+		return 0, false, storage.ErrForbidden
+	case actor.PlatformAdmin:
+		return 0, true, nil
+	case actor.OrganizationID != orgID:
+		return 0, false, storage.ErrForbidden
+	}
+	rank, manage, ok := g.Rank(actor.Role)
+	if !ok || !manage {
+		return 0, false, storage.ErrForbidden
+	}
+	return rank, false, nil
 }
 
 // activeHolder reports whether u holds role and can act with it.

@@ -198,3 +198,99 @@ func testAlertRecipients(t *testing.T, s storage.Storage) {
 	must(t, err)
 	diff(t, "events", 1, len(events))
 }
+
+// testUnlockMembers: an administrator's unlock lifts the lock of the
+// selected (or all) locked members of the organization the rank rule
+// lets them act on, in one transaction: unlocked_until set, the mark
+// cleared, the last sign-in unmoved, one event each; a selection with a
+// member above the actor, of another organization or unknown changes
+// nothing; a member who may not manage members unlocks nobody; the lock
+// returns when the unlock ends.
+func testUnlockMembers(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	now, idle := dormantFixture(t, s)
+	newOrg(t, s, "o2", "india")
+	must(t, s.AddMember(ctx, storage.NewMember{User: newMember("stranger", "o2", "s@india.example", "", "staff")}))
+	_, err := s.MarkDormant(ctx, storage.DormantSweep{IdleBefore: idle, Now: now, Audit: storage.AuditEvent{Type: "account_dormant"}})
+	must(t, err)
+	until := now.Add(14 * time.Hour)
+	unlock := func(actor string, all bool, ids ...string) ([]storage.User, error) {
+		return s.UnlockMembers(ctx, storage.MemberUnlock{OrganizationID: "o1", UserIDs: ids, All: all, IdleBefore: idle, Now: now,
+			Until: until, Guard: guard(actor), Audit: storage.AuditEvent{Type: "account_unlocked", ActorID: actor, Outcome: "success"}})
+	}
+	locked := func() string {
+		t.Helper()
+		p, err := s.ListMembers(ctx, storage.MemberFilter{OrganizationID: "o1", Status: storage.StatusLocked, IdleBefore: idle, Now: now})
+		must(t, err)
+		return ids(p.Members)
+	}
+	userIDs := func(us []storage.User) string {
+		var out []string
+		for _, u := range us {
+			out = append(out, u.ID)
+		}
+		slices.Sort(out)
+		return strings.Join(out, ",")
+	}
+
+	for _, tt := range []struct {
+		name  string
+		actor string
+		ids   []string
+		want  error
+	}{
+		{"a member above the actor", "recent", []string{"old", "edge"}, storage.ErrForbidden},
+		{"another organization's member", "recent", []string{"old", "stranger"}, storage.ErrNotFound},
+		{"an unknown id", "recent", []string{"old", "nobody"}, storage.ErrNotFound},
+		{"a member who may not manage members", "young", []string{"old"}, storage.ErrForbidden},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := unlock(tt.actor, false, tt.ids...)
+			if !errors.Is(err, tt.want) || len(got) != 0 {
+				t.Fatalf("UnlockMembers = %v, %v; want %v", got, err, tt.want)
+			}
+			diff(t, "locked", "edge,never,old,unlock-over", locked())
+		})
+	}
+
+	// Three selected: the two locked ones are unlocked, the active one is left.
+	got, err := unlock("recent", false, "never", "old", "recent", "old")
+	must(t, err)
+	diff(t, "unlocked", "never,old", userIDs(got))
+	diff(t, "locked", "edge,unlock-over", locked())
+	old, err := s.GetUser(ctx, "old")
+	must(t, err)
+	if old.DormantAt != nil || old.UnlockedUntil == nil || !old.UnlockedUntil.Equal(until) ||
+		old.LastLoginAt == nil || !old.LastLoginAt.Equal(t0.Add(9*24*time.Hour)) {
+		t.Errorf("old after the unlock: dormant_at %v, unlocked_until %v, last_login_at %v", old.DormantAt, old.UnlockedUntil, old.LastLoginAt)
+	}
+	recent, err := s.GetUser(ctx, "recent")
+	must(t, err)
+	if recent.UnlockedUntil != nil {
+		t.Errorf("an active member got unlocked_until %v", recent.UnlockedUntil)
+	}
+
+	// All: the locked members the administrator may act on (not the owner).
+	got, err = unlock("recent", true)
+	must(t, err)
+	diff(t, "unlocked by all", "unlock-over", userIDs(got))
+	diff(t, "locked", "edge", locked())
+	got, err = s.UnlockMembers(ctx, storage.MemberUnlock{OrganizationID: "o1", All: true, IdleBefore: idle, Now: now, Until: until,
+		Guard: &storage.MemberGuard{Operator: true, Rank: testRank, TopRole: "owner"}, Audit: storage.AuditEvent{Type: "account_unlocked"}})
+	must(t, err)
+	diff(t, "unlocked by the operator", "edge", userIDs(got))
+	diff(t, "locked", "", locked())
+
+	events, err := s.ListAuditEvents(ctx, storage.AuditFilter{OrganizationID: "o1", Type: "account_unlocked", Limit: 100})
+	must(t, err)
+	byActor := map[string]int{}
+	for _, e := range events {
+		byActor[e.UserID+" by "+e.ActorID]++
+	}
+	diff(t, "events", map[string]int{"never by recent": 1, "old by recent": 1, "unlock-over by recent": 1, "edge by ": 1}, byActor)
+
+	// The unlock ends at until: locked again then, with no sign-in.
+	p, err := s.ListMembers(ctx, storage.MemberFilter{OrganizationID: "o1", Status: storage.StatusLocked, IdleBefore: until.Add(-90 * 24 * time.Hour), Now: until})
+	must(t, err)
+	diff(t, "locked at the end of the unlock", "edge,never,old,unlock-over,unlocked", ids(p.Members))
+}

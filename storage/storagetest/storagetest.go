@@ -42,6 +42,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"AcceptInvitation", testAcceptInvitation},
 		{"DormantList", testDormantList},
 		{"MarkDormant", testMarkDormant},
+		{"UnlockMembers", testUnlockMembers},
 		{"CompleteLoginUnlocks", testCompleteLoginUnlocks},
 		{"AlertRecipients", testAlertRecipients},
 		{"MemberEnds", testMemberEnds},
