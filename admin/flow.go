@@ -35,7 +35,7 @@ type Store interface {
 	GetOrganization(ctx context.Context, id string) (storage.Organization, error)
 	GetOrganizationByCode(ctx context.Context, code string) (storage.Organization, error)
 	ListOrganizations(ctx context.Context) ([]storage.Organization, error)
-	UpdateOrganization(ctx context.Context, id string, fn func(storage.Organization) (storage.Organization, error)) (storage.Organization, error)
+	UpdateOrganization(ctx context.Context, id string, fn func(storage.Organization) (storage.Organization, []storage.AuditEvent, error)) (storage.Organization, error)
 	GetMember(ctx context.Context, orgID, userID string) (storage.User, error)
 	GetMemberByEmail(ctx context.Context, orgID, email string) (storage.User, error)
 	GetMemberByUsername(ctx context.Context, orgID, username string) (storage.User, error)

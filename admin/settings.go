@@ -70,10 +70,9 @@ func (f *Flow) UpdateSettings(ctx context.Context, a Actor, in SettingsInput) (s
 		}
 		limit = n
 	}
-	var changed []string
 	now := f.c.Now().UTC()
-	o, err := f.c.Store.UpdateOrganization(ctx, a.Org.ID, func(o storage.Organization) (storage.Organization, error) {
-		changed = changed[:0]
+	o, err := f.c.Store.UpdateOrganization(ctx, a.Org.ID, func(o storage.Organization) (storage.Organization, []storage.AuditEvent, error) {
+		var changed []string
 		if o.Name != name {
 			changed = append(changed, "name")
 		}
@@ -83,16 +82,14 @@ func (f *Flow) UpdateSettings(ctx context.Context, a Actor, in SettingsInput) (s
 		if o.MaxMembers != limit {
 			changed = append(changed, "max_members")
 		}
+		if len(changed) == 0 {
+			return o, nil, nil
+		}
 		o.Name, o.TimeZone, o.MaxMembers, o.UpdatedAt = name, tz, limit, now
-		return o, nil
+		return o, []storage.AuditEvent{a.event("organization_updated", "", strings.Join(changed, ", "), now)}, nil
 	})
 	if err != nil {
 		return a.Org, fmt.Errorf("admin: update organization: %w", err)
-	}
-	if len(changed) > 0 {
-		if err := f.c.Store.AddAuditEvent(ctx, a.event("organization_updated", "", strings.Join(changed, ", "), now)); err != nil {
-			f.c.Logger.ErrorContext(ctx, "write audit event", "type", "organization_updated", "err", err)
-		}
 	}
 	return o, nil
 }

@@ -391,9 +391,9 @@ func TestConsoleMemberLimit(t *testing.T) {
 
 func testMemberLimitBurst(t *testing.T, c *console, replicas []*env) {
 	const limit = 10
-	if _, err := c.store.UpdateOrganization(t.Context(), hotelID, func(o storage.Organization) (storage.Organization, error) {
+	if _, err := c.store.UpdateOrganization(t.Context(), hotelID, func(o storage.Organization) (storage.Organization, []storage.AuditEvent, error) {
 		o.MaxMembers = limit
-		return o, nil
+		return o, nil, nil
 	}); err != nil {
 		t.Fatal(err)
 	}

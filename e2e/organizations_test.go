@@ -403,9 +403,9 @@ func TestFailuresAnswerAlike(t *testing.T) {
 					t.Fatal(err)
 				}
 				unknownAccount, idAccount := attempt()
-				if _, err := e.store.UpdateOrganization(t.Context(), hotel.ID, func(o storage.Organization) (storage.Organization, error) {
+				if _, err := e.store.UpdateOrganization(t.Context(), hotel.ID, func(o storage.Organization) (storage.Organization, []storage.AuditEvent, error) {
 					o.Code = "HOTEL-OLD"
-					return o, nil
+					return o, nil, nil
 				}); err != nil {
 					t.Fatal(err)
 				}

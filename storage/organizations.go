@@ -50,8 +50,10 @@ type OrganizationStore interface {
 	GetOrganizationByCode(ctx context.Context, code string) (Organization, error)
 	// ListOrganizations returns every organization, by code.
 	ListOrganizations(ctx context.Context) ([]Organization, error)
-	// UpdateOrganization loads, calls fn and stores, in one transaction.
-	UpdateOrganization(ctx context.Context, id string, fn func(Organization) (Organization, error)) (Organization, error)
+	// UpdateOrganization loads, calls fn and stores the organization with
+	// the audit events fn returns, in one transaction: never a change
+	// without its events, nor events without the change.
+	UpdateOrganization(ctx context.Context, id string, fn func(Organization) (Organization, []AuditEvent, error)) (Organization, error)
 }
 
 // Member states of an address.

@@ -131,7 +131,7 @@ func newOrgSetCmd() *cobra.Command {
 					return err
 				}
 				now := time.Now().UTC()
-				o, err = st.UpdateOrganization(ctx, o.ID, func(o storage.Organization) (storage.Organization, error) {
+				o, err = st.UpdateOrganization(ctx, o.ID, func(o storage.Organization) (storage.Organization, []storage.AuditEvent, error) {
 					if cmd.Flags().Changed("name") {
 						o.Name = in.name
 					}
@@ -142,13 +142,12 @@ func newOrgSetCmd() *cobra.Command {
 						o.MaxMembers = in.maxMembers
 					}
 					o.UpdatedAt = now
-					return o, nil
+					return o, []storage.AuditEvent{{Time: now, Type: "organization_changed", OrganizationID: o.ID,
+						Outcome: "success", Detail: "cli"}}, nil
 				})
 				if err != nil {
 					return err
 				}
-				_ = st.AddAuditEvent(ctx, storage.AuditEvent{Time: now, Type: "organization_changed", OrganizationID: o.ID,
-					Outcome: "success", Detail: "cli"})
 				fmt.Fprintf(cmd.OutOrStdout(), "organization %s: name %q, time zone %s, member limit %s\n", o.Code, o.Name, o.TimeZone,
 					limitText(memberLimit(cfg, o)))
 				return nil

@@ -67,14 +67,14 @@ func (s *Store) ListOrganizations(ctx context.Context) ([]storage.Organization, 
 	return convert(rows, organizationRow.organization), nil
 }
 
-func (s *Store) UpdateOrganization(ctx context.Context, id string, fn func(storage.Organization) (storage.Organization, error)) (storage.Organization, error) {
+func (s *Store) UpdateOrganization(ctx context.Context, id string, fn func(storage.Organization) (storage.Organization, []storage.AuditEvent, error)) (storage.Organization, error) {
 	var out storage.Organization
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var row organizationRow
 		if err := s.forUpdate(tx).Take(&row, "id = ?", id).Error; err != nil {
 			return err
 		}
-		o, err := fn(row.organization())
+		o, audit, err := fn(row.organization())
 		if err != nil {
 			return err
 		}
@@ -82,6 +82,11 @@ func (s *Store) UpdateOrganization(ctx context.Context, id string, fn func(stora
 		row = toOrganizationRow(o)
 		if err := tx.Save(&row).Error; err != nil {
 			return err
+		}
+		for _, e := range audit {
+			if err := createAuditEvent(tx, e); err != nil {
+				return err
+			}
 		}
 		out = row.organization()
 		return nil

@@ -63,14 +63,52 @@ func testOrganizations(t *testing.T, s storage.Storage) {
 	all, err := s.ListOrganizations(ctx)
 	must(t, err)
 	diff(t, "ListOrganizations", []storage.Organization{def, hotel, shop}, all)
-	got, err := s.UpdateOrganization(ctx, "o1", func(o storage.Organization) (storage.Organization, error) {
+	event := storage.AuditEvent{ID: "ev-org-1", Time: t0.Add(time.Hour), Type: "organization_updated", OrganizationID: "o1",
+		ActorID: "someone", Outcome: "success", Detail: "name"}
+	got, err := s.UpdateOrganization(ctx, "o1", func(o storage.Organization) (storage.Organization, []storage.AuditEvent, error) {
 		o.Name, o.TimeZone, o.MaxMembers, o.UpdatedAt = "Hotel", "UTC", 10, t0.Add(time.Hour)
-		return o, nil
+		return o, []storage.AuditEvent{event}, nil
 	})
 	must(t, err)
 	if got.Name != "Hotel" || got.TimeZone != "UTC" || got.MaxMembers != 10 || got.Code != "H-1234" {
 		t.Errorf("UpdateOrganization = %+v", got)
 	}
+	events, err := s.ListAuditEvents(ctx, storage.AuditFilter{OrganizationID: "o1"})
+	must(t, err)
+	if len(events) != 1 || events[0].ID != event.ID || events[0].Detail != "name" {
+		t.Errorf("the change's audit events = %+v, want the one fn returned", events)
+	}
+	// An event that cannot be written undoes the change (the same id
+	// again), and a refusing fn changes nothing and records nothing.
+	_, err = s.UpdateOrganization(ctx, "o1", func(o storage.Organization) (storage.Organization, []storage.AuditEvent, error) {
+		o.Name = "Half written"
+		return o, []storage.AuditEvent{event}, nil
+	})
+	if err == nil {
+		t.Error("UpdateOrganization with an event that cannot be stored succeeded")
+	}
+	refused := errors.New("refused")
+	_, err = s.UpdateOrganization(ctx, "o1", func(o storage.Organization) (storage.Organization, []storage.AuditEvent, error) {
+		o.Name = "Refused"
+		return o, []storage.AuditEvent{{ID: "ev-org-2", Time: t0, Type: "organization_updated", OrganizationID: "o1"}}, refused
+	})
+	wantErr(t, "UpdateOrganization (fn refuses)", err, refused)
+	after, err := s.GetOrganization(ctx, "o1")
+	must(t, err)
+	if after.Name != "Hotel" {
+		t.Errorf("organization name %q after failed updates, want Hotel", after.Name)
+	}
+	events, err = s.ListAuditEvents(ctx, storage.AuditFilter{OrganizationID: "o1"})
+	must(t, err)
+	if len(events) != 1 {
+		t.Errorf("audit events after failed updates = %+v, want only the first", events)
+	}
+	wantErr(t, "UpdateOrganization(unknown)", func() error {
+		_, err := s.UpdateOrganization(ctx, "nope", func(o storage.Organization) (storage.Organization, []storage.AuditEvent, error) {
+			return o, nil, nil
+		})
+		return err
+	}(), storage.ErrNotFound)
 }
 
 // testMemberScoping: every member look-up is scoped by organization, and
