@@ -13,8 +13,9 @@ import (
 )
 
 // Load reads the YAML file at path, replaces every ${NAME} in its string
-// values with the environment variable NAME, and decodes it strictly: an
-// unknown key is an error that names the key and its line.
+// values with the environment variable NAME, and decodes it strictly:
+// every unknown key is reported, each with its line and the nearest known
+// key.
 //
 // Load neither applies environment overrides nor defaults nor validates;
 // callers continue with ApplyEnv, ApplyDefaults and Validate, in that order.
@@ -31,7 +32,8 @@ func Load(path string) (*Config, error) {
 }
 
 // parse decodes a configuration document, looking up ${NAME} references
-// with lookup.
+// with lookup. It reports every unset variable and every unknown key (with
+// a "did you mean") at once.
 func parse(data []byte, lookup func(string) (string, bool)) (*Config, error) {
 	file, err := parser.ParseBytes(data, 0)
 	if err != nil {
@@ -49,8 +51,21 @@ func parse(data []byte, lookup func(string) (string, bool)) (*Config, error) {
 	if body == nil {
 		return &c, nil
 	}
-	if err := expandEnv(body, lookup); err != nil {
-		return nil, err
+	// Every unset variable and every unknown key at once; then the first
+	// value of a wrong type, if the decoder meets one.
+	var errs []error
+	envErr := expandEnv(body, lookup)
+	if envErr != nil {
+		errs = append(errs, envErr.(interface{ Unwrap() []error }).Unwrap()...)
+	}
+	errs = append(errs, unknownKeys(body)...)
+	if len(errs) > 0 {
+		// An unset variable reads as "", which may not fit its field: a
+		// type error then would only repeat it.
+		if err := yaml.NodeToValue(body, &c); err != nil && envErr == nil {
+			errs = append(errs, oneLine(err))
+		}
+		return nil, joinKeyErrors(errs)
 	}
 	if err := yaml.NodeToValue(body, &c, yaml.Strict()); err != nil {
 		return nil, oneLine(err)

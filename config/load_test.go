@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -286,14 +287,7 @@ func loadValid(t *testing.T, path string) *Config {
 // TestExampleCoversEveryKey keeps testdata/example.yaml complete: every key
 // of the Config struct tree must appear in it.
 func TestExampleCoversEveryKey(t *testing.T) {
-	data, err := os.ReadFile("testdata/example.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	file, err := parser.ParseBytes(data, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	file := parseExample(t)
 	index := regexp.MustCompile(`\[\d+\]`)
 	var inFile []string
 	ast.Walk(visitFunc(func(n ast.Node) {
@@ -340,4 +334,128 @@ func structKeys(t reflect.Type, prefix string) []string {
 		keys = append(keys, key)
 	}
 	return keys
+}
+
+// TestParseUnknownKeys: every unknown key of the file is reported in one
+// run, in document order, each with its line and column and the nearest
+// key of its level when one is close; keys read elsewhere say where.
+func TestParseUnknownKeys(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		yaml string
+		want []string // the lines of the error, in order
+	}{
+		{
+			name: "three at once",
+			yaml: `issuer: https://login.example.com
+listne: ":8080"
+smtp:
+  host: mail.example.com
+  prot: 25
+clients:
+  - id: a
+    redirct_uris: [https://a.example.com/cb]
+`,
+			want: []string{
+				"3 problems:",
+				`  line 2, column 1: unknown field "listne"; did you mean "listen"?`,
+				`  line 5, column 3: unknown field "prot" (smtp.prot); did you mean "port"?`,
+				`  line 8, column 5: unknown field "redirct_uris" (clients[0].redirct_uris); did you mean "redirect_uris"?`,
+			},
+		},
+		{
+			name: "flow style, nested, and nothing near",
+			yaml: "clients: [{id: a, lifetimes: {acess_token: 5m}}]\nlog: {levle: info, colour: true}\n",
+			want: []string{
+				"3 problems:",
+				`  line 1, column 31: unknown field "acess_token" (clients[0].lifetimes.acess_token); did you mean "access_token"?`,
+				`  line 2, column 7: unknown field "levle" (log.levle); did you mean "level"?`,
+				`  line 2, column 20: unknown field "colour" (log.colour)`,
+			},
+		},
+		{
+			name: "keys read elsewhere",
+			yaml: "secret: c2VjcmV0\ndev: true\n",
+			want: []string{
+				"2 problems:",
+				`  line 1, column 1: unknown field "secret": the secret is read from the environment only: set SEKISHO_SECRET`,
+				`  line 2, column 1: unknown field "dev": development mode is the --dev flag of serve`,
+			},
+		},
+		{
+			name: "case differs",
+			yaml: "Issuer: https://login.example.com\n",
+			want: []string{`line 1, column 1: unknown field "Issuer"; did you mean "issuer"?`},
+		},
+		{
+			name: "unset variable and unknown key together",
+			yaml: "issuer: ${NO_SUCH_VARIABLE}\nlisten: ':1'\nsmpt: {host: x}\n",
+			want: []string{
+				"2 problems:",
+				"  issuer (line 1): environment variable NO_SUCH_VARIABLE is not set",
+				`  line 3, column 1: unknown field "smpt"; did you mean "smtp"?`,
+			},
+		},
+		{
+			name: "unknown key and a wrong type",
+			yaml: "listne: ':1'\nsmtp: {port: many}\n",
+			want: []string{"2 problems:", `  line 1, column 1: unknown field "listne"; did you mean "listen"?`, "  line 2, column"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parse([]byte(tc.yaml), lookupMap(nil))
+			if err == nil {
+				t.Fatal("parse succeeded, want an error")
+			}
+			got := strings.Split(err.Error(), "\n")
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %d lines, want %d:\n%s", len(got), len(tc.want), err)
+			}
+			for i, w := range tc.want {
+				if !strings.HasPrefix(got[i], w) {
+					t.Errorf("line %d: %q, want it to start with %q", i, got[i], w)
+				}
+			}
+		})
+	}
+	// Each unknown key is an *UnknownKeyError, for callers that list them.
+	_, err := parse([]byte("listne: x\nsmtp: {prot: 1}\n"), lookupMap(nil))
+	var ue *UnknownKeyError
+	if !errors.As(err, &ue) || ue.Key != "listne" || ue.Line != 1 || ue.Suggestion != "listen" {
+		t.Errorf("errors.As(%v) = %+v", err, ue)
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{{"", "", 0}, {"port", "port", 0}, {"prot", "port", 1}, {"listne", "listen", 1}, {"", "abc", 3}, {"smtp", "smpt", 1}, {"kitten", "sitting", 3}} {
+		if got := editDistance(tc.a, tc.b); got != tc.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+// TestUnknownKeysAcceptsEveryKey: the annotated example, which holds
+// every key, has no unknown key for the walk (it follows the decoder).
+func TestUnknownKeysAcceptsEveryKey(t *testing.T) {
+	file := parseExample(t)
+	if errs := unknownKeys(file.Docs[0].Body); len(errs) > 0 {
+		t.Errorf("unknown keys in example.yaml: %v", errs)
+	}
+}
+
+// parseExample parses testdata/example.yaml into its syntax tree.
+func parseExample(t *testing.T) *ast.File {
+	t.Helper()
+	data, err := os.ReadFile("testdata/example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return file
 }

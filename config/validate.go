@@ -319,7 +319,9 @@ func (v *validator) issuer(s string) {
 func (v *validator) secret(s string) {
 	if s == "" {
 		if !v.dev {
-			v.add(EnvSecret, "required: at least 32 random bytes, base64-encoded")
+			v.add(EnvSecret, "required: at least 32 random bytes, base64-encoded; make one with "+
+				"export SEKISHO_SECRET=\"$(head -c 32 /dev/urandom | base64)\" "+
+				"and keep it: every replica needs the same value, and the signing keys are encrypted with it")
 		}
 		return
 	}

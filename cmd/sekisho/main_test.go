@@ -98,8 +98,34 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 		t.Errorf("short secret: %v", err)
 	}
 	t.Setenv("SEKISHO_SECRET", "")
-	if _, err := run(t, "", "migrate", "--config", writeConfig(t, cliConfig)); err == nil || !strings.Contains(err.Error(), "SEKISHO_SECRET") {
+	// The message says how to make one.
+	if _, err := run(t, "", "migrate", "--config", writeConfig(t, cliConfig)); err == nil || !strings.Contains(err.Error(), "SEKISHO_SECRET") ||
+		!strings.Contains(err.Error(), `export SEKISHO_SECRET="$(head -c 32 /dev/urandom | base64)"`) {
 		t.Errorf("missing secret: %v", err)
+	}
+}
+
+// TestConfigUnknownKeysAtOnce: one run of a command names every unknown
+// key of the file, each with its line and a suggestion, and writes nothing.
+func TestConfigUnknownKeysAtOnce(t *testing.T) {
+	t.Setenv("SEKISHO_SECRET", base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef")))
+	cfg := writeConfig(t, cliConfig+"sesion: {idle_timeout: 1h}\nclients:\n  - id: app\n    redirct_uris: [https://app.example/cb]\n    scops: [openid]\n")
+	_, err := run(t, "", "migrate", "--config", cfg)
+	if err == nil {
+		t.Fatal("migrate with unknown keys succeeded")
+	}
+	for _, want := range []string{
+		cfg + ": 3 problems:",
+		`line 5, column 1: unknown field "sesion"; did you mean "session"?`,
+		`line 8, column 5: unknown field "redirct_uris" (clients[0].redirct_uris); did you mean "redirect_uris"?`,
+		`line 9, column 5: unknown field "scops" (clients[0].scops); did you mean "scopes"?`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("no %q in\n%v", want, err)
+		}
+	}
+	if _, statErr := os.Stat(filepath.Join(filepath.Dir(cfg), "sekisho.db")); !os.IsNotExist(statErr) {
+		t.Errorf("a database was made despite the bad file: %v", statErr)
 	}
 }
 
