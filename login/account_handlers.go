@@ -32,8 +32,12 @@ type SignInView struct {
 
 // MessageView is the data of a message page.
 type MessageView struct {
-	TitleKey  string
-	Message   Msg
+	TitleKey string
+	Message  Msg
+	// Detail, when its Key is set, is a second paragraph, and Names a
+	// list under it.
+	Detail    Msg
+	Names     []string
 	LinkURL   string
 	LinkLabel string
 	// FormAction, when set, adds a form with FormHidden fields and a

@@ -31,3 +31,25 @@ func BrowserSummary(ua string) string {
 	}
 	return browser + " (" + system + ")"
 }
+
+// Device types of DeviceType.
+const (
+	DevicePC         = "pc"
+	DeviceSmartphone = "smartphone"
+	DeviceTablet     = "tablet"
+)
+
+// DeviceType tells from a User-Agent header whether the device is a PC, a
+// smartphone or a tablet (iPadOS that reports itself as macOS counts as a
+// PC: the header cannot tell them apart).
+func DeviceType(ua string) string {
+	switch {
+	case strings.Contains(ua, "iPad"), strings.Contains(ua, "Tablet"),
+		strings.Contains(ua, "Android") && !strings.Contains(ua, "Mobile"):
+		return DeviceTablet
+	case strings.Contains(ua, "iPhone"), strings.Contains(ua, "iPod"), strings.Contains(ua, "Android"),
+		strings.Contains(ua, "Mobile"):
+		return DeviceSmartphone
+	}
+	return DevicePC
+}

@@ -112,6 +112,7 @@ type Store interface {
 	ChangeEmail(ctx context.Context, c storage.EmailChange) (storage.User, error)
 	GetDevice(ctx context.Context, tokenHash, userID string) (storage.Device, error)
 	EnqueueMail(ctx context.Context, ms ...storage.OutboxMail) error
+	ListMembers(ctx context.Context, f storage.MemberFilter) (storage.MemberPage, error)
 }
 
 // SessionEnder ends SSO sessions and tells the clients (op.Logout).
@@ -215,6 +216,7 @@ type FlowConfig struct {
 	OTP             OTPConfig
 	Account         AccountConfig
 	Legacy          LegacyConfig
+	Lock            LockConfig
 	// Identifier is the sign-in mode (Identify*; empty: IdentifyEmail).
 	Identifier string
 	// ClientOrganizations gives the organization codes a client is
@@ -355,7 +357,8 @@ func (f *Flow) usableSession(ctx context.Context, a storage.AuthRequest, token s
 		return sess, storage.User{}, false, nil
 	}
 	u, err := f.c.Store.GetUser(ctx, sess.UserID)
-	if err != nil || u.Disabled {
+	if err != nil || u.Disabled || f.locked(u, now) {
+		// A locked account signs in with its password (and is told).
 		return sess, u, false, nil
 	}
 	if a.LoginHint != "" && !identifier.Same(a.LoginHint, u.Email) &&
@@ -398,6 +401,9 @@ type Credentials struct {
 	SessionToken string // the browser's current session cookie, if any
 	DeviceToken  string // the browser's device cookie, if any
 	StepToken    string // the browser's step cookie, if any
+	// UnlockToken is the unlock link the browser opened, if any: with
+	// it, a locked account's sign-in unlocks it.
+	UnlockToken string
 	// LangOf gives the language of mails for the request's ui_locales.
 	LangOf func(uiLocales []string) string
 }
@@ -472,6 +478,9 @@ func (f *Flow) Login(ctx context.Context, in Credentials) (SignedIn, error) {
 	if u.InvitedAt != nil {
 		// An invitation waits: the member chooses a password through it.
 		return t.fail(u.ID, "invited")
+	}
+	if f.locked(u, t.now) && !t.unlocks(u) {
+		return t.lockedOut(u)
 	}
 	if rehash {
 		f.rehash(ctx, u, in.Password)
@@ -682,7 +691,8 @@ func (f *Flow) completeSignIn(ctx context.Context, s signIn, now time.Time) (Sig
 		IdleExpiresAt: now.Add(f.c.SessionIdle), AbsoluteExpiresAt: now.Add(f.c.SessionAbsolute),
 	}
 	c := storage.LoginCompletion{AuthRequestID: s.a.ID, UserID: s.u.ID, SessionID: sess.ID,
-		AuthTime: now, AMR: sess.AMR, ACR: sess.ACR, Now: now, NewSession: &sess, ClaimCode: s.claim, Interactive: true}
+		AuthTime: now, AMR: sess.AMR, ACR: sess.ACR, Now: now, NewSession: &sess, ClaimCode: s.claim, Interactive: true,
+		Unlocked: f.unlockEvent(s, now)}
 	if s.audit != nil {
 		e := *s.audit
 		e.ID, e.Time, e.OrganizationID, e.UserID, e.Outcome = uuid.NewString(), now, s.u.OrganizationID, s.u.ID, "success"

@@ -83,6 +83,8 @@ type LoginView struct {
 	LegacyForm bool
 	// LegacyURL, during the window, links to that form.
 	LegacyURL string
+	// NoticeKey is a notice above the form (catalog key), or empty.
+	NoticeKey string
 }
 
 // Pages renders the pages of the browser flows in the request's language.
@@ -200,6 +202,7 @@ func (h *Handlers) LoginSubmit(w http.ResponseWriter, r *http.Request) {
 	in := h.credentials(w, r)
 	res, err := h.c.Flow.Login(r.Context(), in)
 	name := in.name()
+	var locked *LockedError
 	switch {
 	case err == nil:
 		h.c.LoginOutcome("success")
@@ -219,6 +222,10 @@ func (h *Handlers) LoginSubmit(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrTooManyCodes):
 		h.showForm(w, r, http.StatusTooManyRequests, res.Request, name, "otp.error.send_limit")
 		return
+	case errors.As(err, &locked):
+		h.c.LoginOutcome("failure")
+		h.lockedPage(w, r, res.Request, locked)
+		return
 	case err != nil:
 		h.requestError(w, r, res.Request, err)
 		return
@@ -231,7 +238,7 @@ func (h *Handlers) credentials(w http.ResponseWriter, r *http.Request) Credentia
 	n := postedName(r)
 	return Credentials{AuthRequestID: r.PostFormValue("id"), Organization: n.Organization, Email: n.Email, Username: n.Username,
 		Password: r.PostFormValue("password"), IP: h.c.ClientIP(r), UserAgent: r.UserAgent(), SessionToken: h.sessionToken(w, r),
-		DeviceToken: h.cookie(r, DeviceCookie), StepToken: h.stepToken(r),
+		DeviceToken: h.cookie(r, DeviceCookie), StepToken: h.stepToken(r), UnlockToken: h.unlockToken(r),
 		LangOf: func(ui []string) string { return h.c.Pages.Lang(w, r, ui) }}
 }
 
@@ -263,6 +270,7 @@ func (h *Handlers) finish(w http.ResponseWriter, r *http.Request, res SignedIn) 
 		return
 	}
 	h.setSessionCookie(w, res.SessionToken, res.Session.AbsoluteExpiresAt)
+	h.clearUnlock(w, r)
 	if res.DeviceToken != "" {
 		c := &http.Cookie{Name: DeviceCookie, Value: res.DeviceToken, Path: "/", MaxAge: int(h.c.DeviceLifetime / time.Second),
 			HttpOnly: true, Secure: h.c.Secure, SameSite: http.SameSiteLaxMode}
@@ -292,7 +300,9 @@ func (h *Handlers) respond(w http.ResponseWriter, r *http.Request, a storage.Aut
 }
 
 func (h *Handlers) showForm(w http.ResponseWriter, r *http.Request, status int, a storage.AuthRequest, n AccountName, errKey string) {
-	h.c.Pages.Login(w, r, status, h.loginView(a, n, errKey))
+	v := h.loginView(a, n, errKey)
+	v.NoticeKey = h.unlockNotice(r)
+	h.c.Pages.Login(w, r, status, v)
 }
 
 func (h *Handlers) loginView(a storage.AuthRequest, n AccountName, errKey string) LoginView {

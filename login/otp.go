@@ -101,6 +101,7 @@ type signIn struct {
 	loaded      bool                // device was looked up
 	notify      bool                // a sign-in mail may go out (notify.login)
 	acr         string              // overrides the ACR of amr (a legacy sign-in)
+	unlockBy    string              // what ends a dormant lock: "link" (default), "reset"
 }
 
 // acrValue is the sign-in's ACR.

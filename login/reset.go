@@ -204,6 +204,7 @@ func (f *Flow) Reset(ctx context.Context, a storage.AuthRequest, in ResetInput) 
 	u.MustChangePassword, u.EmailVerified = false, true
 	s := f.stepSignIn(ctx, a, u, []string{AMRPassword, AMROTP}, in.Step)
 	s.notify = false // the "password changed" mail says it
+	s.unlockBy = "reset"
 	res, err := f.completeSignIn(ctx, s, now)
 	return res, ended, err
 }

@@ -66,7 +66,7 @@ func (p *pages) Login(w http.ResponseWriter, r *http.Request, status int, v logi
 	// Language links of an answer to a POST go back to the form.
 	b := formPage(p.base(w, r, v.UILocales), r, v.AuthRequestID)
 	p.logErr(r, p.r.RenderLogin(w, status, templates.LoginPage{Base: b, AuthRequestID: v.AuthRequestID,
-		Account: p.accountFields(b, v.Account), ClientName: v.ClientName, Error: v.ErrorKey, ForgotURL: v.ForgotURL,
+		Account: p.accountFields(b, v.Account), ClientName: v.ClientName, Error: v.ErrorKey, ForgotURL: v.ForgotURL, Notice: v.NoticeKey,
 		LegacyName: v.LegacyName, LegacyReset: v.LegacyReset, LegacyForm: v.LegacyForm, LegacyURL: v.LegacyURL}))
 }
 
@@ -212,6 +212,7 @@ func (p *pages) Message(w http.ResponseWriter, r *http.Request, status int, v lo
 		hidden[i] = templates.HiddenField{Name: f[0], Value: f[1]}
 	}
 	p.logErr(r, p.r.RenderMessage(w, status, templates.MessagePage{Base: b, Message: message(v.Message),
+		Detail: message(v.Detail), Names: v.Names,
 		LinkURL: v.LinkURL, LinkLabel: v.LinkLabel, FormAction: v.FormAction, FormHidden: hidden, FormLabel: v.FormLabel}))
 }
 

@@ -186,6 +186,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	r.HandleFunc("/account/logout-all", lh.AccountLogoutAll).Methods(http.MethodPost)
 	r.HandleFunc("/email/verify", lh.VerifyEmailLink).Methods(http.MethodGet)
 	r.HandleFunc("/invite", lh.InvitePage).Methods(http.MethodGet)
+	r.HandleFunc("/unlock", lh.UnlockPage).Methods(http.MethodGet)
 	r.HandleFunc("/invite", lh.InviteSubmit).Methods(http.MethodPost)
 	console := admin.NewFlow(admin.Config{Store: o.Store, Accounts: flow, Mailer: outbox, Sessions: logout, Roles: cfg.Roles, Identifier: cfg.Login.Identifier, MaxMembers: cfg.Organizations.MaxMembers,
 		MaxAge: cfg.Admin.MaxAge.D(), Now: o.Now, Logger: log})
@@ -382,7 +383,9 @@ func newFlow(o Options, keys *secret.Keys, outbox login.Mailer, logout *op.Logou
 			MaxSendsPerHour: cfg.OTP.MaxSendsPerHour, RememberDevice: cfg.OTP.RememberDevice.D(), NotifyLogin: cfg.Notify.Login},
 		Account: login.AccountConfig{BaseURL: cfg.Issuer, VerifyTTL: cfg.Email.VerifyLifetime.D(),
 			RequestTTL: cfg.Lifetimes.AuthRequest.D(), PerHour: cfg.Reset.PerEmailPerHour, InviteTTL: cfg.Invitation.Lifetime.D()},
-		Legacy:     legacyConfig(cfg),
+		Legacy: legacyConfig(cfg),
+		Lock: login.LockConfig{After: cfg.Lifecycle.DormantAfterD(), LinkTTL: cfg.Lifecycle.UnlockLinkLifetime.D(),
+			ManagerRoles: managerRoles(cfg)},
 		Identifier: cfg.Login.Identifier,
 		ClientOrganizations: func(id string) []string {
 			cl, _ := cfg.Client(id)
@@ -483,4 +486,15 @@ func (s *Server) checkClock(ctx context.Context) (skew time.Duration, ok bool, e
 			"skew_seconds", skew.Seconds(), "max_skew_seconds", MaxClockSkew.Seconds())
 	}
 	return skew, true, nil
+}
+
+// managerRoles are the declared roles that may manage members.
+func managerRoles(cfg *config.Config) []string {
+	var out []string
+	for _, r := range cfg.Roles {
+		if r.ManageMembers {
+			out = append(out, r.Name)
+		}
+	}
+	return out
 }

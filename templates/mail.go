@@ -58,13 +58,20 @@ const (
 	// MailAccountDeleted tells the address of a deleted member; data
 	// AccountDeletedMail.
 	MailAccountDeleted = "account_deleted"
+	// MailUnlock is the identity-confirmation mail of a locked (dormant)
+	// account: a link that unlocks it by a sign-in; data UnlockMail.
+	MailUnlock = "unlock"
+	// MailDormantAlert tells an organization's chosen administrator that
+	// a locked account was signed into with its password; data
+	// DormantAlertMail.
+	MailDormantAlert = "dormant_alert"
 )
 
 // mailNames are the templates every language must provide.
 var mailNames = []string{
 	MailLoginCode, MailResetCode, MailPasswordChanged,
 	MailVerifyEmail, MailEmailChangeNotice, MailLoginNotification, MailLegacyReminder, MailCodeFailures,
-	MailInvitation, MailResetRequest, MailAccountDeleted,
+	MailInvitation, MailResetRequest, MailAccountDeleted, MailUnlock, MailDormantAlert,
 }
 
 // ErrUnknownMail reports a template name RenderMail does not know.
@@ -192,6 +199,36 @@ type AccountDeletedMail struct {
 	OrganizationName string
 	// Time is when the account was deleted, printed in its own location.
 	Time time.Time
+}
+
+// UnlockMail is the data of MailUnlock.
+type UnlockMail struct {
+	MailBase
+	// URL is the absolute unlock link; it works until Expires (printed
+	// in its own location: the organization's time zone), ValidHours
+	// after it was sent.
+	URL        string
+	Expires    time.Time
+	ValidHours int
+}
+
+// DormantAlertMail is the data of MailDormantAlert.
+type DormantAlertMail struct {
+	MailBase
+	OrganizationName string
+	// MemberName and Account (address or account name) name the locked
+	// member.
+	MemberName string
+	Account    string
+	// Time is the attempt's time in the organization's time zone, named
+	// by Zone ("Asia/Tokyo"); IP its client address.
+	Time time.Time
+	Zone string
+	IP   string
+	// Device is "pc", "smartphone" or "tablet" (from the User-Agent).
+	Device string
+	// URL is the member's page in the console (absolute).
+	URL string
 }
 
 // mailSet is one mail template parsed for one language.

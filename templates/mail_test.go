@@ -61,6 +61,13 @@ var mailCases = []mailCase{
 	{MailAccountDeleted, func(b MailBase) any {
 		return AccountDeletedMail{MailBase: b, OrganizationName: "Hotel Sakura", Time: mailTime}
 	}, []string{"Hotel Sakura", "2026", "09:30"}},
+	{MailUnlock, func(b MailBase) any {
+		return UnlockMail{MailBase: b, URL: "https://id.example.com/unlock?token=abc", Expires: mailTime.Add(24 * time.Hour), ValidHours: 24}
+	}, []string{"https://id.example.com/unlock?token=abc", "24", "2026"}},
+	{MailDormantAlert, func(b MailBase) any {
+		return DormantAlertMail{MailBase: b, OrganizationName: "Hotel Sakura", MemberName: "Taro Front", Account: "front01",
+			Time: mailTime, Zone: "Asia/Tokyo", IP: "192.0.2.7", Device: "smartphone", URL: "https://id.example.com/admin/members/u1"}
+	}, []string{"Hotel Sakura", "Taro Front", "front01", "Asia/Tokyo", "192.0.2.7", "https://id.example.com/admin/members/u1", "09:30"}},
 }
 
 func TestMailTemplatesParse(t *testing.T) {

@@ -22,6 +22,9 @@ type LoginPage struct {
 	Error string
 	// ForgotURL is the link of "Forgot your password?"; empty hides it.
 	ForgotURL string
+	// Notice is the catalog key of a notice above the form (an unlock
+	// link was opened: signing in unlocks the account), or empty.
+	Notice string
 	// LegacyName, when set, shows the notice for users of that legacy
 	// product (their first sign-in here needs a password reset).
 	LegacyName string
@@ -331,7 +334,11 @@ type AccountPage struct {
 // of an email verification link).
 type MessagePage struct {
 	Base
-	Message   Message
+	Message Message
+	// Detail, when its Key is set, is a second paragraph (what happens
+	// next), and Names a list under it (whom to contact).
+	Detail    Message
+	Names     []string
 	LinkURL   string
 	LinkLabel string // catalog key
 	// FormAction, when set, adds a form posting FormHidden with a

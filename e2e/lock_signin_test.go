@@ -1,0 +1,358 @@
+package e2e
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+
+	"github.com/sekisho/sekisho/config"
+	"github.com/sekisho/sekisho/htmltest"
+	"github.com/sekisho/sekisho/mail/mailtest"
+	"github.com/sekisho/sekisho/storage"
+)
+
+const day = 24 * time.Hour
+
+var unlockLinkRE = regexp.MustCompile(`https?://[^\s"<>]+/unlock\?token=[A-Za-z0-9_%=-]+`)
+
+// unlockLink is the link of an identity-confirmation mail.
+func unlockLink(t *testing.T, m mailtest.Received) string {
+	t.Helper()
+	link := unlockLinkRE.FindString(m.Text)
+	if link == "" {
+		t.Fatalf("no unlock link in the mail: %s", m.Text)
+	}
+	return link
+}
+
+// getLang fetches u with Accept-Language lang.
+func (b *browser) getLang(u, lang string) page {
+	b.t.Helper()
+	req, _ := http.NewRequestWithContext(b.t.Context(), http.MethodGet, u, nil)
+	req.Header.Set("Accept-Language", lang)
+	return b.do(req)
+}
+
+// lockTexts are what the pages and mails of the lock say, per language.
+var lockTexts = map[string]struct{ subject, locked, mailed, notice, expired string }{
+	"en": {"Confirm it's you to unlock your", "locked for security because it had not been used for a while",
+		"we sent an email with an unlock link", "Sign in with your password to unlock", "has expired, has been used"},
+	"ja": {"【本人確認】", "長期間ログインがなかったため、セキュリティ保護のためにロックされています",
+		"ロック解除用のURLを記載したメールを送信しました", "ログインすると、アカウントのロックが解除されます", "有効期限が切れているか"},
+}
+
+// TestDormantLockAtSignIn: after 91 idle days the right password is
+// refused with the lock's page in the user's language and exactly one
+// identity-confirmation mail; a wrong password gets the ordinary answer
+// and no mail; the mailed link shows the sign-in page with a notice,
+// signing in there unlocks the account for good and returns to the
+// application; the used link is refused.
+func TestDormantLockAtSignIn(t *testing.T) {
+	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+		smtp := startSMTP(t)
+		e := newEnvSMTP(t, newStore(t), smtp)
+		e.run()
+		e.clock.add(91 * day)
+		for _, tc := range []struct {
+			lang string
+			user storage.User
+			pw   string
+		}{{"en", e.user, userPass}, {"ja", e.other, otherPass}} {
+			t.Run(tc.lang, func(t *testing.T) {
+				txt := lockTexts[tc.lang]
+				u := tc.user
+				start := func() (*browser, *authz, page) {
+					b := e.browser()
+					a := newAuthz("web", webCB, "openid")
+					a.extra.Set("ui_locales", tc.lang)
+					return b, a, b.get(a.url(e.cfg.Issuer))
+				}
+
+				// A wrong password: the ordinary answer, nothing sent.
+				b, _, form := start()
+				wrong := b.signIn(form, u.Email, "Wrong-pass-1!")
+				b2, _, form2 := start()
+				unknown := b2.signIn(form2, "nobody@example.com", "Wrong-pass-1!")
+				if wrong.status != http.StatusOK || !wrong.hasLoginForm() || alertText(wrong) == "" ||
+					alertText(wrong) != alertText(unknown) || wrong.status != unknown.status {
+					t.Errorf("wrong password: status %d %q, unknown account: status %d %q",
+						wrong.status, alertText(wrong), unknown.status, alertText(unknown))
+				}
+				if n := e.audited(t, u.ID, "dormant_signin_attempt", "failure", ""); n != 0 {
+					t.Errorf("%d dormant attempts audited after a wrong password", n)
+				}
+				if n := e.outboxed(t, "unlock", u.Email); n != 0 {
+					t.Errorf("%d unlock mails after a wrong password", n)
+				}
+
+				// The right password: locked, told why and what next.
+				b, a, form := start()
+				p := b.signIn(form, u.Email, tc.pw)
+				if p.status != http.StatusForbidden || !strings.Contains(byID(p, "message"), txt.locked) ||
+					!strings.Contains(byID(p, "detail"), txt.mailed) || strings.Contains(p.body, u.Email) {
+					t.Fatalf("locked page: status %d, message %q, detail %q", p.status, byID(p, "message"), byID(p, "detail"))
+				}
+				if p.hasLoginForm() {
+					t.Error("the locked page offers the sign-in form")
+				}
+				mails := mailsTo(t, smtp, u.Email, txt.subject, 1)
+				if n := e.audited(t, u.ID, "dormant_signin_attempt", "failure", "locked"); n != 1 {
+					t.Errorf("%d dormant attempts audited, want 1", n)
+				}
+				if n := e.audited(t, u.ID, "unlock_link_sent", "success", ""); n != 1 {
+					t.Errorf("%d unlock_link_sent audited, want 1", n)
+				}
+				if got := e.reload(t, u.ID); got.LastLoginAt != nil {
+					t.Errorf("the refused sign-in moved last_login_at to %v", got.LastLoginAt)
+				}
+				link := unlockLink(t, mails[0])
+
+				// The link: the sign-in page with a notice; signing in
+				// there unlocks and goes back to the application.
+				again := b.get(link)
+				if !again.hasLoginForm() || !strings.Contains(roleText(again, "status"), txt.notice) {
+					t.Fatalf("unlock link: status %d, notice %q: %.300s", again.status, roleText(again, "status"), again.body)
+				}
+				if strings.Contains(again.url.String(), "token=") {
+					t.Errorf("the token stays in the address bar: %s", again.url)
+				}
+				tok := e.tokensFor(t, b.signIn(again, u.Email, tc.pw), a)
+				if tok.IDTokenClaims.Subject != u.ID {
+					t.Errorf("signed in as %s, want %s", tok.IDTokenClaims.Subject, u.ID)
+				}
+				got := e.reload(t, u.ID)
+				if got.LastLoginAt == nil || e.clock.now().Sub(*got.LastLoginAt) > time.Minute || got.DormantAt != nil {
+					t.Errorf("after the unlock: last_login_at %v, dormant_at %v", got.LastLoginAt, got.DormantAt)
+				}
+				if n := e.audited(t, u.ID, "account_unlocked", "success", "link"); n != 1 {
+					t.Errorf("%d account_unlocked audited, want 1", n)
+				}
+				if n := countTo(smtp, u.Email, txt.subject); n != 1 {
+					t.Errorf("%d identity-confirmation mails, want exactly 1", n)
+				}
+
+				// The link is spent; the account signs in as usual.
+				used := e.browser().getLang(link, tc.lang)
+				if used.status != http.StatusGone || !strings.Contains(byID(used, "message"), txt.expired) || used.hasLoginForm() {
+					t.Errorf("used link: status %d, message %q", used.status, byID(used, "message"))
+				}
+				b3, a3, form3 := start()
+				e.tokensFor(t, b3.signIn(form3, u.Email, tc.pw), a3)
+			})
+		}
+	})
+}
+
+// TestDormantClock: the idle period counts from the last typed password
+// (or the creation): 89 idle days sign in as usual; reusing the SSO
+// session and refreshing tokens in between do not reset the clock, a
+// typed password does; a locked account's SSO session answers nothing.
+func TestDormantClock(t *testing.T) {
+	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+		e := newEnv(t, newStore(t), func(c *config.Config) {
+			c.Session.Idle, c.Session.Absolute = config.Duration(200*day), config.Duration(200*day)
+			c.Lifetimes.RefreshTokenIdle, c.Lifetimes.RefreshTokenAbsolute = config.Duration(200*day), config.Duration(200*day)
+		})
+		carol := e.addUser("carol@example.com", "Carol", userPass)
+		sso := e.browser()
+		first, _ := e.signInFreshAs(t, sso, e.user.Email, userPass)
+
+		e.clock.add(60 * day)
+		// Alice: her session answers a new request, her tokens refresh.
+		a := newAuthz("web", webCB, "openid")
+		e.tokensFor(t, sso.get(a.url(e.cfg.Issuer)), a)
+		status, m := e.tokenPost(t, "web", webSecret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {first.RefreshToken}})
+		if status != http.StatusOK {
+			t.Fatalf("refresh on day 60: %d %v", status, m)
+		}
+		// Bob types his password.
+		e.signInFreshAs(t, e.browser(), e.other.Email, otherPass)
+
+		e.clock.add(29 * day)
+		// Carol, 89 days after her creation: as usual.
+		e.signInFreshAs(t, e.browser(), carol.Email, userPass)
+
+		e.clock.add(2 * day)
+		// Day 91: Alice's session does not answer; her password is
+		// refused as locked. Bob (31 days) signs in.
+		a = newAuthz("web", webCB, "openid")
+		p := sso.get(a.url(e.cfg.Issuer))
+		if !p.hasLoginForm() {
+			t.Fatalf("the SSO session of a locked account answered: status %d at %s", p.status, p.url)
+		}
+		if locked := sso.signIn(p, e.user.Email, userPass); locked.status != http.StatusForbidden {
+			t.Errorf("day 91 after the typed password, with reuse and refresh between: status %d, want 403", locked.status)
+		}
+		e.signInFreshAs(t, e.browser(), e.other.Email, otherPass)
+	})
+}
+
+// TestUnlockLinksRefused: a link opened after 25 hours, and an older
+// link after a newer mail, get the page that says to sign in again, and
+// change nothing.
+func TestUnlockLinksRefused(t *testing.T) {
+	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+		smtp := startSMTP(t)
+		e := newEnvSMTP(t, newStore(t), smtp)
+		e.run()
+		e.clock.add(91 * day)
+		u := e.user
+		attempt := func() {
+			t.Helper()
+			b := e.browser()
+			a := newAuthz("web", webCB, "openid")
+			if p := b.signIn(b.get(a.url(e.cfg.Issuer)), u.Email, userPass); p.status != http.StatusForbidden {
+				t.Fatalf("locked sign-in: status %d", p.status)
+			}
+		}
+		attempt()
+		older := unlockLink(t, mailsTo(t, smtp, u.Email, lockTexts["en"].subject, 1)[0])
+		attempt()
+		newer := unlockLink(t, mailsTo(t, smtp, u.Email, lockTexts["en"].subject, 2)[1])
+		if older == newer {
+			t.Fatal("two mails carry the same link")
+		}
+		refused := func(name, link string) {
+			t.Helper()
+			for lang, txt := range lockTexts {
+				p := e.browser().getLang(link, lang)
+				if p.status != http.StatusGone || !strings.Contains(byID(p, "message"), txt.expired) || p.hasLoginForm() {
+					t.Errorf("%s (%s): status %d, message %q", name, lang, p.status, byID(p, "message"))
+				}
+			}
+		}
+		refused("older link after a newer mail", older)
+
+		e.clock.add(25 * time.Hour)
+		refused("link after 25 hours", newer)
+		// Signing in with the expired link in the cookie is a locked
+		// sign-in again (a new mail), not an unlock.
+		b := e.browser()
+		b.get(newer)
+		a := newAuthz("web", webCB, "openid")
+		if p := b.signIn(b.get(a.url(e.cfg.Issuer)), u.Email, userPass); p.status != http.StatusForbidden {
+			t.Errorf("sign-in after an expired link: status %d, want 403", p.status)
+		}
+		got := e.reload(t, u.ID)
+		if got.LastLoginAt != nil {
+			t.Errorf("refused links moved last_login_at to %v", got.LastLoginAt)
+		}
+		if n := e.audited(t, u.ID, "account_unlocked", "success", ""); n != 0 {
+			t.Errorf("%d unlocks audited after refused links", n)
+		}
+	})
+}
+
+// TestDormantWithoutAddress: a locked account without an address is told,
+// in its language, to contact its organization's administrators, with up
+// to five names of members whose role may manage members; no mail.
+func TestDormantWithoutAddress(t *testing.T) {
+	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+		e := newEnv(t, newStore(t), withMode(config.IdentifierOrgUsername), withRoles)
+		hotel := e.addOrg(t, "H1", "Hotel")
+		admins := map[string]bool{}
+		for i, role := range []string{"owner", "admin", "admin", "admin", "admin", "admin"} {
+			m := e.addMember(t, hotel, "", "boss"+string(rune('a'+i)), deskPass, role, false)
+			admins[m.Name] = true
+		}
+		staff := e.addMember(t, hotel, "", "front1", deskPass, "staff", false)
+		e.addMember(t, e.addOrg(t, "H2", "Other"), "", "otherboss", deskPass, "owner", false)
+		e.clock.add(91 * day)
+		for lang, want := range map[string]string{"en": "contact one of them", "ja": "次の管理者にご連絡ください"} {
+			b := e.browser()
+			a := newAuthz("web", webCB, "openid")
+			a.extra.Set("ui_locales", lang)
+			p := b.signInAs(t, b.get(a.url(e.cfg.Issuer)), "H1", staff.Username, deskPass)
+			if p.status != http.StatusForbidden || !strings.Contains(byID(p, "detail"), want) {
+				t.Fatalf("%s: status %d, detail %q", lang, p.status, byID(p, "detail"))
+			}
+			var items []*html.Node
+			for _, ul := range htmltest.Find(p.doc, func(n *html.Node) bool { return htmltest.Attr(n, "id") == "names" }) {
+				items = append(items, htmltest.Find(ul, func(n *html.Node) bool { return htmltest.IsTag(n, "li") })...)
+			}
+			if len(items) != 5 {
+				t.Errorf("%s: %d names listed, want 5", lang, len(items))
+			}
+			for _, li := range items {
+				if !admins[htmltest.Text(li)] {
+					t.Errorf("%s: %q listed, not an administrator of the organization", lang, htmltest.Text(li))
+				}
+			}
+		}
+		if n := e.audited(t, staff.ID, "unlock_link_sent", "success", ""); n != 0 {
+			t.Errorf("%d unlock links for an account without an address", n)
+		}
+	})
+}
+
+// TestDormantAlerts: a right password on a locked account mails each
+// member chosen as alert recipient once a day, with the member, the time
+// in the organization's zone, the address, the device type and the
+// console link; nobody is mailed while no one is chosen.
+func TestDormantAlerts(t *testing.T) {
+	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+		smtp := startSMTP(t)
+		e := newEnvSMTP(t, newStore(t), smtp, withMode(config.IdentifierOrgEmail), withRoles)
+		e.run()
+		hotel := e.addOrg(t, "H1", "Hotel Sakura")
+		boss := e.addMember(t, hotel, "boss@hotel.example", "", deskPass, "owner", true)
+		sub := e.addMember(t, hotel, "sub@hotel.example", "", deskPass, "admin", true)
+		quiet := e.addMember(t, hotel, "quiet@hotel.example", "", deskPass, "admin", true)
+		staff := e.addMember(t, hotel, "front@hotel.example", "", deskPass, "staff", true)
+		e.clock.add(91 * day)
+		const subject = "Sign-in attempt on a locked account"
+		const iPhone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
+		attempt := func() {
+			t.Helper()
+			b := e.browser()
+			a := newAuthz("web", webCB, "openid")
+			form := accountForm(t, b.get(a.url(e.cfg.Issuer)), "/login", "H1", staff.Email, url.Values{"password": {deskPass}})
+			req := b.postRequest(e.cfg.Issuer+"/login", form, e.cfg.Issuer)
+			req.Header.Set("User-Agent", iPhone)
+			if p := b.do(req); p.status != http.StatusForbidden {
+				t.Fatalf("locked sign-in: status %d", p.status)
+			}
+		}
+
+		attempt()
+		mailsTo(t, smtp, staff.Email, lockTexts["en"].subject, 1) // the attempt's mails went out
+		for _, m := range []storage.User{boss, sub, quiet} {
+			if n := e.outboxed(t, "dormant_alert", m.Email); n != 0 {
+				t.Errorf("%d alerts to %s with no recipient chosen", n, m.Email)
+			}
+		}
+
+		if err := e.store.SetAlertRecipients(t.Context(), hotel.ID, []string{boss.ID, sub.ID}, nil); err != nil {
+			t.Fatal(err)
+		}
+		attempt()
+		tokyo, _ := time.LoadLocation("Asia/Tokyo")
+		when := e.clock.now().In(tokyo).Format("Jan 2, 2006")
+		for _, r := range []storage.User{boss, sub} {
+			m := mailsTo(t, smtp, r.Email, subject, 1)[0]
+			for _, want := range []string{"Hotel Sakura", staff.Name, staff.Email, when, "(Asia/Tokyo)", "127.0.0.1", "smartphone",
+				e.cfg.Issuer + "/admin/members/" + staff.ID, "disable the account"} {
+				if !strings.Contains(m.Text, want) {
+					t.Errorf("alert to %s lacks %q:\n%s", r.Email, want, m.Text)
+				}
+			}
+		}
+		attempt() // the same day: no second alert
+		e.clock.add(25 * time.Hour)
+		attempt() // the next day: one more
+		mailsTo(t, smtp, staff.Email, lockTexts["en"].subject, 4)
+		for r, want := range map[string]int{boss.Email: 2, sub.Email: 2, quiet.Email: 0} {
+			if n := e.outboxed(t, "dormant_alert", r); n != want {
+				t.Errorf("%d alerts to %s, want %d", n, r, want)
+			}
+		}
+		if n := e.audited(t, staff.ID, "dormant_alert_sent", "success", ""); n != 2 {
+			t.Errorf("%d dormant_alert_sent audited, want 2", n)
+		}
+	})
+}
