@@ -38,6 +38,9 @@ type Store interface {
 	UpdateOrganization(ctx context.Context, id string, fn func(storage.Organization) (storage.Organization, []storage.AuditEvent, error)) (storage.Organization, error)
 	GetMember(ctx context.Context, orgID, userID string) (storage.User, error)
 	GetMemberByEmail(ctx context.Context, orgID, email string) (storage.User, error)
+	// GetUserByEmail finds an address across the deployment (only in the
+	// email sign-in mode, where addresses are unique deployment-wide).
+	GetUserByEmail(ctx context.Context, email string) (storage.User, error)
 	GetMemberByUsername(ctx context.Context, orgID, username string) (storage.User, error)
 	ListMembers(ctx context.Context, f storage.MemberFilter) (storage.MemberPage, error)
 	AddMember(ctx context.Context, m storage.NewMember) error

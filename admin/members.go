@@ -191,7 +191,10 @@ func (f *Flow) AddMember(ctx context.Context, a Actor, in NewMemberInput) (stora
 }
 
 // checkFree refuses an account name or address another member of a's
-// organization holds (except the member exceptID).
+// organization holds (except the member exceptID), and, in the email
+// sign-in mode (addresses unique across the deployment), an address an
+// account of another organization holds, with a neutral answer that
+// does not tell which.
 func (f *Flow) checkFree(ctx context.Context, a Actor, u storage.User, exceptID string) error {
 	for _, c := range []struct {
 		value, field, key string
@@ -210,6 +213,16 @@ func (f *Flow) checkFree(ctx context.Context, a Actor, u storage.User, exceptID 
 		case err != nil && !errors.Is(err, storage.ErrNotFound):
 			return fmt.Errorf("admin: look up %s: %w", c.field, err)
 		}
+	}
+	if u.Email == "" || f.hasOrganization() {
+		return nil
+	}
+	other, err := f.c.Store.GetUserByEmail(ctx, u.Email)
+	switch {
+	case err == nil && other.OrganizationID != a.Org.ID:
+		return fieldProblem("email", "admin.error.email_unavailable")
+	case err != nil && !errors.Is(err, storage.ErrNotFound):
+		return fmt.Errorf("admin: look up email: %w", err)
 	}
 	return nil
 }

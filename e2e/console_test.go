@@ -1177,3 +1177,77 @@ func TestConsoleMemberWithoutRole(t *testing.T) {
 		}
 	})
 }
+
+// TestConsoleAddressOfAnotherOrganization: in the email mode an address
+// is one account's across the deployment, so adding a member with, or
+// moving a member to, an address another organization's account holds is
+// refused with a neutral answer that names no organization, and changes
+// nothing (no member, no link, no event); in the organization+email mode
+// each organization has its own addresses and the same ones are accepted.
+func TestConsoleAddressOfAnotherOrganization(t *testing.T) {
+	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+		for _, tc := range []struct {
+			mode    string
+			refused bool
+		}{
+			{config.IdentifierEmail, true},
+			{config.IdentifierOrgEmail, false},
+		} {
+			t.Run(tc.mode, func(t *testing.T) {
+				c := newConsole(t, newStore(t), func(cfg *config.Config) { cfg.Login.Identifier = tc.mode })
+				c.run()
+				b := c.withSession(t, c.admin, c.clock.now())
+				add := b.form("/admin/members/new", url.Values{"name": {"Taken Elsewhere"}, "email": {c.shopStaff.Email}})
+				change := b.form(memberPath(c.staff.ID)+"/email", url.Values{"email": {c.shopOwner.Email}})
+				if !tc.refused {
+					if !strings.Contains(noticeText(add), "added") || !strings.Contains(noticeText(change), "confirmation link") {
+						t.Fatalf("add %d %q, change %d %q: want both accepted", add.status, alertText(add), change.status, alertText(change))
+					}
+					mailsTo(t, c.smtp, c.shopStaff.Email, "invited", 1)
+					mailsTo(t, c.smtp, c.shopOwner.Email, "Confirm your email", 1)
+					return
+				}
+				for what, p := range map[string]page{"add": add, "change": change} {
+					alert := alertText(p)
+					if p.status != http.StatusConflict || !strings.Contains(alert, "cannot be used") {
+						t.Errorf("%s: status %d, alert %q; want 409 and \"cannot be used\"", what, p.status, alert)
+					}
+					for _, leak := range []string{"shop", "Shop", "another organization"} {
+						if strings.Contains(alert, leak) {
+							t.Errorf("%s: the answer %q tells about the other organization (%q)", what, alert, leak)
+						}
+					}
+				}
+				list, err := c.store.ListMembers(t.Context(), storage.MemberFilter{OrganizationID: hotelID, Now: c.clock.now()})
+				if err != nil || list.Total != 4 {
+					t.Errorf("hotel members after the refusal: %d, %v; want the 4 it had", list.Total, err)
+				}
+				if m := c.memberState(t, c.staff.ID); m.Email != c.staff.Email || m.PendingEmail != "" || m.EmailState != storage.EmailRegistered {
+					t.Errorf("the member after a refused change: %+v", m)
+				}
+				events, err := c.store.ListAuditEvents(t.Context(), storage.AuditFilter{OrganizationID: hotelID, Member: c.admin.ID, Limit: 100})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range events {
+					if e.ActorID == c.admin.ID {
+						t.Errorf("refused actions left the event %s", e.Type)
+					}
+				}
+				// A mail sent after the refusals arrives; none went to the
+				// refused addresses.
+				if p := b.form(memberPath(c.staff.ID)+"/email", url.Values{"email": {"sato.new@hotel.example"}}); !strings.Contains(noticeText(p), "confirmation link") {
+					t.Fatalf("a free address: %d %q", p.status, alertText(p))
+				}
+				mailsTo(t, c.smtp, "sato.new@hotel.example", "Confirm your email", 1)
+				for _, addr := range []string{c.shopStaff.Email, c.shopOwner.Email} {
+					for _, m := range c.smtp.Messages() {
+						if mailtest.To(addr)(m) {
+							t.Errorf("a mail went to the other organization's address %s: %q", addr, m.Subject)
+						}
+					}
+				}
+			})
+		}
+	})
+}
