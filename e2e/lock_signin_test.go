@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -353,6 +354,108 @@ func TestDormantAlerts(t *testing.T) {
 		}
 		if n := e.audited(t, staff.ID, "dormant_alert_sent", "success", ""); n != 2 {
 			t.Errorf("%d dormant_alert_sent audited, want 2", n)
+		}
+	})
+}
+
+// TestUnlockWithCode: when the policy asks for the emailed code, the
+// sign-in through the unlock link passes it too, then unlocks.
+func TestUnlockWithCode(t *testing.T) {
+	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+		smtp := startSMTP(t)
+		e := newEnvSMTP(t, newStore(t), smtp, withOTP("always"))
+		e.run()
+		e.clock.add(91 * day)
+		u := e.user
+		b := e.browser()
+		a := newAuthz("web", webCB, "openid")
+		if p := b.signIn(b.get(a.url(e.cfg.Issuer)), u.Email, userPass); p.status != http.StatusForbidden {
+			t.Fatalf("locked sign-in: status %d", p.status)
+		}
+		if n := countTo(smtp, u.Email, "sign-in code"); n != 0 {
+			t.Errorf("%d sign-in codes sent to a locked account", n)
+		}
+		link := unlockLink(t, mailsTo(t, smtp, u.Email, lockTexts["en"].subject, 1)[0])
+		step := b.signIn(b.get(link), u.Email, userPass)
+		if !step.hasForm("/login/otp") {
+			t.Fatalf("no code step after the unlock link's sign-in: status %d %.300s", step.status, step.body)
+		}
+		if got := e.reload(t, u.ID); got.LastLoginAt != nil {
+			t.Errorf("unlocked before the code: last_login_at %v", got.LastLoginAt)
+		}
+		tok := e.tokensFor(t, b.submitOTP(t, step, loginCode(t, smtp, u.Email, 1)), a)
+		wantAMR(t, tok, "pwd", "otp")
+		if n := e.audited(t, u.ID, "account_unlocked", "success", "link"); n != 1 {
+			t.Errorf("%d account_unlocked audited, want 1", n)
+		}
+		if got := e.reload(t, u.ID); got.LastLoginAt == nil {
+			t.Error("last_login_at not moved by the unlocking sign-in")
+		}
+	})
+}
+
+// TestDormantAttemptsAtOnce: 40 right-password attempts at once on a
+// locked account, through two server instances on one database, send at
+// most the hourly cap of unlock mails and exactly one alert to each
+// chosen recipient.
+func TestDormantAttemptsAtOnce(t *testing.T) {
+	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+		e := newEnv(t, newStore(t), func(c *config.Config) { c.Throttle.FreeFailures = 100 })
+		e2 := e.second(e.store)
+		boss := e.addUser("boss@example.com", "Boss", otherPass)
+		if err := e.store.SetAlertRecipients(t.Context(), storage.DefaultOrganizationID, []string{boss.ID}, nil); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.add(91 * day)
+		const n = 40
+		type post struct {
+			b    *browser
+			form url.Values
+			base string
+		}
+		posts := make([]post, n)
+		for i := range posts {
+			b := e.browser()
+			vals, _ := formInputs(t, b.get(newAuthz("web", webCB, "openid").url(e.cfg.Issuer)).doc, "/login")
+			base := e.ts.URL
+			if i%2 == 1 {
+				base = e2.ts.URL
+			}
+			posts[i] = post{b, url.Values{"id": {vals["id"]}, "email": {e.user.Email}, "password": {userPass}}, base}
+		}
+		statuses := make(chan int, n)
+		var wg sync.WaitGroup
+		for _, p := range posts {
+			wg.Go(func() {
+				res, err := p.b.send(p.b.postRequest(p.base+"/login", p.form, e.cfg.Issuer))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				statuses <- res.status
+			})
+		}
+		wg.Wait()
+		close(statuses)
+		locked := 0
+		for s := range statuses {
+			switch s {
+			case http.StatusForbidden:
+				locked++
+			case http.StatusOK: // throttled: the ordinary answer
+			default:
+				t.Errorf("status %d", s)
+			}
+		}
+		if locked == 0 {
+			t.Fatal("no attempt reached the lock")
+		}
+		t.Logf("%d of %d attempts reached the lock", locked, n)
+		if got := e.outboxed(t, "unlock", e.user.Email); got < 1 || got > e.cfg.OTP.MaxSendsPerHour {
+			t.Errorf("%d unlock mails, want 1..%d", got, e.cfg.OTP.MaxSendsPerHour)
+		}
+		if got := e.outboxed(t, "dormant_alert", boss.Email); got != 1 {
+			t.Errorf("%d alerts to the chosen recipient, want 1", got)
 		}
 	})
 }
