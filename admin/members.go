@@ -161,6 +161,9 @@ func (f *Flow) AddMember(ctx context.Context, a Actor, in NewMemberInput) (stora
 		}
 		u.MustChangePassword = true
 		if u.Email != "" {
+			if err := f.takeCap(ctx, "verify", u.ID); err != nil {
+				return u, err
+			}
 			code, mail, err := f.c.Accounts.VerificationLink(u, u.Email, f.lang(a, u), now)
 			if err != nil {
 				return u, fmt.Errorf("admin: verification link: %w", err)
@@ -169,6 +172,11 @@ func (f *Flow) AddMember(ctx context.Context, a Actor, in NewMemberInput) (stora
 		}
 	} else {
 		u.InvitedAt = &now
+		// The first invitation counts under the hourly cap, as its
+		// resends do.
+		if err := f.takeCap(ctx, "invite", u.ID); err != nil {
+			return u, err
+		}
 		code, mail, err := f.c.Accounts.InvitationLink(u, a.Org, f.lang(a, u), now)
 		if err != nil {
 			return u, fmt.Errorf("admin: invitation: %w", err)

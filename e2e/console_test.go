@@ -1100,8 +1100,10 @@ func TestConsoleMailCap(t *testing.T) {
 				t.Errorf("resend %d: %d %q", i, p.status, alertText(p))
 			}
 		}
-		if want := c.cfg.Reset.PerEmailPerHour; sent != want {
-			t.Errorf("%d of %d concurrent resends went out, want %d", sent, burst, want)
+		// The first invitation counted under the cap: the resends get the
+		// rest of it.
+		if want := c.cfg.Reset.PerEmailPerHour - 1; sent != want {
+			t.Errorf("%d of %d concurrent resends went out after the first invitation, want %d", sent, burst, want)
 		}
 		mailsTo(t, c.smtp, "capped@hotel.example", "invited", 1+sent)
 	})

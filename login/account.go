@@ -435,13 +435,26 @@ func (f *Flow) AddUser(ctx context.Context, in NewUser) (storage.User, error) {
 	}
 	var link storage.OneTimeCode
 	var mail storage.OutboxMail
+	// The first link counts under the hourly cap of its kind, as the
+	// resends that may follow do.
+	capped := func(kind string) error {
+		ok, err := f.TakeLinkCap(ctx, kind, u.ID)
+		if err == nil && !ok {
+			err = ErrTooManyCodes
+		}
+		return err
+	}
 	switch {
 	case in.Invite:
 		u.InvitedAt = &now
-		link, mail, err = f.InvitationLink(u, org, lang, now)
+		if err = capped("invite"); err == nil {
+			link, mail, err = f.InvitationLink(u, org, lang, now)
+		}
 		m.Audit = append(m.Audit, event("invitation_sent"))
 	case email != "" && !in.Verified:
-		link, mail, err = f.VerificationLink(u, email, lang, now)
+		if err = capped("verify"); err == nil {
+			link, mail, err = f.VerificationLink(u, email, lang, now)
+		}
 	}
 	if err != nil {
 		return u, err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"net/url"
 	"os"
@@ -47,8 +48,15 @@ func TestUserAddInvite(t *testing.T) {
 		if !strings.Contains(out, "queued an invitation to Desk1@example.com") {
 			t.Errorf("user add --invite: %s", out)
 		}
-		if p := e.listJSON(t, "--organization", "hotel", "--status", "invited"); usernames(p) != "desk1" {
-			t.Fatalf("--status invited: %q", usernames(p))
+		invited := e.listJSON(t, "--organization", "hotel", "--status", "invited")
+		if usernames(invited) != "desk1" {
+			t.Fatalf("--status invited: %q", usernames(invited))
+		}
+		// The invitation counted under the member's hourly cap of
+		// invitation mails, as a resend from the console does.
+		key := fmt.Sprint("invite:send:", invited.Members[0]["id"])
+		if counters, err := e.st.GetCounters(t.Context(), []string{key}); err != nil || counters[key].Count != 1 {
+			t.Errorf("the invitation's cap counter %s: %+v, %v; want 1", key, counters[key], err)
 		}
 		ms, err := e.st.ListMail(t.Context(), storage.DeliveryFilter{})
 		if err != nil || len(ms) != 1 || ms[0].Recipient != "Desk1@example.com" || ms[0].Template != templates.MailInvitation {
