@@ -459,3 +459,64 @@ func TestDormantAttemptsAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestUnlockLinkAfterTheRequest: a link opened once the application's
+// sign-in has expired signs in to the account page instead, and unlocks.
+func TestUnlockLinkAfterTheRequest(t *testing.T) {
+	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+		smtp := startSMTP(t)
+		e := newEnvSMTP(t, newStore(t), smtp)
+		e.run()
+		e.clock.add(91 * day)
+		u := e.user
+		b := e.browser()
+		a := newAuthz("web", webCB, "openid")
+		if p := b.signIn(b.get(a.url(e.cfg.Issuer)), u.Email, userPass); p.status != http.StatusForbidden {
+			t.Fatalf("locked sign-in: status %d", p.status)
+		}
+		link := unlockLink(t, mailsTo(t, smtp, u.Email, lockTexts["en"].subject, 1)[0])
+		e.clock.add(e.cfg.Lifetimes.AuthRequest.D() + time.Minute)
+		other := e.browser()
+		form := other.get(link)
+		vals, _ := formInputs(t, form.doc, "/login")
+		if vals["email"] != u.Email {
+			t.Errorf("the form is not filled with the account: %q", vals["email"])
+		}
+		p := other.signIn(form, u.Email, userPass)
+		if p.status != http.StatusOK || p.url.Path != "/account" {
+			t.Fatalf("after the unlock: status %d at %s, want the account page", p.status, p.url)
+		}
+		if n := e.audited(t, u.ID, "account_unlocked", "success", "link"); n != 1 {
+			t.Errorf("%d account_unlocked audited, want 1", n)
+		}
+	})
+}
+
+// TestResetUnlocks: a completed password reset proves the mailbox as the
+// unlock link does: the locked account signs in and is unlocked, and its
+// unlock link is spent.
+func TestResetUnlocks(t *testing.T) {
+	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+		smtp := startSMTP(t)
+		e := newEnvSMTP(t, newStore(t), smtp)
+		e.run()
+		e.clock.add(91 * day)
+		u := e.user
+		b := e.browser()
+		if p := b.signIn(b.get(newAuthz("web", webCB, "openid").url(e.cfg.Issuer)), u.Email, userPass); p.status != http.StatusForbidden {
+			t.Fatalf("locked sign-in: status %d", p.status)
+		}
+		link := unlockLink(t, mailsTo(t, smtp, u.Email, lockTexts["en"].subject, 1)[0])
+		a := newAuthz("web", webCB, "openid")
+		p := b.forgot(t, a, u.Email)
+		code := mailtest.Code(mailsTo(t, smtp, u.Email, "code", 1)[0].Text)
+		const newPass = "Fresh-start-42!"
+		e.tokensFor(t, b.submitReset(t, p, code, newPass, newPass), a)
+		if n := e.audited(t, u.ID, "account_unlocked", "success", "reset"); n != 1 {
+			t.Errorf("%d account_unlocked (reset) audited, want 1", n)
+		}
+		if used := e.browser().get(link); used.status != http.StatusGone {
+			t.Errorf("the unlock link after the reset: status %d, want 410", used.status)
+		}
+	})
+}
