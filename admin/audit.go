@@ -18,7 +18,7 @@ var AuditKinds = []string{
 	"email_change_requested", "email_verified", "email_changed", "otp_setting",
 	"member_added", "invitation_sent", "invitation_accepted", "name_changed", "username_changed", "role_changed",
 	"password_change_required", "password_reset_sent", "sessions_revoked", "user_disable", "user_enable", "user_delete",
-	"organization_updated", "dormant_signin_attempt", "unlock_link_sent", "account_unlocked", "dormant_alert_sent",
+	"organization_updated", "account_dormant", "dormant_signin_attempt", "unlock_link_sent", "account_unlocked", "dormant_alert_sent",
 }
 
 // AuditQuery is what the audit page shows: the events about or by one

@@ -44,7 +44,7 @@ func (f *Flow) ExportMembers(ctx context.Context, a Actor, q MemberQuery, lang s
 	now := f.c.Now()
 	for offset := 0; ; offset += exportBatch {
 		page, err := f.c.Store.ListMembers(ctx, storage.MemberFilter{OrganizationID: a.Org.ID, Search: q.Search,
-			EmailState: q.EmailState, Status: q.Status, Now: now, Limit: exportBatch, Offset: offset})
+			EmailState: q.EmailState, Status: q.Status, IdleBefore: f.idleBefore(now), Now: now, Limit: exportBatch, Offset: offset})
 		if err != nil {
 			return fmt.Errorf("admin: export members: %w", err)
 		}

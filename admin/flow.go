@@ -1,7 +1,8 @@
 // Package admin is the administration console at /admin: an
 // organization's administrators list their members (and export them as
 // CSV), add members with an invitation, act on a member (name, account
-// name, role, address, password, sessions, disable, delete), read the
+// name, role, address, password, sessions, unlock, disable, delete),
+// unlock locked (dormant) members in bulk, read the
 // organization's audit log and edit its settings. Platform administrators
 // do the same in any organization.
 //
@@ -45,6 +46,7 @@ type Store interface {
 	ListMembers(ctx context.Context, f storage.MemberFilter) (storage.MemberPage, error)
 	AddMember(ctx context.Context, m storage.NewMember) error
 	ChangeMember(ctx context.Context, c storage.MemberChange) (storage.User, storage.SessionEndResult, error)
+	UnlockMembers(ctx context.Context, u storage.MemberUnlock) ([]storage.User, error)
 	ListAuditEvents(ctx context.Context, f storage.AuditFilter) ([]storage.AuditEvent, error)
 	AddAuditEvent(ctx context.Context, e storage.AuditEvent) error
 }
@@ -93,8 +95,11 @@ type Config struct {
 	MaxMembers int
 	// MaxAge is admin.max_age: how recent a sign-in the console needs.
 	MaxAge time.Duration
-	Now    func() time.Time
-	Logger *slog.Logger
+	// DormantAfter is lifecycle.dormant_after (0: the lock is off): the
+	// members list shows locked members and administrators unlock them.
+	DormantAfter time.Duration
+	Now          func() time.Time
+	Logger       *slog.Logger
 }
 
 // Flow is the console's logic.

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/sekisho/sekisho/i18n"
+	"github.com/sekisho/sekisho/lifecycle"
 	"github.com/sekisho/sekisho/password"
 	"github.com/sekisho/sekisho/storage"
 	"github.com/sekisho/sekisho/templates"
@@ -67,6 +68,8 @@ func (h *Handlers) Mount(r *mux.Router) {
 	r.HandleFunc("/admin/members.csv", h.with(h.membersCSV)).Methods(http.MethodGet)
 	r.HandleFunc("/admin/members/new", h.with(h.newMember)).Methods(http.MethodGet)
 	r.HandleFunc("/admin/members/new", h.with(h.addMember)).Methods(http.MethodPost)
+	r.HandleFunc("/admin/members/unlock", h.with(h.confirmUnlock)).Methods(http.MethodGet)
+	r.HandleFunc("/admin/members/unlock", h.with(h.unlock)).Methods(http.MethodPost)
 	r.HandleFunc("/admin/members/{id}", h.with(h.member)).Methods(http.MethodGet)
 	r.HandleFunc("/admin/members/{id}/delete", h.with(h.confirmDelete)).Methods(http.MethodGet)
 	r.HandleFunc("/admin/members/{id}/{action}", h.with(h.memberAction)).Methods(http.MethodPost)
@@ -222,7 +225,7 @@ var notices = map[string]string{
 	"email": "admin.notice.email_link_sent", "email_invited": "admin.notice.invitation_sent", "resend": "admin.notice.invitation_sent",
 	"require-change": "admin.notice.must_change", "reset-mail": "admin.notice.reset_mail_sent", "sign-out": "admin.notice.signed_out",
 	"disable": "admin.notice.disabled", "enable": "admin.notice.enabled", "deleted": "admin.notice.deleted",
-	"settings": "admin.notice.settings_saved",
+	"settings": "admin.notice.settings_saved", "unlocked": "admin.notice.unlocked",
 }
 
 func memberURL(id string) string { return "/admin/members/" + url.PathEscape(id) }
@@ -235,6 +238,12 @@ func (h *Handlers) memberView(a Actor, m storage.Member) templates.AdminMember {
 		URL: memberURL(m.ID)}
 	if m.LastLoginAt != nil {
 		v.LastLogin = m.LastLoginAt.In(a.Loc)
+	}
+	if m.Status == storage.StatusLocked {
+		v.Locked, v.MayUnlock = true, h.c.Flow.mayActOn(a, m.Role)
+		v.LockedSince = lifecycle.DormantSince(lifecycle.Of(m.User), h.c.Flow.c.DormantAfter).In(a.Loc)
+	} else if m.UnlockedUntil != nil && h.c.Flow.c.Now().Before(*m.UnlockedUntil) {
+		v.UnlockedUntil = m.UnlockedUntil.In(a.Loc)
 	}
 	return v
 }
@@ -287,7 +296,11 @@ func (h *Handlers) members(w http.ResponseWriter, r *http.Request, a Actor) {
 		Total: list.Total, Page: q.Page, Pages: list.Pages, Search: q.Search, EmailState: q.EmailState, Status: q.Status,
 		CSVURL: withQuery("/admin/members.csv", q.values(0))}
 	for _, m := range list.Members {
-		p.Members = append(p.Members, h.memberView(a, m))
+		v := h.memberView(a, m)
+		if v.MayUnlock {
+			p.Locked++
+		}
+		p.Members = append(p.Members, v)
 	}
 	if q.Page > 1 {
 		p.PrevURL = withQuery("/admin/members", q.values(q.Page-1))
@@ -612,4 +625,81 @@ func (h *Handlers) saveSettings(w http.ResponseWriter, r *http.Request, a Actor)
 		return
 	}
 	http.Redirect(w, r, "/admin/settings?done=settings", http.StatusSeeOther)
+}
+
+// unlockRequest reads the members an unlock names: ?id=…&id=… (or the
+// form's), or all=1 for every locked member.
+func unlockRequest(r *http.Request) UnlockRequest {
+	var v url.Values
+	if r.Method == http.MethodPost {
+		_ = r.ParseForm()
+		v = r.PostForm
+	} else {
+		v = r.URL.Query()
+	}
+	return UnlockRequest{IDs: v["id"], All: v.Get("all") == "1"}
+}
+
+// unlockBack is where an unlock's cancel and refusal lead: the member's
+// page for one member, else the list of locked members.
+func unlockBack(q UnlockRequest, done string) string {
+	v := url.Values{}
+	if done != "" {
+		v.Set("done", done)
+	}
+	if !q.All && len(q.IDs) == 1 {
+		return withQuery(memberURL(q.IDs[0]), v)
+	}
+	v.Set("status", storage.StatusLocked)
+	return withQuery("/admin/members", v)
+}
+
+// confirmUnlock serves GET /admin/members/unlock: the confirmation.
+func (h *Handlers) confirmUnlock(w http.ResponseWriter, r *http.Request, a Actor) {
+	q := unlockRequest(r)
+	pv, err := h.c.Flow.PreviewUnlock(r.Context(), a, q)
+	h.showUnlock(w, r, a, pv, q, err)
+}
+
+func (h *Handlers) showUnlock(w http.ResponseWriter, r *http.Request, a Actor, pv UnlockPreview, q UnlockRequest, err error) {
+	status := http.StatusOK
+	p := templates.AdminUnlockPage{AdminBase: h.base(w, r, a, "members", nil), All: pv.Request.All, IDs: pv.Request.IDs,
+		Count: pv.Count, Until: pv.Until.In(a.Loc), BackURL: unlockBack(q, "")}
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			h.notFoundOr(w, r, err)
+			return
+		}
+		var ok bool
+		if status, ok = problemStatus(err); !ok {
+			h.fail(w, r, err)
+			return
+		}
+		var prob *Problem
+		errors.As(err, &prob)
+		p.Error, p.Count = templates.Message{Key: prob.Key, Args: prob.Args}, 0
+	}
+	for _, m := range pv.Members {
+		p.Members = append(p.Members, h.memberView(a, m))
+	}
+	p.More = p.Count - len(p.Members)
+	if !p.All {
+		// The form names exactly the members listed: the locked ones.
+		p.IDs = nil
+		for _, m := range pv.Members {
+			p.IDs = append(p.IDs, m.ID)
+		}
+	}
+	h.logErr(r, h.c.Renderer.RenderAdminUnlock(w, status, p))
+}
+
+// unlock serves POST /admin/members/unlock.
+func (h *Handlers) unlock(w http.ResponseWriter, r *http.Request, a Actor) {
+	q := unlockRequest(r)
+	_, err := h.c.Flow.Unlock(r.Context(), a, q)
+	if err != nil {
+		h.showUnlock(w, r, a, UnlockPreview{Request: q}, q, err)
+		return
+	}
+	http.Redirect(w, r, unlockBack(q, "unlocked"), http.StatusSeeOther)
 }

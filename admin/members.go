@@ -44,7 +44,7 @@ func (q MemberQuery) Clean() MemberQuery {
 		q.EmailState = ""
 	}
 	switch q.Status {
-	case storage.StatusActive, storage.StatusInvited, storage.StatusInviteExpired, storage.StatusDisabled:
+	case storage.StatusActive, storage.StatusInvited, storage.StatusInviteExpired, storage.StatusDisabled, storage.StatusLocked:
 	default:
 		q.Status = ""
 	}
@@ -63,8 +63,9 @@ type MemberList struct {
 // Members lists a page of a's organization's members.
 func (f *Flow) Members(ctx context.Context, a Actor, q MemberQuery) (MemberList, error) {
 	q = q.Clean()
+	now := f.c.Now()
 	p, err := f.c.Store.ListMembers(ctx, storage.MemberFilter{OrganizationID: a.Org.ID, Search: q.Search, EmailState: q.EmailState,
-		Status: q.Status, Now: f.c.Now(), Limit: PageSize, Offset: (q.Page - 1) * PageSize})
+		Status: q.Status, IdleBefore: f.idleBefore(now), Now: now, Limit: PageSize, Offset: (q.Page - 1) * PageSize})
 	if err != nil {
 		return MemberList{}, fmt.Errorf("admin: list members: %w", err)
 	}
@@ -83,7 +84,9 @@ type MemberDetail struct {
 // Member loads a member of a's organization: ErrNotFound for an unknown
 // id and for another organization's member alike.
 func (f *Flow) Member(ctx context.Context, a Actor, id string) (MemberDetail, error) {
-	p, err := f.c.Store.ListMembers(ctx, storage.MemberFilter{OrganizationID: a.Org.ID, UserID: id, Now: f.c.Now(), Limit: 1})
+	now := f.c.Now()
+	p, err := f.c.Store.ListMembers(ctx, storage.MemberFilter{OrganizationID: a.Org.ID, UserID: id, IdleBefore: f.idleBefore(now),
+		Now: now, Limit: 1})
 	if err != nil {
 		return MemberDetail{}, fmt.Errorf("admin: load member: %w", err)
 	}

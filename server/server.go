@@ -189,7 +189,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	r.HandleFunc("/unlock", lh.UnlockPage).Methods(http.MethodGet)
 	r.HandleFunc("/invite", lh.InviteSubmit).Methods(http.MethodPost)
 	console := admin.NewFlow(admin.Config{Store: o.Store, Accounts: flow, Mailer: outbox, Sessions: logout, Roles: cfg.Roles, Identifier: cfg.Login.Identifier, MaxMembers: cfg.Organizations.MaxMembers,
-		MaxAge: cfg.Admin.MaxAge.D(), Now: o.Now, Logger: log})
+		MaxAge: cfg.Admin.MaxAge.D(), DormantAfter: cfg.Lifecycle.DormantAfterD(), Now: o.Now, Logger: log})
 	admin.NewHandlers(admin.HandlerConfig{Flow: console, Renderer: renderer, Pages: pg, SessionToken: lh.SessionToken,
 		Notifier: logout, ClientIP: clientIP.Of, Secure: https, InvitationTTL: cfg.Invitation.Lifetime.D(),
 		VerifyTTL: cfg.Email.VerifyLifetime.D(), Logger: log}).Mount(r)

@@ -14,10 +14,11 @@ const (
 	pageAdminDelete    = "admin_delete"
 	pageAdminAudit     = "admin_audit"
 	pageAdminSettings  = "admin_settings"
+	pageAdminUnlock    = "admin_unlock"
 )
 
 // adminPages are the console's pages, parsed with the partials.
-var adminPages = []string{pageAdminMembers, pageAdminNewMember, pageAdminMember, pageAdminDelete, pageAdminAudit, pageAdminSettings}
+var adminPages = []string{pageAdminMembers, pageAdminNewMember, pageAdminMember, pageAdminDelete, pageAdminAudit, pageAdminSettings, pageAdminUnlock}
 
 // adminPartials holds the templates every console page shares.
 const adminPartials = "html/admin_partials.html"
@@ -59,6 +60,15 @@ type AdminMember struct {
 	// time zone; zero when there was none.
 	LastLogin time.Time
 	URL       string
+	// Locked: the dormant lock holds (Status is locked); LockedSince is
+	// when it began, in the organization's time zone.
+	Locked      bool
+	LockedSince time.Time
+	// UnlockedUntil is the end of an administrator's unlock that still
+	// runs (zero: none), in the organization's time zone.
+	UnlockedUntil time.Time
+	// MayUnlock: the member is locked and the administrator may unlock them.
+	MayUnlock bool
 }
 
 // AdminMembersPage is the members list at /admin/members.
@@ -74,6 +84,31 @@ type AdminMembersPage struct {
 	// PrevURL and NextURL page through the list (empty at its ends);
 	// CSVURL exports what the filters match.
 	PrevURL, NextURL, CSVURL string
+	// Locked is how many members on the page are locked (the selection
+	// form shows when there are any, or when the list is filtered on them).
+	Locked int
+}
+
+// AdminUnlockPage confirms an unlock of locked members.
+type AdminUnlockPage struct {
+	AdminBase
+	// All: every locked member of the organization; else IDs.
+	All     bool
+	IDs     []string
+	Members []AdminMember
+	// Count is how many members the unlock applies to; More how many of
+	// them Members does not list.
+	Count, More int
+	// Until is the end of the unlock, in the organization's time zone.
+	Until time.Time
+	// BackURL is where cancel leads.
+	BackURL string
+}
+
+// RenderAdminUnlock writes the confirmation of an unlock.
+func (r *Renderer) RenderAdminUnlock(w http.ResponseWriter, status int, p AdminUnlockPage) error {
+	p.Base = p.Base.complete("admin.unlock.title")
+	return r.render(w, status, pageAdminUnlock, p.Lang, p)
 }
 
 // AdminNewMemberPage is the form at /admin/members/new.

@@ -184,6 +184,34 @@ var pageCases = []pageCase{
 		return r.RenderAdminMember(w, http.StatusOK, AdminMemberPage{AdminBase: testAdminBase(b, "members"), Member: testAdminMembers[0],
 			MustChange: true, AuditURL: "/admin/audit?member=m1"})
 	}},
+	{"admin members locked", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderAdminMembers(w, http.StatusOK, AdminMembersPage{AdminBase: testAdminBase(b, "members"),
+			Members: []AdminMember{testLockedMember, testAdminMembers[0]}, Total: 2, Page: 1, Pages: 1, Status: "locked",
+			CSVURL: "/admin/members.csv?status=locked", Locked: 1})
+	}},
+	{"admin member locked", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderAdminMember(w, http.StatusOK, AdminMemberPage{AdminBase: testAdminBase(b, "members"),
+			Member: testLockedMember, MayAct: true, Roles: testAdminRoles, AuditURL: "/admin/audit?member=m3", VerifyMinutes: 10})
+	}},
+	{"admin member unlocked", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		m := testAdminMembers[0]
+		m.UnlockedUntil = testSignIns[1].Time
+		return r.RenderAdminMember(w, http.StatusOK, AdminMemberPage{AdminBase: testAdminBase(b, "members"),
+			Member: m, MayAct: true, Roles: testAdminRoles, AuditURL: "/admin/audit?member=m1", VerifyMinutes: 10})
+	}},
+	{"admin unlock", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderAdminUnlock(w, http.StatusOK, AdminUnlockPage{AdminBase: testAdminBase(b, "members"), IDs: []string{"m3"},
+			Members: []AdminMember{testLockedMember}, Count: 1, Until: testSignIns[1].Time, BackURL: "/admin/members/m3"})
+	}},
+	{"admin unlock all", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderAdminUnlock(w, http.StatusOK, AdminUnlockPage{AdminBase: testAdminBase(b, "members"), All: true,
+			Members: []AdminMember{testLockedMember}, Count: 60, More: 59, Until: testSignIns[1].Time, BackURL: "/admin/members?status=locked"})
+	}},
+	{"admin unlock refused", http.StatusBadRequest, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		base := testAdminBase(b, "members")
+		base.Error = Message{Key: "admin.error.unlock_too_many", Args: []any{500}}
+		return r.RenderAdminUnlock(w, http.StatusBadRequest, AdminUnlockPage{AdminBase: base, BackURL: "/admin/members?status=locked"})
+	}},
 	{"admin delete", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
 		return r.RenderAdminDelete(w, http.StatusOK, AdminDeletePage{AdminBase: testAdminBase(b, "members"), Member: testAdminMembers[0]})
 	}},
@@ -221,6 +249,10 @@ var testAdminMembers = []AdminMember{
 	{ID: "m2", Username: "night02", Email: "ren@example.com", PendingEmail: "ren2@example.com", Status: "invitation_expired",
 		Role: "Staff", URL: "/admin/members/m2"},
 }
+
+// testLockedMember is a member locked for want of sign-ins.
+var testLockedMember = AdminMember{ID: "m3", Name: "Kei", Email: "kei@example.com", Registered: true, Status: "locked",
+	Role: "Staff", URL: "/admin/members/m3", Locked: true, LockedSince: testSignIns[0].Time, MayUnlock: true}
 
 // Account fields of the organization modes, with configured labels.
 var (

@@ -3,6 +3,7 @@ package gormstore
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -57,13 +58,7 @@ func (s *Store) MarkDormant(ctx context.Context, d storage.DormantSweep) (storag
 				out.Ended.Deliveries = append(out.Ended.Deliveries, ended.Deliveries...)
 				out.Ended.Claimed = append(out.Ended.Claimed, ended.Claimed...)
 			}
-			ev := d.Audit
-			ev.ID = ""
-			if ev.Time.IsZero() {
-				ev.Time = d.Now
-			}
-			ev.UserID, ev.OrganizationID = u.ID, u.OrganizationID
-			if err := createAuditEvent(tx, ev); err != nil {
+			if err := createAuditEvent(tx, eventOf(d.Audit, u, d.Now)); err != nil {
 				return err
 			}
 			out.Marked = append(out.Marked, u)
@@ -185,13 +180,7 @@ func (s *Store) UnlockMembers(ctx context.Context, u storage.MemberUnlock) ([]st
 			}
 			r.UnlockedUntil, r.DormantAt = &until, nil
 			m := r.user()
-			ev := u.Audit
-			ev.ID = ""
-			if ev.Time.IsZero() {
-				ev.Time = u.Now
-			}
-			ev.UserID, ev.OrganizationID = m.ID, m.OrganizationID
-			if err := createAuditEvent(tx, ev); err != nil {
+			if err := createAuditEvent(tx, eventOf(u.Audit, m, u.Now)); err != nil {
 				return err
 			}
 			out = append(out, m)
@@ -199,4 +188,15 @@ func (s *Store) UnlockMembers(ctx context.Context, u storage.MemberUnlock) ([]st
 		return nil
 	})
 	return out, wrap("unlock members", err)
+}
+
+// eventOf is the event ev about account u: a new id, u's ids, and now
+// when ev has no time.
+func eventOf(ev storage.AuditEvent, u storage.User, now time.Time) storage.AuditEvent {
+	ev.ID = ""
+	if ev.Time.IsZero() {
+		ev.Time = now
+	}
+	ev.UserID, ev.OrganizationID = u.ID, u.OrganizationID
+	return ev
 }
