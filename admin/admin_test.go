@@ -42,7 +42,8 @@ func TestMemberQueryClean(t *testing.T) {
 		{"defaults", MemberQuery{}, MemberQuery{Page: 1}},
 		{"known filters", MemberQuery{Search: " aoi ", EmailState: storage.EmailRegistered, Status: storage.StatusInviteExpired, Page: 3},
 			MemberQuery{Search: "aoi", EmailState: storage.EmailRegistered, Status: storage.StatusInviteExpired, Page: 3}},
-		{"unknown filters", MemberQuery{EmailState: "x", Status: "locked", Page: -2}, MemberQuery{Page: 1}},
+		{"unknown filters", MemberQuery{EmailState: "x", Status: "frozen", Page: -2}, MemberQuery{Page: 1}},
+		{"locked", MemberQuery{Status: "locked"}, MemberQuery{Status: "locked", Page: 1}},
 		{"long search", MemberQuery{Search: long}, MemberQuery{Search: long[:maxSearch*len("あ")], Page: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
