@@ -17,7 +17,7 @@ var AuditKinds = []string{
 	"login", "logout", "password_reset_requested", "password_reset", "password_changed", "password_check",
 	"email_change_requested", "email_verified", "email_changed", "otp_setting",
 	"member_added", "invitation_sent", "invitation_accepted", "name_changed", "username_changed", "role_changed",
-	"password_change_required", "password_reset_sent", "sessions_revoked", "user_disable", "user_enable", "user_delete",
+	"password_change_required", "password_reset_sent", "sessions_revoked", "throttle_cleared", "user_disable", "user_enable", "user_delete",
 	"organization_updated", "account_dormant", "dormant_signin_attempt", "unlock_link_sent", "account_unlocked", "dormant_alert_sent",
 }
 

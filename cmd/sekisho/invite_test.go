@@ -2,18 +2,13 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/sekisho/sekisho/config"
 	"github.com/sekisho/sekisho/login"
-	"github.com/sekisho/sekisho/mail"
 	"github.com/sekisho/sekisho/mail/mailtest"
-	"github.com/sekisho/sekisho/secret"
-	"github.com/sekisho/sekisho/server"
 	"github.com/sekisho/sekisho/storage"
 	"github.com/sekisho/sekisho/templates"
 )
@@ -63,18 +58,7 @@ func TestUserAddInvite(t *testing.T) {
 			t.Fatalf("outbox: %v %+v", err, ms)
 		}
 		// The mail as the running server would send it.
-		keys, err := secret.Parse(os.Getenv("SEKISHO_SECRET"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, err := keys.OpenOutbox(ms[0].Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := mail.Parse(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := openMail(t, ms[0])
 		if !strings.Contains(m.Text, "Hotel Sakura") || !strings.Contains(m.Text, "desk1") || !strings.Contains(m.Text, "パスワードを設定") {
 			t.Errorf("invitation mail:\n%s", m.Text)
 		}
@@ -83,18 +67,7 @@ func TestUserAddInvite(t *testing.T) {
 			t.Fatalf("no invitation link in:\n%s", m.Text)
 		}
 
-		cfg, err := config.Load(e.cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cfg.ApplyEnv(os.Getenv); err != nil {
-			t.Fatal(err)
-		}
-		cfg.ApplyDefaults()
-		flow, err := server.CLIFlow(server.Options{Config: cfg, Store: e.st, Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
+		flow := e.cliFlow(t)
 		if _, err := flow.AcceptInvitation(t.Context(), login.InvitationInput{Token: link.Query().Get("token"),
 			Password: "Sakura-desk-42!", Confirm: "Sakura-desk-42!", Lang: "ja"}); err != nil {
 			t.Fatalf("accept the invitation: %v", err)

@@ -45,7 +45,8 @@ func newUserCmd() *cobra.Command {
 	cmd.AddCommand(newUserAddCmd(), newUserListCmd(), newUserShowCmd(), newUserSetEmailCmd(), newUserSetRoleCmd(),
 		newUserStateCmd("disable", "Disable an account and end its sessions and tokens"),
 		newUserStateCmd("enable", "Enable a disabled account"),
-		newUserStateCmd("delete", "Delete an account, its sessions and tokens"))
+		newUserStateCmd("delete", "Delete an account, its sessions and tokens"),
+		newUserSetPasswordCmd(), newUserRequirePasswordChangeCmd(), newUserClearThrottleCmd())
 	return cmd
 }
 
@@ -113,12 +114,7 @@ func newUserAddCmd() *cobra.Command {
 				case errors.Is(err, login.ErrBadName):
 					return fmt.Errorf("--name must be at most %d characters, without control characters", identifier.MaxNameLength)
 				case errors.As(err, &policy):
-					en := i18n.NewPrinter(language.English)
-					msgs := make([]string, len(policy.Violations))
-					for i, r := range policy.Violations {
-						msgs[i] = en.T(r.Key, r.Args...)
-					}
-					return fmt.Errorf("the password does not meet the password policy:\n  %s", strings.Join(msgs, "\n  "))
+					return policyProblem(policy)
 				case errors.Is(err, login.ErrEmailTaken) && cfg.Login.HasOrganization():
 					return fmt.Errorf("an account with the email %s already exists in organization %s", u.Email, org.Code)
 				case errors.Is(err, login.ErrEmailTaken):
