@@ -313,7 +313,7 @@ func writeMembers(path string, n int) error {
 // organization.
 func writeOne(dir string) string {
 	p := filepath.Join(dir, "one.jsonl")
-	_ = os.WriteFile(p, []byte(`{"legacy_id":"default-1","email":"one@bench.example.com","username":"one"}`+"\n"), 0o600)
+	_ = os.WriteFile(p, []byte(`{"legacy_id":"default-1","email":"one@bench.example.com","organization":"default","username":"one"}`+"\n"), 0o600)
 	return p
 }
 

@@ -172,8 +172,12 @@ type LegacyUser struct {
 	// default one); a user imported before stays where it is.
 	OrganizationID string
 	// Username and Role, when given, are those of a new user.
-	Username     string
-	Role         string
+	Username string
+	Role     string
+	// Limit is the member limit of the organization a new user joins (0:
+	// none): a new user beyond it is rejected, counted in the import's
+	// transaction with the organization locked.
+	Limit        int
 	LegacyID     string
 	Email        string
 	Name         string

@@ -35,7 +35,7 @@ type importTally struct {
 func (t importTally) accepted() int { return t.created + t.updated + t.unchanged }
 
 func newLegacyImportCmd() *cobra.Command {
-	var file, format string
+	var file, format, organization string
 	var dryRun bool
 	var batch int
 	cmd := &cobra.Command{
@@ -49,6 +49,12 @@ default organization), with the account name in username and the member
 role in role (a declared role; default: the lowest); a user imported
 before stays where it is. An unknown organization or role rejects the
 line.
+With --organization C the import targets that organization: lines
+without an organization join it, lines naming another are rejected. In
+the organization sign-in modes every line must have its organization
+(the column or --organization), and in organization+username mode its
+account name; new members beyond the organization's member limit are
+rejected. A rejected line writes nothing and is listed with its number.
 Exit status: 0 when every line was accepted, 2 when some were rejected,
 1 when nothing could be imported.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -58,7 +64,8 @@ Exit status: 0 when every line was accepted, 2 when some were rejected,
 			}
 			defer f.Close()
 			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, cfg *config.Config) error {
-				t, err := importUsers(ctx, st, cfg, f, format, batch, dryRun, cmd.OutOrStdout(), cmd.ErrOrStderr())
+				t, err := importUsers(ctx, st, cfg, importOptions{format: format, organization: organization, batch: batch, dryRun: dryRun},
+					f, cmd.OutOrStdout(), cmd.ErrOrStderr())
 				if err != nil {
 					return err
 				}
@@ -80,6 +87,7 @@ Exit status: 0 when every line was accepted, 2 when some were rejected,
 	}
 	cmd.Flags().StringVar(&file, "file", "", "the file to import")
 	cmd.Flags().StringVar(&format, "format", "", "csv or jsonl (default: from the first character)")
+	cmd.Flags().StringVar(&organization, "organization", "", "the organization the import targets (code)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "report what would happen without writing")
 	cmd.Flags().IntVar(&batch, "batch", 1000, "users written per transaction")
 	_ = cmd.MarkFlagRequired("file")
@@ -92,24 +100,45 @@ type importStore interface {
 	GetOrganizationByCode(ctx context.Context, code string) (storage.Organization, error)
 }
 
+// importOptions are legacy import's flags.
+type importOptions struct {
+	format string
+	// organization is the code of the organization the import targets
+	// ("": each line's own, the default one where a line names none).
+	organization string
+	batch        int
+	dryRun       bool
+}
+
 // importUsers reads r and writes its users in batches. Rejected lines
 // are listed on out with their line numbers; progress goes to progress.
 // Memory grows only with the ids, emails and account names seen (to
 // reject repeats) and the organizations named.
-func importUsers(ctx context.Context, st importStore, cfg *config.Config, r io.Reader, format string, size int, dryRun bool,
+func importUsers(ctx context.Context, st importStore, cfg *config.Config, opt importOptions, r io.Reader,
 	out, progress io.Writer) (importTally, error) {
 	var t importTally
-	rd, err := legacy.NewReader(r, format)
+	var target *storage.Organization
+	if opt.organization != "" {
+		o, err := st.GetOrganizationByCode(ctx, opt.organization)
+		if errors.Is(err, storage.ErrNotFound) {
+			return t, fmt.Errorf("--organization: no organization %q", opt.organization)
+		} else if err != nil {
+			return t, err
+		}
+		target = &o
+	}
+	rd, err := legacy.NewReader(r, opt.format)
 	if err != nil {
 		return t, err
 	}
+	size, dryRun := opt.batch, opt.dryRun
 	if size < 1 {
 		size = 1000
 	}
-	seenID := map[string]int{}          // legacy id → its first line
-	seenEmail := map[string]string{}    // organization (in the organization modes) and email key → legacy id
-	seenUsername := map[string]string{} // organization and account name key → legacy id
-	orgs := map[string]string{}         // code key → organization id ("" when unknown)
+	seenID := map[string]int{}                 // legacy id → its first line
+	seenEmail := map[string]string{}           // organization (in the organization modes) and email key → legacy id
+	seenUsername := map[string]string{}        // organization and account name key → legacy id
+	orgs := map[string]*storage.Organization{} // code key → organization (nil when unknown)
 	reject := func(line int, id, reason string) {
 		t.rejected++
 		if id != "" {
@@ -163,24 +192,41 @@ func importUsers(ctx context.Context, st importStore, cfg *config.Config, r io.R
 			continue
 		}
 		seenID[rec.LegacyID] = rec.Line
-		orgID := storage.DefaultOrganizationID
+		org := target
 		if rec.Organization != "" {
 			key := identifier.UsernameKey(rec.Organization)
-			id, ok := orgs[key]
+			o, ok := orgs[key]
 			if !ok {
-				o, err := st.GetOrganizationByCode(ctx, rec.Organization)
+				found, err := st.GetOrganizationByCode(ctx, rec.Organization)
 				switch {
-				case errors.Is(err, storage.ErrNotFound):
-				case err != nil:
+				case err == nil:
+					o = &found
+				case !errors.Is(err, storage.ErrNotFound):
 					return t, err
 				}
-				id, orgs[key] = o.ID, o.ID
+				orgs[key] = o
 			}
-			if id == "" {
+			switch {
+			case o == nil:
 				reject(rec.Line, rec.LegacyID, fmt.Sprintf("unknown organization %q", rec.Organization))
 				continue
+			case target != nil && o.ID != target.ID:
+				reject(rec.Line, rec.LegacyID, fmt.Sprintf("organization %q is not the one the import targets (%s)", rec.Organization, target.Code))
+				continue
 			}
-			orgID = id
+			org = o
+		}
+		orgID, limit := storage.DefaultOrganizationID, 0
+		switch {
+		case org != nil:
+			orgID, limit = org.ID, memberLimit(cfg, *org)
+		case cfg.Login.HasOrganization():
+			reject(rec.Line, rec.LegacyID, "no organization: give the organization column or --organization")
+			continue
+		}
+		if cfg.Login.Identifier == config.IdentifierOrgUsername && rec.Username == "" {
+			reject(rec.Line, rec.LegacyID, "no account name: the organization+username sign-in mode needs the username column")
+			continue
 		}
 		role := rec.Role
 		if role == "" {
@@ -207,7 +253,8 @@ func importUsers(ctx context.Context, st importStore, cfg *config.Config, r io.R
 		}
 		seenEmail[emailKey] = rec.LegacyID
 		users = append(users, storage.LegacyUser{LegacyID: rec.LegacyID, Email: rec.Email, Name: rec.Name,
-			PasswordHash: rec.PasswordHash, Roles: rec.Roles, Lang: rec.Lang, OrganizationID: orgID, Username: rec.Username, Role: role})
+			PasswordHash: rec.PasswordHash, Roles: rec.Roles, Lang: rec.Lang, OrganizationID: orgID, Username: rec.Username, Role: role,
+			Limit: limit})
 		lines = append(lines, rec.Line)
 		if len(users) >= size {
 			if err := flush(); err != nil {

@@ -207,9 +207,10 @@ func TestLegacyImportMemberColumns(t *testing.T) {
 				{"4", "d@example.com", "H-1234", "x4", "manager"},    // 5: unknown role
 				{"5", "e@example.com", "H-1234", "FRONT01", "staff"}, // 6: a taken account name
 				{"6", "f@example.com", "H-1234", "night01", "staff"}, // 7: repeats line 3's account name
-				{"7", "a@example.com", "", "x7", "staff"},            // 8: the default organization: a@ is free there
+				{"7", "a@example.com", "", "x7", "staff"},            // 8: no organization, in an organization mode
 				{"8", "A@example.com", "H-1234", "x8", "staff"},      // 9: repeats line 2's address in H-1234
 				{"9", "g@example.com", "h 1", "x9", "staff"},         // 10: a bad code
+				{"10", "h@example.com", "H-1234", "", "staff"},       // 11: no account name
 			}
 			var b strings.Builder
 			if format == "csv" {
@@ -224,7 +225,7 @@ func TestLegacyImportMemberColumns(t *testing.T) {
 				}
 			}
 			out, err := e.run(t, "", "legacy", "import", "--file", writeFile(t, "users."+format, b.String()))
-			if exitCode(err) != 2 || !strings.Contains(out, "created 3, updated 0, unchanged 0, rejected 6") {
+			if exitCode(err) != 2 || !strings.Contains(out, "created 2, updated 0, unchanged 0, rejected 8") {
 				t.Fatalf("import: exit %d\n%s", exitCode(err), out)
 			}
 			line := func(n int) int { // the line of row n (1-based) in the file
@@ -234,12 +235,14 @@ func TestLegacyImportMemberColumns(t *testing.T) {
 				return n
 			}
 			for n, want := range map[int]string{
-				3: `legacy_id "3": unknown organization "nope"`,
-				4: `legacy_id "4": role "manager" is not a declared role (owner, admin, staff)`,
-				5: `legacy_id "5": the account name belongs to another account of the organization`,
-				6: `legacy_id "6": the account name is also that of legacy_id "2" in this file`,
-				8: `legacy_id "8": the email is also that of legacy_id "1" in this file`,
-				9: `legacy_id "9": bad organization "h 1"`,
+				3:  `legacy_id "3": unknown organization "nope"`,
+				4:  `legacy_id "4": role "manager" is not a declared role (owner, admin, staff)`,
+				5:  `legacy_id "5": the account name belongs to another account of the organization`,
+				6:  `legacy_id "6": the account name is also that of legacy_id "2" in this file`,
+				8:  `legacy_id "8": the email is also that of legacy_id "1" in this file`,
+				7:  `legacy_id "7": no organization: give the organization column or --organization`,
+				9:  `legacy_id "9": bad organization "h 1"`,
+				10: `legacy_id "10": no account name: the organization+username sign-in mode needs the username column`,
 			} {
 				if !strings.Contains(out, fmt.Sprintf("line %d: rejected: %s", line(n), want)) {
 					t.Errorf("no rejection %q of line %d in\n%s", want, line(n), out)
@@ -252,7 +255,7 @@ func TestLegacyImportMemberColumns(t *testing.T) {
 			if d := cmp.Diff(map[string]string{"front01": "staff ", "Owner01": "owner a@example.com", "night01": "staff b@example.com"}, got); d != "" {
 				t.Errorf("H-1234 (-want +got):\n%s", d)
 			}
-			if m := e.members(t, "default"); len(m) != 1 || m[0].Username != "x7" || m[0].LegacyID != "7" {
+			if m := e.members(t, "default"); len(m) != 0 {
 				t.Errorf("default: %+v", m)
 			}
 		})
@@ -271,4 +274,62 @@ func TestSetEmailHourlyCap(t *testing.T) {
 	e.refused(t, "as many verification links as an hour allows", "", "user", "set-email", "--email", "aoi@example.com",
 		"--new-email", "new9@example.com")
 	e.unchanged(t, before)
+}
+
+// TestLegacyImportTargetsOrganization: with --organization the import
+// fills that organization only: lines without an organization join it,
+// lines naming another or an unknown one are rejected with their line
+// numbers, new members beyond the organization's limit are rejected (a
+// re-import of members it has is not), and rejected lines write nothing.
+// An unknown --organization writes nothing at all.
+func TestLegacyImportTargetsOrganization(t *testing.T) {
+	backends(t, func(t *testing.T, backend string) {
+		e := newCLIEnv(t, backend, config.IdentifierOrgEmail, rolesConfig)
+		e.mustRun(t, "", "org", "add", "--code", "shop-1", "--name", "Shop One", "--max-members", "3")
+		e.mustRun(t, "", "org", "add", "--code", "shop-2", "--name", "Shop Two")
+		e.mustRun(t, "S3cret-pass!\n", "user", "add", "--organization", "shop-1", "--email", "first@example.com", "--password-stdin")
+		file := writeFile(t, "users.csv", strings.Join([]string{
+			"legacy_id,email,organization",
+			"1,a@example.com,",        // 2: joins shop-1
+			"2,b@example.com,SHOP-1",  // 3: names shop-1 (case-folded)
+			"3,c@example.com,shop-2",  // 4: another organization
+			"4,d@example.com,nowhere", // 5: an unknown one
+			"5,e@example.com,",        // 6: beyond the limit of 3
+		}, "\n")+"\n")
+		before := e.state(t)
+		e.refused(t, `--organization: no organization "nowhere"`, "", "legacy", "import", "--file", file, "--organization", "nowhere")
+		e.unchanged(t, before)
+
+		out, err := e.run(t, "", "legacy", "import", "--file", file, "--organization", "shop-1")
+		if exitCode(err) != 2 || !strings.Contains(out, "created 2, updated 0, unchanged 0, rejected 3") {
+			t.Fatalf("import: exit %d\n%s", exitCode(err), out)
+		}
+		for _, want := range []string{
+			`line 4: rejected: legacy_id "3": organization "shop-2" is not the one the import targets (shop-1)`,
+			`line 5: rejected: legacy_id "4": unknown organization "nowhere"`,
+			`line 6: rejected: legacy_id "5": the organization has reached its member limit (3)`,
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("no %q in\n%s", want, out)
+			}
+		}
+		got := map[string]string{}
+		for _, m := range e.members(t, "shop-1") {
+			got[m.Email] = m.LegacyID
+		}
+		if d := cmp.Diff(map[string]string{"first@example.com": "", "a@example.com": "1", "b@example.com": "2"}, got); d != "" {
+			t.Errorf("shop-1 (-want +got):\n%s", d)
+		}
+		for _, code := range []string{"shop-2", "default"} {
+			if m := e.members(t, code); len(m) != 0 {
+				t.Errorf("%s got members: %+v", code, m)
+			}
+		}
+		// The same file again: the members it made are unchanged, the
+		// limit still holds for the new one.
+		out, err = e.run(t, "", "legacy", "import", "--file", file, "--organization", "shop-1")
+		if exitCode(err) != 2 || !strings.Contains(out, "created 0, updated 0, unchanged 2, rejected 3") {
+			t.Errorf("re-import: exit %d\n%s", exitCode(err), out)
+		}
+	})
 }

@@ -3,6 +3,7 @@ package gormstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -149,6 +150,7 @@ func (s *Store) ImportLegacyUsers(ctx context.Context, users []storage.LegacyUse
 		if err != nil {
 			return err
 		}
+		b.lock = s.forUpdate
 		var created []userRow
 		for i, lu := range users {
 			res, row, err := b.importOne(tx, lu, utc(now))
@@ -183,6 +185,29 @@ type importBatch struct {
 	byEmail    map[string]*userRow // by emailOwner
 	byUsername map[string]*userRow // by organization and account name key
 	global     bool                // addresses unique across the deployment
+	// members counts the members of the organizations new users join
+	// under a limit (loaded once, with the organization locked, then
+	// counting the batch's new users); lock locks rows read.
+	members map[string]int
+	lock    func(*gorm.DB) *gorm.DB
+}
+
+// memberCount is the organization's member count, the batch's new members
+// included.
+func (b *importBatch) memberCount(tx *gorm.DB, orgID string) (int, error) {
+	if n, ok := b.members[orgID]; ok {
+		return n, nil
+	}
+	var org organizationRow
+	if err := b.lock(tx).Take(&org, "id = ?", orgID).Error; err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := tx.Model(&userRow{}).Where("organization_id = ?", orgID).Count(&n).Error; err != nil {
+		return 0, err
+	}
+	b.members[orgID] = int(n)
+	return int(n), nil
 }
 
 func loadImportBatch(tx *gorm.DB, users []storage.LegacyUser, global bool) (*importBatch, error) {
@@ -204,7 +229,7 @@ func loadImportBatch(tx *gorm.DB, users []storage.LegacyUser, global bool) (*imp
 		return nil, err
 	}
 	b := &importBatch{byLegacyID: map[string]*userRow{}, byEmail: map[string]*userRow{}, byUsername: map[string]*userRow{},
-		global: global}
+		global: global, members: map[string]int{}}
 	for i := range rows {
 		b.add(&rows[i])
 	}
@@ -255,6 +280,17 @@ func (b *importBatch) importOne(tx *gorm.DB, lu storage.LegacyUser, now time.Tim
 		case lu.Username != "" && b.byUsername[org+"\x00"+identifier.UsernameKey(lu.Username)] != nil:
 			res.Outcome, res.Reason = storage.ImportRejected, "the account name belongs to another account of the organization"
 			return res, nil, nil
+		}
+		if lu.Limit > 0 {
+			n, err := b.memberCount(tx, org)
+			if err != nil {
+				return res, nil, err
+			}
+			if n >= lu.Limit {
+				res.Outcome, res.Reason = storage.ImportRejected, fmt.Sprintf("the organization has reached its member limit (%d)", lu.Limit)
+				return res, nil, nil
+			}
+			b.members[org] = n + 1
 		}
 		u := storage.User{ID: uuid.NewString(), OrganizationID: org, Email: canonicalEmail(lu.Email), Name: lu.Name,
 			Username: lu.Username, Role: lu.Role, LegacyID: lu.LegacyID, LegacyHash: lu.PasswordHash, Roles: lu.Roles,
