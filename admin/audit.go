@@ -19,6 +19,7 @@ var AuditKinds = []string{
 	"member_added", "invitation_sent", "invitation_accepted", "name_changed", "username_changed", "role_changed",
 	"password_change_required", "password_reset_sent", "sessions_revoked", "throttle_cleared", "user_disable", "user_enable", "user_delete",
 	"organization_updated", "account_dormant", "dormant_signin_attempt", "unlock_link_sent", "account_unlocked", "dormant_alert_sent",
+	"dormant_alert_recipient",
 }
 
 // AuditQuery is what the audit page shows: the events about or by one

@@ -47,6 +47,7 @@ type Store interface {
 	AddMember(ctx context.Context, m storage.NewMember) error
 	ChangeMember(ctx context.Context, c storage.MemberChange) (storage.User, storage.SessionEndResult, error)
 	UnlockMembers(ctx context.Context, u storage.MemberUnlock) ([]storage.User, error)
+	SetAlertRecipients(ctx context.Context, orgID string, userIDs []string, audit []storage.AuditEvent) error
 	ListAuditEvents(ctx context.Context, f storage.AuditFilter) ([]storage.AuditEvent, error)
 	AddAuditEvent(ctx context.Context, e storage.AuditEvent) error
 }

@@ -76,6 +76,7 @@ func (h *Handlers) Mount(r *mux.Router) {
 	r.HandleFunc("/admin/audit", h.with(h.audit)).Methods(http.MethodGet)
 	r.HandleFunc("/admin/settings", h.with(h.settings)).Methods(http.MethodGet)
 	r.HandleFunc("/admin/settings", h.with(h.saveSettings)).Methods(http.MethodPost)
+	r.HandleFunc("/admin/settings/alerts", h.with(h.saveAlerts)).Methods(http.MethodPost)
 }
 
 // orgCookie keeps a platform administrator's pick of organization (an
@@ -226,6 +227,7 @@ var notices = map[string]string{
 	"require-change": "admin.notice.must_change", "reset-mail": "admin.notice.reset_mail_sent", "sign-out": "admin.notice.signed_out",
 	"disable": "admin.notice.disabled", "enable": "admin.notice.enabled", "deleted": "admin.notice.deleted",
 	"settings": "admin.notice.settings_saved", "unlocked": "admin.notice.unlocked",
+	"alerts": "admin.notice.alerts_saved",
 }
 
 func memberURL(id string) string { return "/admin/members/" + url.PathEscape(id) }
@@ -567,6 +569,10 @@ func (h *Handlers) audit(w http.ResponseWriter, r *http.Request, a Actor) {
 		switch e.Type {
 		case "user_delete":
 			entry.Detail = "" // the name, shown as the member
+		case "dormant_alert_recipient":
+			if i18n.Has("admin.audit.alert." + e.Detail) {
+				entry.Detail = i18n.T(language.Make(a.Lang), "admin.audit.alert."+e.Detail)
+			}
 		case "member_added", "role_changed":
 			// Role names, shown by their labels.
 			roles := strings.Split(e.Detail, " → ")
@@ -603,6 +609,18 @@ func (h *Handlers) showSettings(w http.ResponseWriter, r *http.Request, a Actor,
 	p := templates.AdminSettingsPage{AdminBase: h.base(w, r, a, "settings", &url.URL{Path: "/admin/settings"}), Name: in.Name,
 		Code: s.Org.Code, TimeZone: in.TimeZone, MaxMembers: in.MaxMembers, Members: s.Members, Limit: s.Limit,
 		FromDeployment: s.FromDeployment, Editable: s.Editable, LimitEditable: s.LimitEditable, Zones: zones}
+	choices, cerr := h.c.Flow.AlertChoices(r.Context(), a)
+	if cerr != nil {
+		h.fail(w, r, cerr)
+		return
+	}
+	for _, c := range choices {
+		label := displayName(c.User)
+		if role := h.c.Flow.RoleLabel(c.Role, a.Lang); role != "" {
+			label += " (" + role + ")"
+		}
+		p.AlertChoices = append(p.AlertChoices, templates.AdminOption{Value: c.ID, Label: label, Selected: c.Chosen})
+	}
 	var prob *Problem
 	if errors.As(err, &prob) {
 		p.Error, p.Field = templates.Message{Key: prob.Key, Args: prob.Args}, prob.Field
@@ -702,4 +720,26 @@ func (h *Handlers) unlock(w http.ResponseWriter, r *http.Request, a Actor) {
 		return
 	}
 	http.Redirect(w, r, unlockBack(q, "unlocked"), http.StatusSeeOther)
+}
+
+// saveAlerts serves POST /admin/settings/alerts: who receives the alerts
+// of sign-in attempts on locked accounts.
+func (h *Handlers) saveAlerts(w http.ResponseWriter, r *http.Request, a Actor) {
+	_ = r.ParseForm()
+	changed, err := h.c.Flow.SetAlertRecipients(r.Context(), a, r.PostForm["recipient"])
+	if err != nil {
+		status, ok := problemStatus(err)
+		if !ok {
+			h.fail(w, r, err)
+			return
+		}
+		h.showSettings(w, r, a, status, SettingsInput{Name: a.Org.Name, TimeZone: a.Org.TimeZone,
+			MaxMembers: strconv.Itoa(a.Org.MaxMembers)}, err)
+		return
+	}
+	done := "alerts"
+	if !changed {
+		done = "unchanged"
+	}
+	http.Redirect(w, r, "/admin/settings?done="+done+"#alerts", http.StatusSeeOther)
 }

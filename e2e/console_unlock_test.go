@@ -242,3 +242,89 @@ func (c *console) csvRows(t *testing.T, b *browser, path string) [][]string {
 	}
 	return rows
 }
+
+// alertRecipients are the ids of the hotel's alert recipients.
+func (c *console) alertRecipients(t *testing.T) []string {
+	t.Helper()
+	p, err := c.store.ListMembers(t.Context(), storage.MemberFilter{OrganizationID: hotelID, DormantAlerts: true, Now: c.clock.now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range p.Members {
+		out = append(out, m.ID)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestConsoleAlertRecipients: on the settings page an administrator
+// chooses which members (those whose role may manage members) receive
+// the alerts of sign-in attempts on locked accounts; each member added or
+// removed is audited; a member outside the choices (a staff member, the
+// shop's owner) is refused and nothing changes; a staff member gets 403
+// and a cross-site form is refused.
+func TestConsoleAlertRecipients(t *testing.T) {
+	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+		c := newConsole(t, newStore(t))
+		b := c.signedIn(t, c.admin)
+		p := b.get(c.cfg.Issuer + "/admin/settings")
+		boxes := htmltest.Find(p.doc, func(n *html.Node) bool {
+			return htmltest.IsTag(n, "input") && htmltest.Attr(n, "name") == "recipient"
+		})
+		var offered []string
+		for _, n := range boxes {
+			offered = append(offered, htmltest.Attr(n, "value"))
+		}
+		slices.Sort(offered)
+		want := []string{c.owner.ID, c.admin.ID}
+		slices.Sort(want)
+		if p.status != http.StatusOK || !slices.Equal(offered, want) {
+			t.Fatalf("settings: %d, choices %v, want the owner and the administrator %v", p.status, offered, want)
+		}
+
+		for _, tc := range []struct {
+			name   string
+			form   url.Values
+			status int
+			want   []string
+		}{
+			{"owner and administrator", url.Values{"recipient": {c.owner.ID, c.admin.ID}}, http.StatusOK, want},
+			{"a staff member", url.Values{"recipient": {c.owner.ID, c.staff.ID}}, http.StatusBadRequest, want},
+			{"another organization's owner", url.Values{"recipient": {c.shopOwner.ID}}, http.StatusBadRequest, want},
+			{"only the administrator", url.Values{"recipient": {c.admin.ID}}, http.StatusOK, []string{c.admin.ID}},
+			{"nobody", url.Values{}, http.StatusOK, nil},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				p := b.form("/admin/settings/alerts", tc.form)
+				if p.status != tc.status {
+					t.Errorf("status %d, want %d: %.200s", p.status, tc.status, byID(p, "error"))
+				}
+				if tc.status != http.StatusOK && byID(p, "error") == "" {
+					t.Error("a refusal without a message")
+				}
+				if got := c.alertRecipients(t); !slices.Equal(got, tc.want) {
+					t.Errorf("recipients %v, want %v", got, tc.want)
+				}
+			})
+		}
+		// Added twice (owner, administrator), removed twice (owner, then administrator).
+		wantAudit(t, c.env, "dormant_alert_recipient", 4)
+		events, _ := c.store.ListAuditEvents(t.Context(), storage.AuditFilter{Type: "dormant_alert_recipient", UserID: c.owner.ID})
+		if len(events) != 2 || events[0].ActorID != c.admin.ID {
+			t.Errorf("events about the owner: %+v", events)
+		}
+
+		staff := c.signedInAnywhere(t, c.staff)
+		if p := staff.form("/admin/settings/alerts", url.Values{"recipient": {c.admin.ID}}); p.status != http.StatusForbidden {
+			t.Errorf("staff: %d, want 403", p.status)
+		}
+		req := b.postRequest(c.cfg.Issuer+"/admin/settings/alerts", url.Values{"recipient": {c.admin.ID}}, "https://evil.example")
+		if p := b.do(req); p.status != http.StatusForbidden {
+			t.Errorf("cross-site form: %d, want 403", p.status)
+		}
+		if got := c.alertRecipients(t); len(got) != 0 {
+			t.Errorf("recipients after refused forms: %v", got)
+		}
+	})
+}

@@ -195,6 +195,10 @@ type AdminSettingsPage struct {
 	Field string
 	// Zones are suggestions for the time zone field.
 	Zones []string
+	// AlertChoices are the members who may receive the alerts of sign-in
+	// attempts on locked accounts (Value: id, Label: name and role),
+	// Selected when they do.
+	AlertChoices []AdminOption
 }
 
 // RenderAdminMembers writes the members list.

@@ -226,7 +226,8 @@ var pageCases = []pageCase{
 	{"admin settings", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
 		return r.RenderAdminSettings(w, http.StatusOK, AdminSettingsPage{AdminBase: testAdminBase(b, "settings"), Name: "Hotel Sakura",
 			Code: "H-1234", TimeZone: "Asia/Tokyo", MaxMembers: "0", Members: 12, Limit: 10, Editable: true, LimitEditable: true,
-			Zones: []string{"Asia/Tokyo", "UTC"}})
+			Zones: []string{"Asia/Tokyo", "UTC"}, AlertChoices: []AdminOption{{Value: "m1", Label: "Aoi (Owner)", Selected: true},
+				{Value: "m4", Label: "Sora (Administrator)"}}})
 	}},
 	{"admin settings read only", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
 		return r.RenderAdminSettings(w, http.StatusOK, AdminSettingsPage{AdminBase: AdminBase{Base: b, Nav: "settings"}, Name: "Hotel Sakura",
