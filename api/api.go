@@ -21,7 +21,6 @@ import (
 
 	"github.com/sekisho/sekisho/login"
 	"github.com/sekisho/sekisho/op"
-	"github.com/sekisho/sekisho/storage"
 )
 
 // Authenticator checks a request's bearer token for a scope (op.Provider).
@@ -31,8 +30,8 @@ type Authenticator interface {
 
 // Legacy is the legacy bridge (login.Flow).
 type Legacy interface {
-	LegacyUser(ctx context.Context, legacyID string) (storage.User, error)
-	SetLegacyEmail(ctx context.Context, in login.LegacyEmailChange) (storage.User, error)
+	LegacyAccount(ctx context.Context, legacyID string) (login.LegacyAccount, error)
+	SetLegacyEmail(ctx context.Context, in login.LegacyEmailChange) (login.LegacyAccount, error)
 }
 
 // Handlers serve the API.
@@ -93,17 +92,20 @@ func legacyID(r *http.Request) (string, error) {
 
 // LegacyUser is the API's view of an imported user.
 type LegacyUser struct {
-	LegacyID      string     `json:"legacy_id"`
-	Subject       string     `json:"sub"`
+	LegacyID string `json:"legacy_id"`
+	Subject  string `json:"sub"`
+	// Organization is the code of the account's organization.
+	Organization  string     `json:"organization"`
 	Email         string     `json:"email"`
 	EmailVerified bool       `json:"email_verified"`
 	Migrated      bool       `json:"migrated"`
 	MigratedAt    *time.Time `json:"migrated_at"`
 }
 
-func legacyUser(u storage.User) LegacyUser {
-	return LegacyUser{LegacyID: u.LegacyID, Subject: u.ID, Email: u.Email, EmailVerified: u.EmailVerified,
-		Migrated: u.MigratedAt != nil, MigratedAt: u.MigratedAt}
+func legacyUser(a login.LegacyAccount) LegacyUser {
+	u := a.User
+	return LegacyUser{LegacyID: u.LegacyID, Subject: u.ID, Organization: a.OrganizationCode, Email: u.Email,
+		EmailVerified: u.EmailVerified, Migrated: u.MigratedAt != nil, MigratedAt: u.MigratedAt}
 }
 
 // EmailChange is the body of PUT /api/legacy/users/{legacy_id}/email.
@@ -122,7 +124,7 @@ func (h *Handlers) getUser(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	u, err := h.legacy.LegacyUser(r.Context(), id)
+	u, err := h.legacy.LegacyAccount(r.Context(), id)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -166,8 +166,21 @@ func TestLegacyAPI(t *testing.T) {
 		// The migration status.
 		r := e.api(t, http.MethodGet, "/api/legacy/users/L-1", token, nil)
 		if r.status != http.StatusOK || r.body["sub"] != kei.ID || r.body["legacy_id"] != "L-1" || r.body["migrated"] != false ||
-			r.body["migrated_at"] != nil || r.body["email"] != kei.Email {
+			r.body["migrated_at"] != nil || r.body["email"] != kei.Email || r.body["organization"] != "default" {
 			t.Errorf("status of an unmigrated user: %d %v", r.status, r.body)
+		}
+		// An account of another organization is named with its code.
+		shop := e.addOrg(t, "SHOP-9", "Shop Nine")
+		if res, err := e.store.ImportLegacyUsers(t.Context(), []storage.LegacyUser{{LegacyID: "S-1", Email: "sai@example.com",
+			OrganizationID: shop.ID}}, time.Now(), false); err != nil || res[0].Outcome != storage.ImportCreated {
+			t.Fatalf("import into SHOP-9: %+v %v", res, err)
+		}
+		if r := e.api(t, http.MethodGet, "/api/legacy/users/S-1", token, nil); r.status != http.StatusOK || r.body["organization"] != "SHOP-9" {
+			t.Errorf("status of a user of SHOP-9: %d %v", r.status, r.body)
+		}
+		if r := e.api(t, http.MethodPut, "/api/legacy/users/S-1/email", token, map[string]any{"email": "sai.new@example.com",
+			"email_verified": false}); r.status != http.StatusOK || r.body["organization"] != "SHOP-9" || r.body["email"] != "sai.new@example.com" {
+			t.Errorf("change of a user of SHOP-9: %d %v", r.status, r.body)
 		}
 		r = e.api(t, http.MethodGet, "/api/legacy/users/"+url.PathEscape("L/2"), token, nil)
 		if at, _ := r.body["migrated_at"].(string); r.status != http.StatusOK || r.body["migrated"] != true || at == "" || r.body["sub"] != bob.ID {
@@ -223,7 +236,8 @@ func TestLegacyAPI(t *testing.T) {
 
 		// The change: at once, verified as the product says.
 		r = e.api(t, http.MethodPut, "/api/legacy/users/L-1/email", token, change)
-		if r.status != http.StatusOK || r.body["email"] != "kei.new@example.com" || r.body["email_verified"] != true || r.body["migrated"] != false {
+		if r.status != http.StatusOK || r.body["email"] != "kei.new@example.com" || r.body["email_verified"] != true || r.body["migrated"] != false ||
+			r.body["organization"] != "default" {
 			t.Fatalf("change: %d %v", r.status, r.body)
 		}
 		notice := mailsTo(t, smtp, kei.Email, "email address", 1)[0]

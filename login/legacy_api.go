@@ -26,6 +26,31 @@ func (f *Flow) LegacyUser(ctx context.Context, legacyID string) (storage.User, e
 	return u, nil
 }
 
+// LegacyAccount is an imported user as the legacy API names it: with
+// the code of the organization the account belongs to.
+type LegacyAccount struct {
+	storage.User
+	OrganizationCode string
+}
+
+// LegacyAccount returns the user imported with legacyID and its
+// organization's code.
+func (f *Flow) LegacyAccount(ctx context.Context, legacyID string) (LegacyAccount, error) {
+	u, err := f.LegacyUser(ctx, legacyID)
+	if err != nil {
+		return LegacyAccount{User: u}, err
+	}
+	return f.legacyAccount(ctx, u)
+}
+
+func (f *Flow) legacyAccount(ctx context.Context, u storage.User) (LegacyAccount, error) {
+	o, err := f.c.Store.GetOrganization(ctx, u.OrganizationID)
+	if err != nil {
+		return LegacyAccount{User: u}, fmt.Errorf("login: load the organization of a legacy user: %w", err)
+	}
+	return LegacyAccount{User: u, OrganizationCode: o.Code}, nil
+}
+
 // LegacyEmailChange is a change of address made by the legacy product's
 // back end.
 type LegacyEmailChange struct {
@@ -41,7 +66,16 @@ type LegacyEmailChange struct {
 // the product says. The old address gets the "address changed" notice,
 // in the user's language, and the codes mailed to it stop working. An
 // address of another account is ErrEmailTaken; nothing changes then.
-func (f *Flow) SetLegacyEmail(ctx context.Context, in LegacyEmailChange) (storage.User, error) {
+// The account is returned with its organization's code.
+func (f *Flow) SetLegacyEmail(ctx context.Context, in LegacyEmailChange) (LegacyAccount, error) {
+	u, err := f.setLegacyEmail(ctx, in)
+	if err != nil {
+		return LegacyAccount{User: u}, err
+	}
+	return f.legacyAccount(ctx, u)
+}
+
+func (f *Flow) setLegacyEmail(ctx context.Context, in LegacyEmailChange) (storage.User, error) {
 	email, err := parseEmail(in.Email)
 	if err != nil {
 		return storage.User{}, err
