@@ -1253,3 +1253,57 @@ func TestConsoleAddressOfAnotherOrganization(t *testing.T) {
 		}
 	})
 }
+
+// TestConsoleActionsTellClients: the console actions that end a member's
+// sessions (sign out everywhere, disable, delete) tell every client the
+// member signed in to over back-channel logout, with a logout token a
+// relying party accepts (signature, sub, sid); actions that end no
+// session send none.
+func TestConsoleActionsTellClients(t *testing.T) {
+	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+		rpA, rpB := newLogoutRP(t, 0), newLogoutRP(t, 0)
+		c := newConsole(t, newStore(t), logoutClients(rpA, rpB, "http://127.0.0.1:9/fc"))
+		c.run()
+		leaver := c.member(hotelID, "leaver@hotel.example", "", "Leaver Ueno", "staff")
+		admin := c.withSession(t, c.admin, c.clock.now())
+		sent := 0
+		for _, tc := range []struct {
+			name, action string
+			member       storage.User
+		}{
+			{"sign out everywhere", "/sign-out", c.staff},
+			{"disable", "/disable", c.other},
+			{"delete", "/delete", leaver},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				toks := c.signInApps(t, c.browser(), tc.member.Email, adminPass, "bc-a", "bc-b")
+				// An action that ends no session sends nothing.
+				if p := admin.form(memberPath(tc.member.ID)+"/require-change", nil); !strings.Contains(noticeText(p), "must change the password") {
+					t.Fatalf("require a change: %d %q", p.status, alertText(p))
+				}
+				settle()
+				if got, _ := rpA.received(); len(got) != sent {
+					t.Fatalf("requiring a password change sent %d logout tokens, want %d", len(got), sent)
+				}
+				if p := admin.form(memberPath(tc.member.ID)+tc.action, nil); p.status != http.StatusOK || alertText(p) != "" {
+					t.Fatalf("%s: %d %q", tc.action, p.status, alertText(p))
+				}
+				sent++
+				for client, rp := range map[string]*logoutRP{"bc-a": rpA, "bc-b": rpB} {
+					got := rp.waitTokens(t, sent)
+					c.verifyLogoutToken(t, got[sent-1], client, sidOf(toks[client]), tc.member.ID)
+				}
+				if status, _ := c.tokenPost(t, "bc-a", webSecret, url.Values{"grant_type": {"refresh_token"},
+					"refresh_token": {toks["bc-a"].RefreshToken}}); status == http.StatusOK {
+					t.Error("the member's refresh token works after the action")
+				}
+			})
+		}
+		settle()
+		for client, rp := range map[string]*logoutRP{"bc-a": rpA, "bc-b": rpB} {
+			if got, _ := rp.received(); len(got) != sent {
+				t.Errorf("%s got %d logout tokens in all, want %d", client, len(got), sent)
+			}
+		}
+	})
+}
