@@ -186,6 +186,9 @@ func TestDormantClock(t *testing.T) {
 		if !p.hasLoginForm() {
 			t.Fatalf("the SSO session of a locked account answered: status %d at %s", p.status, p.url)
 		}
+		if acct := sso.get(e.cfg.Issuer + "/account"); !acct.hasLoginForm() {
+			t.Errorf("the account page of a locked account's session: status %d at %s", acct.status, acct.url)
+		}
 		if locked := sso.signIn(p, e.user.Email, userPass); locked.status != http.StatusForbidden {
 			t.Errorf("day 91 after the typed password, with reuse and refresh between: status %d, want 403", locked.status)
 		}

@@ -124,7 +124,9 @@ func (f *Flow) Account(ctx context.Context, sessionToken string) (Account, bool,
 		return Account{}, false, nil
 	}
 	u, err := f.c.Store.GetUser(ctx, sess.UserID)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Disabled) {
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && (u.Disabled || f.locked(u, f.c.Now()))) {
+		// A locked account's session (one longer than the lock's
+		// period) signs in again, and is told.
 		return Account{}, false, nil
 	}
 	if err != nil {
