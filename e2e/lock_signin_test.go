@@ -447,7 +447,7 @@ func TestDormantAttemptsAtOnce(t *testing.T) {
 				locked++
 			case http.StatusOK: // throttled: the ordinary answer
 			default:
-				t.Errorf("status %d", s)
+				t.Errorf("status %d; logged: %v", s, e.logs.errors())
 			}
 		}
 		if locked == 0 {

@@ -82,11 +82,16 @@ func (s *Store) takeAttempt(tx *gorm.DB, now time.Time, limits []storage.Limit) 
 	return true, rows, nil
 }
 
+// lockCounterTries bounds lockCounter's attempts.
+const lockCounterTries = 20
+
 // lockCounter creates the counter row when it is missing and locks it.
 // A row can vanish between the two (ResetCounters, the expiry sweep):
-// then it is created again.
+// then it is created again. Many right passwords of one account at once
+// each reset its counter, so a taker may lose the row several times in a
+// row (seen with 40 at once on PostgreSQL).
 func (s *Store) lockCounter(tx *gorm.DB, key string, now time.Time) (counterRow, error) {
-	for range 3 {
+	for range lockCounterTries {
 		if err := tx.Exec(createCounter, key, now, now).Error; err != nil {
 			return counterRow{}, err
 		}
