@@ -147,7 +147,7 @@ func TestUserListPaging(t *testing.T) {
 			want string
 			args []string
 		}{
-			{"--status must be one of", []string{"--status", "locked"}},
+			{"--status must be one of", []string{"--status", "frozen"}},
 			{"--email-state must be one of", []string{"--email-state", "verified"}},
 			{"--limit must be 1 to 1000", []string{"--limit", "0"}},
 			{"--limit must be 1 to 1000", []string{"--limit", "1001"}},

@@ -46,7 +46,7 @@ func newUserCmd() *cobra.Command {
 		newUserStateCmd("disable", "Disable an account and end its sessions and tokens"),
 		newUserStateCmd("enable", "Enable a disabled account"),
 		newUserStateCmd("delete", "Delete an account, its sessions and tokens"),
-		newUserSetPasswordCmd(), newUserRequirePasswordChangeCmd(), newUserClearThrottleCmd())
+		newUserSetPasswordCmd(), newUserRequirePasswordChangeCmd(), newUserClearThrottleCmd(), newUserUnlockCmd(), newUserBackdateLoginCmd())
 	return cmd
 }
 
@@ -183,8 +183,9 @@ func readPassword(r io.Reader) (string, error) {
 
 // Member states the list filters on.
 var (
-	memberStatuses = []string{storage.StatusActive, storage.StatusInvited, storage.StatusInviteExpired, storage.StatusDisabled}
-	emailStates    = []string{storage.EmailRegistered, storage.EmailNotRegistered}
+	memberStatuses = []string{storage.StatusActive, storage.StatusLocked, storage.StatusInvited, storage.StatusInviteExpired,
+		storage.StatusDisabled}
+	emailStates = []string{storage.EmailRegistered, storage.EmailNotRegistered}
 )
 
 // maxPage bounds --limit.
@@ -287,10 +288,11 @@ func newUserListCmd() *cobra.Command {
 			if f.Offset < 0 {
 				return errors.New("--offset must not be negative")
 			}
-			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, _ *config.Config) error {
+			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, cfg *config.Config) error {
 				orgs := map[string]storage.Organization{}
 				var page storage.MemberPage
 				f.Now = time.Now().UTC()
+				f.IdleBefore = idleBefore(cfg, f.Now)
 				if orgCode != "" {
 					o, err := findOrganization(ctx, st, orgCode)
 					if err != nil {
@@ -367,8 +369,9 @@ func dash(s string) string {
 }
 
 // memberStates loads u with its states.
-func memberStates(ctx context.Context, st storage.Storage, u storage.User, org storage.Organization) (storage.Member, error) {
-	p, err := st.ListMembers(ctx, storage.MemberFilter{OrganizationID: org.ID, UserID: u.ID, Now: time.Now().UTC()})
+func memberStates(ctx context.Context, st storage.Storage, cfg *config.Config, u storage.User, org storage.Organization) (storage.Member, error) {
+	now := time.Now().UTC()
+	p, err := st.ListMembers(ctx, storage.MemberFilter{OrganizationID: org.ID, UserID: u.ID, IdleBefore: idleBefore(cfg, now), Now: now})
 	if err != nil {
 		return storage.Member{}, err
 	}
@@ -382,7 +385,7 @@ func newUserShowCmd() *cobra.Command {
 	var asJSON bool
 	cmd := newAccountCmd("show", "Show an account: organization, role, states, last sign-in", "email",
 		func(ctx context.Context, cmd *cobra.Command, st *gormstore.Store, cfg *config.Config, u storage.User, org storage.Organization) error {
-			m, err := memberStates(ctx, st, u, org)
+			m, err := memberStates(ctx, st, cfg, u, org)
 			if err != nil {
 				return err
 			}
@@ -415,6 +418,7 @@ func newUserShowCmd() *cobra.Command {
 				{"role", role},
 				{"status", m.Status},
 				{"last sign-in", lastSignIn(m, org)},
+				{"unlocked until", dash(deref(zoned(m.UnlockedUntil, location(org))))},
 				{"must change password", yesNo(m.MustChangePassword)},
 				{"emailed sign-in code", map[bool]string{true: "on", false: "off"}[m.OTPEnabled]},
 				{"platform administrator", yesNo(m.PlatformAdmin)},
