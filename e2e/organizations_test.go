@@ -222,12 +222,18 @@ func TestSignInModes(t *testing.T) {
 				}
 				e.code(t, b2.submitOTP(t, step, loginCode(t, smtp, addr, 1)), a2)
 
-				// The password reset, which continues the sign-in.
+				// The password reset, which continues the sign-in and, as an
+				// interactive sign-in, moves last_login_at.
+				e.clock.add(time.Minute)
+				lastBefore := e.reload(t, m.ID).LastLoginAt
 				b3 := e.browser()
 				a3 := newAuthz("web", webCB, "openid")
 				codePage := b3.forgotAs(t, a3, mode, org, account)
 				code := mailtest.Code(mailsTo(t, smtp, addr, "password reset code", 1)[0].Text)
 				e.code(t, b3.submitReset(t, codePage, code, newPass, newPass), a3)
+				if u := e.reload(t, m.ID); lastBefore == nil || u.LastLoginAt == nil || !u.LastLoginAt.After(lastBefore.Add(59*time.Second)) {
+					t.Errorf("last_login_at after a completed reset = %v, want a minute after %v", u.LastLoginAt, lastBefore)
+				}
 
 				// The account page, and a verification link opened signed
 				// out: the sign-in it asks for completes it.
@@ -566,6 +572,52 @@ func TestClientOrganizations(t *testing.T) {
 		}
 		if p := ba.get(newAuthz("web", webCB, "openid").url(e.cfg.Issuer)); !p.hasLoginForm() {
 			t.Errorf("another organization's session answered for a limited client: status %d", p.status)
+		}
+	})
+}
+
+// TestClientOrganizationsReset: a reset started from a client limited to
+// some organizations mails a code to a member of those only: another
+// organization's member gets the same page and no mail (the refusal is
+// audited), a member of a listed organization resets and the sign-in
+// continues to the client, in the email and organization+email modes.
+func TestClientOrganizationsReset(t *testing.T) {
+	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+		smtp := startSMTP(t)
+		for _, mode := range []string{config.IdentifierEmail, config.IdentifierOrgEmail} {
+			t.Run(mode, func(t *testing.T) {
+				e := newEnvSMTP(t, newStore(t), smtp, withMode(mode), func(c *config.Config) { c.Clients[0].Organizations = []string{"hotel"} })
+				e.run()
+				hotel := e.addOrg(t, "HOTEL", "Hotel")
+				shop := e.addOrg(t, "SHOP", "Shop")
+				member := e.addMember(t, hotel, "desk-"+mode+"@hotel.example", "", deskPass, "", true)
+				outsider := e.addMember(t, shop, "clerk-"+mode+"@shop.example", "", deskPass, "", true)
+
+				refused := e.browser().forgotAs(t, newAuthz("web", webCB, "openid"), mode, "shop", outsider.Email)
+				unknown := e.browser().forgotAs(t, newAuthz("web", webCB, "openid"), mode, "shop", "nobody-"+mode+"@shop.example")
+				if !refused.hasForm("/reset/verify") || !unknown.hasForm("/reset/verify") ||
+					htmltest.Text(refused.doc) != htmltest.Text(unknown.doc) {
+					t.Errorf("another organization's member: status %d, want the page an unknown address gets", refused.status)
+				}
+				if n := e.audited(t, outsider.ID, "password_reset_requested", "failure", "client_organization"); n != 1 {
+					t.Errorf("%d client_organization refusals of the reset audited, want 1", n)
+				}
+
+				b := e.browser()
+				a := newAuthz("web", webCB, "openid")
+				codePage := b.forgotAs(t, a, mode, "hotel", member.Email)
+				code := mailtest.Code(mailsTo(t, smtp, member.Email, "password reset code", 1)[0].Text)
+				if tok := e.tokensFor(t, b.submitReset(t, codePage, code, newPass, newPass), a); tok.IDTokenClaims.Subject != member.ID {
+					t.Errorf("the reset signed in %s, want the hotel's member", tok.IDTokenClaims.Subject)
+				}
+				// The mail that was sent last is the member's: none went to
+				// the other organization's member.
+				for _, m := range smtp.Messages() {
+					if mailtest.To(outsider.Email)(m) {
+						t.Errorf("a mail went to the other organization's member: %q", m.Subject)
+					}
+				}
+			})
 		}
 	})
 }
