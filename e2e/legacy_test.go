@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -206,6 +207,97 @@ func TestLegacySignIn(t *testing.T) {
 		}
 		if p := e.browser().get(newAuthz("web", webCB, "openid").url(e.cfg.Issuer)); strings.Contains(p.body, "legacy-notice") {
 			t.Error("the notice is still shown after the window")
+		}
+	})
+}
+
+// TestLegacyFormsOrganizationModes: in both organization modes the
+// legacy product's users, imported into their organization, find the
+// mode's fields on the legacy form (organization, and the account name
+// or address) and on the unified form; the legacy password on either
+// leads to the first-sign-in reset for that account, already filled in,
+// which migrates it and continues the sign-in with the same sub. The
+// same address in another organization is not that account.
+func TestLegacyFormsOrganizationModes(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte(legacyPass), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+		smtp := startSMTP(t)
+		for i, mode := range []string{config.IdentifierOrgEmail, config.IdentifierOrgUsername} {
+			t.Run(mode, func(t *testing.T) {
+				e := newEnvSMTP(t, newStore(t), smtp, withLegacy, withMode(mode), func(c *config.Config) {
+					c.Legacy.WindowEndsAt = time.Now().Add(time.Hour).Format(time.RFC3339)
+				})
+				e.run()
+				hotel := e.addOrg(t, "HOTEL-3", "Hotel Three")
+				e.addOrg(t, "SHOP-3", "Shop Three")
+				addr := fmt.Sprintf("kei%d@hotel.example", i)
+				account := addr
+				if mode == config.IdentifierOrgUsername {
+					account = "kei-front"
+				}
+				users := []storage.LegacyUser{
+					{LegacyID: "LH-1", Email: addr, Name: "Kei", PasswordHash: string(hash), OrganizationID: hotel.ID, Username: "kei-front"},
+				}
+				if res, err := e.store.ImportLegacyUsers(t.Context(), users, time.Now(), false); err != nil || res[0].Outcome != storage.ImportCreated {
+					t.Fatalf("import: %+v %v", res, err)
+				}
+				kei, err := e.store.GetUserByLegacyID(t.Context(), "LH-1")
+				if err != nil {
+					t.Fatal(err)
+				}
+
+				// The legacy form: the mode's fields; another organization's
+				// code gets the ordinary answer; the right one the invitation.
+				b := e.browser()
+				a := newAuthz("web", webCB, "openid")
+				a.extra.Set("acr_values", "urn:sekisho:acr:legacy")
+				form := b.get(a.url(e.cfg.Issuer))
+				accountInputs(t, form, "/login/legacy", mode)
+				post := func(org, pw string) page {
+					return b.post(e.cfg.Issuer+"/login/legacy", accountForm(t, form, "/login/legacy", org, account, url.Values{"password": {pw}}), e.cfg.Issuer)
+				}
+				if r := post("shop-3", legacyPass); !strings.Contains(alertText(r), "incorrect") {
+					t.Errorf("another organization's code on the legacy form: %d %q", r.status, alertText(r))
+				}
+				if invite := post("hotel-3", legacyPass); invite.status != http.StatusOK || !invite.hasForm("/reset") {
+					t.Fatalf("the legacy password on the legacy form: status %d %.300s", invite.status, htmltest.Text(invite.doc))
+				}
+
+				// The unified form: the first sign-in offers the reset for
+				// the account, filled in; the reset migrates it.
+				b = e.browser()
+				a = newAuthz("web", webCB, "openid")
+				login := b.get(a.url(e.cfg.Issuer))
+				accountInputs(t, login, "/login", mode)
+				offer := b.signInAs(t, login, "hotel-3", account, legacyPass)
+				if offer.status != http.StatusOK || !offer.hasForm("/reset") || !strings.Contains(offer.body, "legacy-reset") {
+					t.Fatalf("the legacy password on the unified form: status %d %.300s", offer.status, htmltest.Text(offer.doc))
+				}
+				vals, _ := formInputs(t, offer.doc, "/reset")
+				want := map[string]string{"organization": "HOTEL-3", "email": addr}
+				if mode == config.IdentifierOrgUsername {
+					want = map[string]string{"organization": "HOTEL-3", "username": "kei-front"}
+				}
+				form2 := url.Values{"id": {vals["id"]}}
+				for k, v := range want {
+					if !strings.EqualFold(vals[k], v) {
+						t.Errorf("reset offer %s = %q, want %q", k, vals[k], v)
+					}
+					form2.Set(k, vals[k])
+				}
+				codePage := b.post(e.cfg.Issuer+"/reset", form2, e.cfg.Issuer)
+				code := mailtest.Code(mailsTo(t, smtp, addr, "password reset code", 1)[0].Text)
+				tok := e.tokensFor(t, b.submitReset(t, codePage, code, newPass, newPass), a)
+				if tok.IDTokenClaims.Subject != kei.ID {
+					t.Errorf("sub after the migration = %q, want %q", tok.IDTokenClaims.Subject, kei.ID)
+				}
+				if u := e.reload(t, kei.ID); u.Imported() || u.MigratedAt == nil || u.OrganizationID != hotel.ID || !u.EmailVerified {
+					t.Errorf("after the reset: %+v", u)
+				}
+			})
 		}
 	})
 }
