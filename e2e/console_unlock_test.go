@@ -190,6 +190,25 @@ func TestConsoleUnlock(t *testing.T) {
 		if p := b.do(req); p.status != http.StatusForbidden {
 			t.Errorf("cross-site form: %d, want 403", p.status)
 		}
+		// A locked owner ranks above the administrator: refused, with the
+		// selection, nothing changed.
+		owner2 := c.member(hotelID, "owner2@hotel.example", "", "Owner Two", "owner")
+		old := time.Now().AddDate(0, 0, -200).UTC()
+		if _, err := c.store.UpdateUser(t.Context(), owner2.ID, func(u storage.User) (storage.User, error) {
+			u.CreatedAt = old
+			return u, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if p := b.form("/admin/members/unlock", url.Values{"id": {c.other.ID, owner2.ID}}); p.status != http.StatusForbidden || byID(p, "error") == "" {
+			t.Errorf("unlock of a higher-ranked member: %d %q, want 403", p.status, byID(p, "error"))
+		}
+		if p := b.get(c.cfg.Issuer + memberPath(owner2.ID)); byID(p, "unlock") != "" {
+			t.Error("the page of a higher-ranked locked member offers the unlock")
+		}
+		if u := c.reload(t, owner2.ID); u.UnlockedUntil != nil {
+			t.Error("a higher-ranked member was unlocked")
+		}
 		if p := b.form("/admin/members/unlock", url.Values{}); p.status != http.StatusBadRequest || byID(p, "error") == "" {
 			t.Errorf("an empty selection: %d %q", p.status, byID(p, "error"))
 		}
