@@ -569,9 +569,10 @@ func (h *Handlers) audit(w http.ResponseWriter, r *http.Request, a Actor) {
 		switch e.Type {
 		case "user_delete":
 			entry.Detail = "" // the name, shown as the member
-		case "dormant_alert_recipient":
-			if i18n.Has("admin.audit.alert." + e.Detail) {
-				entry.Detail = i18n.T(language.Make(a.Lang), "admin.audit.alert."+e.Detail)
+		case "dormant_alert_recipient", "account_unlocked":
+			// How, in words: added/removed; by link, reset, administrator, cli.
+			if key := "admin.audit.detail." + e.Type + "." + e.Detail; i18n.Has(key) {
+				entry.Detail = i18n.T(language.Make(a.Lang), key)
 			}
 		case "member_added", "role_changed":
 			// Role names, shown by their labels.

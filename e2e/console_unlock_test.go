@@ -151,6 +151,10 @@ func TestConsoleUnlock(t *testing.T) {
 			t.Errorf("account_unlocked events of staff: %+v, %v", events, err)
 		}
 
+		if p := b.get(c.cfg.Issuer + "/admin/audit?kind=account_unlocked"); !strings.Contains(htmltest.Text(p.doc), "by an administrator") {
+			t.Errorf("the audit log does not say who unlocked: %.300s", htmltest.Text(p.doc))
+		}
+
 		// Three selected members in one action.
 		three := url.Values{"id": {s1.ID, s2.ID, s3.ID}}
 		p = b.get(c.cfg.Issuer + "/admin/members/unlock?" + three.Encode())
