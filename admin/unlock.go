@@ -89,7 +89,16 @@ func (f *Flow) PreviewUnlock(ctx context.Context, a Actor, q UnlockRequest) (Unl
 				p.Members = append(p.Members, m)
 			}
 		}
-		p.Count = page.Total - (len(page.Members) - len(p.Members))
+		p.Count = page.Total
+		if above := f.rolesAbove(a); len(above) > 0 {
+			// Locked members above a's rank stay locked: not counted.
+			high, err := f.c.Store.ListMembers(ctx, storage.MemberFilter{OrganizationID: a.Org.ID, Status: storage.StatusLocked,
+				Roles: above, IdleBefore: f.idleBefore(now), Now: now, Limit: 1})
+			if err != nil {
+				return p, fmt.Errorf("admin: count locked members: %w", err)
+			}
+			p.Count -= high.Total
+		}
 		return p, nil
 	}
 	for _, id := range q.IDs {
@@ -125,4 +134,16 @@ func (f *Flow) Unlock(ctx context.Context, a Actor, q UnlockRequest) ([]storage.
 		IdleBefore: f.idleBefore(now), Now: now, Until: f.UnlockDeadline(a, now).UTC(), Guard: f.guard(a),
 		Audit: a.event("account_unlocked", "", "administrator", now)})
 	return done, refusal("unlock members", err)
+}
+
+// rolesAbove are the declared roles that rank above a (none for a
+// platform administrator).
+func (f *Flow) rolesAbove(a Actor) []string {
+	var out []string
+	for i, r := range f.c.Roles {
+		if !a.Platform && i < a.Rank {
+			out = append(out, r.Name)
+		}
+	}
+	return out
 }
