@@ -10,6 +10,7 @@ import (
 
 	"github.com/sekisho/sekisho/config"
 	"github.com/sekisho/sekisho/storage"
+	"github.com/sekisho/sekisho/storage/gormstore/gormstoretest"
 )
 
 // countingStore counts the user reads that are not part of another
@@ -174,5 +175,45 @@ func waitMarked(t *testing.T, e *env, id string) storage.User {
 			t.Fatal("the sweep did not mark the account dormant")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestSweepDormantReplicas: two replicas on one PostgreSQL database both
+// sweep; each account is marked once, account_dormant is written once
+// for each and each client receives one logout token.
+func TestSweepDormantReplicas(t *testing.T) {
+	const after = 48 * time.Hour
+	dsn := gormstoretest.PostgresDSN(t)
+	rpA, rpB := newLogoutRP(t, 0), newLogoutRP(t, 0)
+	a := newEnv(t, openPostgres(t, dsn), logoutClients(rpA, rpB, "http://127.0.0.1:9/fc-c/logout"), func(c *config.Config) {
+		c.Lifecycle.DormantAfter = config.Duration(after)
+		c.SweepInterval = config.Duration(20 * time.Millisecond)
+		c.Session.Idle, c.Session.Absolute = config.Duration(30*24*time.Hour), config.Duration(30*24*time.Hour)
+	})
+	b := a.second(openPostgres(t, dsn))
+	toks := a.signInApps(t, a.browser(), a.user.Email, userPass, "bc-a", "bc-b")
+	a.clock.add(after + time.Hour)
+	a.run()
+	b.run()
+	for _, x := range []struct {
+		rp     *logoutRP
+		client string
+	}{{rpA, "bc-a"}, {rpB, "bc-b"}} {
+		tokens := x.rp.waitTokens(t, 1)
+		a.verifyLogoutToken(t, tokens[0], x.client, sidOf(toks[x.client]), a.user.ID)
+	}
+	waitMarked(t, a, a.user.ID)
+	waitMarked(t, a, a.other.ID) // who never signed in
+	settle()
+	for _, id := range []string{a.user.ID, a.other.ID} {
+		evs, err := a.store.ListAuditEvents(t.Context(), storage.AuditFilter{Type: "account_dormant", UserID: id})
+		if err != nil || len(evs) != 1 {
+			t.Errorf("%d account_dormant events of %s (%v), want 1", len(evs), id, err)
+		}
+	}
+	for _, rp := range []*logoutRP{rpA, rpB} {
+		if got, _ := rp.received(); len(got) != 1 {
+			t.Errorf("%d logout tokens, want 1", len(got))
+		}
 	}
 }
