@@ -43,6 +43,7 @@ type Config struct {
 	ShutdownGrace  Duration       `yaml:"shutdown_grace"`
 	Limits         RequestLimits  `yaml:"limits"`
 	Metrics        Metrics        `yaml:"metrics"`
+	UI             UI             `yaml:"ui"`
 	HTTP           HTTP           `yaml:"http"`
 	Login          Login          `yaml:"login"`
 	Roles          []Role         `yaml:"roles"`
@@ -490,6 +491,16 @@ func (c *Config) MemoryLimitMiB(gomaxprocs int) int {
 // memoryBaseMiB is the default memory limit's allowance for everything
 // but password hashes (the idle process, caches, requests in flight).
 const memoryBaseMiB = 48
+
+// UI configures the languages of pages and mails.
+type UI struct {
+	// DefaultLanguage ("ja" or "en") is the language of a page when the
+	// browser names none we have (no ui_locales, lang cookie or
+	// Accept-Language match), of mails sent without a request to an
+	// account with no language of its own, and of `user add` without
+	// --lang.
+	DefaultLanguage string `yaml:"default_language"`
+}
 
 // Metrics configures the operators' listener.
 type Metrics struct {

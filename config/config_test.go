@@ -121,6 +121,7 @@ func TestApplyDefaults(t *testing.T) {
 		SweepInterval:  d(5 * time.Minute),
 		ShutdownGrace:  d(20 * time.Second),
 		Limits:         RequestLimits{MaxBodyBytes: 65536},
+		UI:             UI{DefaultLanguage: "ja"},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("mismatch (-want +got):\n%s", diff)

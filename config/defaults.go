@@ -4,7 +4,10 @@ import "time"
 
 // Defaults filled in by ApplyDefaults for keys the file leaves out.
 const (
-	DefaultListen         = ":8080"
+	DefaultListen = ":8080"
+	// DefaultUILanguage is ui.default_language: the product is
+	// Japanese-first.
+	DefaultUILanguage     = "ja"
 	DefaultDatabaseDriver = DriverSQLite
 	DefaultDatabaseDSN    = "data/sekisho.db"
 
@@ -92,6 +95,7 @@ func DefaultScopes() []string { return []string{"openid", "profile", "email"} }
 // ApplyDefaults fills every key left empty (zero) with its default.
 // Password.MaxConcurrent stays 0, which callers read as GOMAXPROCS.
 func (c *Config) ApplyDefaults() {
+	setDefault(&c.UI.DefaultLanguage, DefaultUILanguage)
 	setDefault(&c.Listen, DefaultListen)
 	setDefault(&c.Database.Driver, DefaultDatabaseDriver)
 	setDefault(&c.Database.DSN, DefaultDatabaseDSN)

@@ -105,6 +105,7 @@ func (c *Config) Validate() error {
 	v.oneOf("keys.algorithm", c.Keys.Algorithm, AlgRS256, AlgES256)
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "json", "text")
+	v.oneOf("ui.default_language", c.UI.DefaultLanguage, "ja", "en")
 	v.secret(c.Secret)
 
 	for key, d := range map[string]Duration{

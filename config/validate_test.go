@@ -109,6 +109,8 @@ func TestValidate(t *testing.T) {
 		{"introspect_for unknown client", func(c *Config) { c.Clients[0].IntrospectFor = []string{"nobody"} }, "clients[0].introspect_for[0]"},
 		{"log level", func(c *Config) { c.Log.Level = "verbose" }, "log.level"},
 		{"log format", func(c *Config) { c.Log.Format = "xml" }, "log.format"},
+		{"ui default language", func(c *Config) { c.UI.DefaultLanguage = "fr" }, "ui.default_language"},
+		{"ui default language en", func(c *Config) { c.UI.DefaultLanguage = "en" }, ""},
 
 		// SEKISHO_SECRET
 		{"secret missing", func(c *Config) { c.Secret = "" }, EnvSecret},

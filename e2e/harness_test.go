@@ -150,6 +150,10 @@ func testConfig(issuer string) *config.Config {
 		},
 		Password: config.Password{MemoryKiB: 8192, Iterations: 1, Parallelism: 1},
 		Log:      config.Log{Level: "error"},
+		// The tests read the English pages and mails of a client that
+		// names no language; the Japanese default (ui.default_language's
+		// own default) has its test, TestDefaultLanguage.
+		UI: config.UI{DefaultLanguage: "en"},
 	}
 	cfg.ApplyDefaults()
 	return cfg

@@ -41,10 +41,12 @@ func Supported() []language.Tag {
 //  2. cookieLang, the value of the "lang" cookie set by the language switch;
 //  3. acceptLanguage, the browser's Accept-Language header.
 //
-// When none does, the result is English. The result is always exactly one of
-// the tags returned by Supported (language.English or language.Japanese), so
-// it can be compared with == and passed to Code.
-func Negotiate(uiLocales []string, cookieLang string, acceptLanguage string) language.Tag {
+// When none does, the result is fallback (the deployment's
+// ui.default_language; English when fallback is not a supported tag). The
+// result is always exactly one of the tags returned by Supported
+// (language.English or language.Japanese), so it can be compared with ==
+// and passed to Code.
+func Negotiate(uiLocales []string, cookieLang string, acceptLanguage string, fallback language.Tag) language.Tag {
 	if tag, ok := matchLocales(uiLocales); ok {
 		return tag
 	}
@@ -56,7 +58,33 @@ func Negotiate(uiLocales []string, cookieLang string, acceptLanguage string) lan
 	if tag, ok := matchAcceptLanguage(acceptLanguage); ok {
 		return tag
 	}
+	for _, tag := range supported {
+		if tag == fallback {
+			return tag
+		}
+	}
 	return supported[0]
+}
+
+// CodeOr returns the catalog code ("en", "ja") of lang, a BCP 47 tag such
+// as an account's language, or def when lang is empty or names no
+// language we have.
+func CodeOr(lang, def string) string {
+	if lang != "" {
+		if tag, ok := matchLocales([]string{lang}); ok {
+			return Code(tag)
+		}
+	}
+	return def
+}
+
+// TagOf returns the supported tag of a catalog code ("ja": Japanese,
+// anything else English).
+func TagOf(code string) language.Tag {
+	if code == "ja" {
+		return language.Japanese
+	}
+	return language.English
 }
 
 // matchLocales matches a list of BCP 47 tags; malformed entries are skipped.

@@ -142,16 +142,16 @@ func TestNegotiate(t *testing.T) {
 		uiLocales []string
 		cookie    string
 		accept    string
-		want      language.Tag
+		want      language.Tag // none: the fallback
 	}{
-		{name: "nothing", want: language.English},
+		{name: "nothing"},
 		{name: "accept ja", accept: "ja,en-US;q=0.9,en;q=0.8", want: language.Japanese},
 		{name: "accept ja-JP", accept: "ja-JP", want: language.Japanese},
 		{name: "accept en-GB", accept: "en-GB,ja;q=0.5", want: language.English},
 		{name: "accept unsupported then ja", accept: "fr-FR,fr;q=0.9,ja;q=0.5", want: language.Japanese},
-		{name: "accept only unsupported", accept: "fr,de;q=0.5", want: language.English},
-		{name: "accept q=0 refuses", accept: "ja;q=0,fr", want: language.English},
-		{name: "accept garbage", accept: ";;;,,=", want: language.English},
+		{name: "accept only unsupported", accept: "fr,de;q=0.5"},
+		{name: "accept q=0 refuses", accept: "ja;q=0,fr"},
+		{name: "accept garbage", accept: ";;;,,="},
 		{name: "cookie beats accept", cookie: "en", accept: "ja", want: language.English},
 		{name: "cookie ja", cookie: "ja", accept: "en", want: language.Japanese},
 		{name: "bad cookie falls through", cookie: "not a tag!", accept: "ja", want: language.Japanese},
@@ -162,12 +162,21 @@ func TestNegotiate(t *testing.T) {
 		{name: "ui_locales only unsupported", uiLocales: []string{"fr", "!!"}, cookie: "ja", want: language.Japanese},
 		{name: "ui_locales empty entries", uiLocales: []string{"", " "}, accept: "ja", want: language.Japanese},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := Negotiate(tc.uiLocales, tc.cookie, tc.accept)
-			if got != tc.want {
-				t.Errorf("Negotiate(%q, %q, %q) = %v, want %v", tc.uiLocales, tc.cookie, tc.accept, got, tc.want)
-			}
-		})
+		// Each case under both fallbacks (ui.default_language), and under
+		// a fallback we have no catalog for (English).
+		for _, fb := range []struct{ fallback, got language.Tag }{
+			{language.Japanese, language.Japanese}, {language.English, language.English}, {language.French, language.English},
+		} {
+			t.Run(tc.name+"/"+fb.fallback.String(), func(t *testing.T) {
+				want := tc.want
+				if want == (language.Tag{}) {
+					want = fb.got
+				}
+				if got := Negotiate(tc.uiLocales, tc.cookie, tc.accept, fb.fallback); got != want {
+					t.Errorf("Negotiate(%q, %q, %q, %v) = %v, want %v", tc.uiLocales, tc.cookie, tc.accept, fb.fallback, got, want)
+				}
+			})
+		}
 	}
 }
 
@@ -175,9 +184,20 @@ func TestNegotiateReturnsSupportedTag(t *testing.T) {
 	// The result must be one of Supported() exactly, without the -u-rg
 	// extensions the matcher may add, so callers can compare with ==.
 	for _, accept := range []string{"ja-JP", "en-US", "en-AU", "ja-Hira", "zh"} {
-		got := Negotiate(nil, "", accept)
+		got := Negotiate(nil, "", accept, language.Japanese)
 		if !slices.Contains(Supported(), got) {
 			t.Errorf("Negotiate(%q) = %v, not in %v", accept, got, Supported())
+		}
+	}
+}
+
+func TestCodeOr(t *testing.T) {
+	for _, tc := range []struct{ lang, def, want string }{
+		{"", "ja", "ja"}, {"", "en", "en"}, {"en", "ja", "en"}, {"en-US", "ja", "en"}, {"ja-JP", "en", "ja"},
+		{"fr", "ja", "ja"}, {"fr", "en", "en"}, {"not a tag!", "ja", "ja"},
+	} {
+		if got := CodeOr(tc.lang, tc.def); got != tc.want {
+			t.Errorf("CodeOr(%q, %q) = %q, want %q", tc.lang, tc.def, got, tc.want)
 		}
 	}
 }

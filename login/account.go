@@ -431,10 +431,7 @@ func (f *Flow) AddUser(ctx context.Context, in NewUser) (storage.User, error) {
 			Outcome: "success", Detail: "cli"}
 	}
 	m := storage.NewMember{Limit: in.Limit, Audit: []storage.AuditEvent{event("user_added")}}
-	lang := in.Lang
-	if lang == "" {
-		lang = "en"
-	}
+	lang := in.Lang // "": the mailer's default (ui.default_language)
 	var link storage.OneTimeCode
 	var mail storage.OutboxMail
 	// The first link counts under the hourly cap of its kind, as the

@@ -631,7 +631,7 @@ func (t *attempt) fail(userID, reason string) (SignedIn, error) {
 // the usual value) and forgets the account's failures.
 func (t *attempt) succeed(u storage.User, acr string) (SignedIn, error) {
 	t.f.passwordRight(t.ctx, t.limits)
-	lang := "en"
+	lang := "" // no request: the mailer's default (ui.default_language)
 	if t.in.LangOf != nil {
 		lang = t.in.LangOf(t.a.UILocales)
 	}

@@ -150,7 +150,7 @@ func (t *attempt) lockedOut(u storage.User) (SignedIn, error) {
 	e := t.audit
 	e.Type, e.OrganizationID, e.UserID, e.Outcome, e.Detail = EventDormantAttempt, u.OrganizationID, u.ID, "failure", "locked"
 	f.audit(ctx, e, t.now)
-	lang := "en"
+	lang := "" // no request: the mailer's default (ui.default_language)
 	if t.in.LangOf != nil {
 		lang = t.in.LangOf(t.a.UILocales)
 	}

@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/sekisho/sekisho/i18n"
 	"github.com/sekisho/sekisho/outbox"
 	"github.com/sekisho/sekisho/storage"
 	"github.com/sekisho/sekisho/templates"
@@ -35,6 +37,10 @@ type OutboxConfig struct {
 	Sealer      Sealer
 	From        Address
 	ProductName string // shown in mails
+	// DefaultLang ("ja", "en"; ui.default_language) is the language of a
+	// mail composed with no language or one we have no catalog for (an
+	// account without a language of its own). Empty: English.
+	DefaultLang string
 	Parallel    int
 	RetryDelay  time.Duration
 	MaxAttempts int
@@ -67,10 +73,11 @@ func NewOutbox(c OutboxConfig) *Outbox {
 	return o
 }
 
-// Compose renders the named mail in lang for to, composes and seals it,
+// Compose renders the named mail in lang (else DefaultLang) for to, composes and seals it,
 // and returns the outbox row to write with the change that needs it.
 // data is one of the templates.*Mail types; its MailBase is filled in.
 func (o *Outbox) Compose(lang, name string, to Address, data any) (storage.OutboxMail, error) {
+	lang = i18n.CodeOr(lang, cmp.Or(o.c.DefaultLang, "en"))
 	if b, ok := data.(interface{ SetBase(templates.MailBase) }); ok {
 		b.SetBase(templates.MailBase{ProductName: o.c.ProductName, UserName: to.Name})
 	}

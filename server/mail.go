@@ -39,7 +39,7 @@ func newMailOutbox(cfg *config.Config, o Options, keys *secret.Keys, outcome fun
 		product = "sekisho"
 	}
 	return mail.NewOutbox(mail.OutboxConfig{Store: o.Store, Sender: sender, Sealer: keys,
-		From: mail.Address{Name: from.Name, Email: from.Address}, ProductName: product,
+		From: mail.Address{Name: from.Name, Email: from.Address}, ProductName: product, DefaultLang: cfg.UI.DefaultLanguage,
 		Parallel: 4, RetryDelay: cfg.SMTP.RetryDelay.D(), MaxAttempts: cfg.SMTP.MaxAttempts,
 		Timeout: 2 * cfg.SMTP.Timeout.D(), Poll: cfg.SMTP.PollInterval.D(), Now: o.Now, Logger: o.Logger,
 		Outcome: outcome}), dev, nil

@@ -19,7 +19,7 @@ import (
 
 // pages renders the templates in the language of the request: ?lang=
 // (remembered in a cookie), then the auth request's ui_locales, then the
-// cookie, then Accept-Language.
+// cookie, then Accept-Language, else ui.default_language.
 type pages struct {
 	r      *templates.Renderer
 	secure bool
@@ -27,6 +27,9 @@ type pages struct {
 	// labels are the configured labels of the organization and account
 	// name fields (login.labels).
 	labels config.LoginLabels
+	// fallback is ui.default_language: the language when the request
+	// names none we have.
+	fallback language.Tag
 }
 
 const langCookie = "lang"
@@ -35,7 +38,7 @@ func (p *pages) lang(w http.ResponseWriter, r *http.Request, uiLocales []string)
 	if q := r.URL.Query().Get("lang"); q == "en" || q == "ja" {
 		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: q, Path: "/", MaxAge: 365 * 24 * 3600,
 			HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
-		return i18n.Negotiate([]string{q}, "", "")
+		return i18n.Negotiate([]string{q}, "", "", p.fallback)
 	}
 	if len(uiLocales) == 0 {
 		if v := r.FormValue("ui_locales"); v != "" {
@@ -46,7 +49,7 @@ func (p *pages) lang(w http.ResponseWriter, r *http.Request, uiLocales []string)
 	if c, err := r.Cookie(langCookie); err == nil {
 		cookie = c.Value
 	}
-	return i18n.Negotiate(uiLocales, cookie, r.Header.Get("Accept-Language"))
+	return i18n.Negotiate(uiLocales, cookie, r.Header.Get("Accept-Language"), p.fallback)
 }
 
 // Base is the frame of a page in the request's language (the console's).

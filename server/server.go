@@ -23,6 +23,7 @@ import (
 	"github.com/sekisho/sekisho/admin"
 	"github.com/sekisho/sekisho/api"
 	"github.com/sekisho/sekisho/config"
+	"github.com/sekisho/sekisho/i18n"
 	"github.com/sekisho/sekisho/legacy"
 	"github.com/sekisho/sekisho/login"
 	"github.com/sekisho/sekisho/mail"
@@ -122,7 +123,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	https := strings.HasPrefix(cfg.Issuer, "https://")
-	pg := &pages{r: renderer, secure: https, log: log, labels: cfg.Login.Labels}
+	pg := &pages{r: renderer, secure: https, log: log, labels: cfg.Login.Labels, fallback: i18n.TagOf(cfg.UI.DefaultLanguage)}
 	m := newMetrics()
 	provider, err := op.New(op.Config{Config: cfg, Store: o.Store, Keys: km, Hasher: keys,
 		CryptoKey: keys.OPCryptoKey(), Pages: pg, LoginPath: "/login", Now: o.Now, Logger: log,

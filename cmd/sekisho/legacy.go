@@ -331,10 +331,13 @@ language; give it once per language, or once without a prefix for all.`,
 			if err != nil {
 				return fmt.Errorf("--subject-template: %w", err)
 			}
-			if !i18n.IsCode(defaultLang) {
+			if cmd.Flags().Changed("default-lang") && !i18n.IsCode(defaultLang) {
 				return fmt.Errorf("--default-lang: %q is not one of en, ja", defaultLang)
 			}
 			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, cfg *config.Config) error {
+				if !cmd.Flags().Changed("default-lang") {
+					defaultLang = cfg.UI.DefaultLanguage
+				}
 				if !cfg.Legacy.Enabled {
 					return errors.New("legacy.enabled is false in the configuration: there is no legacy product to remind of")
 				}
@@ -377,7 +380,7 @@ language; give it once per language, or once without a prefix for all.`,
 		},
 	}
 	cmd.Flags().StringArrayVar(&subjects, "subject-template", nil, `subject of the mail (text/template); "ja=..." or "en=..." for one language`)
-	cmd.Flags().StringVar(&defaultLang, "default-lang", "en", "language for users without one (en, ja)")
+	cmd.Flags().StringVar(&defaultLang, "default-lang", "", "language for users without one (en, ja; default: ui.default_language)")
 	cmd.Flags().StringVar(&clientID, "client", "", "link to that client's reset (with --return-to) instead of the account page")
 	cmd.Flags().StringVar(&returnTo, "return-to", "", "where the browser returns after the reset (a registered URI of --client)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "count without queueing")

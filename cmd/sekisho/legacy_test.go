@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -218,8 +219,22 @@ func TestLegacyRemindCommand(t *testing.T) {
 		}
 		got[m.Recipient] = m.Subject
 	}
-	want := map[string]string{"aoi@example.com": "【Old Shop】パスワード設定のお願い", "ren@example.com": "Old Shop: set your password"}
+	// ren has no language of their own: --default-lang, whose default is
+	// ui.default_language (ja, the configuration leaves it out).
+	want := map[string]string{"aoi@example.com": "【Old Shop】パスワード設定のお願い", "ren@example.com": "【Old Shop】パスワード設定のお願い"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("reminders = %v, want %v", got, want)
+	}
+	// --default-lang en: ren's reminder in English, aoi's still in theirs.
+	if out, err := run(t, "", append([]string{"legacy", "remind", "--config", cfg, "--default-lang", "en"}, subject...)...); err != nil {
+		t.Fatalf("remind --default-lang en: %v\n%s", err, out)
+	}
+	subjects := map[string][]string{}
+	for _, m := range queued() {
+		subjects[m.Recipient] = append(subjects[m.Recipient], m.Subject)
+	}
+	if !slices.Contains(subjects["ren@example.com"], "Old Shop: set your password") ||
+		slices.Contains(subjects["aoi@example.com"], "Old Shop: set your password") {
+		t.Errorf("after --default-lang en: %v", subjects)
 	}
 }

@@ -15,8 +15,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
-	"golang.org/x/text/language"
-
 	"github.com/sekisho/sekisho/config"
 	"github.com/sekisho/sekisho/i18n"
 	"github.com/sekisho/sekisho/identifier"
@@ -101,6 +99,8 @@ func newUserAddCmd() *cobra.Command {
 					return err
 				}
 				if !cmd.Flags().Changed("lang") {
+					// No language of its own: its mails follow
+					// ui.default_language, now and after it changes.
 					lang = ""
 				}
 				u, err := flow.AddUser(ctx, login.NewUser{Organization: org, Limit: memberLimit(cfg, org), Email: email,
@@ -150,7 +150,7 @@ func newUserAddCmd() *cobra.Command {
 	f.BoolVar(&mustChange, "must-change-password", false, "ask for a new password at the next sign-in")
 	f.BoolVar(&verified, "email-verified", false, "mark the address verified (no verification link is sent)")
 	f.BoolVar(&invite, "invite", false, "mail an invitation to --email instead of setting a password")
-	f.StringVar(&lang, "lang", "en", "the user's language for mails (en, ja)")
+	f.StringVar(&lang, "lang", "", "the user's language for mails (en, ja; default: ui.default_language)")
 	return cmd
 }
 
@@ -456,7 +456,7 @@ func newUserSetEmailCmd() *cobra.Command {
 	cmd := newAccountCmd("set-email", "Change an account's address: a verification link goes to it, and it replaces the old one when opened", "email",
 		func(ctx context.Context, cmd *cobra.Command, st *gormstore.Store, cfg *config.Config, u storage.User, org storage.Organization) error {
 			if lang == "" {
-				lang = mailLang(u)
+				lang = mailLang(u, cfg)
 			} else if !i18n.IsCode(lang) {
 				return fmt.Errorf("--lang: %q is not one of en, ja", lang)
 			}
@@ -487,20 +487,15 @@ func newUserSetEmailCmd() *cobra.Command {
 		})
 	cmd.Use = "set-email --new-email E"
 	cmd.Flags().StringVar(&newEmail, "new-email", "", "the new address")
-	cmd.Flags().StringVar(&lang, "lang", "", "language of the mail (en, ja; default: the user's, else en)")
+	cmd.Flags().StringVar(&lang, "lang", "", "language of the mail (en, ja; default: the user's, else ui.default_language)")
 	_ = cmd.MarkFlagRequired("new-email")
 	return cmd
 }
 
-// mailLang is the language of mails to u sent without a browser.
-func mailLang(u storage.User) string {
-	if i18n.IsCode(u.Lang) {
-		return u.Lang
-	}
-	if base, _ := language.Make(u.Lang).Base(); i18n.IsCode(base.String()) {
-		return base.String()
-	}
-	return "en"
+// mailLang is the language of mails to u sent without a browser: the
+// account's, else ui.default_language.
+func mailLang(u storage.User, cfg *config.Config) string {
+	return i18n.CodeOr(u.Lang, cfg.UI.DefaultLanguage)
 }
 
 func newUserSetRoleCmd() *cobra.Command {

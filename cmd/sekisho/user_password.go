@@ -40,7 +40,7 @@ func newUserSetPasswordCmd() *cobra.Command {
 				return errors.New("pass --password-stdin and write the password to standard input")
 			}
 			if lang == "" {
-				lang = mailLang(u)
+				lang = mailLang(u, cfg)
 			} else if !i18n.IsCode(lang) {
 				return fmt.Errorf("--lang: %q is not one of en, ja", lang)
 			}

@@ -231,3 +231,33 @@ func openMail(t *testing.T, m storage.OutboxMail) mail.Parsed {
 	}
 	return msg
 }
+
+// TestUserAddDefaultLanguage: without --lang, user add stores no
+// language for the account, so its mails, the first one included, are in
+// ui.default_language (Japanese unless configured); --lang is stored and
+// wins.
+func TestUserAddDefaultLanguage(t *testing.T) {
+	for _, tc := range []struct {
+		name, extra string
+		args        []string
+		lang, subj  string
+	}{
+		{"default", "", nil, "", "メールアドレス確認のお願い"},
+		{"configured en", "ui: {default_language: en}\n", nil, "", "Confirm your email address"},
+		{"--lang wins", "", []string{"--lang", "en"}, "en", "Confirm your email address"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newCLIEnv(t, "sqlite", config.IdentifierEmail, tc.extra)
+			e.mustRun(t, "Sakura-desk-42!\n", append([]string{"user", "add", "--email", "kei@example.com", "--password-stdin"}, tc.args...)...)
+			u, err := e.st.GetUserByEmail(t.Context(), "kei@example.com")
+			if err != nil || u.Lang != tc.lang {
+				t.Errorf("user lang %q (%v), want %q", u.Lang, err, tc.lang)
+			}
+			if m := lastMail(t, e); !strings.Contains(m.Subject, tc.subj) {
+				t.Errorf("verification mail subject %q, want %q", m.Subject, tc.subj)
+			}
+		})
+	}
+	e := newCLIEnv(t, "sqlite", config.IdentifierEmail, "ui: {default_language: fr}\n")
+	e.refused(t, "ui.default_language", "Sakura-desk-42!\n", "user", "add", "--email", "kei@example.com", "--password-stdin")
+}
