@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sekisho/sekisho/config"
@@ -67,53 +68,65 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// knownRoutes bounds the route label of the request metric.
-var knownRoutes = map[string]bool{
-	"/.well-known/openid-configuration": true, "/keys": true, "/authorize": true, "/oauth/token": true,
-	"/oauth/introspect": true, "/userinfo": true, "/revoke": true, "/end_session": true, "/login": true,
-	"/logout": true, "/healthz": true, "/readyz": true, "/metrics": true,
+// routeKey holds, in a request's context, the route the router matched.
+type routeKey struct{}
+
+// matchedRoute is where the router writes the path template of the route
+// it matched ("/admin/members/{id}"): the route label of the request's
+// log line and metrics, bounded by the routes registered.
+type matchedRoute struct{ template string }
+
+// recordRoute is the router's middleware that writes the matched route's
+// template for observe.
+func recordRoute(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if m, ok := r.Context().Value(routeKey{}).(*matchedRoute); ok {
+			if rt := mux.CurrentRoute(r); rt != nil {
+				if t, err := rt.GetPathTemplate(); err == nil {
+					m.template = t
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
-func routeLabel(p string) string {
-	switch {
-	case knownRoutes[p]:
-		return p
-	case strings.HasPrefix(p, "/static/"):
-		return "/static/"
-	case strings.HasPrefix(p, "/demo"):
-		return "/demo"
-	case strings.HasPrefix(p, "/api/legacy/"):
-		return "/api/legacy/"
+// routeLabel is the request's route: the template of the route the router
+// matched, else "other" (a path no route takes, or one refused before
+// the router: its label must stay bounded).
+func routeLabel(m *matchedRoute) string {
+	if m.template == "" {
+		return "other"
 	}
-	return "other"
+	return m.template
 }
 
-// observe gives each request an id, logs it and counts it by route and
-// status.
-func observe(log *slog.Logger, requests *prometheus.CounterVec, next http.Handler) http.Handler {
+// observe gives each request an id, times it, logs it at info (4xx at
+// info, 5xx at error) with method, route, status, duration and request id,
+// and counts and times it by route.
+func observe(log *slog.Logger, requests *prometheus.CounterVec, durations *prometheus.HistogramVec, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := secret.RandomToken(12)
 		w.Header().Set("X-Request-Id", id)
-		ctx := context.WithValue(r.Context(), requestIDKey, id)
+		matched := &matchedRoute{}
+		ctx := context.WithValue(context.WithValue(r.Context(), requestIDKey, id), routeKey{}, matched)
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r.WithContext(ctx))
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
-		route := routeLabel(r.URL.Path)
+		elapsed := time.Since(start)
+		route := routeLabel(matched)
 		requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
-		lvl := slog.LevelDebug
+		durations.WithLabelValues(route).Observe(elapsed.Seconds())
+		lvl := slog.LevelInfo
 		if sw.status >= 500 {
 			lvl = slog.LevelError
-		} else if sw.status >= 400 {
-			lvl = slog.LevelInfo
 		}
-		// The arguments are built only when the line is written: most
-		// requests log at debug, which is off in production.
 		if log.Enabled(ctx, lvl) {
 			log.Log(ctx, lvl, "request", "method", r.Method, "route", route, "status", sw.status,
-				"duration_ms", time.Since(start).Milliseconds())
+				"duration_ms", elapsed.Milliseconds())
 		}
 	})
 }

@@ -63,12 +63,13 @@ type Server struct {
 
 // Metrics of the process.
 type metrics struct {
-	registry *prometheus.Registry
-	requests *prometheus.CounterVec
-	tokens   *prometheus.CounterVec
-	logins   *prometheus.CounterVec
-	logouts  *prometheus.CounterVec
-	mails    *prometheus.CounterVec
+	registry  *prometheus.Registry
+	requests  *prometheus.CounterVec
+	durations *prometheus.HistogramVec
+	tokens    *prometheus.CounterVec
+	logins    *prometheus.CounterVec
+	logouts   *prometheus.CounterVec
+	mails     *prometheus.CounterVec
 	// clockSkew has no labels: a vector, so that it is absent until
 	// measured (never, on SQLite).
 	clockSkew *prometheus.GaugeVec
@@ -79,6 +80,9 @@ func newMetrics() *metrics {
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sekisho_http_requests_total",
 			Help: "HTTP requests by route and status."}, []string{"route", "code"}),
+		durations: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sekisho_http_request_duration_seconds",
+			Help:    "HTTP request durations by route.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"route"}),
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sekisho_tokens_issued_total",
 			Help: "Token responses issued, by grant type."}, []string{"grant"}),
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sekisho_logins_total",
@@ -90,7 +94,7 @@ func newMetrics() *metrics {
 		Help: "Mail delivery attempts, by outcome (delivered, retry, failed), and mails that expired unsent (expired)."}, []string{"outcome"})
 	m.clockSkew = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "sekisho_clock_skew_seconds",
 		Help: "This replica's clock minus the database's (PostgreSQL), at the last check."}, nil)
-	m.registry.MustRegister(m.requests, m.tokens, m.logins, m.logouts, m.mails, m.clockSkew,
+	m.registry.MustRegister(m.requests, m.durations, m.tokens, m.logins, m.logouts, m.mails, m.clockSkew,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -156,6 +160,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	// Routes match the escaped path, so a percent-encoded "/" in an API
 	// path segment (a legacy id) stays in its segment.
 	r := mux.NewRouter().UseEncodedPath()
+	r.Use(recordRoute)
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
 	if cfg.Metrics.Listen == "" {
@@ -226,7 +231,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		pg.Error(w, r, status, key, "")
 	}, oauth: provider.RefuseInput}, h)
 	h = securityHeaders(contentSecurityPolicy(cfg), strictTransportSecurity(cfg), h)
-	h = observe(log, m.requests, h)
+	h = observe(log, m.requests, m.durations, h)
 	s.handler = h
 	return s, nil
 }
