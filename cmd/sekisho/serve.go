@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 
 	"github.com/sekisho/sekisho/config"
 	"github.com/sekisho/sekisho/server"
+	"github.com/sekisho/sekisho/storage/gormstore"
 )
 
 func newServeCmd() *cobra.Command {
@@ -33,7 +35,10 @@ func newServeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return serve(cmd.Context(), cfg, os.Stderr)
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			return serve(cmd.Context(), cfg, os.Stderr, hup, func() (*config.Config, error) { return loadConfig(cmd, dev) })
 		},
 	}
 	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: SQLite under ./data, demo client and user, mails to the log")
@@ -41,8 +46,9 @@ func newServeCmd() *cobra.Command {
 }
 
 // serve runs the provider until parent ends or SIGINT/SIGTERM; logs and
-// the --dev banner go to stderr.
-func serve(parent context.Context, cfg *config.Config, stderr io.Writer) error {
+// the --dev banner go to stderr. Each value on hup (SIGHUP) reloads the
+// configuration with load (see reloadServer).
+func serve(parent context.Context, cfg *config.Config, stderr io.Writer, hup <-chan os.Signal, load func() (*config.Config, error)) error {
 	log := newLogger(cfg, stderr)
 	// zitadel/oidc logs only through the default logger.
 	slog.SetDefault(log)
@@ -77,8 +83,12 @@ func serve(parent context.Context, cfg *config.Config, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
+	// The running server: a reload swaps it; requests in flight finish on
+	// the one they started on.
+	var current atomic.Pointer[server.Server]
+	current.Store(srv)
 	hs := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { current.Load().Handler().ServeHTTP(w, r) }),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -91,7 +101,9 @@ func serve(parent context.Context, cfg *config.Config, stderr io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("listen %s (metrics.listen): %w", cfg.Metrics.Listen, err)
 		}
-		ms := &http.Server{Handler: srv.OperatorHandler(), ReadHeaderTimeout: 10 * time.Second,
+		ms := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			current.Load().OperatorHandler().ServeHTTP(w, r)
+		}), ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 		go func() { _ = ms.Serve(ml) }()
 		defer ms.Close()
@@ -99,7 +111,7 @@ func serve(parent context.Context, cfg *config.Config, stderr io.Writer) error {
 	}
 	workers, stopWorkers := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { srv.Run(workers); close(done) }()
+	go func(srv *server.Server, workers context.Context, done chan struct{}) { srv.Run(workers); close(done) }(srv, workers, done)
 
 	log.Info("sekisho is serving", "issuer", cfg.Issuer, "listen", ln.Addr().String(), "database", cfg.Database.Driver)
 	if demo {
@@ -107,12 +119,31 @@ func serve(parent context.Context, cfg *config.Config, stderr io.Writer) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	select {
-	case err := <-errc:
-		stopWorkers()
-		<-done
-		return err
-	case <-ctx.Done():
+wait:
+	for {
+		select {
+		case err := <-errc:
+			stopWorkers()
+			<-done
+			return err
+		case <-hup:
+			next, err := reloadServer(ctx, cfg, load, st, log)
+			if err != nil {
+				log.Error("configuration reload refused: the running configuration stays", "err", err)
+				continue
+			}
+			// The new server's workers replace the old one's.
+			stopWorkers()
+			<-done
+			current.Store(next.srv)
+			cfg = next.cfg
+			workers, stopWorkers = context.WithCancel(context.Background())
+			done = make(chan struct{})
+			go func(srv *server.Server, workers context.Context, done chan struct{}) { srv.Run(workers); close(done) }(next.srv, workers, done)
+			log.Info("configuration reloaded", "clients", len(cfg.Clients))
+		case <-ctx.Done():
+			break wait
+		}
 	}
 	log.Info("shutting down: finishing in-flight requests")
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace.D())
@@ -125,6 +156,43 @@ func serve(parent context.Context, cfg *config.Config, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// reloaded is a configuration read again and the server built from it.
+type reloaded struct {
+	cfg *config.Config
+	srv *server.Server
+}
+
+// reloadServer reads and validates the configuration again and builds a
+// server from it on the open store: clients (their list, CORS origins and
+// scopes are captured when the provider is built) and every other setting
+// that needs no new listener, database or secret. A file that does not
+// load or validate, or that changes what only a restart can change, is
+// refused.
+func reloadServer(ctx context.Context, running *config.Config, load func() (*config.Config, error), st *gormstore.Store, log *slog.Logger) (*reloaded, error) {
+	next, err := load()
+	if err != nil {
+		return nil, err
+	}
+	next.Dev = running.Dev
+	for _, c := range []struct{ key, was, now string }{
+		{"listen", running.Listen, next.Listen}, {"metrics.listen", running.Metrics.Listen, next.Metrics.Listen},
+		{"database.driver", running.Database.Driver, next.Database.Driver}, {"database.dsn", running.Database.DSN, next.Database.DSN},
+		{"login.identifier", running.Login.Identifier, next.Login.Identifier},
+	} {
+		if c.was != c.now {
+			return nil, fmt.Errorf("%s changed: that needs a restart", c.key)
+		}
+	}
+	if next.Secret != running.Secret {
+		return nil, errors.New("SEKISHO_SECRET changed: that needs a restart")
+	}
+	srv, err := server.New(ctx, server.Options{Config: next, Store: st, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return &reloaded{cfg: next, srv: srv}, nil
 }
 
 // printDev prints what a newcomer needs to click through a sign-in and

@@ -3,14 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -98,7 +101,7 @@ func TestDevOnAnyPort(t *testing.T) {
 	out := &bannerWriter{want: "sekisho --dev is running", seen: make(chan struct{})}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, out) }()
+	go func() { done <- serve(ctx, cfg, out, nil, nil) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -171,6 +174,123 @@ func (w *bannerWriter) Write(p []byte) (int, error) {
 }
 
 func (w *bannerWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// TestReloadClients: SIGHUP reads the configuration again; a new client
+// is served at once, a file that does not load, or that changes what needs
+// a restart, is refused and the running configuration stays.
+func TestReloadClients(t *testing.T) {
+	t.Setenv("SEKISHO_SECRET", base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef")))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	issuer := "http://" + addr
+	client := func(id string) string {
+		return "  - id: " + id + "\n    secret: app-secret-0123456789-0123456789-abcdef\n    redirect_uris: [http://127.0.0.1/cb]\n"
+	}
+	base := strings.Replace(cliConfig, "issuer: http://localhost:8080", "issuer: "+issuer+"\nlisten: "+addr, 1)
+	base = strings.Replace(base, "log: {level: error}", "log: {level: info}", 1)
+	path := writeConfig(t, base+"clients:\n"+client("app"))
+	dir := filepath.Dir(path)
+	rewrite := func(body string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(strings.ReplaceAll(body, "DIR", dir)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd, cfg := loadFile(t, path)
+	out := &logWatch{seen: make(chan string, 8), words: []string{"sekisho is serving", "configuration reloaded", "configuration reload refused"}}
+	hup := make(chan os.Signal, 1)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, cfg, out, hup, func() (*config.Config, error) { return loadConfig(cmd, false) })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	next := func(want string) {
+		t.Helper()
+		select {
+		case got := <-out.seen:
+			if got != want {
+				t.Fatalf("logged %q, want %q\n%s", got, want, out.String())
+			}
+		case err := <-done:
+			t.Fatalf("serve ended: %v\n%s", err, out.String())
+		}
+	}
+	next("sekisho is serving")
+	noRedirect := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	known := func(id string) bool {
+		t.Helper()
+		u := issuer + "/authorize?" + url.Values{"client_id": {id}, "redirect_uri": {"http://127.0.0.1/cb"}, "response_type": {"code"},
+			"scope": {"openid"}, "code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"}}.Encode()
+		resp, err := noRedirect.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusFound || resp.StatusCode == http.StatusSeeOther
+	}
+	if !known("app") || known("shop") {
+		t.Fatalf("before the reload: app %t, shop %t", known("app"), known("shop"))
+	}
+
+	rewrite(base + "clients:\n" + client("app") + client("shop"))
+	hup <- syscall.SIGHUP
+	next("configuration reloaded")
+	if !known("app") || !known("shop") {
+		t.Errorf("after adding shop: app %t, shop %t", known("app"), known("shop"))
+	}
+
+	for _, bad := range []string{
+		base + "clients:\n" + client("app") + "    redirct_uris: [x]\n",                                 // an unknown key
+		base + "clients:\n" + client("app") + client("app"),                                             // a duplicate client
+		strings.Replace(base, "listen: "+addr, "listen: 127.0.0.1:1", 1) + "clients:\n" + client("app"), // needs a restart
+	} {
+		rewrite(bad)
+		hup <- syscall.SIGHUP
+		next("configuration reload refused")
+		if !known("app") || !known("shop") {
+			t.Errorf("after a refused reload: app %t, shop %t", known("app"), known("shop"))
+		}
+	}
+	if log := out.String(); !strings.Contains(log, "redirct_uris") || !strings.Contains(log, "listen changed: that needs a restart") {
+		t.Errorf("the refusals do not say why:\n%s", log)
+	}
+}
+
+// logWatch collects serve's output and sends each watched word on seen as
+// a line containing it is written.
+type logWatch struct {
+	mu    sync.Mutex
+	b     bytes.Buffer
+	words []string
+	seen  chan string
+}
+
+func (w *logWatch) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, word := range w.words {
+		if bytes.Contains(p, []byte(word)) {
+			w.seen <- word
+		}
+	}
+	return w.b.Write(p)
+}
+
+func (w *logWatch) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.String()

@@ -13,7 +13,9 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/cobra"
 
+	"github.com/sekisho/sekisho/config"
 	"github.com/sekisho/sekisho/server"
 )
 
@@ -124,14 +126,7 @@ func TestHealthURL(t *testing.T) {
 // `serve` builds it, on an httptest server.
 func startServer(t *testing.T, path string) *httptest.Server {
 	t.Helper()
-	cmd := newRootCmd()
-	if err := cmd.ParseFlags([]string{"--config", path}); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := loadConfig(cmd, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, cfg := loadFile(t, path)
 	log := newLogger(cfg, t.Output())
 	st, err := openStore(t.Context(), cfg, log)
 	if err != nil {
@@ -178,4 +173,19 @@ func TestComposeFile(t *testing.T) {
 			t.Errorf("mailpit publishes its SMTP port: %q", p)
 		}
 	}
+}
+
+// loadFile loads the configuration file at path as a command does, and
+// returns the command that names it (to load it again).
+func loadFile(t *testing.T, path string) (*cobra.Command, *config.Config) {
+	t.Helper()
+	cmd := newRootCmd()
+	if err := cmd.ParseFlags([]string{"--config", path}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadConfig(cmd, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cmd, cfg
 }
