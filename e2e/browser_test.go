@@ -171,14 +171,54 @@ func (p *person) signIn(email, pw string) int64 {
 	return p.press(`form[action="/login"] button[type="submit"]`)
 }
 
-// devices are the widths the screenshots are taken at.
-var devices = []struct {
+// device is a width the screenshots are taken at.
+type device struct {
 	name          string
 	width, height int64
 	mobile        bool
-}{
+}
+
+// devices are the widths the screenshots are taken at.
+var devices = []device{
 	{"desktop", 1280, 900, false},
 	{"phone", 390, 844, true},
+}
+
+// emulate sizes the tab as d.
+func (p *person) emulate(d device) {
+	p.t.Helper()
+	opts := []chromedp.EmulateViewportOption{chromedp.EmulateScale(1)}
+	if d.mobile {
+		opts = append(opts, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait)
+	}
+	if err := chromedp.Do(p.ctx, chromedp.EmulateViewport(d.width, d.height, opts...)); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// save writes a screenshot of the whole page the tab shows to file.
+func (p *person) save(file string) {
+	p.t.Helper()
+	png, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		p.t.Fatalf("screenshot %s: %v", file, err)
+	}
+	if err := os.WriteFile(file, png, 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// shotsDir is the directory screenshotsEnv names, made if missing, or
+// "" when it is unset.
+func (p *person) shotsDir() string {
+	p.t.Helper()
+	dir := os.Getenv(screenshotsEnv)
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			p.t.Fatal(err)
+		}
+	}
+	return dir
 }
 
 // shoot writes screenshots of the page at path in both languages and at
@@ -186,12 +226,9 @@ var devices = []struct {
 // directory.
 func (p *person) shoot(name, path string) {
 	p.t.Helper()
-	dir := os.Getenv(screenshotsEnv)
+	dir := p.shotsDir()
 	if dir == "" {
 		return
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		p.t.Fatal(err)
 	}
 	sep := "?"
 	if strings.Contains(path, "?") {
@@ -199,22 +236,9 @@ func (p *person) shoot(name, path string) {
 	}
 	for _, lang := range []string{"ja", "en"} {
 		for _, d := range devices {
-			opts := []chromedp.EmulateViewportOption{chromedp.EmulateScale(1)}
-			if d.mobile {
-				opts = append(opts, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait)
-			}
-			if err := chromedp.Do(p.ctx, chromedp.EmulateViewport(d.width, d.height, opts...)); err != nil {
-				p.t.Fatal(err)
-			}
+			p.emulate(d)
 			p.open(path + sep + "lang=" + lang)
-			png, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(100))
-			if err != nil {
-				p.t.Fatalf("screenshot %s: %v", name, err)
-			}
-			file := filepath.Join(dir, fmt.Sprintf("%s-%s-%s.png", name, lang, d.name))
-			if err := os.WriteFile(file, png, 0o644); err != nil {
-				p.t.Fatal(err)
-			}
+			p.save(filepath.Join(dir, fmt.Sprintf("%s-%s-%s.png", name, lang, d.name)))
 		}
 	}
 	// Back to English on the desktop.
