@@ -122,6 +122,11 @@ func TestBrowserSignInLock(t *testing.T) {
 			}
 		}
 		bob.shoot("unlock-expired", strings.TrimPrefix(expired, e.cfg.Issuer))
+		// Its button leads to the sign-in form.
+		if status := bob.press(`a[href="/account"]`); status != http.StatusOK || !strings.HasPrefix(bob.path(), "/login?") ||
+			bob.count(`input[autocomplete="current-password"]`) != 1 {
+			t.Errorf("the expired page's button: %d at %s", status, bob.path())
+		}
 		if got := e.reload(t, e.other.ID); got.LastLoginAt != nil {
 			t.Errorf("the expired link moved last_login_at to %v", got.LastLoginAt)
 		}
