@@ -86,6 +86,9 @@ func TestBrowserSignInLock(t *testing.T) {
 			!strings.Contains(alice.text(`[role="status"]`), lockTexts["en"].notice) || strings.Contains(alice.path(), "token=") {
 			t.Fatalf("the unlock link: %d at %s, notice %q", status, alice.path(), alice.text(`[role="status"]`))
 		}
+		if got, err := chromedp.Run(alice.ctx, chromedp.Evaluate[string](`document.querySelector('input[autocomplete="username"]').value`)); err != nil || got != u.Email {
+			t.Errorf("the unlock link's form is filled with %q (%v), want the account's address", got, err)
+		}
 		signInPage := alice.path()
 		alice.shoot("signin-unlock-notice", signInPage)
 		alice.open(signInPage + "&lang=ja")
@@ -95,7 +98,7 @@ func TestBrowserSignInLock(t *testing.T) {
 		alice.open(signInPage + "&lang=en")
 
 		// Signing in there unlocks and lands on the account page.
-		if status := alice.signIn(u.Email, userPass); status != http.StatusOK || alice.path() != "/account" ||
+		if status := alice.signIn("", userPass); status != http.StatusOK || alice.path() != "/account" ||
 			!strings.Contains(alice.text("#account-email"), u.Email) {
 			t.Fatalf("after the unlock: %d at %s: %q", status, alice.path(), alice.text("main"))
 		}

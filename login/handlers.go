@@ -300,8 +300,12 @@ func (h *Handlers) respond(w http.ResponseWriter, r *http.Request, a storage.Aut
 }
 
 func (h *Handlers) showForm(w http.ResponseWriter, r *http.Request, status int, a storage.AuthRequest, n AccountName, errKey string) {
+	notice, email := h.unlockNotice(r)
+	if n.Email == "" {
+		n.Email = email
+	}
 	v := h.loginView(a, n, errKey)
-	v.NoticeKey = h.unlockNotice(r)
+	v.NoticeKey = notice
 	h.c.Pages.Login(w, r, status, v)
 }
 

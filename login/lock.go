@@ -101,11 +101,19 @@ func (f *Flow) unlockLink(ctx context.Context, token string) (storage.OneTimeCod
 	return c, u, nil
 }
 
-// UnlockLinkValid reports whether token names a usable unlock link (the
-// sign-in page shows its notice).
-func (f *Flow) UnlockLinkValid(ctx context.Context, token string) bool {
-	_, _, err := f.unlockLink(ctx, token)
-	return err == nil
+// UnlockLinkAccount reports whether token names a usable unlock link (the
+// sign-in page shows its notice) and, where accounts are named by their
+// address, the address the link was mailed to (the form is filled with
+// it, as when the link starts a new sign-in).
+func (f *Flow) UnlockLinkAccount(ctx context.Context, token string) (email string, ok bool) {
+	_, u, err := f.unlockLink(ctx, token)
+	if err != nil {
+		return "", false
+	}
+	if f.ByUsername() {
+		return "", true
+	}
+	return u.Email, true
 }
 
 // OpenedUnlock is an unlock link opened: the sign-in it continues and

@@ -43,12 +43,14 @@ func (h *Handlers) unlockToken(r *http.Request) string {
 }
 
 // unlockNotice is the notice of the sign-in form when the browser holds
-// a usable unlock link.
-func (h *Handlers) unlockNotice(r *http.Request) string {
-	if tok := h.unlockToken(r); tok != "" && h.c.Flow.UnlockLinkValid(r.Context(), tok) {
-		return "unlock.notice"
+// a usable unlock link, and the address the link was mailed to.
+func (h *Handlers) unlockNotice(r *http.Request) (notice, email string) {
+	if tok := h.unlockToken(r); tok != "" {
+		if email, ok := h.c.Flow.UnlockLinkAccount(r.Context(), tok); ok {
+			return "unlock.notice", email
+		}
 	}
-	return ""
+	return "", ""
 }
 
 // clearUnlock drops the unlock cookie once a sign-in completed (the link
