@@ -47,6 +47,34 @@ var lockTexts = map[string]struct{ subject, locked, mailed, notice, expired stri
 		"ロック解除用のURLを記載したメールを送信しました", "ログインすると、アカウントのロックが解除されます", "有効期限が切れているか"},
 }
 
+// lockedMailed checks p, the answer to the right password of u, locked:
+// the lock's page (403) in lang, saying that a link was mailed, with no
+// sign-in form and not the address; one dormant_signin_attempt and one
+// unlock_link_sent written; last_login_at not moved. It returns the link
+// of the identity-confirmation mail, once it has arrived.
+func (e *env) lockedMailed(t *testing.T, smtp *mailtest.Server, p page, u storage.User, lang string) string {
+	t.Helper()
+	txt := lockTexts[lang]
+	if p.status != http.StatusForbidden || !strings.Contains(byID(p, "message"), txt.locked) ||
+		!strings.Contains(byID(p, "detail"), txt.mailed) || strings.Contains(p.body, u.Email) {
+		t.Fatalf("locked page: status %d, message %q, detail %q", p.status, byID(p, "message"), byID(p, "detail"))
+	}
+	if p.hasLoginForm() || p.hasForm("/login/legacy") {
+		t.Error("the locked page offers a sign-in form")
+	}
+	mails := mailsTo(t, smtp, u.Email, txt.subject, 1)
+	if n := e.audited(t, u.ID, "dormant_signin_attempt", "failure", "locked"); n != 1 {
+		t.Errorf("%d dormant attempts audited, want 1", n)
+	}
+	if n := e.audited(t, u.ID, "unlock_link_sent", "success", ""); n != 1 {
+		t.Errorf("%d unlock_link_sent audited, want 1", n)
+	}
+	if got := e.reload(t, u.ID); got.LastLoginAt != nil {
+		t.Errorf("the refused sign-in moved last_login_at to %v", got.LastLoginAt)
+	}
+	return unlockLink(t, mails[0])
+}
+
 // TestDormantLockAtSignIn: after 91 idle days the right password is
 // refused with the lock's page in the user's language and exactly one
 // identity-confirmation mail; a wrong password gets the ordinary answer
@@ -93,25 +121,7 @@ func TestDormantLockAtSignIn(t *testing.T) {
 
 				// The right password: locked, told why and what next.
 				b, a, form := start()
-				p := b.signIn(form, u.Email, tc.pw)
-				if p.status != http.StatusForbidden || !strings.Contains(byID(p, "message"), txt.locked) ||
-					!strings.Contains(byID(p, "detail"), txt.mailed) || strings.Contains(p.body, u.Email) {
-					t.Fatalf("locked page: status %d, message %q, detail %q", p.status, byID(p, "message"), byID(p, "detail"))
-				}
-				if p.hasLoginForm() {
-					t.Error("the locked page offers the sign-in form")
-				}
-				mails := mailsTo(t, smtp, u.Email, txt.subject, 1)
-				if n := e.audited(t, u.ID, "dormant_signin_attempt", "failure", "locked"); n != 1 {
-					t.Errorf("%d dormant attempts audited, want 1", n)
-				}
-				if n := e.audited(t, u.ID, "unlock_link_sent", "success", ""); n != 1 {
-					t.Errorf("%d unlock_link_sent audited, want 1", n)
-				}
-				if got := e.reload(t, u.ID); got.LastLoginAt != nil {
-					t.Errorf("the refused sign-in moved last_login_at to %v", got.LastLoginAt)
-				}
-				link := unlockLink(t, mails[0])
+				link := e.lockedMailed(t, smtp, b.signIn(form, u.Email, tc.pw), u, tc.lang)
 
 				// The link: the sign-in page with a notice; signing in
 				// there unlocks and goes back to the application.
@@ -520,6 +530,120 @@ func TestResetUnlocks(t *testing.T) {
 		}
 		if used := e.browser().get(link); used.status != http.StatusGone {
 			t.Errorf("the unlock link after the reset: status %d, want 410", used.status)
+		}
+	})
+}
+
+// TestDormantLockLegacyForm: the legacy product's form applies the lock.
+// An imported account that has not migrated, idle for 91 days, gets the
+// legacy form's ordinary answer for a wrong password (status, text and
+// floor, as an unknown account; no mail), and after the product's right
+// password the locked page, exactly one identity-confirmation mail and
+// one alert to the chosen administrator. The link opens the legacy form
+// with the notice; signing in there with the product's password unlocks
+// the account and continues the application's sign-in; the next sign-in
+// is an ordinary legacy one.
+func TestDormantLockLegacyForm(t *testing.T) {
+	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+		smtp := startSMTP(t)
+		e := newEnvSMTP(t, newStore(t), smtp, withLegacy)
+		e.run()
+		kei := e.importLegacy(t, "L-91", "kei@example.com")
+		boss := e.addUser("boss@example.com", "Boss", otherPass)
+		if err := e.store.SetAlertRecipients(t.Context(), kei.OrganizationID, []string{boss.ID}, nil); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.add(91 * day)
+		txt := lockTexts["en"]
+		start := func() (*browser, *authz, page) {
+			t.Helper()
+			b := e.browser()
+			a := newAuthz("web", webCB, "openid")
+			a.extra.Set("acr_values", "urn:sekisho:acr:legacy")
+			p := b.get(a.url(e.cfg.Issuer))
+			if !p.hasForm("/login/legacy") {
+				t.Fatalf("no legacy form: status %d at %s", p.status, p.url)
+			}
+			return b, a, p
+		}
+		post := func(b *browser, p page, email, pw string) (page, time.Duration) {
+			t.Helper()
+			vals, _ := formInputs(t, p.doc, "/login/legacy")
+			started := time.Now()
+			r := b.post(e.cfg.Issuer+"/login/legacy", url.Values{"id": {vals["id"]}, "email": {email}, "password": {pw}}, e.cfg.Issuer)
+			return r, time.Since(started)
+		}
+		floor := e.cfg.Legacy.CheckFloor.D()
+
+		// A wrong password: the legacy form's ordinary answer, nothing sent.
+		b, _, form := start()
+		wrong, took := post(b, form, kei.Email, "not-it")
+		b2, _, form2 := start()
+		unknown, _ := post(b2, form2, "nobody@example.com", "not-it")
+		if wrong.status != http.StatusOK || !wrong.hasForm("/login/legacy") || !strings.Contains(alertText(wrong), "incorrect") ||
+			alertText(wrong) != alertText(unknown) || wrong.status != unknown.status || took < floor {
+			t.Errorf("wrong password: status %d %q in %v; unknown account: status %d %q",
+				wrong.status, alertText(wrong), took, unknown.status, alertText(unknown))
+		}
+		if n := e.audited(t, kei.ID, "dormant_signin_attempt", "failure", ""); n != 0 {
+			t.Errorf("%d dormant attempts audited after a wrong password", n)
+		}
+		if n := e.outboxed(t, "unlock", kei.Email); n != 0 {
+			t.Errorf("%d unlock mails after a wrong password", n)
+		}
+
+		// The product's right password: locked, as on the unified form.
+		b, a, form := start()
+		p, _ := post(b, form, kei.Email, legacyPass)
+		link := e.lockedMailed(t, smtp, p, kei, "en")
+		mailsTo(t, smtp, boss.Email, "Sign-in attempt on a locked account", 1)
+		if n := e.audited(t, kei.ID, "dormant_alert_sent", "success", ""); n != 1 {
+			t.Errorf("%d dormant alerts audited, want 1", n)
+		}
+
+		// The link: the legacy form, filled, with the notice.
+		again := b.get(link)
+		if again.url.Path != "/login/legacy" || !again.hasForm("/login/legacy") ||
+			!strings.Contains(roleText(again, "status"), txt.notice) || strings.Contains(again.url.String(), "token=") {
+			t.Fatalf("unlock link: status %d at %s, notice %q", again.status, again.url, roleText(again, "status"))
+		}
+		if vals, _ := formInputs(t, again.doc, "/login/legacy"); vals["email"] != kei.Email {
+			t.Errorf("the form is filled with %q, want the account's address", vals["email"])
+		}
+		// Signing in there unlocks: the legacy sign-in's invitation, then
+		// back to the application.
+		invite, _ := post(b, again, kei.Email, legacyPass)
+		later := htmltest.Find(invite.doc, func(n *html.Node) bool {
+			return htmltest.IsTag(n, "a") && strings.HasPrefix(htmltest.Attr(n, "href"), "/login?id=")
+		})
+		if invite.status != http.StatusOK || !invite.hasForm("/reset") || len(later) != 1 {
+			t.Fatalf("after the unlocking sign-in: status %d %.300s", invite.status, htmltest.Text(invite.doc))
+		}
+		tok := e.tokensFor(t, b.get(e.cfg.Issuer+htmltest.Attr(later[0], "href")), a)
+		if tok.IDTokenClaims.Subject != kei.ID || tok.IDTokenClaims.AuthenticationContextClassReference != "urn:sekisho:acr:legacy" {
+			t.Errorf("signed in as %s with acr %q", tok.IDTokenClaims.Subject, tok.IDTokenClaims.AuthenticationContextClassReference)
+		}
+		got := e.reload(t, kei.ID)
+		if got.LastLoginAt == nil || e.clock.now().Sub(*got.LastLoginAt) > time.Minute || !got.Imported() {
+			t.Errorf("after the unlock: last_login_at %v, imported %v", got.LastLoginAt, got.Imported())
+		}
+		if n := e.audited(t, kei.ID, "account_unlocked", "success", "link"); n != 1 {
+			t.Errorf("%d account_unlocked audited, want 1", n)
+		}
+		if n := countTo(smtp, kei.Email, txt.subject); n != 1 {
+			t.Errorf("%d identity-confirmation mails, want exactly 1", n)
+		}
+		if used := e.browser().get(link); used.status != http.StatusGone {
+			t.Errorf("the used link: status %d, want 410", used.status)
+		}
+
+		// A second sign-in: an ordinary legacy one.
+		b3, _, form3 := start()
+		if r, _ := post(b3, form3, kei.Email, legacyPass); r.status != http.StatusOK || !r.hasForm("/reset") {
+			t.Errorf("the next legacy sign-in: status %d %.300s", r.status, htmltest.Text(r.doc))
+		}
+		if n := e.audited(t, kei.ID, "dormant_signin_attempt", "failure", ""); n != 1 {
+			t.Errorf("%d dormant attempts audited in all, want 1", n)
 		}
 	})
 }

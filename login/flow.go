@@ -479,9 +479,6 @@ func (f *Flow) Login(ctx context.Context, in Credentials) (SignedIn, error) {
 		// An invitation waits: the member chooses a password through it.
 		return t.fail(u.ID, "invited")
 	}
-	if f.locked(u, t.now) && !t.unlocks(u) {
-		return t.lockedOut(u)
-	}
 	if rehash {
 		f.rehash(ctx, u, in.Password)
 	}
@@ -627,9 +624,14 @@ func (t *attempt) fail(userID, reason string) (SignedIn, error) {
 	return SignedIn{Request: t.a}, ErrInvalidCredentials
 }
 
-// succeed goes on with u's sign-in (its password proved; acr overrides
-// the usual value) and forgets the account's failures.
+// succeed goes on with u's sign-in (its password proved, on the unified
+// form or the legacy one; acr overrides the usual value) and forgets the
+// account's failures. An account the dormant rule locks gets the lock's
+// answer instead (lockedOut), unless the attempt carries its unlock link.
 func (t *attempt) succeed(u storage.User, acr string) (SignedIn, error) {
+	if t.f.locked(u, t.now) && !t.unlocks(u) {
+		return t.lockedOut(u)
+	}
 	t.f.passwordRight(t.ctx, t.limits)
 	lang := "" // no request: the mailer's default (ui.default_language)
 	if t.in.LangOf != nil {

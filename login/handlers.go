@@ -300,13 +300,19 @@ func (h *Handlers) respond(w http.ResponseWriter, r *http.Request, a storage.Aut
 }
 
 func (h *Handlers) showForm(w http.ResponseWriter, r *http.Request, status int, a storage.AuthRequest, n AccountName, errKey string) {
+	h.c.Pages.Login(w, r, status, h.formView(r, a, n, errKey))
+}
+
+// formView is the sign-in form's view, with the notice of an unlock link
+// the browser opened (its address filling an empty address field).
+func (h *Handlers) formView(r *http.Request, a storage.AuthRequest, n AccountName, errKey string) LoginView {
 	notice, email := h.unlockNotice(r)
 	if n.Email == "" {
 		n.Email = email
 	}
 	v := h.loginView(a, n, errKey)
 	v.NoticeKey = notice
-	h.c.Pages.Login(w, r, status, v)
+	return v
 }
 
 func (h *Handlers) loginView(a storage.AuthRequest, n AccountName, errKey string) LoginView {

@@ -25,8 +25,9 @@ func WantsLegacy(a storage.AuthRequest) bool { return slices.Contains(a.ACRValue
 // LegacyLogin signs an imported user who has not migrated in with the
 // legacy product's password, during the migration window. Everything else
 // (a migrated user's old password included) is ErrInvalidCredentials,
-// throttled and timed like the unified form. The emailed step and a
-// forced change apply as there.
+// throttled and timed like the unified form. The emailed step, a forced
+// change and the dormant lock (a *LockedError after the right password;
+// the unlock link's sign-in unlocks) apply as there.
 func (f *Flow) LegacyLogin(ctx context.Context, in Credentials) (SignedIn, error) {
 	t, err := f.attempt(ctx, in)
 	if err != nil {
@@ -76,34 +77,40 @@ func (h *Handlers) LegacyPage(w http.ResponseWriter, r *http.Request) {
 		h.legacyClosed(w, r, a)
 		return
 	}
-	h.c.Pages.Login(w, r, http.StatusOK, h.legacyView(a, h.c.Flow.hinted(a), ""))
+	h.c.Pages.Login(w, r, http.StatusOK, h.legacyView(r, a, h.c.Flow.hinted(a), ""))
 }
 
 // LegacySubmit serves POST /login/legacy.
 func (h *Handlers) LegacySubmit(w http.ResponseWriter, r *http.Request) {
 	in := h.credentials(w, r)
 	res, err := h.c.Flow.LegacyLogin(r.Context(), in)
+	var locked *LockedError
 	switch {
 	case err == nil:
 		h.c.LoginOutcome("success")
 		h.finish(w, r, res)
 	case errors.Is(err, ErrInvalidCredentials):
 		h.c.LoginOutcome("failure")
-		h.c.Pages.Login(w, r, http.StatusOK, h.legacyView(res.Request, in.name(), h.invalidKey()))
+		h.c.Pages.Login(w, r, http.StatusOK, h.legacyView(r, res.Request, in.name(), h.invalidKey()))
 	case errors.Is(err, ErrNoAddress):
 		h.c.LoginOutcome("failure")
-		h.c.Pages.Login(w, r, http.StatusForbidden, h.legacyView(res.Request, in.name(), "login.error.no_address"))
+		h.c.Pages.Login(w, r, http.StatusForbidden, h.legacyView(r, res.Request, in.name(), "login.error.no_address"))
 	case errors.Is(err, ErrLegacyClosed):
 		h.legacyClosed(w, r, res.Request)
 	case errors.Is(err, ErrTooManyCodes):
-		h.c.Pages.Login(w, r, http.StatusTooManyRequests, h.legacyView(res.Request, in.name(), "otp.error.send_limit"))
+		h.c.Pages.Login(w, r, http.StatusTooManyRequests, h.legacyView(r, res.Request, in.name(), "otp.error.send_limit"))
+	case errors.As(err, &locked):
+		h.c.LoginOutcome("failure")
+		h.lockedPage(w, r, res.Request, locked)
 	default:
 		h.requestError(w, r, res.Request, err)
 	}
 }
 
-func (h *Handlers) legacyView(a storage.AuthRequest, n AccountName, errKey string) LoginView {
-	v := h.loginView(a, n, errKey)
+// legacyView is the legacy product's form's view (with the notice of an
+// opened unlock link, as on the unified form).
+func (h *Handlers) legacyView(r *http.Request, a storage.AuthRequest, n AccountName, errKey string) LoginView {
+	v := h.formView(r, a, n, errKey)
 	v.LegacyForm, v.LegacyName = true, h.c.Flow.LegacyName()
 	return v
 }

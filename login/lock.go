@@ -121,6 +121,10 @@ func (f *Flow) UnlockLinkAccount(ctx context.Context, token string) (email strin
 type OpenedUnlock struct {
 	AuthRequestID string
 	ExpiresAt     time.Time
+	// Legacy: the account has not migrated and the legacy product's form
+	// is open. Only the product's password is known, so the link leads to
+	// that form (the attempt that mailed it was made there).
+	Legacy bool
 }
 
 // OpenUnlockLink checks an unlock link (ErrUnlockExpired when it is no
@@ -133,7 +137,7 @@ func (f *Flow) OpenUnlockLink(ctx context.Context, token, lang string) (OpenedUn
 	if err != nil {
 		return OpenedUnlock{}, err
 	}
-	out := OpenedUnlock{ExpiresAt: c.ExpiresAt}
+	out := OpenedUnlock{ExpiresAt: c.ExpiresAt, Legacy: u.Imported() && f.LegacyWindow()}
 	if c.AuthRequestID != "" {
 		if a, err := f.request(ctx, c.AuthRequestID); err == nil && a.CompletedAt == nil {
 			out.AuthRequestID = a.ID

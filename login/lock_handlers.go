@@ -16,9 +16,10 @@ const unlockCookie = "sekisho_unlock"
 
 // UnlockPage serves GET /unlock?token=…, the link of the
 // identity-confirmation mail: a usable link moves into a cookie and the
-// browser goes to the sign-in page, which says that signing in unlocks
-// the account; an expired, used or replaced one gets a page saying to
-// sign in again for a new mail, and nothing changes.
+// browser goes to the sign-in page (the legacy product's form for an
+// account that has not migrated, during the window), which says that
+// signing in unlocks the account; an expired, used or replaced one gets
+// a page saying to sign in again for a new mail, and nothing changes.
 func (h *Handlers) UnlockPage(w http.ResponseWriter, r *http.Request) {
 	token := r.URL.Query().Get("token")
 	opened, err := h.c.Flow.OpenUnlockLink(r.Context(), token, h.c.Pages.Lang(w, r, nil))
@@ -34,7 +35,11 @@ func (h *Handlers) UnlockPage(w http.ResponseWriter, r *http.Request) {
 	maxAge := int(time.Until(opened.ExpiresAt) / time.Second)
 	http.SetCookie(w, &http.Cookie{Name: h.hostPathCookie(unlockCookie), Value: token, Path: "/login", MaxAge: max(maxAge, 1),
 		HttpOnly: true, Secure: h.c.Secure, SameSite: http.SameSiteLaxMode})
-	http.Redirect(w, r, "/login?id="+url.QueryEscape(opened.AuthRequestID), http.StatusSeeOther)
+	form := "/login"
+	if opened.Legacy {
+		form = "/login/legacy"
+	}
+	http.Redirect(w, r, form+"?id="+url.QueryEscape(opened.AuthRequestID), http.StatusSeeOther)
 }
 
 // unlockToken is the opened unlock link's token the browser holds, or "".
