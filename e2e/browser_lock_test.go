@@ -11,7 +11,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sekisho/sekisho/storage"
-	"github.com/sekisho/sekisho/storage/gormstore/gormstoretest"
 )
 
 // count is how many elements sel finds.
@@ -55,70 +54,74 @@ func (c *console) seedLocked(t *testing.T, names ...string) []storage.User {
 // locked members carry the "Locked" badge, the status filter lists them,
 // two selected are unlocked after the confirmation, then all the others
 // with "unlock all"; on the settings page the administrator chooses who
-// gets the alerts of sign-in attempts on locked accounts. With
-// SEKISHO_SCREENSHOTS set it saves these pages.
+// gets the alerts of sign-in attempts on locked accounts. On SQLite and
+// PostgreSQL; with SEKISHO_SCREENSHOTS set it saves these pages (from
+// SQLite).
 func TestBrowserConsoleLock(t *testing.T) {
 	browser := newChromium(t)
-	c := newConsole(t, gormstoretest.NewSQLite(t))
-	c.seedForScreenshots(t)
-	locked := c.seedLocked(t, "中村 大輔", "小林 由美", "加藤 拓也")
-	admin := newPerson(t, browser, c.cfg.Issuer)
-	admin.open("/admin/members")
-	if status := admin.signIn(c.admin.Email, adminPass); status != 200 || admin.path() != "/admin/members" {
-		t.Fatalf("after signing in: %d at %s", status, admin.path())
-	}
-
-	// The badge, then the filter.
-	if n := admin.count(".badge.status-locked"); n != 3 || !strings.Contains(admin.text(".badge.status-locked"), "Locked") {
-		t.Errorf("%d locked badges (%q), want 3", n, admin.text(".badge.status-locked"))
-	}
-	admin.choose("#filter-status", "locked")
-	if status := admin.press(`form[action="/admin/members"] button[type="submit"]`); status != 200 ||
-		!strings.Contains(admin.path(), "status=locked") || admin.count("tbody tr") != 3 {
-		t.Fatalf("filter on locked: %d at %s with %d rows", status, admin.path(), admin.count("tbody tr"))
-	}
-	admin.shoot("members-locked", "/admin/members?status=locked")
-	admin.shoot("member-locked", memberPath(locked[0].ID))
-	admin.shoot("unlock-confirm", "/admin/members/unlock?id="+locked[0].ID+"&id="+locked[1].ID)
-
-	// Two selected, with the confirmation.
-	admin.open("/admin/members?status=locked")
-	admin.click(fmt.Sprintf(`input[name="id"][value=%q]`, locked[0].ID))
-	admin.click(fmt.Sprintf(`input[name="id"][value=%q]`, locked[1].ID))
-	if status := admin.press("#unlock-selected"); status != 200 || !strings.HasPrefix(admin.path(), "/admin/members/unlock") ||
-		!strings.Contains(admin.text("#unlock-question"), "2") || !strings.Contains(admin.text("#unlock-deadline"), "24:00") {
-		t.Fatalf("confirmation: %d at %s: %q %q", status, admin.path(), admin.text("#unlock-question"), admin.text("#unlock-deadline"))
-	}
-	if u := c.reload(t, locked[0].ID); u.UnlockedUntil != nil {
-		t.Fatal("the confirmation page unlocked a member")
-	}
-	if status := admin.press("#confirm-unlock"); status != 200 || admin.text("#notice") == "" || admin.count("tbody tr") != 1 {
-		t.Fatalf("after the unlock: %d at %s, notice %q, %d rows", status, admin.path(), admin.text("#notice"), admin.count("tbody tr"))
-	}
-	// The rest with "unlock all".
-	if status := admin.press("#unlock-all"); status != 200 || !strings.Contains(admin.text("#unlock-question"), "1") {
-		t.Fatalf("confirmation of all: %d: %q", status, admin.text("#unlock-question"))
-	}
-	admin.press("#confirm-unlock")
-	if n := admin.count(".badge.status-locked"); n != 0 || admin.text("#notice") == "" {
-		t.Errorf("after unlock all: %d locked badges, notice %q", n, admin.text("#notice"))
-	}
-	for _, u := range locked {
-		if got := c.reload(t, u.ID); got.UnlockedUntil == nil {
-			t.Errorf("%s was not unlocked", u.Name)
+	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+		screenshotsOnce(t)
+		c := newConsole(t, newStore(t))
+		c.seedForScreenshots(t)
+		locked := c.seedLocked(t, "中村 大輔", "小林 由美", "加藤 拓也")
+		admin := newPerson(t, browser, c.cfg.Issuer)
+		admin.open("/admin/members")
+		if status := admin.signIn(c.admin.Email, adminPass); status != 200 || admin.path() != "/admin/members" {
+			t.Fatalf("after signing in: %d at %s", status, admin.path())
 		}
-	}
-	admin.shoot("member-unlocked", memberPath(locked[0].ID))
 
-	// The alert recipients.
-	admin.open("/admin/settings")
-	admin.click(fmt.Sprintf(`input[name="recipient"][value=%q]`, c.owner.ID))
-	if status := admin.press("#save-alerts"); status != 200 || admin.text("#notice") == "" ||
-		admin.count(`input[name="recipient"]:checked`) != 1 {
-		t.Fatalf("save the alert recipients: %d, notice %q", status, admin.text("#notice"))
-	}
-	if got := c.alertRecipients(t); !slices.Equal(got, []string{c.owner.ID}) {
-		t.Errorf("recipients %v, want the owner", got)
-	}
-	admin.shoot("settings-alerts", "/admin/settings")
+		// The badge, then the filter.
+		if n := admin.count(".badge.status-locked"); n != 3 || !strings.Contains(admin.text(".badge.status-locked"), "Locked") {
+			t.Errorf("%d locked badges (%q), want 3", n, admin.text(".badge.status-locked"))
+		}
+		admin.choose("#filter-status", "locked")
+		if status := admin.press(`form[action="/admin/members"] button[type="submit"]`); status != 200 ||
+			!strings.Contains(admin.path(), "status=locked") || admin.count("tbody tr") != 3 {
+			t.Fatalf("filter on locked: %d at %s with %d rows", status, admin.path(), admin.count("tbody tr"))
+		}
+		admin.shoot("members-locked", "/admin/members?status=locked")
+		admin.shoot("member-locked", memberPath(locked[0].ID))
+		admin.shoot("unlock-confirm", "/admin/members/unlock?id="+locked[0].ID+"&id="+locked[1].ID)
+
+		// Two selected, with the confirmation.
+		admin.open("/admin/members?status=locked")
+		admin.click(fmt.Sprintf(`input[name="id"][value=%q]`, locked[0].ID))
+		admin.click(fmt.Sprintf(`input[name="id"][value=%q]`, locked[1].ID))
+		if status := admin.press("#unlock-selected"); status != 200 || !strings.HasPrefix(admin.path(), "/admin/members/unlock") ||
+			!strings.Contains(admin.text("#unlock-question"), "2") || !strings.Contains(admin.text("#unlock-deadline"), "24:00") {
+			t.Fatalf("confirmation: %d at %s: %q %q", status, admin.path(), admin.text("#unlock-question"), admin.text("#unlock-deadline"))
+		}
+		if u := c.reload(t, locked[0].ID); u.UnlockedUntil != nil {
+			t.Fatal("the confirmation page unlocked a member")
+		}
+		if status := admin.press("#confirm-unlock"); status != 200 || admin.text("#notice") == "" || admin.count("tbody tr") != 1 {
+			t.Fatalf("after the unlock: %d at %s, notice %q, %d rows", status, admin.path(), admin.text("#notice"), admin.count("tbody tr"))
+		}
+		// The rest with "unlock all".
+		if status := admin.press("#unlock-all"); status != 200 || !strings.Contains(admin.text("#unlock-question"), "1") {
+			t.Fatalf("confirmation of all: %d: %q", status, admin.text("#unlock-question"))
+		}
+		admin.press("#confirm-unlock")
+		if n := admin.count(".badge.status-locked"); n != 0 || admin.text("#notice") == "" {
+			t.Errorf("after unlock all: %d locked badges, notice %q", n, admin.text("#notice"))
+		}
+		for _, u := range locked {
+			if got := c.reload(t, u.ID); got.UnlockedUntil == nil {
+				t.Errorf("%s was not unlocked", u.Name)
+			}
+		}
+		admin.shoot("member-unlocked", memberPath(locked[0].ID))
+
+		// The alert recipients.
+		admin.open("/admin/settings")
+		admin.click(fmt.Sprintf(`input[name="recipient"][value=%q]`, c.owner.ID))
+		if status := admin.press("#save-alerts"); status != 200 || admin.text("#notice") == "" ||
+			admin.count(`input[name="recipient"]:checked`) != 1 {
+			t.Fatalf("save the alert recipients: %d, notice %q", status, admin.text("#notice"))
+		}
+		if got := c.alertRecipients(t); !slices.Equal(got, []string{c.owner.ID}) {
+			t.Errorf("recipients %v, want the owner", got)
+		}
+		admin.shoot("settings-alerts", "/admin/settings")
+	})
 }
