@@ -542,11 +542,15 @@ func TestResetUnlocks(t *testing.T) {
 // one alert to the chosen administrator. The link opens the legacy form
 // with the notice; signing in there with the product's password unlocks
 // the account and continues the application's sign-in; the next sign-in
-// is an ordinary legacy one.
+// is an ordinary legacy one. A link opened after the migration window
+// leads to the unified form, whose reset (offered for the product's
+// password) unlocks.
 func TestDormantLockLegacyForm(t *testing.T) {
 	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		smtp := startSMTP(t)
-		e := newEnvSMTP(t, newStore(t), smtp, withLegacy)
+		e := newEnvSMTP(t, newStore(t), smtp, withLegacy, func(c *config.Config) {
+			c.Legacy.WindowEndsAt = time.Now().Add(91*day + 10*time.Minute).Format(time.RFC3339)
+		})
 		e.run()
 		kei := e.importLegacy(t, "L-91", "kei@example.com")
 		boss := e.addUser("boss@example.com", "Boss", otherPass)
@@ -644,6 +648,36 @@ func TestDormantLockLegacyForm(t *testing.T) {
 		}
 		if n := e.audited(t, kei.ID, "dormant_signin_attempt", "failure", ""); n != 1 {
 			t.Errorf("%d dormant attempts audited in all, want 1", n)
+		}
+
+		// A link opened once the window has closed (the legacy form was
+		// reached from the unified one's link): the unified form, where
+		// the product's password offers the first-sign-in reset, which
+		// migrates and unlocks.
+		ren := e.importLegacy(t, "L-92", "ren@example.com")
+		b4 := e.browser()
+		a4 := newAuthz("web", webCB, "openid")
+		vals4, _ := formInputs(t, b4.get(a4.url(e.cfg.Issuer)).doc, "/login")
+		p4, _ := post(b4, b4.get(e.cfg.Issuer+"/login/legacy?id="+url.QueryEscape(vals4["id"])), ren.Email, legacyPass)
+		link4 := e.lockedMailed(t, smtp, p4, ren, "en")
+		e.clock.add(15 * time.Minute) // the window closes; the sign-in is still open
+		unified := b4.get(link4)
+		if unified.url.Path != "/login" || !unified.hasLoginForm() || !strings.Contains(roleText(unified, "status"), txt.notice) {
+			t.Fatalf("unlock link after the window: status %d at %s, notice %q", unified.status, unified.url, roleText(unified, "status"))
+		}
+		offer := b4.signIn(unified, ren.Email, legacyPass)
+		vals, _ := formInputs(t, offer.doc, "/reset")
+		if vals["email"] != ren.Email {
+			t.Fatalf("no reset offered after the window: status %d %.300s", offer.status, htmltest.Text(offer.doc))
+		}
+		codePage := b4.post(e.cfg.Issuer+"/reset", url.Values{"id": {vals["id"]}, "email": {vals["email"]}}, e.cfg.Issuer)
+		code := mailtest.Code(mailsTo(t, smtp, ren.Email, "password reset code", 1)[0].Text)
+		e.tokensFor(t, b4.submitReset(t, codePage, code, newPass, newPass), a4)
+		if n := e.audited(t, ren.ID, "account_unlocked", "success", "reset"); n != 1 {
+			t.Errorf("%d account_unlocked (reset) audited, want 1", n)
+		}
+		if got := e.reload(t, ren.ID); got.Imported() || got.LastLoginAt == nil {
+			t.Errorf("after the reset: imported %v, last_login_at %v", got.Imported(), got.LastLoginAt)
 		}
 	})
 }
