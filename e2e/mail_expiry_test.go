@@ -1,10 +1,6 @@
 package e2e
 
 import (
-	"bufio"
-	"io"
-	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -123,24 +119,6 @@ func waitMail(t *testing.T, st storage.Storage, addr string, ok func(storage.Out
 // server's /metrics; 0 when it is absent.
 func metricValue(t *testing.T, base, sample string) float64 {
 	t.Helper()
-	resp, err := httpClient.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(resp.Body)
-		t.Fatalf("/metrics: %d %s", resp.StatusCode, body)
-	}
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), sample+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatalf("%s: %v", sample, err)
-			}
-			return f
-		}
-	}
-	return 0
+	v, _ := sampleValue(scrape(t, base), sample)
+	return v
 }

@@ -134,8 +134,9 @@ type HandlerConfig struct {
 	// Secure cookies (https issuer): SameSite=None; Secure. Otherwise Lax.
 	Secure bool
 	Logger *slog.Logger
-	// LoginOutcome counts password sign-in attempts ("success", "failure").
-	LoginOutcome func(outcome string)
+	// Outcome counts how each submitted step of a sign-in ended (Step*,
+	// Outcome*).
+	Outcome func(step, outcome string)
 	// DeviceLifetime is the device cookie's lifetime (otp.remember_device).
 	DeviceLifetime time.Duration
 	// StepLifetime is the step cookie's lifetime: a sign-in's longest
@@ -154,8 +155,8 @@ type Handlers struct {
 
 // NewHandlers returns the handlers.
 func NewHandlers(c HandlerConfig) *Handlers {
-	if c.LoginOutcome == nil {
-		c.LoginOutcome = func(string) {}
+	if c.Outcome == nil {
+		c.Outcome = func(string, string) {}
 	}
 	return &Handlers{c: c, sameSite: http.NewCrossOriginProtection()}
 }
@@ -201,13 +202,16 @@ func (h *Handlers) LoginPage(w http.ResponseWriter, r *http.Request) {
 func (h *Handlers) LoginSubmit(w http.ResponseWriter, r *http.Request) {
 	in := h.credentials(w, r)
 	res, err := h.c.Flow.Login(r.Context(), in)
+	step := StepPassword
+	if in.UnlockToken != "" {
+		step = StepUnlock
+	}
+	h.c.Outcome(step, StepOutcome(err))
 	name := in.name()
 	var locked *LockedError
 	switch {
 	case err == nil:
-		h.c.LoginOutcome("success")
 	case errors.Is(err, ErrInvalidCredentials):
-		h.c.LoginOutcome("failure")
 		h.showForm(w, r, http.StatusOK, res.Request, name, h.invalidKey())
 		return
 	case errors.Is(err, ErrLegacyReset):
@@ -216,14 +220,12 @@ func (h *Handlers) LoginSubmit(w http.ResponseWriter, r *http.Request) {
 		h.c.Pages.Login(w, r, http.StatusOK, v)
 		return
 	case errors.Is(err, ErrNoAddress):
-		h.c.LoginOutcome("failure")
 		h.showForm(w, r, http.StatusForbidden, res.Request, name, "login.error.no_address")
 		return
 	case errors.Is(err, ErrTooManyCodes):
 		h.showForm(w, r, http.StatusTooManyRequests, res.Request, name, "otp.error.send_limit")
 		return
 	case errors.As(err, &locked):
-		h.c.LoginOutcome("failure")
 		h.lockedPage(w, r, res.Request, locked)
 		return
 	case err != nil:

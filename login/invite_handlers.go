@@ -70,6 +70,7 @@ func (h *Handlers) InviteSubmit(w http.ResponseWriter, r *http.Request) {
 		Password: r.PostFormValue("password"), Confirm: r.PostFormValue("confirm"),
 		IP: h.c.ClientIP(r), UserAgent: r.UserAgent(), SessionToken: h.sessionToken(w, r), DeviceToken: h.cookie(r, DeviceCookie),
 		Lang: h.c.Pages.Lang(w, r, nil)})
+	h.c.Outcome(StepInvite, StepOutcome(err))
 	var policy *PolicyError
 	switch {
 	case err == nil:

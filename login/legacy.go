@@ -85,22 +85,19 @@ func (h *Handlers) LegacySubmit(w http.ResponseWriter, r *http.Request) {
 	in := h.credentials(w, r)
 	res, err := h.c.Flow.LegacyLogin(r.Context(), in)
 	var locked *LockedError
+	h.c.Outcome(StepLegacy, StepOutcome(err))
 	switch {
 	case err == nil:
-		h.c.LoginOutcome("success")
 		h.finish(w, r, res)
 	case errors.Is(err, ErrInvalidCredentials):
-		h.c.LoginOutcome("failure")
 		h.c.Pages.Login(w, r, http.StatusOK, h.legacyView(r, res.Request, in.name(), h.invalidKey()))
 	case errors.Is(err, ErrNoAddress):
-		h.c.LoginOutcome("failure")
 		h.c.Pages.Login(w, r, http.StatusForbidden, h.legacyView(r, res.Request, in.name(), "login.error.no_address"))
 	case errors.Is(err, ErrLegacyClosed):
 		h.legacyClosed(w, r, res.Request)
 	case errors.Is(err, ErrTooManyCodes):
 		h.c.Pages.Login(w, r, http.StatusTooManyRequests, h.legacyView(r, res.Request, in.name(), "otp.error.send_limit"))
 	case errors.As(err, &locked):
-		h.c.LoginOutcome("failure")
 		h.lockedPage(w, r, res.Request, locked)
 	default:
 		h.requestError(w, r, res.Request, err)

@@ -54,6 +54,7 @@ func (h *Handlers) OTPSubmit(w http.ResponseWriter, r *http.Request) {
 	st := h.step(w, r, a)
 	ticket := st.Ticket
 	res, err := h.c.Flow.VerifyOTP(r.Context(), a, OTPInput{Step: st, Code: r.PostFormValue("code")})
+	h.c.Outcome(StepCode, StepOutcome(err))
 	switch {
 	case err == nil:
 		h.finish(w, r, res)
@@ -103,6 +104,7 @@ func (h *Handlers) ChangeSubmit(w http.ResponseWriter, r *http.Request) {
 	st := h.step(w, r, a)
 	res, ended, err := h.c.Flow.ForcedChange(r.Context(), a, ChangeInput{Step: st,
 		Password: r.PostFormValue("password"), Confirm: r.PostFormValue("confirm")})
+	h.c.Outcome(StepChange, StepOutcome(err))
 	view := h.changeView(a, st.Ticket)
 	var policy *PolicyError
 	switch {

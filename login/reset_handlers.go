@@ -82,6 +82,7 @@ func (h *Handlers) ResetSubmit(w http.ResponseWriter, r *http.Request) {
 	in := ResetInput{Step: h.step(w, r, a), Code: r.PostFormValue("code"),
 		Password: r.PostFormValue("password"), Confirm: r.PostFormValue("confirm")}
 	res, ended, err := h.c.Flow.Reset(r.Context(), a, in)
+	h.c.Outcome(StepReset, StepOutcome(err))
 	view := h.resetView(a, in.Ticket)
 	var policy *PolicyError
 	switch {

@@ -7,6 +7,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -68,6 +69,7 @@ type metrics struct {
 	durations *prometheus.HistogramVec
 	tokens    *prometheus.CounterVec
 	logins    *prometheus.CounterVec
+	steps     *prometheus.CounterVec
 	logouts   *prometheus.CounterVec
 	mails     *prometheus.CounterVec
 	// clockSkew has no labels: a vector, so that it is absent until
@@ -86,7 +88,10 @@ func newMetrics() *metrics {
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sekisho_tokens_issued_total",
 			Help: "Token responses issued, by grant type."}, []string{"grant"}),
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sekisho_logins_total",
-			Help: "Password sign-in attempts, by outcome."}, []string{"outcome"}),
+			Help: "Password sign-in attempts (the sign-in, unlock and legacy forms), by outcome (success, failure)."}, []string{"outcome"}),
+		steps: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sekisho_signin_steps_total",
+			Help: "Submitted sign-in steps (password, unlock, legacy, code, change_password, reset, invitation), by outcome."},
+			[]string{"step", "outcome"}),
 		logouts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sekisho_logout_deliveries_total",
 			Help: "Back-channel logout delivery attempts, by outcome (delivered, retry, failed)."}, []string{"outcome"}),
 	}
@@ -94,7 +99,7 @@ func newMetrics() *metrics {
 		Help: "Mail delivery attempts, by outcome (delivered, retry, failed), and mails that expired unsent (expired)."}, []string{"outcome"})
 	m.clockSkew = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "sekisho_clock_skew_seconds",
 		Help: "This replica's clock minus the database's (PostgreSQL), at the last check."}, nil)
-	m.registry.MustRegister(m.requests, m.durations, m.tokens, m.logins, m.logouts, m.mails, m.clockSkew,
+	m.registry.MustRegister(m.requests, m.durations, m.tokens, m.logins, m.steps, m.logouts, m.mails, m.clockSkew,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -135,7 +140,14 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.registry.MustRegister(&deliveryCollector{store: o.Store, log: log})
+	m.registry.MustRegister(&queueCollector{store: o.Store, now: o.Now, log: log})
+	// The connection pool's figures (go_sql_*), labelled by driver.
+	if p, ok := o.Store.(interface {
+		Pool() *sql.DB
+		Driver() string
+	}); ok {
+		m.registry.MustRegister(collectors.NewDBStatsCollector(p.Pool(), p.Driver()))
+	}
 	outbox, devMail, err := newMailOutbox(cfg, o, keys, func(x string) { m.mails.WithLabelValues(x).Inc() })
 	if err != nil {
 		return nil, err
@@ -152,7 +164,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	lh := login.NewHandlers(login.HandlerConfig{Flow: flow, OP: provider, Notifier: logout, Pages: pg, ClientIP: clientIP.Of,
 		Secure: https, Logger: log, DeviceLifetime: cfg.OTP.RememberDevice.D(), StepLifetime: cfg.Lifetimes.AuthRequest.D(),
-		LoginOutcome: func(o string) { m.logins.WithLabelValues(o).Inc() }})
+		Outcome: m.signInStep})
 
 	metricsHandler := promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 	s := &Server{cfg: cfg, store: o.Store, keys: km, provider: provider, logout: logout, mail: outbox, log: log, now: o.Now,
@@ -236,32 +248,81 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	return s, nil
 }
 
-// deliveryCollector reports the back-channel logout deliveries in the
-// database by status, so a failed backlog shows on every replica's
-// /metrics, restarts included.
-type deliveryCollector struct {
-	store interface {
-		CountLogoutDeliveries(ctx context.Context) (map[string]int, error)
+// signInStep counts a submitted sign-in step; the password forms count
+// in sekisho_logins_total as well, as they always have (a locked
+// account's right password as a failure).
+func (m *metrics) signInStep(step, outcome string) {
+	m.steps.WithLabelValues(step, outcome).Inc()
+	if step != login.StepPassword && step != login.StepUnlock && step != login.StepLegacy {
+		return
 	}
+	switch outcome {
+	case login.OutcomeSuccess:
+		m.logins.WithLabelValues(login.OutcomeSuccess).Inc()
+	case login.OutcomeFailure, login.OutcomeLocked:
+		m.logins.WithLabelValues(login.OutcomeFailure).Inc()
+	}
+}
+
+// queueCollector reports the work waiting in the database (the mail
+// outbox, the back-channel logout deliveries), read when /metrics is
+// scraped, so every replica shows the same figures, restarts included.
+type queueCollector struct {
+	store interface {
+		MailQueue(ctx context.Context) (storage.QueueStats, error)
+		LogoutQueue(ctx context.Context) (storage.QueueStats, error)
+	}
+	now func() time.Time
 	log *slog.Logger
 }
 
-var deliveriesDesc = prometheus.NewDesc("sekisho_logout_deliveries",
-	"Back-channel logout deliveries in the database, by status (pending, delivered, failed; finished ones are kept 7 days).",
-	[]string{"status"}, nil)
+var (
+	mailQueueDesc = prometheus.NewDesc("sekisho_mail_outbox",
+		"Mails in the outbox, by status (pending, delivered, failed, expired; finished ones are kept 7 days).",
+		[]string{"status"}, nil)
+	mailAgeDesc = prometheus.NewDesc("sekisho_mail_outbox_oldest_pending_seconds",
+		"How long the oldest pending mail has waited (0 when none is pending).", nil, nil)
+	deliveriesDesc = prometheus.NewDesc("sekisho_logout_deliveries",
+		"Back-channel logout deliveries in the database, by status (pending, delivered, failed; finished ones are kept 7 days).",
+		[]string{"status"}, nil)
+	deliveryAgeDesc = prometheus.NewDesc("sekisho_logout_deliveries_oldest_pending_seconds",
+		"How long the oldest pending back-channel logout delivery has waited (0 when none is pending).", nil, nil)
+)
 
-func (c *deliveryCollector) Describe(ch chan<- *prometheus.Desc) { ch <- deliveriesDesc }
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- mailQueueDesc
+	ch <- mailAgeDesc
+	ch <- deliveriesDesc
+	ch <- deliveryAgeDesc
+}
 
-func (c *deliveryCollector) Collect(ch chan<- prometheus.Metric) {
+func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	counts, err := c.store.CountLogoutDeliveries(ctx)
-	if err != nil {
-		c.log.Warn("count logout deliveries for /metrics", "err", err)
-		return
-	}
-	for _, st := range []string{storage.DeliveryPending, storage.DeliveryDelivered, storage.DeliveryFailed} {
-		ch <- prometheus.MustNewConstMetric(deliveriesDesc, prometheus.GaugeValue, float64(counts[st]), st)
+	for _, q := range []struct {
+		name       string
+		stats      func(context.Context) (storage.QueueStats, error)
+		count, age *prometheus.Desc
+		statuses   []string
+	}{
+		{"mail outbox", c.store.MailQueue, mailQueueDesc, mailAgeDesc,
+			[]string{storage.DeliveryPending, storage.DeliveryDelivered, storage.DeliveryFailed, storage.DeliveryExpired}},
+		{"logout deliveries", c.store.LogoutQueue, deliveriesDesc, deliveryAgeDesc,
+			[]string{storage.DeliveryPending, storage.DeliveryDelivered, storage.DeliveryFailed}},
+	} {
+		st, err := q.stats(ctx)
+		if err != nil {
+			c.log.Warn("read the "+q.name+" for /metrics", "err", err)
+			continue
+		}
+		for _, s := range q.statuses {
+			ch <- prometheus.MustNewConstMetric(q.count, prometheus.GaugeValue, float64(st.ByStatus[s]), s)
+		}
+		age := 0.0
+		if !st.OldestPending.IsZero() {
+			age = max(c.now().Sub(st.OldestPending).Seconds(), 0)
+		}
+		ch <- prometheus.MustNewConstMetric(q.age, prometheus.GaugeValue, age)
 	}
 }
 

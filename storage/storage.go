@@ -619,8 +619,20 @@ type LogoutStore interface {
 	GetLogoutDelivery(ctx context.Context, id string) (LogoutDelivery, error)
 	// ListLogoutDeliveries returns matching deliveries, newest first.
 	ListLogoutDeliveries(ctx context.Context, f DeliveryFilter) ([]LogoutDelivery, error)
-	// CountLogoutDeliveries counts deliveries by status.
-	CountLogoutDeliveries(ctx context.Context) (map[string]int, error)
+	// LogoutQueue counts deliveries by status and finds the oldest
+	// pending one.
+	LogoutQueue(ctx context.Context) (QueueStats, error)
+}
+
+// QueueStats is a work table (the mail outbox, the logout deliveries) at
+// one moment, as metrics show it.
+type QueueStats struct {
+	// ByStatus counts rows by status (Delivery*); finished rows stay
+	// until DeleteExpired removes them.
+	ByStatus map[string]int
+	// OldestPending is the CreatedAt of the oldest pending row; zero
+	// when none is pending.
+	OldestPending time.Time
 }
 
 // OutboxMail is one message in the mail outbox. Body is the composed
@@ -659,6 +671,8 @@ type MailStore interface {
 	GetMail(ctx context.Context, id string) (OutboxMail, error)
 	// ListMail returns matching mails, newest first.
 	ListMail(ctx context.Context, f DeliveryFilter) ([]OutboxMail, error)
+	// MailQueue counts mails by status and finds the oldest pending one.
+	MailQueue(ctx context.Context) (QueueStats, error)
 	// RetryMail makes a failed or pending mail due now, with a fresh
 	// count of attempts. ErrConflict when it was delivered or expired (its
 	// body is gone).

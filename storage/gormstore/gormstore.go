@@ -195,6 +195,13 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
+// Pool is the store's connection pool, for its figures (sql.DBStats,
+// in the metrics); queries go through the Store's methods.
+func (s *Store) Pool() *sql.DB { return s.sqlDB }
+
+// Driver is the database's driver, DriverSQLite or DriverPostgres.
+func (s *Store) Driver() string { return s.driver }
+
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.sqlDB.PingContext(ctx); err != nil {

@@ -120,18 +120,35 @@ func (s *Store) ListLogoutDeliveries(ctx context.Context, f storage.DeliveryFilt
 	return convert(rows, logoutDeliveryRow.delivery), wrap("list logout deliveries", err)
 }
 
-func (s *Store) CountLogoutDeliveries(ctx context.Context) (map[string]int, error) {
-	var rows []struct {
+func (s *Store) LogoutQueue(ctx context.Context) (storage.QueueStats, error) {
+	st, err := s.queueStats(ctx, "logout_deliveries")
+	return st, wrap("logout delivery queue", err)
+}
+
+// queueStats counts a work table's rows by status and reads the creation
+// time of its oldest pending row (the index on status keeps both cheap
+// while few rows are pending).
+func (s *Store) queueStats(ctx context.Context, table string) (storage.QueueStats, error) {
+	db := s.db.WithContext(ctx)
+	var counts []struct {
 		Status string
 		N      int
 	}
-	err := s.db.WithContext(ctx).Model(&logoutDeliveryRow{}).Select("status, COUNT(*) AS n").Group("status").Find(&rows).Error
-	if err != nil {
-		return nil, wrap("count logout deliveries", err)
+	if err := db.Table(table).Select("status, COUNT(*) AS n").Group("status").Find(&counts).Error; err != nil {
+		return storage.QueueStats{}, err
 	}
-	out := make(map[string]int, len(rows))
-	for _, r := range rows {
-		out[r.Status] = r.N
+	out := storage.QueueStats{ByStatus: make(map[string]int, len(counts))}
+	for _, c := range counts {
+		out.ByStatus[c.Status] = c.N
+	}
+	var oldest []struct{ CreatedAt time.Time }
+	err := db.Table(table).Select("created_at").Where("status = ?", storage.DeliveryPending).
+		Order("created_at").Limit(1).Find(&oldest).Error
+	if err != nil {
+		return storage.QueueStats{}, err
+	}
+	if len(oldest) == 1 {
+		out.OldestPending = fromDB(oldest[0].CreatedAt)
 	}
 	return out, nil
 }
@@ -197,6 +214,11 @@ func (s *Store) GetMail(ctx context.Context, id string) (storage.OutboxMail, err
 func (s *Store) ListMail(ctx context.Context, f storage.DeliveryFilter) ([]storage.OutboxMail, error) {
 	rows, err := listWork[mailRow](ctx, s, f)
 	return convert(rows, mailRow.mail), wrap("list mail", err)
+}
+
+func (s *Store) MailQueue(ctx context.Context) (storage.QueueStats, error) {
+	st, err := s.queueStats(ctx, "mail_outbox")
+	return st, wrap("mail queue", err)
 }
 
 func (s *Store) RetryMail(ctx context.Context, id string, now time.Time) error {

@@ -285,6 +285,9 @@ func testLogoutDeliveries(t *testing.T, s storage.Storage) {
 	r2, err := s.EndSessions(ctx, storage.SessionEnd{SessionID: "s2", Now: now.Add(time.Second), Reason: storage.EndLogout, Backchannel: backchannel})
 	must(t, err)
 	lease := now.Add(10 * time.Minute)
+	queue, err := s.LogoutQueue(ctx)
+	must(t, err)
+	diff(t, "queue", storage.QueueStats{ByStatus: map[string]int{storage.DeliveryPending: 3}, OldestPending: now}, queue)
 
 	// Claim by id: only those, an attempt counted, leased.
 	got, err := s.ClaimLogoutDeliveries(ctx, storage.DeliveryClaim{IDs: r2.Deliveries, Now: now, Lease: lease})
@@ -338,9 +341,11 @@ func testLogoutDeliveries(t *testing.T, s storage.Storage) {
 		t.Errorf("finished deliveries claimed: %+v", none)
 	}
 
-	counts, err := s.CountLogoutDeliveries(ctx)
+	// The queue: one delivery of s1 still pending since s1 ended.
+	queue, err = s.LogoutQueue(ctx)
 	must(t, err)
-	diff(t, "counts", map[string]int{storage.DeliveryPending: 1, storage.DeliveryDelivered: 1, storage.DeliveryFailed: 1}, counts)
+	diff(t, "queue", storage.QueueStats{ByStatus: map[string]int{storage.DeliveryPending: 1, storage.DeliveryDelivered: 1,
+		storage.DeliveryFailed: 1}, OldestPending: now}, queue)
 	failed, err := s.ListLogoutDeliveries(ctx, storage.DeliveryFilter{Status: storage.DeliveryFailed})
 	must(t, err)
 	if len(failed) != 1 || failed[0].LastError != "HTTP 400" || failed[0].ClientID == "" {

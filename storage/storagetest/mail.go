@@ -15,11 +15,17 @@ func newMail(id string, created time.Time) storage.OutboxMail {
 
 func testMailOutbox(t *testing.T, s storage.Storage) {
 	ctx := t.Context()
-	must(t, s.EnqueueMail(ctx, newMail("m1", t0)))
+	queue, err := s.MailQueue(ctx)
+	must(t, err)
+	diff(t, "empty queue", storage.QueueStats{ByStatus: map[string]int{}}, queue)
 	must(t, s.EnqueueMail(ctx, newMail("m2", t0.Add(time.Second))))
+	must(t, s.EnqueueMail(ctx, newMail("m1", t0)))
 	later := newMail("m3", t0)
 	later.NextAttemptAt = t0.Add(time.Hour)
 	must(t, s.EnqueueMail(ctx, later))
+	queue, err = s.MailQueue(ctx)
+	must(t, err)
+	diff(t, "queue", storage.QueueStats{ByStatus: map[string]int{storage.DeliveryPending: 3}, OldestPending: t0}, queue)
 	wantErr(t, "EnqueueMail(duplicate)", s.EnqueueMail(ctx, newMail("m1", t0)), storage.ErrAlreadyExists)
 	// Several mails go in one transaction: a duplicate among them writes
 	// none.
@@ -65,6 +71,11 @@ func testMailOutbox(t *testing.T, s storage.Storage) {
 	if len(failed) != 1 || failed[0].ID != "m2" {
 		t.Errorf("failed list = %+v", failed)
 	}
+	// The queue: m3, not due yet, waits since t0.
+	queue, err = s.MailQueue(ctx)
+	must(t, err)
+	diff(t, "queue", storage.QueueStats{ByStatus: map[string]int{storage.DeliveryPending: 1, storage.DeliveryDelivered: 1,
+		storage.DeliveryFailed: 1}, OldestPending: t0}, queue)
 
 	retryAt := now.Add(time.Minute)
 	must(t, s.RetryMail(ctx, "m2", retryAt))
