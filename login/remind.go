@@ -93,9 +93,9 @@ type Reminder struct {
 	DryRun             bool
 	// Batch is how many users are read and queued per transaction.
 	Batch int
-	// Progress, when set, is called after each batch with the count so
-	// far.
-	Progress func(queued int)
+	// Progress, when set, is called after each batch with the number of
+	// users read so far (queued, skipped or failed).
+	Progress func(read int)
 }
 
 // RemindResult counts what a run did.
@@ -116,7 +116,7 @@ func (f *Flow) RemindUnmigrated(ctx context.Context, r Reminder) (RemindResult, 
 	if r.Batch <= 0 {
 		r.Batch = 500
 	}
-	after := ""
+	after, read := "", 0
 	names := &namer{f: f, codes: map[string]string{}}
 	for {
 		users, err := f.c.Store.ListUnmigrated(ctx, after, r.Batch)
@@ -126,7 +126,7 @@ func (f *Flow) RemindUnmigrated(ctx context.Context, r Reminder) (RemindResult, 
 		if len(users) == 0 {
 			return res, nil
 		}
-		after = users[len(users)-1].ID
+		after, read = users[len(users)-1].ID, read+len(users)
 		mails := make([]storage.OutboxMail, 0, len(users))
 		for _, u := range users {
 			if u.Disabled {
@@ -152,7 +152,7 @@ func (f *Flow) RemindUnmigrated(ctx context.Context, r Reminder) (RemindResult, 
 		}
 		res.Queued += len(mails)
 		if r.Progress != nil {
-			r.Progress(res.Queued)
+			r.Progress(read)
 		}
 	}
 }

@@ -72,12 +72,15 @@ func auditUser(ctx context.Context, st storage.Storage, cfg *config.Config, user
 func newAuditListCmd() *cobra.Command {
 	var f storage.AuditFilter
 	var orgCode, user, since string
-	var asJSON bool
+	var asJSON, listAll bool
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List audit events, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if listAll && (cmd.Flags().Changed("limit") || cmd.Flags().Changed("offset")) {
+				return fmt.Errorf("--all lists every match: it goes without --limit and --offset")
+			}
 			if f.Limit < 1 || f.Limit > maxPage {
 				return fmt.Errorf("--limit must be 1 to %d", maxPage)
 			}
@@ -113,7 +116,17 @@ func newAuditListCmd() *cobra.Command {
 						return err
 					}
 				}
-				events, err := st.ListAuditEvents(ctx, f)
+				var events []storage.AuditEvent
+				if listAll {
+					// Events written meanwhile push older ones to later pages.
+					events, _, err = readPages(cmd.ErrOrStderr(), "audit list", "events", func(offset, limit int) ([]storage.AuditEvent, int, error) {
+						f.Offset, f.Limit = offset, limit
+						page, err := st.ListAuditEvents(ctx, f)
+						return page, -1, err
+					}, func(e storage.AuditEvent) string { return e.ID })
+				} else {
+					events, err = st.ListAuditEvents(ctx, f)
+				}
 				if err != nil {
 					return err
 				}
@@ -138,7 +151,7 @@ func newAuditListCmd() *cobra.Command {
 				if err := tw.Flush(); err != nil {
 					return err
 				}
-				if len(events) == f.Limit {
+				if !listAll && len(events) == f.Limit {
 					fmt.Fprintf(cmd.ErrOrStderr(), "%d events shown; older ones: --offset %d\n", len(events), f.Offset+len(events))
 				}
 				return nil
@@ -153,5 +166,6 @@ func newAuditListCmd() *cobra.Command {
 	fl.IntVar(&f.Limit, "limit", 100, fmt.Sprintf("events per page (at most %d)", maxPage))
 	fl.IntVar(&f.Offset, "offset", 0, "events to skip")
 	fl.BoolVar(&asJSON, "json", false, "print JSON")
+	fl.BoolVar(&listAll, "all", false, fmt.Sprintf("every match, read %d at a time, with progress on standard error", maxPage))
 	return cmd
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/sekisho/sekisho/identifier"
 	"github.com/sekisho/sekisho/legacy"
 	"github.com/sekisho/sekisho/login"
+	"github.com/sekisho/sekisho/progress"
 	"github.com/sekisho/sekisho/server"
 	"github.com/sekisho/sekisho/storage"
 	"github.com/sekisho/sekisho/storage/gormstore"
@@ -27,16 +29,34 @@ func newLegacyCmd() *cobra.Command {
 	return cmd
 }
 
-// importTally counts what an import did.
+// importTally counts what an import did, and lists the rejected lines.
 type importTally struct {
 	created, updated, unchanged, rejected int
+	rejections                            []rejection
+}
+
+// rejection is a rejected line of an import.
+type rejection struct {
+	Line     int    `json:"line"`
+	LegacyID string `json:"legacy_id"`
+	Reason   string `json:"reason"`
+}
+
+// importJSON is legacy import's --json output.
+type importJSON struct {
+	DryRun     bool        `json:"dry_run"`
+	Created    int         `json:"created"`
+	Updated    int         `json:"updated"`
+	Unchanged  int         `json:"unchanged"`
+	Rejected   int         `json:"rejected"`
+	Rejections []rejection `json:"rejections"`
 }
 
 func (t importTally) accepted() int { return t.created + t.updated + t.unchanged }
 
 func newLegacyImportCmd() *cobra.Command {
 	var file, format, organization string
-	var dryRun bool
+	var dryRun, asJSON bool
 	var batch int
 	cmd := &cobra.Command{
 		Use:   "import --file F",
@@ -54,7 +74,9 @@ without an organization join it, lines naming another are rejected. In
 the organization sign-in modes every line must have its organization
 (the column or --organization), and in organization+username mode its
 account name; new members beyond the organization's member limit are
-rejected. A rejected line writes nothing and is listed with its number.
+rejected. A rejected line writes nothing and is listed with its number
+on standard error, with the progress; the summary goes to standard
+output (as JSON with --json, the rejected lines included).
 Exit status: 0 when every line was accepted, 2 when some were rejected,
 1 when nothing could be imported.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -64,22 +86,32 @@ Exit status: 0 when every line was accepted, 2 when some were rejected,
 			}
 			defer f.Close()
 			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, cfg *config.Config) error {
+				rep := progress.New(cmd.ErrOrStderr(), "legacy import", "lines", countLines(file))
 				t, err := importUsers(ctx, st, cfg, importOptions{format: format, organization: organization, batch: batch, dryRun: dryRun},
-					f, cmd.OutOrStdout(), cmd.ErrOrStderr())
+					f, rep)
+				rep.Finish()
 				if err != nil {
 					return err
 				}
-				what := "imported"
-				if dryRun {
-					what = "would import (dry run, nothing written)"
+				if asJSON {
+					err = writeJSON(cmd.OutOrStdout(), importJSON{DryRun: dryRun, Created: t.created, Updated: t.updated,
+						Unchanged: t.unchanged, Rejected: t.rejected, Rejections: append([]rejection{}, t.rejections...)})
+				} else {
+					what := "imported"
+					if dryRun {
+						what = "would import (dry run, nothing written)"
+					}
+					_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: created %d, updated %d, unchanged %d, rejected %d\n",
+						what, t.created, t.updated, t.unchanged, t.rejected)
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: created %d, updated %d, unchanged %d, rejected %d\n",
-					what, t.created, t.updated, t.unchanged, t.rejected)
+				if err != nil {
+					return err
+				}
 				switch {
 				case t.accepted() == 0:
 					return &exitError{code: 1, msg: "nothing could be imported"}
 				case t.rejected > 0:
-					return &exitError{code: 2, msg: fmt.Sprintf("%d line(s) rejected (listed above)", t.rejected)}
+					return &exitError{code: 2, msg: fmt.Sprintf("%d line(s) rejected (listed on standard error)", t.rejected)}
 				}
 				return nil
 			})
@@ -90,8 +122,42 @@ Exit status: 0 when every line was accepted, 2 when some were rejected,
 	cmd.Flags().StringVar(&organization, "organization", "", "the organization the import targets (code)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "report what would happen without writing")
 	cmd.Flags().IntVar(&batch, "batch", 1000, "users written per transaction")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the summary as JSON, the rejected lines included")
 	_ = cmd.MarkFlagRequired("file")
 	return cmd
+}
+
+// countLines counts the lines of the file at path (a last line without
+// a newline counts), the total of an import's progress; -1 when it is
+// not a regular file that can be read twice (a pipe).
+func countLines(path string) int64 {
+	f, err := os.Open(path)
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return -1
+	}
+	var n int64
+	last := byte('\n')
+	buf := make([]byte, 64<<10)
+	for {
+		k, err := f.Read(buf)
+		if k > 0 {
+			n += int64(bytes.Count(buf[:k], []byte{'\n'}))
+			last = buf[k-1]
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return -1
+		}
+	}
+	if last != '\n' {
+		n++
+	}
+	return n
 }
 
 // importStore is what an import needs of the storage.
@@ -111,11 +177,12 @@ type importOptions struct {
 }
 
 // importUsers reads r and writes its users in batches. Rejected lines
-// are listed on out with their line numbers; progress goes to progress.
-// Memory grows only with the ids, emails and account names seen (to
-// reject repeats) and the organizations named.
+// are reported on rep with their line numbers (and kept in the tally),
+// and so is the progress: the lines read. Memory grows only with the ids,
+// emails and account names seen (to reject repeats), the organizations
+// named and the rejections.
 func importUsers(ctx context.Context, st importStore, cfg *config.Config, opt importOptions, r io.Reader,
-	out, progress io.Writer) (importTally, error) {
+	rep *progress.Reporter) (importTally, error) {
 	var t importTally
 	var target *storage.Organization
 	if opt.organization != "" {
@@ -141,14 +208,14 @@ func importUsers(ctx context.Context, st importStore, cfg *config.Config, opt im
 	orgs := map[string]*storage.Organization{} // code key → organization (nil when unknown)
 	reject := func(line int, id, reason string) {
 		t.rejected++
+		t.rejections = append(t.rejections, rejection{Line: line, LegacyID: id, Reason: reason})
 		if id != "" {
 			reason = fmt.Sprintf("legacy_id %q: %s", id, reason)
 		}
-		fmt.Fprintf(out, "line %d: rejected: %s\n", line, reason)
+		rep.Printf("line %d: rejected: %s", line, reason)
 	}
 	var users []storage.LegacyUser
 	var lines []int
-	read := 0
 	flush := func() error {
 		if len(users) == 0 {
 			return nil
@@ -170,7 +237,6 @@ func importUsers(ctx context.Context, st importStore, cfg *config.Config, opt im
 			}
 		}
 		users, lines = users[:0], lines[:0]
-		fmt.Fprintf(progress, "%d lines read, %d accepted, %d rejected\n", read, t.accepted(), t.rejected)
 		return nil
 	}
 	for {
@@ -180,13 +246,13 @@ func importUsers(ctx context.Context, st importStore, cfg *config.Config, opt im
 		case errors.Is(err, io.EOF):
 			return t, flush()
 		case errors.As(err, &le):
-			read++
+			rep.Set(int64(le.Line))
 			reject(le.Line, le.LegacyID, le.Reason)
 			continue
 		case err != nil:
 			return t, err
 		}
-		read++
+		rep.Set(int64(rec.Line))
 		if first, ok := seenID[rec.LegacyID]; ok {
 			reject(rec.Line, rec.LegacyID, fmt.Sprintf("repeats the legacy_id of line %d", first))
 			continue
@@ -353,13 +419,21 @@ language; give it once per language, or once without a prefix for all.`,
 						return fmt.Errorf("--return-to: %q is not a redirect or post-logout URI of client %s", returnTo, clientID)
 					}
 				}
-				flow, err := server.CLIFlow(server.Options{Config: cfg, Store: st, Logger: newLogger(cfg, os.Stderr)})
+				imported, migrated, err := st.CountLegacyUsers(ctx)
+				if err != nil {
+					return err
+				}
+				// The flow's warnings (a reminder that cannot be composed)
+				// go through the progress report, each on a line of its own.
+				rep := progress.New(cmd.ErrOrStderr(), "legacy remind", "users", int64(imported-migrated))
+				flow, err := server.CLIFlow(server.Options{Config: cfg, Store: st, Logger: newLogger(cfg, rep)})
 				if err != nil {
 					return err
 				}
 				res, err := flow.RemindUnmigrated(ctx, login.Reminder{Subjects: tmpl, DefaultLang: defaultLang,
 					ClientID: clientID, ReturnTo: returnTo, DryRun: dryRun,
-					Progress: func(n int) { fmt.Fprintf(cmd.ErrOrStderr(), "queued %d\n", n) }})
+					Progress: func(n int) { rep.Set(int64(n)) }})
+				rep.Finish()
 				if err != nil {
 					return err
 				}

@@ -19,6 +19,7 @@ import (
 	"github.com/sekisho/sekisho/i18n"
 	"github.com/sekisho/sekisho/identifier"
 	"github.com/sekisho/sekisho/login"
+	"github.com/sekisho/sekisho/progress"
 	"github.com/sekisho/sekisho/server"
 	"github.com/sekisho/sekisho/storage"
 	"github.com/sekisho/sekisho/storage/gormstore"
@@ -270,12 +271,15 @@ type memberPageJSON struct {
 func newUserListCmd() *cobra.Command {
 	var f storage.MemberFilter
 	var orgCode string
-	var asJSON bool
+	var asJSON, listAll bool
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "List accounts, a page at a time (of one organization, or of all)",
+		Short: "List accounts, a page at a time or all of them (of one organization, or of all)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if listAll && (cmd.Flags().Changed("limit") || cmd.Flags().Changed("offset")) {
+				return errors.New("--all lists every match: it goes without --limit and --offset")
+			}
 			if err := checkStatus(f.Status, memberStatuses); err != nil {
 				return err
 			}
@@ -290,19 +294,16 @@ func newUserListCmd() *cobra.Command {
 			}
 			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, cfg *config.Config) error {
 				orgs := map[string]storage.Organization{}
-				var page storage.MemberPage
 				f.Now = time.Now().UTC()
 				f.IdleBefore = idleBefore(cfg, f.Now)
+				list := st.ListAccounts
 				if orgCode != "" {
 					o, err := findOrganization(ctx, st, orgCode)
 					if err != nil {
 						return err
 					}
 					orgs[o.ID], f.OrganizationID = o, o.ID
-					page, err = st.ListMembers(ctx, f)
-					if err != nil {
-						return err
-					}
+					list = st.ListMembers
 				} else {
 					all, err := st.ListOrganizations(ctx)
 					if err != nil {
@@ -311,9 +312,22 @@ func newUserListCmd() *cobra.Command {
 					for _, o := range all {
 						orgs[o.ID] = o
 					}
-					if page, err = st.ListAccounts(ctx, f); err != nil {
-						return err
-					}
+				}
+				var page storage.MemberPage
+				var err error
+				if listAll {
+					page.Members, page.Total, err = readPages(cmd.ErrOrStderr(), "user list", "members",
+						func(offset, limit int) ([]storage.Member, int, error) {
+							f.Offset, f.Limit = offset, limit
+							p, err := list(ctx, f)
+							return p.Members, p.Total, err
+						}, func(m storage.Member) string { return m.ID })
+					f.Offset, f.Limit = 0, len(page.Members)
+				} else {
+					page, err = list(ctx, f)
+				}
+				if err != nil {
+					return err
 				}
 				if asJSON {
 					out := memberPageJSON{Total: page.Total, Offset: f.Offset, Limit: f.Limit, Members: make([]memberJSON, len(page.Members))}
@@ -344,7 +358,41 @@ func newUserListCmd() *cobra.Command {
 	fl.IntVar(&f.Limit, "limit", 50, fmt.Sprintf("members per page (at most %d)", maxPage))
 	fl.IntVar(&f.Offset, "offset", 0, "members to skip (the page starts after them)")
 	fl.BoolVar(&asJSON, "json", false, "print JSON: {total, offset, limit, members: [...]}")
+	fl.BoolVar(&listAll, "all", false, fmt.Sprintf("every match, read %d at a time, with progress on standard error", maxPage))
 	return cmd
+}
+
+// readPages reads every item of a paged list, maxPage at a time from
+// the start, reporting the progress on stderr as what, counting unit.
+// page returns the items from offset and the number of all matches (-1
+// when the list does not count them). An item an earlier page held (the
+// list moved while it was read) is not listed twice.
+func readPages[T any](stderr io.Writer, what, unit string, page func(offset, limit int) ([]T, int, error),
+	id func(T) string) ([]T, int, error) {
+	rep := progress.New(stderr, what, unit, -1)
+	defer rep.Finish()
+	var out []T
+	seen := map[string]bool{}
+	for offset := 0; ; {
+		items, total, err := page(offset, maxPage)
+		if err != nil {
+			return out, total, err
+		}
+		if offset == 0 && total >= 0 {
+			rep.SetTotal(int64(total))
+		}
+		for _, it := range items {
+			if k := id(it); !seen[k] {
+				seen[k] = true
+				out = append(out, it)
+			}
+		}
+		rep.Set(int64(len(out)))
+		offset += len(items)
+		if len(items) < maxPage || (total >= 0 && offset >= total) {
+			return out, total, nil
+		}
+	}
 }
 
 // pageNote says which part of the list was shown and how to get the
