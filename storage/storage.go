@@ -473,6 +473,18 @@ type SessionStore interface {
 	// and reports nothing. ErrNotFound when e.SessionID names no session.
 	EndSessions(ctx context.Context, e SessionEnd) (SessionEndResult, error)
 	ListUserSessions(ctx context.Context, userID string) ([]Session, error)
+	// ListActiveSessions returns the user's sessions that may be used
+	// at now, the last used first, each with the clients that received
+	// tokens in it.
+	ListActiveSessions(ctx context.Context, userID string, now time.Time) ([]ActiveSession, error)
+}
+
+// ActiveSession is a session that may still be used, with its clients.
+type ActiveSession struct {
+	Session
+	// Clients received tokens in the session, the one that first did
+	// so last (latest) first.
+	Clients []string
 }
 
 // Reasons a session ends, recorded on its logout deliveries.

@@ -241,6 +241,39 @@ func (s *Store) ListUserSessions(ctx context.Context, userID string) ([]storage.
 	return convert(rows, sessionRow.session), nil
 }
 
+// ListActiveSessions reads the sessions, then their clients, in two
+// queries (the account page's list of devices).
+func (s *Store) ListActiveSessions(ctx context.Context, userID string, now time.Time) ([]storage.ActiveSession, error) {
+	db := s.db.WithContext(ctx)
+	now = utc(now)
+	var rows []sessionRow
+	if err := db.Where("user_id = ? AND ended_at IS NULL AND idle_expires_at > ? AND absolute_expires_at > ?", userID, now, now).
+		Order("last_seen_at DESC, id").Find(&rows).Error; err != nil {
+		return nil, wrap("list active sessions", err)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	var links []struct{ SessionID, ClientID string }
+	if err := db.Table("session_clients").Select("session_id, client_id").Where("session_id IN ?", ids).
+		Order("created_at DESC, client_id").Find(&links).Error; err != nil {
+		return nil, wrap("list active sessions: clients", err)
+	}
+	clients := map[string][]string{}
+	for _, l := range links {
+		clients[l.SessionID] = append(clients[l.SessionID], l.ClientID)
+	}
+	out := make([]storage.ActiveSession, len(rows))
+	for i, r := range rows {
+		out[i] = storage.ActiveSession{Session: r.session(), Clients: clients[r.ID]}
+	}
+	return out, nil
+}
+
 func limitOr(n, def int) int {
 	if n <= 0 {
 		return def

@@ -15,21 +15,67 @@ import (
 // records the client with the session).
 func signedIn(t *testing.T, s storage.Storage, sessionID, user string, clients ...string) {
 	t.Helper()
-	ctx := t.Context()
 	sess := newSession(sessionID, user)
 	sess.IdleExpiresAt = t0.Add(10 * time.Hour)
-	must(t, s.CreateSession(ctx, sess))
+	must(t, s.CreateSession(t.Context(), sess))
 	for _, c := range clients {
-		ar := newAuthRequest("ar-" + sessionID + "-" + c)
-		ar.ClientID, ar.UserID, ar.SessionID, ar.AuthTime, ar.CompletedAt = c, user, sessionID, t0, new(t0)
-		ar.CodeHash, ar.CodeExpiresAt = "code-"+ar.ID, t0.Add(time.Minute)
-		must(t, s.CreateAuthRequest(ctx, ar))
-		at := newAccessToken("at-" + sessionID + "-" + c)
-		at.ClientID, at.UserID, at.Subject, at.SessionID, at.AuthRequestID = c, user, user, sessionID, ar.ID
-		rt := newRefreshToken("rt-"+sessionID+"-"+c, "f-"+sessionID+"-"+c)
-		rt.ClientID, rt.UserID, rt.SessionID, rt.AuthRequestID = c, user, sessionID, ar.ID
-		must(t, s.IssueTokens(ctx, storage.TokenIssue{ClaimCodeOf: ar.ID, AccessToken: at, RefreshToken: &rt, Now: t0}))
+		issueIn(t, s, sessionID, user, c, t0)
 	}
+}
+
+// issueIn redeems a code of client in the session at now, with an access
+// and a refresh token (which records the client with the session).
+func issueIn(t *testing.T, s storage.Storage, sessionID, user, client string, now time.Time) {
+	t.Helper()
+	ctx := t.Context()
+	ar := newAuthRequest("ar-" + sessionID + "-" + client)
+	ar.ClientID, ar.UserID, ar.SessionID, ar.AuthTime, ar.CompletedAt = client, user, sessionID, t0, new(t0)
+	ar.CodeHash, ar.CodeExpiresAt = "code-"+ar.ID, now.Add(time.Minute)
+	must(t, s.CreateAuthRequest(ctx, ar))
+	at := newAccessToken("at-" + sessionID + "-" + client)
+	at.ClientID, at.UserID, at.Subject, at.SessionID, at.AuthRequestID = client, user, user, sessionID, ar.ID
+	rt := newRefreshToken("rt-"+sessionID+"-"+client, "f-"+sessionID+"-"+client)
+	rt.ClientID, rt.UserID, rt.SessionID, rt.AuthRequestID = client, user, sessionID, ar.ID
+	must(t, s.IssueTokens(ctx, storage.TokenIssue{ClaimCodeOf: ar.ID, AccessToken: at, RefreshToken: &rt, Now: now}))
+}
+
+// testActiveSessions: the account page's devices are the user's usable
+// sessions, the last used first, each with its clients, the latest
+// first; ended and expired sessions and other users' are left out.
+func testActiveSessions(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	now := t0.Add(time.Hour)
+	signedIn(t, s, "d1", "u1", "app-a")
+	issueIn(t, s, "d1", "u1", "app-b", t0.Add(time.Minute))
+	must(t, s.TouchSession(ctx, "d1", t0.Add(30*time.Minute), t0.Add(3*time.Hour)))
+	must(t, s.CreateSession(ctx, newSession("d2", "u1")))
+	must(t, s.TouchSession(ctx, "d2", t0.Add(10*time.Minute), t0.Add(2*time.Hour)))
+	signedIn(t, s, "d3", "u1", "app-a")
+	if _, err := s.EndSessions(ctx, storage.SessionEnd{SessionID: "d3", Now: t0.Add(time.Minute), Reason: storage.EndLogout}); err != nil {
+		t.Fatal(err)
+	}
+	idle := newSession("d4", "u1")
+	idle.IdleExpiresAt = now
+	must(t, s.CreateSession(ctx, idle))
+	old := newSession("d5", "u1")
+	old.AbsoluteExpiresAt = now.Add(-time.Second)
+	must(t, s.CreateSession(ctx, old))
+	signedIn(t, s, "d6", "u2", "app-a")
+
+	get := func(id string) storage.Session {
+		sess, err := s.GetSession(ctx, id)
+		must(t, err)
+		return sess
+	}
+	got, err := s.ListActiveSessions(ctx, "u1", now)
+	must(t, err)
+	diff(t, "ListActiveSessions(u1)", []storage.ActiveSession{
+		{Session: get("d1"), Clients: []string{"app-b", "app-a"}},
+		{Session: get("d2")},
+	}, got)
+	got, err = s.ListActiveSessions(ctx, "nobody", now)
+	must(t, err)
+	diff(t, "ListActiveSessions(nobody)", []storage.ActiveSession(nil), got)
 }
 
 // deliveriesOf returns the deliveries named by ids, as client:sid:sub:uri

@@ -73,6 +73,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"RenewSession", testRenewSession},
 		{"SessionOldCookieName", testSessionOldCookieName},
 		{"SessionClients", testSessionClients},
+		{"ActiveSessions", testActiveSessions},
 		{"EndSession", testEndSession},
 		{"EndSessionKeepOffline", testEndSessionKeepOffline},
 		{"EndUserSessions", testEndUserSessions},
