@@ -25,6 +25,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sekisho/sekisho/config"
+	"github.com/sekisho/sekisho/localtime"
 	"github.com/sekisho/sekisho/login"
 	"github.com/sekisho/sekisho/mail"
 	"github.com/sekisho/sekisho/password"
@@ -225,17 +226,8 @@ func (f *Flow) Authorize(ctx context.Context, sessionToken, orgID string) (Actor
 	if err != nil {
 		return a, fmt.Errorf("admin: load organization: %w", err)
 	}
-	a.Loc = location(a.Org.TimeZone)
+	a.Loc = localtime.Location(a.Org.TimeZone)
 	return a, nil
-}
-
-// location is the organization's time zone (UTC when it cannot be
-// loaded, which Validate and the settings page prevent).
-func location(name string) *time.Location {
-	if loc, err := time.LoadLocation(name); err == nil {
-		return loc
-	}
-	return time.UTC
 }
 
 // Organizations lists the organizations a platform administrator picks

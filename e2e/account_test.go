@@ -48,7 +48,7 @@ func TestAccountPage(t *testing.T) {
 			t.Error("no recent sign-ins listed")
 		}
 		change := func(current, pw, confirm string) page {
-			vals, inputs := formInputs(t, p.doc, "/account/password")
+			vals, inputs := formInputs(t, p.doc, "/account/password#password")
 			want := map[string]string{"current_password": "current-password", "password": "new-password", "confirm": "new-password"}
 			for _, in := range inputs {
 				if w := want[in["name"]]; w != "" && in["autocomplete"] != w {
@@ -122,7 +122,7 @@ func TestEmailVerification(t *testing.T) {
 		e.run()
 		b := e.browser()
 		p := e.openAccount(t, b, e.user.Email, userPass)
-		_, inputs := formInputs(t, p.doc, "/account/email")
+		_, inputs := formInputs(t, p.doc, "/account/email#email")
 		for _, in := range inputs {
 			if w := map[string]string{"email": "email", "current_password": "current-password"}[in["name"]]; w != "" && in["autocomplete"] != w {
 				t.Errorf("email form input %s: autocomplete %q", in["name"], in["autocomplete"])
@@ -191,7 +191,7 @@ func TestEmailVerification(t *testing.T) {
 		unverify()
 		bb := e.browser()
 		acct := e.openAccount(t, bb, e.other.Email, otherPass)
-		if !acct.hasForm("/account/verify") {
+		if !acct.hasForm("/account/verify#profile") {
 			t.Fatal("no verification button for an unverified address")
 		}
 		bb.post(e.cfg.Issuer+"/account/verify", url.Values{}, e.cfg.Issuer)

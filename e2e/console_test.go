@@ -894,7 +894,7 @@ func TestConsoleSettings(t *testing.T) {
 			Update: func(u storage.User) (storage.User, error) { u.LastLoginAt = &at; return u, nil }}); err != nil {
 			t.Fatal(err)
 		}
-		if p := owner.get(c.cfg.Issuer + memberPath(c.staff.ID) + "?lang=en"); !strings.Contains(htmltest.Text(p.doc), "Jan 1, 2026 22:04 EST") {
+		if p := owner.get(c.cfg.Issuer + memberPath(c.staff.ID) + "?lang=en"); !strings.Contains(htmltest.Text(p.doc), "2026-01-01 22:04 (EST)") {
 			t.Errorf("last sign-in not in the organization's zone: %.400s", byID(p, "member-details"))
 		}
 		events, _ := c.store.ListAuditEvents(t.Context(), storage.AuditFilter{OrganizationID: hotelID, Type: "organization_updated"})

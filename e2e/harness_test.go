@@ -304,6 +304,8 @@ type browser struct {
 	t *testing.T
 	c *http.Client
 	e *env
+	// ua, when set, is the User-Agent header the browser sends.
+	ua string
 }
 
 func (e *env) browser() *browser {
@@ -340,6 +342,9 @@ func (b *browser) do(req *http.Request) page {
 // send is do for the goroutines of a concurrent test: it returns the
 // error instead of ending the test.
 func (b *browser) send(req *http.Request) (page, error) {
+	if b.ua != "" {
+		req.Header.Set("User-Agent", b.ua)
+	}
 	resp, err := b.c.Do(req)
 	if err != nil {
 		return page{}, err

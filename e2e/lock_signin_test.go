@@ -346,10 +346,10 @@ func TestDormantAlerts(t *testing.T) {
 		}
 		attempt()
 		tokyo, _ := time.LoadLocation("Asia/Tokyo")
-		when := e.clock.now().In(tokyo).Format("Jan 2, 2006")
+		when := e.clock.now().In(tokyo).Format("2006-01-02 15:04")
 		for _, r := range []storage.User{boss, sub} {
 			m := mailsTo(t, smtp, r.Email, subject, 1)[0]
-			for _, want := range []string{"Hotel Sakura", staff.Name, staff.Email, when, "(Asia/Tokyo)", "127.0.0.1", "smartphone",
+			for _, want := range []string{"Hotel Sakura", staff.Name, staff.Email, when, "(JST)", "127.0.0.1", "smartphone",
 				e.cfg.Issuer + "/admin/members/" + staff.ID, "disable the account"} {
 				if !strings.Contains(m.Text, want) {
 					t.Errorf("alert to %s lacks %q:\n%s", r.Email, want, m.Text)

@@ -370,7 +370,7 @@ func TestAccountWithoutAddress(t *testing.T) {
 		b := e.browser()
 		login := b.get(e.cfg.Issuer + "/account")
 		acct := b.signInAs(t, login, "H1", noAddr.Username, deskPass)
-		if !strings.Contains(htmltest.Text(acct.doc), "Not registered") || acct.hasForm("/account/verify") {
+		if !strings.Contains(htmltest.Text(acct.doc), "Not registered") || acct.hasForm("/account/verify#profile") {
 			t.Errorf("account page of an account without an address: %.400s", htmltest.Text(acct.doc))
 		}
 	})

@@ -179,7 +179,7 @@ func TestOTPPolicies(t *testing.T) {
 			wantAMR(t, e.tokensFor(t, p, a), "pwd")
 			// The user turns the step on at /account.
 			acct := b.get(e.cfg.Issuer + "/account")
-			if !acct.hasForm("/account/otp") {
+			if !acct.hasForm("/account/otp#otp") {
 				t.Fatalf("account page without the switch (status %d)", acct.status)
 			}
 			b.post(e.cfg.Issuer+"/account/otp", url.Values{"otp": {"on"}}, e.cfg.Issuer)

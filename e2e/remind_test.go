@@ -73,7 +73,7 @@ func TestLegacyRemind(t *testing.T) {
 		if want := "佐藤 恵様：Old Shopのパスワード設定のお願い（2027年3月31日まで）"; kei.Subject != want {
 			t.Errorf("Japanese subject %q, want %q", kei.Subject, want)
 		}
-		if !strings.Contains(kei.Text, "2027年3月31日 23:59 (+0900)までは") {
+		if !strings.Contains(kei.Text, "2027年3月31日 23:59（日本時間）までは") {
 			t.Errorf("the Japanese mail does not give the window's end:\n%s", kei.Text)
 		}
 		ana := mailsTo(t, smtp, "ana@example.com", "", 1)[0]

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sekisho/sekisho/identifier"
+	"github.com/sekisho/sekisho/localtime"
 	"github.com/sekisho/sekisho/mail"
 	"github.com/sekisho/sekisho/password"
 	"github.com/sekisho/sekisho/secret"
@@ -141,6 +142,17 @@ func (f *Flow) Account(ctx context.Context, sessionToken string) (Account, bool,
 	return acct, true, nil
 }
 
+// Zone is the time zone of u's organization, in which pages and mails
+// show u times (UTC, named as such, when it cannot be read).
+func (f *Flow) Zone(ctx context.Context, u storage.User) *time.Location {
+	org, err := f.c.Store.GetOrganization(ctx, u.OrganizationID)
+	if err != nil {
+		f.c.Logger.WarnContext(ctx, "time zone: load organization", "err", err)
+		return localtime.Location("")
+	}
+	return localtime.Location(org.TimeZone)
+}
+
 // RecentSignIns lists the user's last successful sign-ins.
 func (f *Flow) RecentSignIns(ctx context.Context, userID string, n int) ([]storage.AuditEvent, error) {
 	events, err := f.c.Store.ListAuditEvents(ctx, storage.AuditFilter{UserID: userID, Type: "login", Limit: 4 * n})
@@ -210,7 +222,7 @@ func (f *Flow) ChangePassword(ctx context.Context, acct Account, in PasswordChan
 	if err != nil {
 		return storage.SessionEndResult{}, err
 	}
-	changed, err := f.passwordChangedMail(in.Lang, u, now, in.IP)
+	changed, err := f.passwordChangedMail(ctx, in.Lang, u, now, in.IP)
 	if err != nil {
 		return storage.SessionEndResult{}, err
 	}
@@ -545,7 +557,7 @@ func (f *Flow) VerifyEmail(ctx context.Context, acct Account, token, ip, lang st
 	case c.Purpose != storage.PurposeVerifyEmail || c.UserID != acct.User.ID || !c.Usable(now, 1):
 		return acct.User, ErrLinkExpired
 	}
-	notice, err := f.emailChangeNotice(lang, acct.User, c.Email, now)
+	notice, err := f.emailChangeNotice(ctx, lang, acct.User, c.Email, now)
 	if err != nil {
 		return acct.User, err
 	}
@@ -580,12 +592,12 @@ func parseEmail(s string) (string, error) {
 // emailChangeNotice is the mail telling u's current address that the
 // account moves to email; nil when the address stays (only its case or
 // verification changes), or when u has none mails may go to.
-func (f *Flow) emailChangeNotice(lang string, u storage.User, email string, now time.Time) (*storage.OutboxMail, error) {
+func (f *Flow) emailChangeNotice(ctx context.Context, lang string, u storage.User, email string, now time.Time) (*storage.OutboxMail, error) {
 	if identifier.Same(u.Email, email) || !f.mailable(u) {
 		return nil, nil
 	}
 	m, err := f.c.Mailer.Compose(lang, templates.MailEmailChangeNotice, mail.Address{Name: u.Name, Email: u.Email},
-		&templates.EmailChangeNoticeMail{NewEmailMasked: MaskEmail(email), Time: now})
+		&templates.EmailChangeNoticeMail{NewEmailMasked: MaskEmail(email), Time: now.In(f.Zone(ctx, u))})
 	if err != nil {
 		return nil, err
 	}

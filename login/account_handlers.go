@@ -16,12 +16,22 @@ type AccountView struct {
 	// Organization is the user's, in the organization sign-in modes.
 	Organization storage.Organization
 	OTPChoice    bool
-	SignIns      []SignInView
-	Notice       Msg
-	Error        Msg
-	Section      string // the form Error and Violations belong to
-	Violations   []password.Violation
-	Rules        []password.Rule
+	// Zone is the time zone of the user's organization, in which the
+	// page shows times.
+	Zone    *time.Location
+	Devices []DeviceView
+	SignIns []SignInView
+	// Back is the "back to the application" link (empty URL: none), and
+	// Return the query that keeps it through the page's forms.
+	Back   BackLink
+	Return url.Values
+	Notice Msg
+	Error  Msg
+	// Section is the section (templates.AccountSections) of the form
+	// that was sent: its messages show there.
+	Section    string
+	Violations []password.Violation
+	Rules      []password.Rule
 }
 
 // SignInView is one recent sign-in.
@@ -29,6 +39,16 @@ type SignInView struct {
 	storage.AuditEvent
 	ClientName string
 }
+
+// DeviceView is one browser signed in to the account.
+type DeviceView struct {
+	Device
+	Browser string   // from the User-Agent ("Firefox (Windows)")
+	Apps    []string // the clients' names
+}
+
+// BackLink is the account page's way back to an application.
+type BackLink struct{ URL, Name string }
 
 // MessageView is the data of a message page.
 type MessageView struct {
@@ -69,15 +89,67 @@ func (h *Handlers) account(w http.ResponseWriter, r *http.Request, returnTo stri
 	return acct, true
 }
 
-// AccountPage serves GET /account.
+// AccountPage serves GET /account. An application linking to it may
+// name itself (?client_id=…, and ?return_to= one of its registered
+// URIs) for the page's "back to the application" link; a signed-out
+// browser signs in and comes back with both.
 func (h *Handlers) AccountPage(w http.ResponseWriter, r *http.Request) {
-	if acct, ok := h.account(w, r, "/account"); ok {
+	returnTo := "/account"
+	if q := accountReturn(r); len(q) > 0 {
+		returnTo += "?" + q.Encode()
+	}
+	if acct, ok := h.account(w, r, returnTo); ok {
 		h.showAccount(w, r, http.StatusOK, acct, AccountView{})
 	}
 }
 
+// accountReturn is the application a request of the account page names
+// (client_id, return_to), checked later by backLink.
+func accountReturn(r *http.Request) url.Values {
+	q := url.Values{}
+	for _, k := range []string{"client_id", "return_to"} {
+		if v := r.FormValue(k); v != "" && len(v) <= 2048 {
+			q.Set(k, v)
+		}
+	}
+	return q
+}
+
+// backLink finds where "back to the application" goes: the application
+// the request names, to its return_to when that is exactly one of the
+// client's registered URIs, else to the client's home; without one, the
+// application this browser signed in to last. Only configured clients'
+// registered addresses are linked (never an open redirect).
+func (h *Handlers) backLink(r *http.Request, devices []DeviceView) (BackLink, url.Values) {
+	q := accountReturn(r)
+	if id := q.Get("client_id"); id != "" {
+		if name, home, ok := h.c.OP.ClientDisplay(id); ok {
+			if rt := q.Get("return_to"); rt != "" && h.c.OP.ReturnURIAllowed(id, rt) {
+				home = rt
+			} else {
+				q.Del("return_to")
+			}
+			if home != "" {
+				return BackLink{URL: home, Name: name}, q
+			}
+		}
+	}
+	for _, d := range devices {
+		if !d.Current {
+			continue
+		}
+		for _, id := range d.Clients {
+			if name, home, ok := h.c.OP.ClientDisplay(id); ok && home != "" {
+				return BackLink{URL: home, Name: name}, nil
+			}
+		}
+	}
+	return BackLink{}, nil
+}
+
 func (h *Handlers) showAccount(w http.ResponseWriter, r *http.Request, status int, acct Account, v AccountView) {
-	events, err := h.c.Flow.RecentSignIns(r.Context(), acct.User.ID, recentSignIns)
+	ctx := r.Context()
+	events, err := h.c.Flow.RecentSignIns(ctx, acct.User.ID, recentSignIns)
 	if err != nil {
 		h.requestError(w, r, storage.AuthRequest{}, err)
 		return
@@ -86,7 +158,23 @@ func (h *Handlers) showAccount(w http.ResponseWriter, r *http.Request, status in
 		name, _, _ := h.c.OP.ClientDisplay(e.ClientID)
 		v.SignIns = append(v.SignIns, SignInView{AuditEvent: e, ClientName: name})
 	}
+	devices, err := h.c.Flow.Devices(ctx, acct)
+	if err != nil {
+		h.requestError(w, r, storage.AuthRequest{}, err)
+		return
+	}
+	for _, d := range devices {
+		dv := DeviceView{Device: d, Browser: BrowserSummary(d.UserAgent)}
+		for _, id := range d.Clients {
+			if name, _, ok := h.c.OP.ClientDisplay(id); ok {
+				dv.Apps = append(dv.Apps, name)
+			}
+		}
+		v.Devices = append(v.Devices, dv)
+	}
+	v.Back, v.Return = h.backLink(r, v.Devices)
 	v.User, v.Organization, v.OTPChoice, v.Rules = acct.User, acct.Organization, h.c.Flow.OTPChoice(), h.c.Flow.c.Policy.Rules()
+	v.Zone = h.c.Flow.Zone(ctx, acct.User)
 	h.c.Pages.Account(w, r, status, v)
 }
 
@@ -161,7 +249,7 @@ func (h *Handlers) AccountVerify(w http.ResponseWriter, r *http.Request) {
 		h.requestError(w, r, storage.AuthRequest{}, err)
 		return
 	}
-	h.showAccount(w, r, http.StatusOK, acct, AccountView{Notice: Msg{Key: "account.verification_sent",
+	h.showAccount(w, r, http.StatusOK, acct, AccountView{Section: "profile", Notice: Msg{Key: "account.verification_sent",
 		Args: []any{acct.User.Email, int(h.c.Flow.c.Account.VerifyTTL.Minutes())}}})
 }
 
@@ -181,7 +269,29 @@ func (h *Handlers) AccountOTP(w http.ResponseWriter, r *http.Request) {
 	if acct.User.OTPEnabled {
 		key = "account.otp_enabled"
 	}
-	h.showAccount(w, r, http.StatusOK, acct, AccountView{Notice: Msg{Key: key}})
+	h.showAccount(w, r, http.StatusOK, acct, AccountView{Section: "otp", Notice: Msg{Key: key}})
+}
+
+// AccountSessionEnd serves POST /account/sessions/end: one other device
+// (session=ID) is signed out, and its applications are told.
+func (h *Handlers) AccountSessionEnd(w http.ResponseWriter, r *http.Request) {
+	acct, ok := h.account(w, r, "/account")
+	if !ok {
+		return
+	}
+	res, err := h.c.Flow.SignOutSession(r.Context(), acct, r.PostFormValue("session"), h.c.ClientIP(r))
+	v := AccountView{Section: "sessions"}
+	switch {
+	case err == nil:
+		h.c.Notifier.Deliver(r.Context(), res)
+		v.Notice = Msg{Key: "account.device_signed_out", Args: []any{BrowserSummary(res.Ended[0].UserAgent)}}
+	case errors.Is(err, ErrSessionGone):
+		v.Error = Msg{Key: "account.error.session_gone"}
+	default:
+		h.requestError(w, r, storage.AuthRequest{}, err)
+		return
+	}
+	h.showAccount(w, r, http.StatusOK, acct, v)
 }
 
 // AccountLogoutAll serves POST /account/logout-all: every session ends,

@@ -95,6 +95,7 @@ type Store interface {
 	ListUnmigrated(ctx context.Context, afterID string, limit int) ([]storage.User, error)
 	GetSessionByTokenHash(ctx context.Context, tokenHash string) (storage.Session, error)
 	TouchSession(ctx context.Context, id string, now, idleExpiresAt time.Time) error
+	ListActiveSessions(ctx context.Context, userID string, now time.Time) ([]storage.ActiveSession, error)
 	TakeAttempt(ctx context.Context, now time.Time, limits ...storage.Limit) (bool, error)
 	ReturnAttempt(ctx context.Context, keys ...string) error
 	ResetCounters(ctx context.Context, keys []string) error
@@ -726,7 +727,7 @@ func (f *Flow) completeSignIn(ctx context.Context, s signIn, now time.Time) (Sig
 	}
 	if s.notify && f.mailable(s.u) && (f.c.OTP.NotifyLogin == NotifyAlways || (f.c.OTP.NotifyLogin == NotifyNewDevice && s.device == nil)) {
 		m, err := f.c.Mailer.Compose(s.lang, templates.MailLoginNotification, mail.Address{Name: s.u.Name, Email: s.u.Email},
-			&templates.LoginNotificationMail{Time: now, IP: s.ip, Browser: BrowserSummary(s.ua)})
+			&templates.LoginNotificationMail{Time: now.In(f.Zone(ctx, s.u)), IP: s.ip, Browser: BrowserSummary(s.ua)})
 		if err != nil {
 			return SignedIn{}, err
 		}

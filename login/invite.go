@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sekisho/sekisho/identifier"
+	"github.com/sekisho/sekisho/localtime"
 	"github.com/sekisho/sekisho/mail"
 	"github.com/sekisho/sekisho/secret"
 	"github.com/sekisho/sekisho/storage"
@@ -32,9 +33,7 @@ func (f *Flow) InvitationLink(u storage.User, org storage.Organization, lang str
 	link := strings.TrimSuffix(f.c.Account.BaseURL, "/") + "/invite?token=" + url.QueryEscape(token)
 	ttl := f.c.Account.InviteTTL
 	expires := now.Add(ttl)
-	if loc, err := time.LoadLocation(org.TimeZone); err == nil {
-		expires = expires.In(loc)
-	}
+	expires = expires.In(localtime.Location(org.TimeZone))
 	m, err := f.c.Mailer.Compose(lang, templates.MailInvitation, mail.Address{Name: u.Name, Email: u.Email},
 		&templates.InvitationMail{OrganizationName: org.Name, Username: u.Username, URL: link, Expires: expires,
 			ValidHours: int(ttl / time.Hour)})

@@ -88,7 +88,7 @@ func (f *Flow) setLegacyEmail(ctx context.Context, in LegacyEmailChange) (storag
 		return u, nil
 	}
 	now := f.c.Now().UTC()
-	notice, err := f.emailChangeNotice(u.Lang, u, email, now)
+	notice, err := f.emailChangeNotice(ctx, u.Lang, u, email, now)
 	if err != nil {
 		return u, err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sekisho/sekisho/identifier"
 	"github.com/sekisho/sekisho/lifecycle"
+	"github.com/sekisho/sekisho/localtime"
 	"github.com/sekisho/sekisho/mail"
 	"github.com/sekisho/sekisho/secret"
 	"github.com/sekisho/sekisho/storage"
@@ -206,11 +207,7 @@ func (f *Flow) sendUnlockLink(ctx context.Context, a storage.AuthRequest, u stor
 	link := strings.TrimSuffix(f.c.Account.BaseURL, "/") + "/unlock?token=" + url.QueryEscape(token)
 	ttl := f.c.Lock.LinkTTL
 	expires := now.Add(ttl)
-	if org, err := f.c.Store.GetOrganization(ctx, u.OrganizationID); err == nil {
-		if loc, err := time.LoadLocation(org.TimeZone); err == nil {
-			expires = expires.In(loc)
-		}
-	}
+	expires = expires.In(f.Zone(ctx, u))
 	m, err := f.c.Mailer.Compose(lang, templates.MailUnlock, mail.Address{Name: u.Name, Email: u.Email},
 		&templates.UnlockMail{URL: link, Expires: expires, ValidHours: int(ttl / time.Hour)})
 	if err != nil {
@@ -287,16 +284,13 @@ func (f *Flow) alertDormant(ctx context.Context, u storage.User, clientID, ip, u
 		f.c.Logger.WarnContext(ctx, "dormant alert: load organization", "err", err)
 		return
 	}
-	loc, err := time.LoadLocation(org.TimeZone)
-	if err != nil {
-		loc = time.UTC
-	}
+	loc := localtime.Location(org.TimeZone)
 	account := u.Email
 	if u.Username != "" {
 		account = u.Username
 	}
 	data := templates.DormantAlertMail{OrganizationName: org.Name, MemberName: u.Name, Account: account,
-		Time: now.In(loc), Zone: loc.String(), IP: ip, Device: DeviceType(ua),
+		Time: now.In(loc), IP: ip, Device: DeviceType(ua),
 		URL: strings.TrimSuffix(f.c.Account.BaseURL, "/") + "/admin/members/" + url.PathEscape(u.ID)}
 	ms := make([]storage.OutboxMail, 0, len(to))
 	ids := make([]string, 0, len(to))

@@ -46,7 +46,7 @@ func (f *Flow) SetPassword(ctx context.Context, u storage.User, pw, lang string)
 	if err != nil {
 		return ended, err
 	}
-	changed, err := f.passwordChangedMail(lang, u, now, "")
+	changed, err := f.passwordChangedMail(ctx, lang, u, now, "")
 	if err != nil {
 		return ended, err
 	}

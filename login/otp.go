@@ -433,8 +433,9 @@ func (f *Flow) noticeCodeFailures(ctx context.Context, limit storage.Limit, coun
 	if u.Lang != "" {
 		lang = u.Lang
 	}
+	loc := f.Zone(ctx, u)
 	m, err := f.c.Mailer.Compose(lang, templates.MailCodeFailures, mail.Address{Name: u.Name, Email: u.Email},
-		&templates.CodeFailuresMail{Failures: counter.Count, Time: now, IP: st.IP, Until: counter.WindowStart.Add(limit.Window)})
+		&templates.CodeFailuresMail{Failures: counter.Count, Time: now.In(loc), IP: st.IP, Until: counter.WindowStart.Add(limit.Window).In(loc)})
 	if err != nil {
 		f.c.Logger.WarnContext(ctx, "code failure notice: compose", "err", err)
 		return
@@ -538,7 +539,7 @@ func (f *Flow) ForcedChange(ctx context.Context, a storage.AuthRequest, in Chang
 	if err != nil {
 		return fail, ended, err
 	}
-	changed, err := f.passwordChangedMail(in.Lang, u, now, in.IP)
+	changed, err := f.passwordChangedMail(ctx, in.Lang, u, now, in.IP)
 	if err != nil {
 		return fail, ended, err
 	}
@@ -598,12 +599,12 @@ func (f *Flow) NewPassword(ctx context.Context, subject password.Subject, pw, co
 
 // passwordChangedMail is the "your password was changed" mail to u; nil
 // when u has no address mails may go to.
-func (f *Flow) passwordChangedMail(lang string, u storage.User, now time.Time, ip string) (*storage.OutboxMail, error) {
+func (f *Flow) passwordChangedMail(ctx context.Context, lang string, u storage.User, now time.Time, ip string) (*storage.OutboxMail, error) {
 	if !f.mailable(u) {
 		return nil, nil
 	}
 	m, err := f.c.Mailer.Compose(lang, templates.MailPasswordChanged, mail.Address{Name: u.Name, Email: u.Email},
-		&templates.PasswordChangedMail{Time: now, IP: ip})
+		&templates.PasswordChangedMail{Time: now.In(f.Zone(ctx, u)), IP: ip})
 	if err != nil {
 		return nil, err
 	}

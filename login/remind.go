@@ -11,6 +11,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/sekisho/sekisho/i18n"
+	"github.com/sekisho/sekisho/localtime"
 	"github.com/sekisho/sekisho/mail"
 	"github.com/sekisho/sekisho/storage"
 	"github.com/sekisho/sekisho/templates"
@@ -117,7 +118,7 @@ func (f *Flow) RemindUnmigrated(ctx context.Context, r Reminder) (RemindResult, 
 		r.Batch = 500
 	}
 	after, read := "", 0
-	names := &namer{f: f, codes: map[string]string{}}
+	names := &namer{f: f, orgs: map[string]storage.Organization{}}
 	for {
 		users, err := f.c.Store.ListUnmigrated(ctx, after, r.Batch)
 		if err != nil {
@@ -137,7 +138,11 @@ func (f *Flow) RemindUnmigrated(ctx context.Context, r Reminder) (RemindResult, 
 			if err != nil {
 				return res, err
 			}
-			m, err := f.reminder(u, name, r)
+			loc := localtime.Location("")
+			if org, err := names.org(ctx, u); err == nil {
+				loc = localtime.Location(org.TimeZone)
+			}
+			m, err := f.reminder(u, name, loc, r)
 			if err != nil {
 				f.c.Logger.WarnContext(ctx, "compose reminder", "user_id", u.ID, "err", err)
 				res.Failed = append(res.Failed, u.ID)
@@ -157,31 +162,41 @@ func (f *Flow) RemindUnmigrated(ctx context.Context, r Reminder) (RemindResult, 
 	}
 }
 
-// namer names accounts as the forms do, reading each organization once.
+// namer names accounts as the forms do, and finds their time zones,
+// reading each organization once.
 type namer struct {
-	f     *Flow
-	codes map[string]string // organization id → code
+	f    *Flow
+	orgs map[string]storage.Organization // by id
+}
+
+func (n *namer) org(ctx context.Context, u storage.User) (storage.Organization, error) {
+	org, ok := n.orgs[u.OrganizationID]
+	if !ok {
+		var err error
+		if org, err = n.f.c.Store.GetOrganization(ctx, u.OrganizationID); err != nil {
+			return org, fmt.Errorf("login: load organization: %w", err)
+		}
+		n.orgs[u.OrganizationID] = org
+	}
+	return org, nil
 }
 
 func (n *namer) of(ctx context.Context, u storage.User) (AccountName, error) {
 	if !n.f.HasOrganization() {
 		return AccountName{Email: u.Email}, nil
 	}
-	code, ok := n.codes[u.OrganizationID]
-	if !ok {
-		org, err := n.f.c.Store.GetOrganization(ctx, u.OrganizationID)
-		if err != nil {
-			return AccountName{}, fmt.Errorf("login: load organization: %w", err)
-		}
-		code, n.codes[u.OrganizationID] = org.Code, org.Code
+	org, err := n.org(ctx, u)
+	if err != nil {
+		return AccountName{}, err
 	}
-	return AccountName{Organization: code, Email: u.Email, Username: u.Username}, nil
+	return AccountName{Organization: org.Code, Email: u.Email, Username: u.Username}, nil
 }
 
-// reminder composes one user's reminder. Its link fills in the account
-// as the reset form asks for it: the organization and, in the
-// account-name mode, the account name (when the account has one).
-func (f *Flow) reminder(u storage.User, name AccountName, r Reminder) (storage.OutboxMail, error) {
+// reminder composes one user's reminder, with the deadline in the time
+// zone loc of the user's organization. Its link fills in the account as
+// the reset form asks for it: the organization and, in the account-name
+// mode, the account name (when the account has one).
+func (f *Flow) reminder(u storage.User, name AccountName, loc *time.Location, r Reminder) (storage.OutboxMail, error) {
 	lang := u.Lang
 	if lang == "" {
 		lang = r.DefaultLang
@@ -201,6 +216,9 @@ func (f *Flow) reminder(u storage.User, name AccountName, r Reminder) (storage.O
 	q.Set("ui_locales", lang)
 	link := strings.TrimSuffix(f.c.Account.BaseURL, "/") + "/reset?" + q.Encode()
 	deadline := f.c.Legacy.WindowEnd
+	if !deadline.IsZero() {
+		deadline = deadline.In(loc)
+	}
 	subject, err := r.Subjects.render(lang, SubjectData{Name: u.Name, Email: u.Email, Product: f.c.Legacy.Name,
 		Deadline: formatDate(deadline, lang)})
 	if err != nil {

@@ -177,7 +177,7 @@ func (f *Flow) Reset(ctx context.Context, a storage.AuthRequest, in ResetInput) 
 		}
 		return SignedIn{Request: a}, ended, err
 	}
-	changed, err := f.passwordChangedMail(in.Lang, u, now, in.IP)
+	changed, err := f.passwordChangedMail(ctx, in.Lang, u, now, in.IP)
 	if err != nil {
 		return SignedIn{Request: a}, ended, err
 	}

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/text/language"
 
@@ -188,15 +189,28 @@ func (p *pages) ChangePassword(w http.ResponseWriter, r *http.Request, status in
 
 func (p *pages) Account(w http.ResponseWriter, r *http.Request, status int, v login.AccountView) {
 	b := p.base(w, r, nil)
-	b.CurrentURL = &url.URL{Path: "/account"}
+	b.CurrentURL = &url.URL{Path: "/account", RawQuery: v.Return.Encode()}
+	zone := v.Zone
+	if zone == nil {
+		zone = time.UTC
+	}
 	signIns := make([]templates.SignInEntry, len(v.SignIns))
 	for i, e := range v.SignIns {
-		signIns[i] = templates.SignInEntry{Time: e.Time, IP: e.IP, Browser: e.Detail, Client: e.ClientName}
+		signIns[i] = templates.SignInEntry{Time: e.Time.In(zone), IP: e.IP, Browser: e.Detail, Client: e.ClientName}
+	}
+	devices := make([]templates.DeviceEntry, len(v.Devices))
+	for i, d := range v.Devices {
+		devices[i] = templates.DeviceEntry{ID: d.ID, Browser: d.Browser, IP: d.IP, SignedIn: d.AuthTime.In(zone),
+			LastActive: d.LastSeenAt.In(zone), Apps: d.Apps, Current: d.Current}
 	}
 	page := templates.AccountPage{Base: b, Name: v.User.Name, Email: v.User.Email,
 		EmailVerified: v.User.EmailVerified, OTPChoice: v.OTPChoice, OTPEnabled: v.User.OTPEnabled,
 		Notice: message(v.Notice), Error: message(v.Error), Section: v.Section,
-		Violations: messages(v.Violations), Rules: messages(v.Rules), SignIns: signIns}
+		Violations: messages(v.Violations), Rules: messages(v.Rules), Devices: devices, SignIns: signIns,
+		BackURL: v.Back.URL, BackName: v.Back.Name}
+	if len(v.Return) > 0 {
+		page.BackQuery = "?" + v.Return.Encode()
+	}
 	lang := i18n.Code(b.Lang)
 	if v.Organization.ID != "" {
 		page.OrganizationLabel, page.Organization = p.labels.Organization.In(lang), v.Organization.Name+" ("+v.Organization.Code+")"

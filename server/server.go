@@ -202,6 +202,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	r.HandleFunc("/account/verify", lh.AccountVerify).Methods(http.MethodPost)
 	r.HandleFunc("/account/otp", lh.AccountOTP).Methods(http.MethodPost)
 	r.HandleFunc("/account/logout-all", lh.AccountLogoutAll).Methods(http.MethodPost)
+	r.HandleFunc("/account/sessions/end", lh.AccountSessionEnd).Methods(http.MethodPost)
 	r.HandleFunc("/email/verify", lh.VerifyEmailLink).Methods(http.MethodGet)
 	r.HandleFunc("/invite", lh.InvitePage).Methods(http.MethodGet)
 	r.HandleFunc("/unlock", lh.UnlockPage).Methods(http.MethodGet)

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/sekisho/sekisho/i18n"
+	"github.com/sekisho/sekisho/localtime"
 )
 
 // Mail templates live in mail/<lang>/: layout.txt and layout.html, and per
@@ -108,8 +109,9 @@ type ResetCodeMail struct {
 // PasswordChangedMail is the data of MailPasswordChanged.
 type PasswordChangedMail struct {
 	MailBase
-	// Time is when the password changed, printed in its own location; IP
-	// is the client address of the change.
+	// Time is when the password changed, printed in its own location
+	// (the organization's time zone); IP is the client address of the
+	// change.
 	Time time.Time
 	IP   string
 }
@@ -130,15 +132,16 @@ type EmailChangeNoticeMail struct {
 	// NewEmailMasked is the new address with most of it hidden, such as
 	// "t***@example.com".
 	NewEmailMasked string
-	// Time is when the address changed, printed in its own location.
+	// Time is when the address changed, printed in its own location (the
+	// organization's time zone).
 	Time time.Time
 }
 
 // LoginNotificationMail is the data of MailLoginNotification.
 type LoginNotificationMail struct {
 	MailBase
-	// Time is the sign-in time, printed in its own location; IP the client
-	// address; Browser a short description such as "Firefox on Windows".
+	// Time is the sign-in time, printed in its own location (the
+	// organization's time zone); IP the client address; Browser a short description such as "Firefox on Windows".
 	Time    time.Time
 	IP      string
 	Browser string
@@ -152,7 +155,8 @@ type LegacyReminderMail struct {
 	Subject string
 	// LegacyName names the legacy product; ResetURL starts the reset
 	// (absolute https); Deadline, when not zero, is the end of the
-	// migration window, printed in its own location.
+	// migration window, printed in its own location (the organization's
+	// time zone).
 	LegacyName string
 	ResetURL   string
 	Deadline   time.Time
@@ -197,7 +201,8 @@ type ResetRequestMail struct {
 type AccountDeletedMail struct {
 	MailBase
 	OrganizationName string
-	// Time is when the account was deleted, printed in its own location.
+	// Time is when the account was deleted, printed in its own location
+	// (the organization's time zone).
 	Time time.Time
 }
 
@@ -220,10 +225,9 @@ type DormantAlertMail struct {
 	// member.
 	MemberName string
 	Account    string
-	// Time is the attempt's time in the organization's time zone, named
-	// by Zone ("Asia/Tokyo"); IP its client address.
+	// Time is the attempt's time in the organization's time zone; IP its
+	// client address.
 	Time time.Time
-	Zone string
 	IP   string
 	// Device is "pc", "smartphone" or "tablet" (from the User-Agent).
 	Device string
@@ -248,12 +252,14 @@ func parseMailTemplates() (map[string]map[string]mailSet, error) {
 		code := i18n.Code(tag)
 		dir := "mail/" + code + "/"
 		sets[code] = make(map[string]mailSet, len(mailNames))
+		// datetime prints a time as the pages do (localtime.Format).
+		datetime := func(t time.Time) string { return localtime.Format(code, t) }
 		for _, name := range mailNames {
-			text, err := texttemplate.New(name).ParseFS(mailFiles, dir+"layout.txt", dir+name+".txt")
+			text, err := texttemplate.New(name).Funcs(texttemplate.FuncMap{"datetime": datetime}).ParseFS(mailFiles, dir+"layout.txt", dir+name+".txt")
 			if err != nil {
 				return nil, fmt.Errorf("templates: parse mail %s/%s: %w", code, name, err)
 			}
-			html, err := htmltemplate.New(name).ParseFS(mailFiles, dir+"layout.html", dir+name+".html")
+			html, err := htmltemplate.New(name).Funcs(htmltemplate.FuncMap{"datetime": datetime}).ParseFS(mailFiles, dir+"layout.html", dir+name+".html")
 			if err != nil {
 				return nil, fmt.Errorf("templates: parse mail %s/%s: %w", code, name, err)
 			}

@@ -66,8 +66,8 @@ var mailCases = []mailCase{
 	}, []string{"https://id.example.com/unlock?token=abc", "24", "2026"}},
 	{MailDormantAlert, func(b MailBase) any {
 		return DormantAlertMail{MailBase: b, OrganizationName: "Hotel Sakura", MemberName: "Taro Front", Account: "front01",
-			Time: mailTime, Zone: "Asia/Tokyo", IP: "192.0.2.7", Device: "smartphone", URL: "https://id.example.com/admin/members/u1"}
-	}, []string{"Hotel Sakura", "Taro Front", "front01", "Asia/Tokyo", "192.0.2.7", "https://id.example.com/admin/members/u1", "09:30"}},
+			Time: mailTime, IP: "192.0.2.7", Device: "smartphone", URL: "https://id.example.com/admin/members/u1"}
+	}, []string{"Hotel Sakura", "Taro Front", "front01", "192.0.2.7", "https://id.example.com/admin/members/u1", "09:30"}},
 }
 
 func TestMailTemplatesParse(t *testing.T) {
@@ -280,5 +280,41 @@ func TestLegacyReminderSubject(t *testing.T) {
 		if subject, _, _, _ := RenderMail(lang, MailLegacyReminder, data); !strings.Contains(subject, "Old Shop") {
 			t.Errorf("%s: default subject %q does not name the product", lang, subject)
 		}
+	}
+}
+
+// TestMailTimeZone: a mail prints its times as the pages do, in the zone
+// the caller converted them to (the organization's), with the zone named,
+// in the text and the HTML parts.
+func TestMailTimeZone(t *testing.T) {
+	at := time.Date(2026, 12, 5, 5, 3, 0, 0, time.UTC)
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newYork, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		lang string
+		loc  *time.Location
+		want string
+	}{
+		{"ja", tokyo, "2026年12月5日 14:03（日本時間）"},
+		{"en", tokyo, "2026-12-05 14:03 (JST)"},
+		{"ja", newYork, "2026年12月5日 00:03（EST）"},
+		{"en", newYork, "2026-12-05 00:03 (EST)"},
+	} {
+		t.Run(tc.lang+"/"+tc.loc.String(), func(t *testing.T) {
+			_, text, htmlBody, err := RenderMail(tc.lang, MailUnlock, &UnlockMail{MailBase: MailBase{ProductName: "sekisho"},
+				URL: "https://id.example.com/unlock?token=x", Expires: at.In(tc.loc), ValidHours: 24})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(text, tc.want) || !strings.Contains(htmlBody, tc.want) {
+				t.Errorf("the unlock mail does not say %q:\n%s", tc.want, text)
+			}
+		})
 	}
 }

@@ -291,16 +291,44 @@ type ChangePasswordPage struct {
 type SignInEntry struct {
 	Time    time.Time
 	IP      string
-	Browser string // "Firefox on Windows"
+	Browser string // "Firefox (Windows)"
 	Client  string // the application's name, or empty
 }
 
+// DeviceEntry is one browser signed in to the account (an SSO session)
+// on the account page.
+type DeviceEntry struct {
+	// ID is the session's id, posted to sign out of it.
+	ID      string
+	Browser string // "Firefox (Windows)"
+	IP      string // of the sign-in
+	// SignedIn is when the password was last typed in the session, and
+	// LastActive when it last answered a sign-in.
+	SignedIn, LastActive time.Time
+	// Apps name the applications signed in to through the session.
+	Apps []string
+	// Current is the browser showing the page: it signs out through the
+	// page's sign-out link, not with a button of this list.
+	Current bool
+}
+
+// AccountSections are the account page's sections, in order: their ids
+// are the anchors of its navigation, and the fragments its forms post to
+// (so an answer opens at the form that was sent).
+var AccountSections = []string{"profile", "email", "password", "otp", "sessions", "sign-ins"}
+
 // AccountPage is the signed-in user's account page at /account. Its forms
 // post to /account/password, /account/email, /account/verify,
-// /account/otp and /account/logout-all.
+// /account/otp, /account/sessions/end and /account/logout-all, each with
+// BackQuery and its section's fragment.
 type AccountPage struct {
 	Base
-	Name string
+	// BackURL and BackName, when set, are the "back to the application"
+	// link; BackQuery ("?client_id=…", or empty) keeps the application
+	// through the page's forms.
+	BackURL, BackName string
+	BackQuery         string
+	Name              string
 	// Organization (the organization's name and code) and Username (the
 	// account name), when set, are listed under their configured labels
 	// (organization sign-in modes).
@@ -319,15 +347,32 @@ type AccountPage struct {
 	// optional); OTPEnabled is its state.
 	OTPChoice  bool
 	OTPEnabled bool
-	// Notice is a success message at the top (account.password_changed,
-	// ...); Error an error message (account.error.current_password, ...),
-	// with Section naming the form it belongs to ("password", "email").
+	// Notice is a success message (account.password_changed, ...);
+	// Error an error message (account.error.current_password, ...). Both
+	// show in the section Section names (one of AccountSections), the
+	// form that was sent; with none, at the top.
 	Notice     Message
 	Error      Message
 	Section    string
 	Violations []Message // password rules broken (Section "password")
 	Rules      []Message
+	Devices    []DeviceEntry
 	SignIns    []SignInEntry
+}
+
+// SectionAlerts are the messages of one section of the account page.
+type SectionAlerts struct {
+	Section       string
+	Notice, Error Message
+}
+
+// Alerts returns the messages that belong in section: none unless the
+// form sent was the section's ("" is the top of the page).
+func (p AccountPage) Alerts(section string) SectionAlerts {
+	if p.Section != section {
+		return SectionAlerts{Section: section}
+	}
+	return SectionAlerts{Section: section, Notice: p.Notice, Error: p.Error}
 }
 
 // MessagePage is a page with a title, a message and a link (the outcome

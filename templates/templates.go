@@ -36,6 +36,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/sekisho/sekisho/i18n"
+	"github.com/sekisho/sekisho/localtime"
 )
 
 //go:embed html/*.html static
@@ -113,7 +114,7 @@ func New() (*Renderer, error) {
 			"t":        printer.T,
 			"targs":    func(key string, args []any) string { return printer.T(key, args...) },
 			"static":   r.staticURL,
-			"datetime": dateTimeFunc(code),
+			"datetime": func(t time.Time) string { return localtime.Format(code, t) },
 			"list":     func(xs ...string) []string { return xs },
 		}
 		r.pages[code] = make(map[string]*template.Template, len(requiredPages))
@@ -135,23 +136,6 @@ func New() (*Renderer, error) {
 		}
 	}
 	return r, nil
-}
-
-// dateTimeLayouts are the layouts of the template function datetime, by
-// language code.
-var dateTimeLayouts = map[string]string{
-	"en": "Jan 2, 2006 15:04 MST",
-	"ja": "2006年1月2日 15:04 MST",
-}
-
-// dateTimeFunc returns the template function datetime for the language
-// code: it formats a time, in the time's own location, for people.
-func dateTimeFunc(code string) func(time.Time) string {
-	layout, ok := dateTimeLayouts[code]
-	if !ok {
-		layout = dateTimeLayouts["en"]
-	}
-	return func(t time.Time) string { return t.Format(layout) }
 }
 
 // hashFiles returns the short content hash of every regular file in fsys.

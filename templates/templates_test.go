@@ -1,7 +1,7 @@
 package templates
 
 import (
-	"github.com/sekisho/sekisho/htmltest"
+	"fmt"
 	"html/template"
 	"io"
 	"net/http"
@@ -18,7 +18,9 @@ import (
 	"golang.org/x/net/html"
 	"golang.org/x/text/language"
 
+	"github.com/sekisho/sekisho/htmltest"
 	"github.com/sekisho/sekisho/i18n"
+	"github.com/sekisho/sekisho/localtime"
 )
 
 func newRenderer(t *testing.T) *Renderer {
@@ -265,6 +267,17 @@ var (
 var testRules = []Message{
 	{"password.policy.too_short", []any{12}},
 	{"password.policy.need_digit", nil},
+}
+
+// testDevices are two signed-in browsers: this one, and another with
+// two applications.
+var testDevices = []DeviceEntry{
+	{ID: "s-this", Browser: "Chrome (macOS)", IP: "203.0.113.7", Current: true,
+		SignedIn:   time.Date(2025, 3, 4, 5, 6, 0, 0, time.FixedZone("JST", 9*60*60)),
+		LastActive: time.Date(2025, 3, 4, 6, 0, 0, 0, time.FixedZone("JST", 9*60*60))},
+	{ID: "s-phone", Browser: "Safari (iOS)", IP: "2001:db8::1", Apps: []string{"Portal", xss},
+		SignedIn:   time.Date(2025, 3, 1, 9, 0, 0, 0, time.FixedZone("JST", 9*60*60)),
+		LastActive: time.Date(2025, 3, 3, 22, 15, 0, 0, time.FixedZone("JST", 9*60*60))},
 }
 
 // testSignIns are two recent sign-ins, the second without an application.
@@ -919,6 +932,17 @@ func formByAction(doc *html.Node, action string) []*html.Node {
 	})
 }
 
+// byClass returns the first element with the class, or nil.
+func byClass(doc *html.Node, class string) *html.Node {
+	found := htmltest.Find(doc, func(n *html.Node) bool {
+		return n.Type == html.ElementNode && slices.Contains(strings.Fields(htmltest.Attr(n, "class")), class)
+	})
+	if len(found) == 0 {
+		return nil
+	}
+	return found[0]
+}
+
 // byID returns the element with the id, or nil.
 func byID(doc *html.Node, id string) *html.Node {
 	found := htmltest.Find(doc, func(n *html.Node) bool { return n.Type == html.ElementNode && htmltest.Attr(n, "id") == id })
@@ -1189,6 +1213,17 @@ func TestAccount(t *testing.T) {
 		{"sign-ins", AccountPage{Name: xss, Email: xss + "@example.com", SignIns: append([]SignInEntry{
 			{Time: time.Date(2025, 1, 2, 3, 4, 0, 0, time.UTC), IP: "198.51.100.1", Browser: xss, Client: "<b>App</b>"},
 		}, testSignIns...)}},
+		{"devices", AccountPage{Email: "a@example.com", Devices: testDevices}},
+		{"device signed out", AccountPage{Email: "a@example.com", Devices: testDevices[:1], Section: "sessions",
+			Notice: Message{"account.device_signed_out", []any{"Safari (iOS)"}}}},
+		{"device gone", AccountPage{Email: "a@example.com", Devices: testDevices, Section: "sessions",
+			Error: Message{Key: "account.error.session_gone"}}},
+		{"verification sent", AccountPage{Email: "a@example.com", Section: "profile",
+			Notice: Message{"account.verification_sent", []any{"a@example.com", 10}}}},
+		{"otp switched", AccountPage{Email: "a@example.com", EmailVerified: true, OTPChoice: true, Section: "otp",
+			Notice: Message{Key: "account.otp_disabled"}}},
+		{"back to the application", AccountPage{Email: "a@example.com", OTPChoice: true, Devices: testDevices,
+			BackURL: "https://app.example/home?a=1&b=2", BackName: "<b>Portal</b>", BackQuery: "?client_id=portal&return_to=https%3A%2F%2Fapp.example%2Fhome"}},
 	} {
 		for _, l := range langs {
 			t.Run(tc.name+"/"+l.code, func(t *testing.T) {
@@ -1218,12 +1253,44 @@ func TestAccount(t *testing.T) {
 						t.Errorf("section %s: want one <h2>", htmltest.Attr(s, "id"))
 					}
 				}
-				wantSections := []string{"profile", "email", "password", "sign-ins", "sessions"}
-				if p.OTPChoice {
-					wantSections = []string{"profile", "email", "password", "otp", "sign-ins", "sessions"}
-				}
+				wantSections := slices.DeleteFunc(slices.Clone(AccountSections), func(s string) bool { return s == "otp" && !p.OTPChoice })
 				if diff := cmp.Diff(wantSections, sections); diff != "" {
 					t.Errorf("sections (-want +got):\n%s", diff)
+				}
+				// The navigation links to each section, in order.
+				var anchors []string
+				for _, a := range htmltest.Find(byClass(doc, "account-nav"), tagIs("a")) {
+					anchors = append(anchors, strings.TrimPrefix(htmltest.Attr(a, "href"), "#"))
+				}
+				if diff := cmp.Diff(wantSections, anchors); diff != "" {
+					t.Errorf("navigation (-want +got):\n%s", diff)
+				}
+				if nav := byClass(doc, "account-nav"); nav == nil || htmltest.Attr(nav, "aria-label") != T("account.nav") {
+					t.Errorf("navigation without its label")
+				}
+				// Every form of a section posts to the section's anchor
+				// (keeping the application of the back link), so its
+				// answer opens there; sign out everywhere leaves the page.
+				for _, s := range htmltest.Find(doc, tagIs("section")) {
+					id := htmltest.Attr(s, "id")
+					for _, f := range htmltest.Find(s, tagIs("form")) {
+						action := htmltest.Attr(f, "action")
+						if action == "/account/logout-all" {
+							continue
+						}
+						if u, err := url.Parse(action); err != nil || u.Fragment != id || u.RawQuery != strings.TrimPrefix(p.BackQuery, "?") {
+							t.Errorf("section %s: form action %q, want #%s and query %q", id, action, id, p.BackQuery)
+						}
+					}
+				}
+				// The way back to the application.
+				if back := byID(doc, "account-back"); p.BackURL == "" {
+					if back != nil {
+						t.Errorf("back link shown: %q", htmltest.Text(back))
+					}
+				} else if a := htmltest.Find(back, tagIs("a")); len(a) != 1 || htmltest.Attr(a[0], "href") != p.BackURL ||
+					htmltest.Text(a[0]) != T("account.back", p.BackName) {
+					t.Errorf("back link = %q", texts(a))
 				}
 
 				// Profile.
@@ -1240,7 +1307,7 @@ func TestAccount(t *testing.T) {
 						t.Errorf("verification form shown for a verified address")
 					}
 				} else {
-					checkForm(t, profile, "/account/verify", nil, T("account.send_verification"))
+					checkForm(t, profile, "/account/verify"+p.BackQuery+"#profile", nil, T("account.send_verification"))
 				}
 				wantPending := ""
 				if p.PendingEmail != "" {
@@ -1249,7 +1316,7 @@ func TestAccount(t *testing.T) {
 				checkText(t, profile, "pending-email", wantPending)
 
 				// Email change.
-				checkForm(t, byID(doc, "email"), "/account/email", []field{
+				checkForm(t, byID(doc, "email"), "/account/email"+p.BackQuery+"#email", []field{
 					{"email", "email", "new-email", "", "email"},
 					{"password", "current_password", "email-current-password", "", "current-password"},
 				}, T("account.change_email_submit"))
@@ -1267,7 +1334,7 @@ func TestAccount(t *testing.T) {
 
 				// Password change.
 				pwSection := byID(doc, "password")
-				checkForm(t, pwSection, "/account/password", []field{
+				checkForm(t, pwSection, "/account/password"+p.BackQuery+"#password", []field{
 					{"password", "current_password", "current-password", "", "current-password"},
 					{"password", "password", "new-password", "", "new-password"},
 					{"password", "confirm", "confirm-password", "", "new-password"},
@@ -1296,13 +1363,29 @@ func TestAccount(t *testing.T) {
 					t.Errorf("violations (-want +got):\n%s", diff)
 				}
 
-				// An error of no section shows at the top; one of a
+				// A message of no section shows at the top; one of a
 				// section only there.
-				wantOther := ""
-				if p.Error.Key != "" && p.Section == "" {
-					wantOther = T(p.Error.Key, p.Error.Args...)
+				for _, s := range append([]string{""}, AccountSections...) {
+					prefix, where := s, byID(doc, s)
+					if s == "" {
+						prefix, where = "account", doc
+					}
+					wantErr, wantNotice := "", ""
+					if p.Section == s && p.Error.Key != "" {
+						wantErr = T(p.Error.Key, p.Error.Args...)
+					}
+					if p.Section == s && p.Notice.Key != "" {
+						wantNotice = T(p.Notice.Key, p.Notice.Args...)
+					}
+					if where == nil {
+						continue
+					}
+					checkText(t, where, prefix+"-error", wantErr)
+					checkText(t, where, prefix+"-notice", wantNotice)
+					if notice := byID(where, prefix+"-notice"); notice != nil && htmltest.Attr(notice, "role") != "status" {
+						t.Errorf("notice role = %q, want status", htmltest.Attr(notice, "role"))
+					}
 				}
-				checkText(t, doc, "account-error", wantOther)
 				alerts := 0
 				if p.Error.Key != "" {
 					alerts++
@@ -1313,14 +1396,6 @@ func TestAccount(t *testing.T) {
 				if n := len(htmltest.Find(doc, roleAlert)); n != alerts {
 					t.Errorf("%d alerts, want %d", n, alerts)
 				}
-				wantNotice := ""
-				if p.Notice.Key != "" {
-					wantNotice = T(p.Notice.Key, p.Notice.Args...)
-				}
-				checkText(t, doc, "account-notice", wantNotice)
-				if notice := byID(doc, "account-notice"); notice != nil && htmltest.Attr(notice, "role") != "status" {
-					t.Errorf("notice role = %q, want status", htmltest.Attr(notice, "role"))
-				}
 
 				// The emailed sign-in step.
 				if otp := byID(doc, "otp"); otp != nil {
@@ -1329,8 +1404,8 @@ func TestAccount(t *testing.T) {
 						state, value, button = T("account.otp_on"), "off", T("account.otp_disable")
 					}
 					checkText(t, otp, "otp-state", state)
-					checkForm(t, otp, "/account/otp", []field{{"hidden", "otp", "", value, ""}}, button)
-				} else if len(formByAction(doc, "/account/otp")) != 0 {
+					checkForm(t, otp, "/account/otp"+p.BackQuery+"#otp", []field{{"hidden", "otp", "", value, ""}}, button)
+				} else if len(formByAction(doc, "/account/otp#otp")) != 0 {
 					t.Errorf("otp form shown without OTPChoice")
 				}
 
@@ -1366,8 +1441,53 @@ func TestAccount(t *testing.T) {
 					}
 				}
 
-				// Sessions.
+				// Signed-in devices: each with its browser, times (named
+				// zone), address and applications; a sign-out button for
+				// every device but this one.
 				sessions := byID(doc, "sessions")
+				devices := htmltest.Find(sessions, func(n *html.Node) bool {
+					return htmltest.IsTag(n, "li") && strings.Contains(htmltest.Attr(n, "class"), "device")
+				})
+				if len(devices) != len(p.Devices) {
+					t.Fatalf("%d devices listed, want %d", len(devices), len(p.Devices))
+				}
+				for i, d := range p.Devices {
+					li := devices[i]
+					name := d.Browser
+					if d.Current {
+						name += " " + T("account.this_device")
+					}
+					checkText(t, li, fmt.Sprintf("device-%d", i), name)
+					var dl [][]string
+					for _, div := range htmltest.Find(li, tagIs("div")) {
+						dl = append(dl, texts(htmltest.Find(div, func(n *html.Node) bool { return htmltest.IsTag(n, "dt") || htmltest.IsTag(n, "dd") })))
+					}
+					apps := T("account.device_no_apps")
+					if len(d.Apps) > 0 {
+						apps = strings.Join(d.Apps, "")
+					}
+					want := [][]string{
+						{T("account.last_active"), formatTime(l.code, d.LastActive)},
+						{T("account.signed_in_at"), formatTime(l.code, d.SignedIn)},
+						{T("account.sign_in_ip"), d.IP},
+						{T("account.device_apps"), apps},
+					}
+					if diff := cmp.Diff(want, dl); diff != "" {
+						t.Errorf("device %d (-want +got):\n%s", i, diff)
+					}
+					forms := htmltest.Find(li, tagIs("form"))
+					if d.Current {
+						if len(forms) != 0 {
+							t.Errorf("device %d (this one) has a sign-out form", i)
+						}
+						continue
+					}
+					f := checkForm(t, li, "/account/sessions/end"+p.BackQuery+"#sessions", []field{{"hidden", "session", "", d.ID, ""}}, T("account.device_sign_out"))
+					if b := htmltest.Find(f, isSubmit); len(b) != 1 || htmltest.Attr(b[0], "aria-describedby") != fmt.Sprintf("device-%d", i) {
+						t.Errorf("device %d: the button does not name its device", i)
+					}
+				}
+
 				all := checkForm(t, sessions, "/account/logout-all", nil, T("account.sign_out_all"))
 				if b := htmltest.Find(all, isSubmit)[0]; htmltest.Attr(b, "class") != "button" {
 					t.Errorf("sign-out-all class = %q", htmltest.Attr(b, "class"))
@@ -1390,30 +1510,33 @@ func TestAccount(t *testing.T) {
 	}
 }
 
-// formatTime is the expected output of the template function datetime.
-func formatTime(code string, t time.Time) string {
-	if code == "ja" {
-		return t.Format("2006年1月2日 15:04 MST")
-	}
-	return t.Format("Jan 2, 2006 15:04 MST")
-}
+// formatTime is the expected output of the template function datetime:
+// the one format of times (package localtime, tested there).
+func formatTime(code string, t time.Time) string { return localtime.Format(code, t) }
 
+// TestDateTime: pages print times in their own location with the zone
+// named, the same on pages and in mails.
 func TestDateTime(t *testing.T) {
-	jst := time.FixedZone("JST", 9*60*60)
-	at := time.Date(2025, 3, 4, 5, 6, 7, 0, jst)
+	r := newRenderer(t)
+	at := time.Date(2025, 3, 4, 5, 6, 7, 0, time.FixedZone("JST", 9*60*60))
 	for _, tc := range []struct {
-		code string
+		lang language.Tag
 		at   time.Time
 		want string
 	}{
-		{"en", at, "Mar 4, 2025 05:06 JST"},
-		{"ja", at, "2025年3月4日 05:06 JST"},
-		{"en", at.UTC(), "Mar 3, 2025 20:06 UTC"},
-		{"ja", time.Date(2025, 12, 24, 18, 30, 0, 0, time.UTC), "2025年12月24日 18:30 UTC"},
-		{"fr", at, "Mar 4, 2025 05:06 JST"},
+		{language.English, at, "2025-03-04 05:06 (JST)"},
+		{language.Japanese, at, "2025年3月4日 05:06（日本時間）"},
+		{language.English, at.UTC(), "2025-03-03 20:06 (UTC)"},
+		{language.Japanese, at.UTC(), "2025年3月3日 20:06（UTC）"},
 	} {
-		if got := dateTimeFunc(tc.code)(tc.at); got != tc.want {
-			t.Errorf("datetime[%s](%v) = %q, want %q", tc.code, tc.at, got, tc.want)
+		w := httptest.NewRecorder()
+		if err := r.RenderAccount(w, http.StatusOK, AccountPage{Base: Base{Lang: tc.lang}, Email: "a@example.com",
+			SignIns: []SignInEntry{{Time: tc.at, IP: "192.0.2.1"}}}); err != nil {
+			t.Fatal(err)
+		}
+		times := htmltest.Find(parseHTML(t, w.Body.String()), tagIs("time"))
+		if len(times) != 1 || htmltest.Text(times[0]) != tc.want {
+			t.Errorf("%s: <time> %q, want %q", tc.lang, texts(times), tc.want)
 		}
 	}
 }
