@@ -95,16 +95,20 @@ type SMTP struct {
 
 // Client is a relying application registered by the operator.
 type Client struct {
-	ID                                string   `yaml:"id"`
-	Name                              string   `yaml:"name"`
-	Secret                            string   `yaml:"secret"`
-	SecretSHA256                      string   `yaml:"secret_sha256"`
-	RedirectURIs                      []string `yaml:"redirect_uris"`
-	PostLogoutRedirectURIs            []string `yaml:"post_logout_redirect_uris"`
-	BackchannelLogoutURI              string   `yaml:"backchannel_logout_uri"`
-	BackchannelLogoutSessionRequired  bool     `yaml:"backchannel_logout_session_required"`
-	FrontchannelLogoutURI             string   `yaml:"frontchannel_logout_uri"`
-	FrontchannelLogoutSessionRequired bool     `yaml:"frontchannel_logout_session_required"`
+	ID                     string   `yaml:"id"`
+	Name                   string   `yaml:"name"`
+	Secret                 string   `yaml:"secret"`
+	SecretSHA256           string   `yaml:"secret_sha256"`
+	RedirectURIs           []string `yaml:"redirect_uris"`
+	PostLogoutRedirectURIs []string `yaml:"post_logout_redirect_uris"`
+	// InitiateLoginURI starts a sign-in at the client (OpenID Connect
+	// Core §4, with iss): where the page of an expired sign-in sends a
+	// person to start again. Empty: the client's home (HomeURL).
+	InitiateLoginURI                  string `yaml:"initiate_login_uri"`
+	BackchannelLogoutURI              string `yaml:"backchannel_logout_uri"`
+	BackchannelLogoutSessionRequired  bool   `yaml:"backchannel_logout_session_required"`
+	FrontchannelLogoutURI             string `yaml:"frontchannel_logout_uri"`
+	FrontchannelLogoutSessionRequired bool   `yaml:"frontchannel_logout_session_required"`
 	// KeepOfflineTokensOnLogout: the client's offline_access refresh
 	// tokens survive the user's sign-out and session timeouts (never a
 	// password reset, disable, delete or operator revocation).

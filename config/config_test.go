@@ -161,6 +161,7 @@ func TestDev(t *testing.T) {
 		Secret:                 "demo-secret",
 		RedirectURIs:           []string{"http://localhost:8080/demo/callback"},
 		PostLogoutRedirectURIs: []string{"http://localhost:8080/demo/"},
+		InitiateLoginURI:       "http://localhost:8080/demo/login",
 		GrantTypes:             []string{"authorization_code", "refresh_token"},
 		Scopes:                 []string{"openid", "profile", "email", "offline_access"},
 		AccessTokenFormat:      "jwt",
@@ -259,6 +260,9 @@ func TestFitDev(t *testing.T) {
 			}
 			if diff := cmp.Diff([]string{tc.issuer + "/demo/"}, cl.PostLogoutRedirectURIs); diff != "" {
 				t.Errorf("post-logout URIs (-want +got)\n%s", diff)
+			}
+			if want := tc.issuer + "/demo/login"; cl.InitiateLoginURI != want {
+				t.Errorf("initiate_login_uri %q, want %q", cl.InitiateLoginURI, want)
 			}
 			if err := c.Validate(); err != nil {
 				t.Errorf("Validate: %v", err)

@@ -62,6 +62,7 @@ func Dev() *Config {
 			Secret:                 DevClientSecret,
 			RedirectURIs:           []string{DevRedirectURI},
 			PostLogoutRedirectURIs: []string{DevIssuer + "/demo/"},
+			InitiateLoginURI:       DevIssuer + "/demo/login",
 			GrantTypes:             []string{GrantAuthorizationCode, GrantRefreshToken},
 			Scopes:                 []string{"openid", "profile", "email", "offline_access"},
 		}},
@@ -92,6 +93,7 @@ func (c *Config) FitDev(getenv func(string) string) error {
 		if c.Clients[i].ID == DevClientID {
 			c.Clients[i].RedirectURIs = []string{base + "/demo/callback"}
 			c.Clients[i].PostLogoutRedirectURIs = []string{base + "/demo/"}
+			c.Clients[i].InitiateLoginURI = base + "/demo/login"
 		}
 	}
 	return nil

@@ -391,6 +391,9 @@ func (v *validator) client(key string, cl Client) {
 	for j, u := range cl.PostLogoutRedirectURIs {
 		v.redirectURI(fmt.Sprintf("%s.post_logout_redirect_uris[%d]", key, j), u, cl.Public())
 	}
+	if cl.InitiateLoginURI != "" {
+		v.logoutURI(key+".initiate_login_uri", cl.InitiateLoginURI)
+	}
 	if cl.BackchannelLogoutURI != "" {
 		v.logoutURI(key+".backchannel_logout_uri", cl.BackchannelLogoutURI)
 	}
@@ -468,8 +471,9 @@ func (v *validator) redirectURI(key, s string, public bool) {
 	}
 }
 
-// logoutURI checks a back- or front-channel logout URI: absolute http(s),
-// no fragment, https unless loopback or dev.
+// logoutURI checks a back- or front-channel logout URI (or another URI of
+// the client that is not a redirect URI: initiate_login_uri): absolute
+// http(s), no fragment, https unless loopback or dev.
 func (v *validator) logoutURI(key, s string) {
 	if strings.Contains(s, "#") {
 		v.add(key, "must not have a fragment")

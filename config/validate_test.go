@@ -199,6 +199,10 @@ func TestValidate(t *testing.T) {
 		{"backchannel fragment", func(c *Config) { c.Clients[0].BackchannelLogoutURI = "https://app.example.com/bc#x" }, "clients[0].backchannel_logout_uri"},
 		{"backchannel private scheme", func(c *Config) { c.Clients[0].BackchannelLogoutURI = "com.example.app:/bc" }, "clients[0].backchannel_logout_uri"},
 		{"frontchannel relative", func(c *Config) { c.Clients[0].FrontchannelLogoutURI = "/fc" }, "clients[0].frontchannel_logout_uri"},
+		{"initiate login", func(c *Config) { c.Clients[0].InitiateLoginURI = "https://app.example.com/login?x=1" }, ""},
+		{"initiate login http", func(c *Config) { c.Clients[0].InitiateLoginURI = "http://app.example.com/login" }, "clients[0].initiate_login_uri"},
+		{"initiate login relative", func(c *Config) { c.Clients[0].InitiateLoginURI = "/login" }, "clients[0].initiate_login_uri"},
+		{"initiate login fragment", func(c *Config) { c.Clients[0].InitiateLoginURI = "https://app.example.com/login#x" }, "clients[0].initiate_login_uri"},
 		{"frontchannel http", func(c *Config) { c.Clients[0].FrontchannelLogoutURI = "http://app.example.com/fc" }, "clients[0].frontchannel_logout_uri"},
 
 		// other client settings

@@ -75,6 +75,23 @@ func (c *Client) DisplayName() string {
 	return c.cfg.ID
 }
 
+// RestartURL is where a person starts a sign-in at the client again: its
+// initiate_login_uri with iss (OpenID Connect Core §4, login initiated by
+// a third party), else HomeURL.
+func (c *Client) RestartURL(issuer string) string {
+	if c.cfg.InitiateLoginURI == "" {
+		return c.HomeURL()
+	}
+	u, err := url.Parse(c.cfg.InitiateLoginURI)
+	if err != nil {
+		return c.HomeURL()
+	}
+	q := u.Query()
+	q.Set("iss", issuer)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
 // HomeURL is where "go back to the application" points: the origin of the
 // first redirect URI.
 func (c *Client) HomeURL() string {

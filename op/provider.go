@@ -343,6 +343,16 @@ func (p *Provider) ClientDisplay(id string) (name, home string, ok bool) {
 	return c.DisplayName(), c.HomeURL(), true
 }
 
+// RestartURL is where a person starts a sign-in to the client again
+// (Client.RestartURL); "" for an unknown client.
+func (p *Provider) RestartURL(clientID string) string {
+	c, ok := p.clients.Get(clientID)
+	if !ok {
+		return ""
+	}
+	return c.RestartURL(p.issuer)
+}
+
 // ReturnURIAllowed reports whether uri is exactly one of the client's
 // registered redirect or post-logout URIs (where a product's reset link
 // may return).
