@@ -69,6 +69,34 @@ func (f *Flow) LegacyName() string {
 	return f.c.Legacy.Name
 }
 
+// LegacyDeadline is the end of the migration window while it is open,
+// in the time zone of the organization n names (the default
+// organization's in the email mode, or when n names none we know), for
+// pages that name it; zero when no end is set or the window has closed.
+func (f *Flow) LegacyDeadline(ctx context.Context, n AccountName) time.Time {
+	end := f.c.Legacy.WindowEnd
+	if end.IsZero() || !f.LegacyWindow() {
+		return time.Time{}
+	}
+	var org storage.Organization
+	err := storage.ErrNotFound
+	if f.HasOrganization() && strings.TrimSpace(n.Organization) != "" {
+		org, err = f.c.Store.GetOrganizationByCode(ctx, n.Organization)
+	}
+	if err != nil {
+		org, err = f.c.Store.GetOrganization(ctx, storage.DefaultOrganizationID)
+	}
+	if err != nil {
+		// The configured offset still names the moment.
+		f.c.Logger.WarnContext(ctx, "migration deadline: organization's time zone", "err", err)
+		return end
+	}
+	if loc, err := time.LoadLocation(org.TimeZone); err == nil {
+		end = end.In(loc)
+	}
+	return end
+}
+
 // ACR values of our own (never a NIST level: see README).
 const (
 	ACRPassword = "urn:sekisho:acr:pwd"
@@ -385,6 +413,34 @@ func (f *Flow) Session(ctx context.Context, token string) (storage.Session, bool
 		return storage.Session{}, false
 	}
 	return s, true
+}
+
+// SignedInAs names the account of session s, as the forms name it, and
+// the clients s signed in to (sorted ids), which its sign-out signs out.
+func (f *Flow) SignedInAs(ctx context.Context, s storage.Session) (AccountName, []string, error) {
+	u, err := f.c.Store.GetUser(ctx, s.UserID)
+	if err != nil {
+		return AccountName{}, nil, fmt.Errorf("login: load the session's user: %w", err)
+	}
+	n, err := f.nameOf(ctx, u)
+	if err != nil {
+		return AccountName{}, nil, err
+	}
+	if n.Email == "" && n.Username == "" {
+		n.Email = u.Email
+	}
+	sessions, err := f.c.Store.ListActiveSessions(ctx, s.UserID, f.c.Now().UTC())
+	if err != nil {
+		return n, nil, fmt.Errorf("login: the session's clients: %w", err)
+	}
+	for _, as := range sessions {
+		if as.ID == s.ID {
+			clients := slices.Clone(as.Clients)
+			slices.Sort(clients)
+			return n, clients, nil
+		}
+	}
+	return n, nil, nil
 }
 
 // Credentials is one submission of the sign-in form.

@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
@@ -19,6 +21,10 @@ type OP interface {
 	Respond(w http.ResponseWriter, r *http.Request, a storage.AuthRequest)
 	RedirectError(w http.ResponseWriter, r *http.Request, a storage.AuthRequest, err *oidc.Error)
 	ClientDisplay(id string) (name, home string, ok bool)
+	// RestartURL is where a person starts a sign-in to the client
+	// again (its initiate_login_uri, else its home): "" for an unknown
+	// client.
+	RestartURL(clientID string) string
 	// ReturnURIAllowed reports whether uri is one of the client's
 	// registered redirect or post-logout URIs.
 	ReturnURIAllowed(clientID, uri string) bool
@@ -85,13 +91,22 @@ type LoginView struct {
 	LegacyURL string
 	// NoticeKey is a notice above the form (catalog key), or empty.
 	NoticeKey string
+	// LegacyDeadline, with LegacyReset, is the end of the migration
+	// window in the organization's time zone; zero: none is set.
+	LegacyDeadline time.Time
+	// OtherAccountURL, with LegacyReset, is the sign-in form for another
+	// account.
+	OtherAccountURL string
 }
 
 // Pages renders the pages of the browser flows in the request's language.
 type Pages interface {
 	Login(w http.ResponseWriter, r *http.Request, status int, v LoginView)
 	Error(w http.ResponseWriter, r *http.Request, status int, messageKey, backURL string)
-	LogoutConfirm(w http.ResponseWriter, r *http.Request, params []op.Param)
+	// Expired explains a sign-in request that cannot go on (expired,
+	// finished or unknown) and offers to start again.
+	Expired(w http.ResponseWriter, r *http.Request, status int, v ExpiredView)
+	LogoutConfirm(w http.ResponseWriter, r *http.Request, v LogoutView)
 	SignedOut(w http.ResponseWriter, r *http.Request, v SignedOutView)
 	Forgot(w http.ResponseWriter, r *http.Request, status int, v ForgotView)
 	Reset(w http.ResponseWriter, r *http.Request, status int, v ResetView)
@@ -102,6 +117,35 @@ type Pages interface {
 	Invite(w http.ResponseWriter, r *http.Request, status int, v InviteView)
 	// Lang is the language code ("en", "ja") pages and mails use for r.
 	Lang(w http.ResponseWriter, r *http.Request, uiLocales []string) string
+}
+
+// ExpiredView is the data of the page of a sign-in request that cannot go
+// on.
+type ExpiredView struct {
+	// Unknown: no such request (never made, or deleted since); the page
+	// cannot name the application. Finished: the request was completed
+	// (its code was used), not left too long.
+	Unknown, Finished bool
+	// ClientName and RestartURL name the application that asked and
+	// where its sign-in starts again (RestartURL); empty: not known.
+	ClientName, RestartURL string
+	UILocales              []string
+}
+
+// LogoutView is the data of the sign-out confirmation.
+type LogoutView struct {
+	// Params are the end_session parameters the form posts back.
+	Params []op.Param
+	// Account is the signed-in account, as the forms name it; zero when
+	// no one is signed in in this browser.
+	Account AccountName
+	// Applications are the names of the applications the session
+	// signed in to.
+	Applications []string
+	// CancelURL returns to the application without signing out: the
+	// validated post_logout_redirect_uri, else the client's registered
+	// home, else the account page; empty hides the cancel.
+	CancelURL string
 }
 
 // SignedOutView is the data of the page after a sign-out.
@@ -200,6 +244,15 @@ func (h *Handlers) LoginPage(w http.ResponseWriter, r *http.Request) {
 
 // LoginSubmit serves POST /login.
 func (h *Handlers) LoginSubmit(w http.ResponseWriter, r *http.Request) {
+	if switchingLanguage(r) {
+		a, err := h.c.Flow.Request(r.Context(), r.PostFormValue("id"))
+		if err != nil {
+			h.requestError(w, r, a, err)
+			return
+		}
+		h.showForm(w, r, http.StatusOK, a, postedName(r), "")
+		return
+	}
 	in := h.credentials(w, r)
 	res, err := h.c.Flow.Login(r.Context(), in)
 	step := StepPassword
@@ -215,9 +268,7 @@ func (h *Handlers) LoginSubmit(w http.ResponseWriter, r *http.Request) {
 		h.showForm(w, r, http.StatusOK, res.Request, name, h.invalidKey())
 		return
 	case errors.Is(err, ErrLegacyReset):
-		v := h.loginView(res.Request, name, "")
-		v.LegacyReset = true
-		h.c.Pages.Login(w, r, http.StatusOK, v)
+		h.c.Pages.Login(w, r, http.StatusOK, h.legacyResetView(r, res.Request, name))
 		return
 	case errors.Is(err, ErrNoAddress):
 		h.showForm(w, r, http.StatusForbidden, res.Request, name, "login.error.no_address")
@@ -327,14 +378,48 @@ func (h *Handlers) loginView(a storage.AuthRequest, n AccountName, errKey string
 	return v
 }
 
+// legacyResetView is the legacy first sign-in of the account n names:
+// its one action sends the code that resets the password (and migrates
+// the account), with the migration deadline when one is set.
+func (h *Handlers) legacyResetView(r *http.Request, a storage.AuthRequest, n AccountName) LoginView {
+	v := h.loginView(a, n, "")
+	v.LegacyReset = true
+	v.LegacyName = h.c.Flow.LegacyName()
+	v.LegacyDeadline = h.c.Flow.LegacyDeadline(r.Context(), v.Account.AccountName)
+	v.OtherAccountURL = "/login?id=" + url.QueryEscape(a.ID)
+	return v
+}
+
+// switchingLanguage reports whether a step's form was posted by the
+// language switch (its "lang" buttons, templates.Base.LangForm): the
+// handler shows the same step again in that language with the non-secret
+// fields typed, and checks, counts and sends nothing.
+func switchingLanguage(r *http.Request) bool { return r.PostFormValue("lang") != "" }
+
+// maxKeptCode bounds the typed code a language switch shows again.
+const maxKeptCode = 16
+
+// typedCode is the code a step's form posted, to show again after a
+// language switch: the person typed it from their mail into this very
+// page, which is never cached (no-store). Anything longer than a code is
+// dropped.
+func typedCode(r *http.Request) string {
+	c := strings.TrimSpace(r.PostFormValue("code"))
+	if utf8.RuneCountInString(c) > maxKeptCode {
+		return ""
+	}
+	return c
+}
+
 // requestError maps flow errors to pages, in one place.
 func (h *Handlers) requestError(w http.ResponseWriter, r *http.Request, a storage.AuthRequest, err error) {
 	switch {
 	case errors.Is(err, ErrExpired):
-		_, home, _ := h.c.OP.ClientDisplay(a.ClientID)
-		h.c.Pages.Error(w, r, http.StatusGone, "error.expired", home)
+		name, _, _ := h.c.OP.ClientDisplay(a.ClientID)
+		h.c.Pages.Expired(w, r, http.StatusGone, ExpiredView{Finished: a.CodeUsedAt != nil, ClientName: name,
+			RestartURL: h.c.OP.RestartURL(a.ClientID), UILocales: a.UILocales})
 	case errors.Is(err, ErrUnknownRequest):
-		h.c.Pages.Error(w, r, http.StatusNotFound, "error.not_found", "")
+		h.c.Pages.Expired(w, r, http.StatusNotFound, ExpiredView{Unknown: true})
 	default:
 		h.c.Logger.ErrorContext(r.Context(), "login flow", "err", err)
 		h.c.Pages.Error(w, r, http.StatusServiceUnavailable, "error.unavailable", "")
@@ -379,7 +464,7 @@ func (h *Handlers) EndSession(w http.ResponseWriter, r *http.Request) {
 		h.c.Notifier.Deliver(r.Context(), res)
 		frames = h.c.Notifier.FrontchannelURLs(res.Ended)
 	default:
-		h.c.Pages.LogoutConfirm(w, r, es.Params)
+		h.c.Pages.LogoutConfirm(w, r, h.logoutView(r, es, sess, hasSession))
 		return
 	}
 	h.clearSessionCookie(w)
@@ -394,7 +479,39 @@ func (h *Handlers) EndSession(w http.ResponseWriter, r *http.Request) {
 // LogoutPage serves GET /logout: the provider's own sign-out page for
 // users who come directly.
 func (h *Handlers) LogoutPage(w http.ResponseWriter, r *http.Request) {
-	h.c.Pages.LogoutConfirm(w, r, nil)
+	sess, ok := h.c.Flow.Session(r.Context(), h.sessionToken(w, r))
+	h.c.Pages.LogoutConfirm(w, r, h.logoutView(r, op.EndSession{}, sess, ok))
+}
+
+// logoutView is the sign-out confirmation of the browser's session (when
+// it has one): whose it is, the applications it signs out, and the way
+// back without signing out — only to URIs registered for the client
+// (es.RedirectURI was checked against them), never to one the request
+// names otherwise.
+func (h *Handlers) logoutView(r *http.Request, es op.EndSession, sess storage.Session, hasSession bool) LogoutView {
+	v := LogoutView{Params: es.Params, CancelURL: es.RedirectURI}
+	if v.CancelURL == "" && es.ClientID != "" {
+		_, v.CancelURL, _ = h.c.OP.ClientDisplay(es.ClientID)
+	}
+	if !hasSession {
+		return v
+	}
+	if v.CancelURL == "" {
+		v.CancelURL = "/account"
+	}
+	n, clients, err := h.c.Flow.SignedInAs(r.Context(), sess)
+	if err != nil {
+		// The confirmation still works without the names.
+		h.c.Logger.WarnContext(r.Context(), "sign-out confirmation: name the session", "err", err)
+		return v
+	}
+	v.Account = n
+	for _, id := range clients {
+		if name, _, ok := h.c.OP.ClientDisplay(id); ok {
+			v.Applications = append(v.Applications, name)
+		}
+	}
+	return v
 }
 
 // DeviceCookie names the browser for the emailed step (new_device) and

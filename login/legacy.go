@@ -82,6 +82,15 @@ func (h *Handlers) LegacyPage(w http.ResponseWriter, r *http.Request) {
 
 // LegacySubmit serves POST /login/legacy.
 func (h *Handlers) LegacySubmit(w http.ResponseWriter, r *http.Request) {
+	if switchingLanguage(r) {
+		a, err := h.c.Flow.Request(r.Context(), r.PostFormValue("id"))
+		if err != nil {
+			h.requestError(w, r, a, err)
+			return
+		}
+		h.c.Pages.Login(w, r, http.StatusOK, h.legacyView(r, a, postedName(r), ""))
+		return
+	}
 	in := h.credentials(w, r)
 	res, err := h.c.Flow.LegacyLogin(r.Context(), in)
 	var locked *LockedError

@@ -12,6 +12,8 @@ import (
 type OTPView struct {
 	AuthRequestID string
 	Challenge
+	// Code is the code typed before a language switch.
+	Code      string
 	Error     Msg
 	Resent    bool
 	UILocales []string
@@ -51,6 +53,10 @@ func (h *Handlers) OTPSubmit(w http.ResponseWriter, r *http.Request) {
 		h.requestError(w, r, a, err)
 		return
 	}
+	if switchingLanguage(r) {
+		h.showOTP(w, r, a, r.PostFormValue("ticket"), http.StatusOK, Msg{}, typedCode(r))
+		return
+	}
 	st := h.step(w, r, a)
 	ticket := st.Ticket
 	res, err := h.c.Flow.VerifyOTP(r.Context(), a, OTPInput{Step: st, Code: r.PostFormValue("code")})
@@ -59,11 +65,11 @@ func (h *Handlers) OTPSubmit(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		h.finish(w, r, res)
 	case errors.Is(err, ErrWrongCode):
-		h.showOTP(w, r, a, ticket, http.StatusOK, Msg{Key: "otp.error.code"})
+		h.showOTP(w, r, a, ticket, http.StatusOK, Msg{Key: "otp.error.code"}, "")
 	case errors.Is(err, ErrCodeExpired):
-		h.showOTP(w, r, a, ticket, http.StatusOK, Msg{Key: "otp.error.expired"})
+		h.showOTP(w, r, a, ticket, http.StatusOK, Msg{Key: "otp.error.expired"}, "")
 	case errors.Is(err, ErrTooManyAttempts):
-		h.showOTP(w, r, a, ticket, http.StatusTooManyRequests, Msg{Key: "otp.error.too_many_attempts"})
+		h.showOTP(w, r, a, ticket, http.StatusTooManyRequests, Msg{Key: "otp.error.too_many_attempts"}, "")
 	default:
 		h.stepError(w, r, a, err)
 	}
@@ -101,6 +107,10 @@ func (h *Handlers) ChangeSubmit(w http.ResponseWriter, r *http.Request) {
 		h.requestError(w, r, a, err)
 		return
 	}
+	if switchingLanguage(r) {
+		h.c.Pages.ChangePassword(w, r, http.StatusOK, h.changeView(a, r.PostFormValue("ticket")))
+		return
+	}
 	st := h.step(w, r, a)
 	res, ended, err := h.c.Flow.ForcedChange(r.Context(), a, ChangeInput{Step: st,
 		Password: r.PostFormValue("password"), Confirm: r.PostFormValue("confirm")})
@@ -122,13 +132,15 @@ func (h *Handlers) ChangeSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *Handlers) showOTP(w http.ResponseWriter, r *http.Request, a storage.AuthRequest, ticket string, status int, m Msg) {
+// showOTP shows the emailed step of ticket again, with message m and the
+// code typed before a language switch.
+func (h *Handlers) showOTP(w http.ResponseWriter, r *http.Request, a storage.AuthRequest, ticket string, status int, m Msg, code string) {
 	ch, err := h.c.Flow.ChallengeOf(r.Context(), a, ticket, h.stepToken(r))
 	if err != nil {
 		h.stepError(w, r, a, err)
 		return
 	}
-	h.c.Pages.OTP(w, r, status, OTPView{AuthRequestID: a.ID, Challenge: ch, Error: m, UILocales: a.UILocales})
+	h.c.Pages.OTP(w, r, status, OTPView{AuthRequestID: a.ID, Challenge: ch, Code: code, Error: m, UILocales: a.UILocales})
 }
 
 // stepError answers a step that cannot go on: back to the sign-in form

@@ -22,8 +22,10 @@ type ResetView struct {
 	AuthRequestID string
 	// Mode is the sign-in mode (Identify*): in the account-name mode the
 	// code goes to the account's registered address, if it has one.
-	Mode         string
-	Ticket       string
+	Mode   string
+	Ticket string
+	// Code is the code typed before a language switch.
+	Code         string
 	ErrorKey     string
 	ValidMinutes int
 	Violations   []password.Violation
@@ -56,6 +58,15 @@ func (h *Handlers) ForgotSubmit(w http.ResponseWriter, r *http.Request) {
 		h.requestError(w, r, a, err)
 		return
 	}
+	if switchingLanguage(r) {
+		if r.PostFormValue("step") == "legacy" {
+			h.c.Pages.Login(w, r, http.StatusOK, h.legacyResetView(r, a, postedName(r)))
+			return
+		}
+		h.c.Pages.Forgot(w, r, http.StatusOK, ForgotView{AuthRequestID: a.ID, Account: h.accountForm(a, postedName(r)),
+			UILocales: a.UILocales})
+		return
+	}
 	lang := h.c.Pages.Lang(w, r, a.UILocales)
 	started, err := h.c.Flow.StartReset(r.Context(), a, postedName(r), h.c.ClientIP(r), lang, h.stepToken(r))
 	if err != nil {
@@ -77,6 +88,12 @@ func (h *Handlers) ResetSubmit(w http.ResponseWriter, r *http.Request) {
 	a, err := h.c.Flow.Request(r.Context(), r.PostFormValue("id"))
 	if err != nil {
 		h.requestError(w, r, a, err)
+		return
+	}
+	if switchingLanguage(r) {
+		view := h.resetView(a, r.PostFormValue("ticket"))
+		view.Code = typedCode(r)
+		h.c.Pages.Reset(w, r, http.StatusOK, view)
 		return
 	}
 	in := ResetInput{Step: h.step(w, r, a), Code: r.PostFormValue("code"),

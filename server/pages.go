@@ -13,13 +13,13 @@ import (
 	"github.com/sekisho/sekisho/config"
 	"github.com/sekisho/sekisho/i18n"
 	"github.com/sekisho/sekisho/login"
-	"github.com/sekisho/sekisho/op"
 	"github.com/sekisho/sekisho/password"
 	"github.com/sekisho/sekisho/templates"
 )
 
-// pages renders the templates in the language of the request: ?lang=
-// (remembered in a cookie), then the auth request's ui_locales, then the
+// pages renders the templates in the language of the request: ?lang= or,
+// on a POST, the form's lang (the language switch of a step's page; both
+// remembered in a cookie), then the auth request's ui_locales, then the
 // cookie, then Accept-Language, else ui.default_language.
 type pages struct {
 	r      *templates.Renderer
@@ -36,7 +36,11 @@ type pages struct {
 const langCookie = "lang"
 
 func (p *pages) lang(w http.ResponseWriter, r *http.Request, uiLocales []string) language.Tag {
-	if q := r.URL.Query().Get("lang"); q == "en" || q == "ja" {
+	q := r.URL.Query().Get("lang")
+	if q == "" && r.Method == http.MethodPost {
+		q = r.PostFormValue("lang")
+	}
+	if q == "en" || q == "ja" {
 		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: q, Path: "/", MaxAge: 365 * 24 * 3600,
 			HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
 		return i18n.Negotiate([]string{q}, "", "", p.fallback)
@@ -67,11 +71,12 @@ func (p *pages) logErr(r *http.Request, err error) {
 }
 
 func (p *pages) Login(w http.ResponseWriter, r *http.Request, status int, v login.LoginView) {
-	// Language links of an answer to a POST go back to the form.
-	b := formPage(p.base(w, r, v.UILocales), r, v.AuthRequestID)
+	// The language switch posts the form again (templates.Base.LangForm).
+	b := p.base(w, r, v.UILocales)
 	p.logErr(r, p.r.RenderLogin(w, status, templates.LoginPage{Base: b, AuthRequestID: v.AuthRequestID,
 		Account: p.accountFields(b, v.Account), ClientName: v.ClientName, Error: v.ErrorKey, ForgotURL: v.ForgotURL, Notice: v.NoticeKey,
-		LegacyName: v.LegacyName, LegacyReset: v.LegacyReset, LegacyForm: v.LegacyForm, LegacyURL: v.LegacyURL}))
+		LegacyName: v.LegacyName, LegacyReset: v.LegacyReset, LegacyForm: v.LegacyForm, LegacyURL: v.LegacyURL,
+		LegacyDeadline: v.LegacyDeadline, OtherAccountURL: v.OtherAccountURL}))
 }
 
 // accountFields are the account fields of a form in the page's language.
@@ -103,7 +108,7 @@ func (p *pages) Reset(w http.ResponseWriter, r *http.Request, status int, v logi
 	b := p.base(w, r, v.UILocales)
 	b.CurrentURL = &url.URL{Path: "/reset", RawQuery: url.Values{"id": {v.AuthRequestID}}.Encode()}
 	p.logErr(r, p.r.RenderReset(w, status, templates.ResetPage{Base: b, AuthRequestID: v.AuthRequestID, Ticket: v.Ticket,
-		ByUsername: v.Mode == login.IdentifyOrgUsername, ValidMinutes: v.ValidMinutes,
+		ByUsername: v.Mode == login.IdentifyOrgUsername, ValidMinutes: v.ValidMinutes, Code: v.Code,
 		Error: v.ErrorKey, Violations: messages(v.Violations), Rules: messages(v.Rules)}))
 }
 
@@ -126,12 +131,40 @@ func (p *pages) RenderError(w http.ResponseWriter, r *http.Request, status int, 
 	p.Error(w, r, status, key, backURL)
 }
 
-func (p *pages) LogoutConfirm(w http.ResponseWriter, r *http.Request, params []op.Param) {
-	hidden := make([]templates.HiddenField, 0, len(params))
-	for _, pr := range params {
+// Expired explains a sign-in request that cannot go on and offers the
+// application's sign-in start (a URI registered for it).
+func (p *pages) Expired(w http.ResponseWriter, r *http.Request, status int, v login.ExpiredView) {
+	page := templates.ErrorPage{Base: p.base(w, r, v.UILocales), Message: "error.expired"}
+	page.Title = "error.expired.title"
+	if v.Finished {
+		page.Title, page.Message = "error.finished.title", "error.finished"
+	}
+	if v.Unknown {
+		page.Title, page.Message, page.BackURL, page.BackLabel = "error.unknown_request.title", "error.unknown_request", "/", "error.home"
+	} else if v.RestartURL != "" {
+		page.BackURL, page.BackLabel, page.ClientName = v.RestartURL, "error.restart", v.ClientName
+		if v.ClientName != "" {
+			page.BackLabel = "error.restart_at"
+		}
+	}
+	p.logErr(r, p.r.RenderError(w, status, page))
+}
+
+func (p *pages) LogoutConfirm(w http.ResponseWriter, r *http.Request, v login.LogoutView) {
+	hidden := make([]templates.HiddenField, 0, len(v.Params))
+	for _, pr := range v.Params {
 		hidden = append(hidden, templates.HiddenField{Name: pr.Name, Value: pr.Value})
 	}
-	p.logErr(r, p.r.RenderLogoutConfirm(w, templates.LogoutConfirmPage{Base: p.base(w, r, nil), Hidden: hidden}))
+	b := p.base(w, r, nil)
+	page := templates.LogoutConfirmPage{Base: b, Hidden: hidden, CancelURL: v.CancelURL, Applications: v.Applications,
+		Account: v.Account.Email}
+	if v.Account.Username != "" {
+		page.Account = v.Account.Username
+	}
+	if v.Account.Organization != "" {
+		page.OrganizationLabel, page.Organization = p.labels.Organization.In(i18n.Code(b.Lang)), v.Account.Organization
+	}
+	p.logErr(r, p.r.RenderLogoutConfirm(w, page))
 }
 
 // SignedOut renders the page after a sign-out. With front-channel frames,
@@ -167,23 +200,14 @@ func origins(urls []string) []string {
 	return out
 }
 
-// formPage is the CurrentURL of a page answering a POST of an auth
-// request's step: language links go back to its sign-in form.
-func formPage(b templates.Base, r *http.Request, id string) templates.Base {
-	if r.Method == http.MethodPost {
-		b.CurrentURL = &url.URL{Path: "/login", RawQuery: url.Values{"id": {id}}.Encode()}
-	}
-	return b
-}
-
 func (p *pages) OTP(w http.ResponseWriter, r *http.Request, status int, v login.OTPView) {
-	p.logErr(r, p.r.RenderOTP(w, status, templates.OTPPage{Base: formPage(p.base(w, r, v.UILocales), r, v.AuthRequestID),
-		AuthRequestID: v.AuthRequestID, Ticket: v.Ticket, MaskedEmail: v.MaskedEmail, ValidMinutes: v.ValidMinutes,
+	p.logErr(r, p.r.RenderOTP(w, status, templates.OTPPage{Base: p.base(w, r, v.UILocales),
+		AuthRequestID: v.AuthRequestID, Ticket: v.Ticket, MaskedEmail: v.MaskedEmail, ValidMinutes: v.ValidMinutes, Code: v.Code,
 		Error: message(v.Error), Resent: v.Resent}))
 }
 
 func (p *pages) ChangePassword(w http.ResponseWriter, r *http.Request, status int, v login.ChangeView) {
-	p.logErr(r, p.r.RenderChangePassword(w, status, templates.ChangePasswordPage{Base: formPage(p.base(w, r, v.UILocales), r, v.AuthRequestID),
+	p.logErr(r, p.r.RenderChangePassword(w, status, templates.ChangePasswordPage{Base: p.base(w, r, v.UILocales),
 		AuthRequestID: v.AuthRequestID, Ticket: v.Ticket, Error: v.ErrorKey, Violations: messages(v.Violations), Rules: messages(v.Rules)}))
 }
 
@@ -240,4 +264,20 @@ func (p *pages) Invite(w http.ResponseWriter, r *http.Request, status int, v log
 	b.CurrentURL = &url.URL{Path: "/invite"}
 	p.logErr(r, p.r.RenderInvite(w, status, templates.InvitePage{Base: b, OrganizationName: v.OrganizationName,
 		Email: v.Email, Username: v.Username, Error: v.ErrorKey, Violations: messages(v.Violations), Rules: messages(v.Rules)}))
+}
+
+// productName names the deployment on the landing page.
+const productName = "sekisho"
+
+// home serves the landing page at /: the product's name, the account
+// page and, in development, the demo application.
+func (p *pages) home(dev bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		page := templates.HomePage{Base: p.base(w, r, nil), ProductName: productName}
+		page.CurrentURL = &url.URL{Path: "/"}
+		if dev {
+			page.DemoURL = demoPrefix
+		}
+		p.logErr(r, p.r.RenderHome(w, page))
+	}
 }

@@ -214,6 +214,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		VerifyTTL: cfg.Email.VerifyLifetime.D(), Logger: log}).Mount(r)
 	r.HandleFunc("/end_session", lh.EndSession).Methods(http.MethodGet, http.MethodPost)
 	r.HandleFunc("/logout", lh.LogoutPage).Methods(http.MethodGet)
+	r.HandleFunc("/", pg.home(cfg.Dev)).Methods(http.MethodGet, http.MethodHead)
 	api.New(provider, flow, log).Mount(r)
 	r.PathPrefix(templates.StaticPrefix).Handler(renderer.StaticHandler())
 	if cfg.Dev {

@@ -37,6 +37,13 @@ type LoginPage struct {
 	LegacyForm bool
 	// LegacyURL, when set, links to that form from the unified one.
 	LegacyURL string
+	// LegacyDeadline, when set, is the end of the migration window, in
+	// the time zone the page names it in (the organization's).
+	LegacyDeadline time.Time
+	// OtherAccountURL is the link of "sign in with another account" on
+	// the legacy first sign-in (LegacyReset), whose one action is sending
+	// the code.
+	OtherAccountURL string
 }
 
 // AccountFields are the fields that name an account on the sign-in and
@@ -101,10 +108,12 @@ type ResetPage struct {
 	// ByUsername: the code went to the named account's registered
 	// address, if it has one (account-name sign-in), not to a typed one.
 	ByUsername   bool
-	ValidMinutes int       // how long the emailed code is valid
-	Error        string    // catalog key, or empty
-	Violations   []Message // password rules broken
-	Rules        []Message // the rules, shown up front
+	ValidMinutes int // how long the emailed code is valid
+	// Code is the code typed before the language was switched.
+	Code       string
+	Error      string    // catalog key, or empty
+	Violations []Message // password rules broken
+	Rules      []Message // the rules, shown up front
 }
 
 // ErrorPage is the data of a readable error page.
@@ -120,8 +129,9 @@ type ErrorPage struct {
 	// redirect_uri).
 	BackURL string
 	// BackLabel is the catalog key of the BackURL link text; empty means
-	// "error.back_to_app".
-	BackLabel string
+	// "error.back_to_app". With ClientName it takes the name (%s).
+	BackLabel  string
+	ClientName string
 }
 
 // HiddenField is one name/value pair carried by a form.
@@ -139,6 +149,14 @@ type LogoutConfirmPage struct {
 	Hidden []HiddenField
 	// CancelURL is the target of the cancel link; empty hides the link.
 	CancelURL string
+	// Account names the signed-in account (its address or account name);
+	// empty: no one is signed in in this browser. In the organization
+	// modes Organization (its code) is shown under OrganizationLabel.
+	Account                         string
+	OrganizationLabel, Organization string
+	// Applications are the names of the applications the session signed
+	// in to, which the sign-out signs out.
+	Applications []string
 }
 
 // SignedOutPage is the data of "You have been signed out".
@@ -188,6 +206,10 @@ func (r *Renderer) RenderLogin(w http.ResponseWriter, status int, p LoginPage) e
 		title = "legacy.form_title"
 	}
 	p.Base = p.Base.complete(title)
+	p.LangForm = "login-form"
+	if p.LegacyReset {
+		p.LangForm = "legacy-reset-form"
+	}
 	p.Account.Focus, p.Account.ErrorID = p.Account.firstEmpty(), ""
 	if p.Error != "" {
 		p.Account.ErrorID = "login-error"
@@ -198,6 +220,7 @@ func (r *Renderer) RenderLogin(w http.ResponseWriter, status int, p LoginPage) e
 // RenderForgot writes the password-reset email form.
 func (r *Renderer) RenderForgot(w http.ResponseWriter, status int, p ForgotPage) error {
 	p.Base = p.Base.complete("reset.title")
+	p.LangForm = "forgot-form"
 	p.Account.Focus, p.Account.ErrorID = p.Account.firstEmpty(), ""
 	if p.Account.Focus == "" {
 		p.Account.Focus = "email"
@@ -211,6 +234,7 @@ func (r *Renderer) RenderForgot(w http.ResponseWriter, status int, p ForgotPage)
 // RenderReset writes the code and new-password form.
 func (r *Renderer) RenderReset(w http.ResponseWriter, status int, p ResetPage) error {
 	p.Base = p.Base.complete("reset.title")
+	p.LangForm = "reset-form"
 	return r.render(w, status, pageReset, p.Lang, p)
 }
 
@@ -268,6 +292,8 @@ type OTPPage struct {
 	// MaskedEmail is where the code went, such as "a***@example.com".
 	MaskedEmail  string
 	ValidMinutes int
+	// Code is the code typed before the language was switched.
+	Code string
 	// Error is shown above the form (otp.error.code, otp.error.expired,
 	// otp.error.cooldown with the seconds left, otp.error.send_limit);
 	// an empty Key shows none.
@@ -396,12 +422,14 @@ type MessagePage struct {
 // RenderOTP writes the emailed sign-in step.
 func (r *Renderer) RenderOTP(w http.ResponseWriter, status int, p OTPPage) error {
 	p.Base = p.Base.complete("otp.title")
+	p.LangForm = "otp-form"
 	return r.render(w, status, pageOTP, p.Lang, p)
 }
 
 // RenderChangePassword writes the forced password change.
 func (r *Renderer) RenderChangePassword(w http.ResponseWriter, status int, p ChangePasswordPage) error {
 	p.Base = p.Base.complete("change.title")
+	p.LangForm = "change-form"
 	return r.render(w, status, pageChangePassword, p.Lang, p)
 }
 
@@ -435,4 +463,20 @@ type InvitePage struct {
 func (r *Renderer) RenderInvite(w http.ResponseWriter, status int, p InvitePage) error {
 	p.Base = p.Base.complete("invite.title")
 	return r.render(w, status, pageInvite, p.Lang, p)
+}
+
+// HomePage is the landing page at /: the product's name, the account
+// page and, in development, the demo application.
+type HomePage struct {
+	Base
+	// ProductName names the deployment (the heading and the title).
+	ProductName string
+	// DemoURL, when set, links to the demo application (--dev).
+	DemoURL string
+}
+
+// RenderHome writes the landing page with status 200.
+func (r *Renderer) RenderHome(w http.ResponseWriter, p HomePage) error {
+	p.Base = p.Base.complete("home.title")
+	return r.render(w, http.StatusOK, pageHome, p.Lang, p)
 }

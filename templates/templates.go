@@ -56,11 +56,12 @@ const (
 	pageAccount        = "account"
 	pageMessage        = "message"
 	pageInvite         = "invite"
+	pageHome           = "home"
 )
 
 // flowPages are the pages of the sign-in flows.
 var flowPages = []string{pageLogin, pageForgot, pageReset, pageError, pageLogoutConfirm, pageSignedOut, pageDemo,
-	pageOTP, pageChangePassword, pageAccount, pageMessage, pageInvite}
+	pageOTP, pageChangePassword, pageAccount, pageMessage, pageInvite, pageHome}
 
 // requiredPages are the pages New parses and checks: the sign-in flows'
 // and the console's.
@@ -200,6 +201,12 @@ type Base struct {
 	// empty LangSwitch* fields: its path and query with lang set. When it
 	// is nil too, the links are just "?lang=en" and "?lang=ja".
 	CurrentURL *url.URL
+	// LangForm, set by the render method of a step's page (a sign-in
+	// form, a code step, a new password), is the id of the form the
+	// language switch posts again, with a "lang" field naming the
+	// language: the handler shows the same step in it, with the non-secret
+	// fields that were typed. Empty: the switch is two links.
+	LangForm string
 }
 
 // LangCode returns the two-letter code of the page language, "en" or "ja";

@@ -153,6 +153,35 @@ var pageCases = []pageCase{
 		return r.RenderInvite(w, http.StatusOK, InvitePage{Base: b, Username: "front01", Error: "reset.error.mismatch",
 			Violations: testRules[:1], Rules: testRules})
 	}},
+	{"home", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderHome(w, HomePage{Base: b, ProductName: "sekisho"})
+	}},
+	{"home dev", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderHome(w, HomePage{Base: b, ProductName: "sekisho", DemoURL: "/demo/"})
+	}},
+	{"error restart", http.StatusGone, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		b.Title = "error.expired.title"
+		return r.RenderError(w, http.StatusGone, ErrorPage{Base: b, Message: "error.expired", BackURL: "https://app.example.com/login?iss=x",
+			BackLabel: "error.restart_at", ClientName: "Portal"})
+	}},
+	{"error unknown request", http.StatusNotFound, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		b.Title = "error.unknown_request.title"
+		return r.RenderError(w, http.StatusNotFound, ErrorPage{Base: b, Message: "error.unknown_request", BackURL: "/", BackLabel: "error.home"})
+	}},
+	{"logout confirm named", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderLogoutConfirm(w, LogoutConfirmPage{Base: b, CancelURL: "https://app.example.com/", Account: "desk",
+			OrganizationLabel: "施設コード", Organization: "H-1", Applications: []string{"Portal", "予約管理"}})
+	}},
+	{"login legacy reset deadline", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderLogin(w, http.StatusOK, LoginPage{Base: b, AuthRequestID: "req-1", Account: AccountFields{Email: "a@example.com"},
+			LegacyReset: true, LegacyName: "Old", LegacyDeadline: testSignIns[0].Time, OtherAccountURL: "/login?id=req-1"})
+	}},
+	{"otp code kept", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderOTP(w, http.StatusOK, OTPPage{Base: b, AuthRequestID: "req-1", Ticket: "tk", MaskedEmail: "a***@example.com", ValidMinutes: 10, Code: "123"})
+	}},
+	{"reset code kept", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
+		return r.RenderReset(w, http.StatusOK, ResetPage{Base: b, AuthRequestID: "req-1", Ticket: "tk", ValidMinutes: 15, Rules: testRules, Code: "123456"})
+	}},
 	{"admin members", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
 		return r.RenderAdminMembers(w, http.StatusOK, AdminMembersPage{AdminBase: testAdminBase(b, "members"), ByUsername: true,
 			Members: testAdminMembers, Total: 120, Page: 2, Pages: 3, Search: "a", Status: "invited", PrevURL: "/admin/members",
@@ -313,6 +342,10 @@ func TestPagesCommon(t *testing.T) {
 				}
 				doc := parseHTML(t, w.Body.String())
 				checkCommon(t, doc, l.code)
+				if form := stepForm(pc.name); form != "" {
+					checkLangButtons(t, doc, form, l.code)
+					return
+				}
 				checkLangSwitch(t, doc, map[string]string{
 					"en": "/authorize/callback?id=req-1&lang=en&x=a%26b",
 					"ja": "/authorize/callback?id=req-1&lang=ja&x=a%26b",
@@ -399,7 +432,7 @@ func checkCommon(t *testing.T, doc *html.Node, lang string) {
 	}
 }
 
-var keyPattern = regexp.MustCompile(`\b(lang|login|error|logout|signedout|demo|reset|password|otp|change|account|verify|admin|invite)\.[a-z_]+(\.[a-z_]+)*\b`)
+var keyPattern = regexp.MustCompile(`\b(lang|login|error|logout|signedout|demo|reset|password|otp|change|account|verify|admin|invite|home|legacy)\.[a-z_]+(\.[a-z_]+)*\b`)
 
 func checkLangSwitch(t *testing.T, doc *html.Node, want map[string]string) {
 	t.Helper()
@@ -1743,9 +1776,11 @@ func TestLegacyResetPostsTheAccount(t *testing.T) {
 		account AccountFields
 		want    []field
 	}{
-		{AccountFields{Email: "a@example.com"}, []field{{"hidden", "id", "", "req-1", ""}, {"hidden", "email", "", "a@example.com", ""}}},
+		{AccountFields{Email: "a@example.com"}, []field{{"hidden", "id", "", "req-1", ""}, {"hidden", "step", "", "legacy", ""},
+			{"hidden", "email", "", "a@example.com", ""}}},
 		{AccountFields{OrganizationLabel: "x", Organization: "H-1", UsernameLabel: "y", Username: "desk"},
-			[]field{{"hidden", "id", "", "req-1", ""}, {"hidden", "organization", "", "H-1", ""}, {"hidden", "username", "", "desk", ""}}},
+			[]field{{"hidden", "id", "", "req-1", ""}, {"hidden", "step", "", "legacy", ""}, {"hidden", "organization", "", "H-1", ""},
+				{"hidden", "username", "", "desk", ""}}},
 	} {
 		w := httptest.NewRecorder()
 		if err := r.RenderLogin(w, http.StatusOK, LoginPage{Base: Base{Lang: language.English}, AuthRequestID: "req-1", Account: tc.account,
