@@ -466,3 +466,35 @@ func TestDemoKeepsAnEarlierDemoUser(t *testing.T) {
 		t.Errorf("the demo administrator: %+v, %v", u, err)
 	}
 }
+
+// TestDevLandingAndRestart: under --dev the landing page links to the demo
+// application, and the demo client's initiate_login_uri (where an expired
+// sign-in starts again) starts a new sign-in.
+func TestDevLandingAndRestart(t *testing.T) {
+	e := newDemoEnv(t)
+	resp, doc := e.do(t, e.client, http.MethodGet, "/?lang=ja", nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/: %d", resp.StatusCode)
+	}
+	links := map[string]bool{}
+	for n := range doc.Descendants() {
+		if n.Type == html.ElementNode && n.Data == "a" {
+			for _, a := range n.Attr {
+				if a.Key == "href" {
+					links[a.Val] = true
+				}
+			}
+		}
+	}
+	if !links["/demo/"] || !links["/account"] {
+		t.Errorf("the dev landing page links to %v, want /demo/ and /account", links)
+	}
+	cl, _ := e.cfg.Client(config.DevClientID)
+	if cl.InitiateLoginURI != config.DevIssuer+"/demo/login" {
+		t.Errorf("the demo client's initiate_login_uri = %q", cl.InitiateLoginURI)
+	}
+	resp, _ = e.do(t, e.noFollow, http.MethodGet, "/demo/login?iss="+url.QueryEscape(e.ts.URL), nil)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.Contains(loc, "/authorize?") {
+		t.Errorf("the demo's sign-in start: %d → %q", resp.StatusCode, loc)
+	}
+}
