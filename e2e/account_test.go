@@ -55,10 +55,14 @@ func TestAccountPage(t *testing.T) {
 					t.Errorf("input %s: autocomplete %q, want %q", in["name"], in["autocomplete"], w)
 				}
 			}
+			// The form names the account for password managers.
+			if !hasManagerName(inputs, e.user.Email) {
+				t.Errorf("the password form does not name the account: %v", inputs)
+			}
 			_ = vals
 			return b.post(e.cfg.Issuer+"/account/password", url.Values{"current_password": {current}, "password": {pw}, "confirm": {confirm}}, e.cfg.Issuer)
 		}
-		if r := change("wrong-password", newPass, newPass); !strings.Contains(alertText(r), "current password is wrong") {
+		if r := change("wrong-password", newPass, newPass); !strings.Contains(htmltest.Text(r.byID("current-password-error")), "current password is wrong") {
 			t.Errorf("wrong current password: %q", alertText(r))
 		}
 		if r := change(userPass, "short", "short"); !strings.Contains(alertText(r), "upper-case") {

@@ -352,7 +352,11 @@ func TestForcedPasswordChange(t *testing.T) {
 				}
 			}
 			return b.post(e.cfg.Issuer+"/login/password", url.Values{"id": {vals["id"]}, "ticket": {vals["ticket"]},
-				"password": {pw}, "confirm": {confirm}}, e.cfg.Issuer)
+				"account": {vals["account"]}, "password": {pw}, "confirm": {confirm}}, e.cfg.Issuer)
+		}
+		// The form names the account for password managers.
+		if _, inputs := formInputs(t, p.doc, "/login/password"); !hasManagerName(inputs, e.user.Email) {
+			t.Errorf("the change form does not name the account: %v", inputs)
 		}
 		// The current password is refused; every broken rule is listed.
 		if r := submit(p, userPass, userPass); !strings.Contains(alertText(r), "current") {
@@ -361,8 +365,11 @@ func TestForcedPasswordChange(t *testing.T) {
 		if r := submit(p, "short", "short"); !strings.Contains(alertText(r), "upper-case") || !strings.Contains(alertText(r), "symbol") {
 			t.Errorf("violations: %q", alertText(r))
 		}
-		if r := submit(p, newPass, newPass+"x"); !strings.Contains(alertText(r), "not the same") {
+		if r := submit(p, newPass, newPass+"x"); !strings.Contains(alertText(r), "not the same") ||
+			!strings.Contains(htmltest.Text(r.byID("confirm-error")), "not the same") {
 			t.Errorf("mismatch: %q", alertText(r))
+		} else if _, inputs := formInputs(t, r.doc, "/login/password"); !hasManagerName(inputs, e.user.Email) {
+			t.Errorf("after a mismatch the change form does not name the account: %v", inputs)
 		}
 		wantAMR(t, e.tokensFor(t, submit(p, newPass, newPass), a), "pwd")
 		if u, _ := e.store.GetUser(t.Context(), e.user.ID); u.MustChangePassword {

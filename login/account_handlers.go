@@ -32,6 +32,8 @@ type AccountView struct {
 	Section    string
 	Violations []password.Violation
 	Rules      []password.Rule
+	// Account names the account for password managers (managerName).
+	Account string
 }
 
 // SignInView is one recent sign-in.
@@ -175,6 +177,7 @@ func (h *Handlers) showAccount(w http.ResponseWriter, r *http.Request, status in
 	v.Back, v.Return = h.backLink(r, v.Devices)
 	v.User, v.Organization, v.OTPChoice, v.Rules = acct.User, acct.Organization, h.c.Flow.OTPChoice(), h.c.Flow.c.Policy.Rules()
 	v.Zone = h.c.Flow.Zone(ctx, acct.User)
+	v.Account = h.c.Flow.managerName(acct.User)
 	h.c.Pages.Account(w, r, status, v)
 }
 

@@ -479,6 +479,9 @@ type SignedIn struct {
 	// ChangeTicket, when set, starts the forced password change that
 	// comes next.
 	ChangeTicket string
+	// ChangeAccount, with ChangeTicket, names the account for password
+	// managers (managerName).
+	ChangeAccount string
 	// StepToken, with Challenge or ChangeTicket, is the step cookie the
 	// step is bound to: the browser must send it with the step's forms.
 	StepToken string

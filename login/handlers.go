@@ -319,7 +319,7 @@ func (h *Handlers) finish(w http.ResponseWriter, r *http.Request, res SignedIn) 
 		h.c.Pages.OTP(w, r, http.StatusOK, OTPView{AuthRequestID: a.ID, Challenge: *res.Challenge, UILocales: a.UILocales})
 		return
 	case res.ChangeTicket != "":
-		h.c.Pages.ChangePassword(w, r, http.StatusOK, h.changeView(a, res.ChangeTicket))
+		h.c.Pages.ChangePassword(w, r, http.StatusOK, h.changeView(a, res.ChangeTicket, res.ChangeAccount))
 		return
 	}
 	h.setSessionCookie(w, res.SessionToken, res.Session.AbsoluteExpiresAt)

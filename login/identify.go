@@ -38,6 +38,22 @@ type AccountName struct {
 	Username     string
 }
 
+// managerName is what the sign-in form's autocomplete="username" field
+// holds for the account n names in mode, so that a password manager saves
+// a new password for the account it fills in: the account name in the
+// account-name mode, else the address.
+func managerName(mode string, n AccountName) string {
+	if mode == IdentifyOrgUsername {
+		return n.Username
+	}
+	return n.Email
+}
+
+// managerName is managerName for u in the flow's mode.
+func (f *Flow) managerName(u storage.User) string {
+	return managerName(f.Mode(), AccountName{Email: u.Email, Username: u.Username})
+}
+
 // Mode is the sign-in mode (Identify*).
 func (f *Flow) Mode() string {
 	if f.c.Identifier == "" {

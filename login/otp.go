@@ -75,14 +75,23 @@ type CooldownError struct{ Left time.Duration }
 func (e *CooldownError) Error() string { return fmt.Sprintf("login: next code in %s", e.Left) }
 
 // Seconds is the wait, rounded up.
-func (e *CooldownError) Seconds() int { return int((e.Left + time.Second - 1) / time.Second) }
+func (e *CooldownError) Seconds() int { return ceilSeconds(e.Left) }
+
+// ceilSeconds is d in whole seconds, rounded up.
+func ceilSeconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
 
 // Challenge is the emailed step waiting for its code.
 type Challenge struct {
 	Ticket       string // names the code; the page carries it
 	MaskedEmail  string
 	ValidMinutes int
+	// ResendIn is what is left of the resend cooldown: no new code
+	// before then.
+	ResendIn time.Duration
 }
+
+// ResendSeconds is ResendIn in whole seconds, rounded up.
+func (c Challenge) ResendSeconds() int { return ceilSeconds(c.ResendIn) }
 
 // signIn is a sign-in in progress: who, what was proved so far, and the
 // browser it happens in.
@@ -199,7 +208,7 @@ func (f *Flow) next(ctx context.Context, s signIn, now time.Time) (SignedIn, err
 	if s.u.MustChangePassword {
 		browser := f.bindStep(&s.stepToken)
 		ticket, err := f.changeTicket(ctx, s, browser, now)
-		return SignedIn{Request: s.a, ChangeTicket: ticket, StepToken: s.stepToken}, err
+		return SignedIn{Request: s.a, ChangeTicket: ticket, ChangeAccount: f.managerName(s.u), StepToken: s.stepToken}, err
 	}
 	return f.completeSignIn(ctx, s, now)
 }
@@ -241,7 +250,7 @@ func (f *Flow) challenge(ctx context.Context, a storage.AuthRequest, u storage.U
 		return Challenge{}, fmt.Errorf("login: store sign-in code: %w", err)
 	}
 	f.c.Mailer.SendNow(ctx, m.ID)
-	return Challenge{Ticket: ticket, MaskedEmail: MaskEmail(u.Email), ValidMinutes: f.c.OTP.validMinutes()}, nil
+	return Challenge{Ticket: ticket, MaskedEmail: MaskEmail(u.Email), ValidMinutes: f.c.OTP.validMinutes(), ResendIn: f.c.OTP.Cooldown}, nil
 }
 
 // countSend applies the hourly cap of mailed codes per user.
@@ -305,7 +314,14 @@ func (f *Flow) ChallengeOf(ctx context.Context, a storage.AuthRequest, ticket, s
 	if err != nil {
 		return Challenge{}, fmt.Errorf("login: load user: %w", err)
 	}
-	return Challenge{Ticket: ticket, MaskedEmail: MaskEmail(u.Email), ValidMinutes: f.c.OTP.validMinutes()}, nil
+	return Challenge{Ticket: ticket, MaskedEmail: MaskEmail(u.Email), ValidMinutes: f.c.OTP.validMinutes(),
+		ResendIn: f.resendIn(c, f.c.Now().UTC())}, nil
+}
+
+// resendIn is what is left of the resend cooldown of the step's code c
+// at now, or 0.
+func (f *Flow) resendIn(c storage.OneTimeCode, now time.Time) time.Duration {
+	return max(c.SentAt.Add(f.c.OTP.Cooldown).Sub(now), 0)
 }
 
 // Step is what a step of a sign-in (code, reset, forced change) brings
@@ -467,9 +483,9 @@ func (f *Flow) Resend(ctx context.Context, a storage.AuthRequest, ticket, stepTo
 	if err != nil {
 		return Challenge{}, fmt.Errorf("login: load user: %w", err)
 	}
-	ch := Challenge{Ticket: ticket, MaskedEmail: MaskEmail(u.Email), ValidMinutes: f.c.OTP.validMinutes()}
-	if left := c.SentAt.Add(f.c.OTP.Cooldown).Sub(now); left > 0 {
-		return ch, &CooldownError{Left: left}
+	ch := Challenge{Ticket: ticket, MaskedEmail: MaskEmail(u.Email), ValidMinutes: f.c.OTP.validMinutes(), ResendIn: f.resendIn(c, now)}
+	if ch.ResendIn > 0 {
+		return ch, &CooldownError{Left: ch.ResendIn}
 	}
 	if err := f.countSend(ctx, u.ID, now); err != nil {
 		return ch, err
@@ -488,6 +504,7 @@ func (f *Flow) Resend(ctx context.Context, a storage.AuthRequest, ticket, stepTo
 		return ch, fmt.Errorf("login: renew code: %w", err)
 	}
 	f.c.Mailer.SendNow(ctx, m.ID)
+	ch.ResendIn = f.c.OTP.Cooldown
 	return ch, nil
 }
 

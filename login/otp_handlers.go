@@ -27,6 +27,9 @@ type ChangeView struct {
 	Violations    []password.Violation
 	Rules         []password.Rule
 	UILocales     []string
+	// Account names the account for password managers; the form carries
+	// it (field "account") from the page that started the step.
+	Account string
 }
 
 // Msg is a catalog key with its arguments.
@@ -35,8 +38,8 @@ type Msg struct {
 	Args []any
 }
 
-func (h *Handlers) changeView(a storage.AuthRequest, ticket string) ChangeView {
-	return ChangeView{AuthRequestID: a.ID, Ticket: ticket, Rules: h.c.Flow.c.Policy.Rules(), UILocales: a.UILocales}
+func (h *Handlers) changeView(a storage.AuthRequest, ticket, account string) ChangeView {
+	return ChangeView{AuthRequestID: a.ID, Ticket: ticket, Rules: h.c.Flow.c.Policy.Rules(), UILocales: a.UILocales, Account: account}
 }
 
 // step reads what a step's form brings from the browser.
@@ -108,14 +111,14 @@ func (h *Handlers) ChangeSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if switchingLanguage(r) {
-		h.c.Pages.ChangePassword(w, r, http.StatusOK, h.changeView(a, r.PostFormValue("ticket")))
+		h.c.Pages.ChangePassword(w, r, http.StatusOK, h.changeView(a, r.PostFormValue("ticket"), r.PostFormValue("account")))
 		return
 	}
 	st := h.step(w, r, a)
 	res, ended, err := h.c.Flow.ForcedChange(r.Context(), a, ChangeInput{Step: st,
 		Password: r.PostFormValue("password"), Confirm: r.PostFormValue("confirm")})
 	h.c.Outcome(StepChange, StepOutcome(err))
-	view := h.changeView(a, st.Ticket)
+	view := h.changeView(a, st.Ticket, r.PostFormValue("account"))
 	var policy *PolicyError
 	switch {
 	case err == nil:

@@ -24,13 +24,18 @@ type ResetView struct {
 	// code goes to the account's registered address, if it has one.
 	Mode   string
 	Ticket string
-	// Code is the code typed before a language switch.
+	// Code is the code typed, kept after a language switch and when
+	// the password was refused.
 	Code         string
 	ErrorKey     string
 	ValidMinutes int
 	Violations   []password.Violation
 	Rules        []password.Rule
 	UILocales    []string
+	// Account is the account the code was asked for as typed (the sign-in
+	// form's account name or address), for password managers; the form
+	// carries it (field "account").
+	Account string
 }
 
 // ForgotPage serves GET /reset?id=…: the email form. Without an id it
@@ -74,13 +79,13 @@ func (h *Handlers) ForgotSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.setStepCookie(w, started.StepToken)
-	h.c.Pages.Reset(w, r, http.StatusOK, h.resetView(a, started.Ticket))
+	h.c.Pages.Reset(w, r, http.StatusOK, h.resetView(a, started.Ticket, managerName(h.c.Flow.Mode(), postedName(r))))
 }
 
 // resetView is the code and new-password form of a's reset.
-func (h *Handlers) resetView(a storage.AuthRequest, ticket string) ResetView {
+func (h *Handlers) resetView(a storage.AuthRequest, ticket, account string) ResetView {
 	return ResetView{AuthRequestID: a.ID, Mode: h.c.Flow.Mode(), Ticket: ticket, ValidMinutes: h.c.Flow.c.Reset.validMinutes(),
-		Rules: h.c.Flow.c.Policy.Rules(), UILocales: a.UILocales}
+		Rules: h.c.Flow.c.Policy.Rules(), UILocales: a.UILocales, Account: account}
 }
 
 // ResetSubmit serves POST /reset/verify: the code and the new password.
@@ -91,7 +96,7 @@ func (h *Handlers) ResetSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if switchingLanguage(r) {
-		view := h.resetView(a, r.PostFormValue("ticket"))
+		view := h.resetView(a, r.PostFormValue("ticket"), r.PostFormValue("account"))
 		view.Code = typedCode(r)
 		h.c.Pages.Reset(w, r, http.StatusOK, view)
 		return
@@ -100,7 +105,7 @@ func (h *Handlers) ResetSubmit(w http.ResponseWriter, r *http.Request) {
 		Password: r.PostFormValue("password"), Confirm: r.PostFormValue("confirm")}
 	res, ended, err := h.c.Flow.Reset(r.Context(), a, in)
 	h.c.Outcome(StepReset, StepOutcome(err))
-	view := h.resetView(a, in.Ticket)
+	view := h.resetView(a, in.Ticket, r.PostFormValue("account"))
 	var policy *PolicyError
 	switch {
 	case err == nil:
@@ -113,11 +118,12 @@ func (h *Handlers) ResetSubmit(w http.ResponseWriter, r *http.Request) {
 		h.c.Pages.Reset(w, r, http.StatusOK, view)
 		return
 	case errors.Is(err, ErrPasswordMismatch):
-		view.ErrorKey = "reset.error.mismatch"
+		// The code was right: it stays in its field.
+		view.ErrorKey, view.Code = "reset.error.mismatch", in.Code
 		h.c.Pages.Reset(w, r, http.StatusOK, view)
 		return
 	case errors.As(err, &policy):
-		view.Violations = policy.Violations
+		view.Violations, view.Code = policy.Violations, in.Code
 		h.c.Pages.Reset(w, r, http.StatusOK, view)
 		return
 	default:

@@ -109,7 +109,7 @@ func (p *pages) Reset(w http.ResponseWriter, r *http.Request, status int, v logi
 	b.CurrentURL = &url.URL{Path: "/reset", RawQuery: url.Values{"id": {v.AuthRequestID}}.Encode()}
 	p.logErr(r, p.r.RenderReset(w, status, templates.ResetPage{Base: b, AuthRequestID: v.AuthRequestID, Ticket: v.Ticket,
 		ByUsername: v.Mode == login.IdentifyOrgUsername, ValidMinutes: v.ValidMinutes, Code: v.Code,
-		Error: v.ErrorKey, Violations: messages(v.Violations), Rules: messages(v.Rules)}))
+		Error: v.ErrorKey, Violations: messages(v.Violations), Rules: messages(v.Rules), Account: v.Account}))
 }
 
 // messages turns password rules into catalog messages.
@@ -203,12 +203,13 @@ func origins(urls []string) []string {
 func (p *pages) OTP(w http.ResponseWriter, r *http.Request, status int, v login.OTPView) {
 	p.logErr(r, p.r.RenderOTP(w, status, templates.OTPPage{Base: p.base(w, r, v.UILocales),
 		AuthRequestID: v.AuthRequestID, Ticket: v.Ticket, MaskedEmail: v.MaskedEmail, ValidMinutes: v.ValidMinutes, Code: v.Code,
-		Error: message(v.Error), Resent: v.Resent}))
+		Error: message(v.Error), Resent: v.Resent, ResendIn: v.ResendSeconds()}))
 }
 
 func (p *pages) ChangePassword(w http.ResponseWriter, r *http.Request, status int, v login.ChangeView) {
 	p.logErr(r, p.r.RenderChangePassword(w, status, templates.ChangePasswordPage{Base: p.base(w, r, v.UILocales),
-		AuthRequestID: v.AuthRequestID, Ticket: v.Ticket, Error: v.ErrorKey, Violations: messages(v.Violations), Rules: messages(v.Rules)}))
+		AuthRequestID: v.AuthRequestID, Ticket: v.Ticket, Error: v.ErrorKey, Violations: messages(v.Violations), Rules: messages(v.Rules),
+		Account: v.Account}))
 }
 
 func (p *pages) Account(w http.ResponseWriter, r *http.Request, status int, v login.AccountView) {
@@ -230,7 +231,7 @@ func (p *pages) Account(w http.ResponseWriter, r *http.Request, status int, v lo
 	page := templates.AccountPage{Base: b, Name: v.User.Name, Email: v.User.Email,
 		EmailVerified: v.User.EmailVerified, OTPChoice: v.OTPChoice, OTPEnabled: v.User.OTPEnabled,
 		Notice: message(v.Notice), Error: message(v.Error), Section: v.Section,
-		Violations: messages(v.Violations), Rules: messages(v.Rules), Devices: devices, SignIns: signIns,
+		Violations: messages(v.Violations), Rules: messages(v.Rules), Devices: devices, SignIns: signIns, Account: v.Account,
 		BackURL: v.Back.URL, BackName: v.Back.Name}
 	if len(v.Return) > 0 {
 		page.BackQuery = "?" + v.Return.Encode()

@@ -123,6 +123,8 @@ type AdminNewMemberPage struct {
 	Rules      []Message
 	// InviteHours is the invitation link's lifetime.
 	InviteHours int
+	// Password is set by RenderAdminNewMember.
+	Password NewPasswordFields
 }
 
 // AdminMemberPage is a member's page at /admin/members/{id}, with the
@@ -210,6 +212,15 @@ func (r *Renderer) RenderAdminMembers(w http.ResponseWriter, status int, p Admin
 // RenderAdminNewMember writes the form that adds a member.
 func (r *Renderer) RenderAdminNewMember(w http.ResponseWriter, status int, p AdminNewMemberPage) error {
 	p.Base = p.Base.complete("admin.new.title")
+	errKey := ""
+	if p.Field == "password" {
+		errKey = p.Error.Key
+	}
+	p.Password, _ = newPasswordFields(p.Rules, p.Violations, errKey)
+	p.Password.Label, p.Password.Optional = "login.password", true
+	if p.Password.Mismatch {
+		p.Error = Message{}
+	}
 	return r.render(w, status, pageAdminNewMember, p.Lang, p)
 }
 

@@ -109,11 +109,20 @@ type ResetPage struct {
 	// address, if it has one (account-name sign-in), not to a typed one.
 	ByUsername   bool
 	ValidMinutes int // how long the emailed code is valid
-	// Code is the code typed before the language was switched.
+	// Code is the code typed: kept when the language is switched or
+	// the password is refused.
 	Code       string
 	Error      string    // catalog key, or empty
 	Violations []Message // password rules broken
 	Rules      []Message // the rules, shown up front
+	// Account is the account the code was asked for, as it was typed
+	// (the sign-in form's account name or address), for password
+	// managers; it is carried by the form.
+	Account string
+	// CodeError and Password are set by RenderReset: a wrong code is
+	// said under the code field.
+	CodeError string
+	Password  NewPasswordFields
 }
 
 // ErrorPage is the data of a readable error page.
@@ -231,10 +240,19 @@ func (r *Renderer) RenderForgot(w http.ResponseWriter, status int, p ForgotPage)
 	return r.render(w, status, pageForgot, p.Lang, p)
 }
 
+// KeyWrongResetCode is the error of a wrong or expired reset code, shown
+// under the code field.
+const KeyWrongResetCode = "reset.error.code"
+
 // RenderReset writes the code and new-password form.
 func (r *Renderer) RenderReset(w http.ResponseWriter, status int, p ResetPage) error {
 	p.Base = p.Base.complete("reset.title")
 	p.LangForm = "reset-form"
+	p.Password, p.Error = newPasswordFields(p.Rules, p.Violations, p.Error)
+	if p.Error == KeyWrongResetCode {
+		p.CodeError, p.Error, p.Code = p.Error, "", ""
+	}
+	p.Password.Focus = p.Code != ""
 	return r.render(w, status, pageReset, p.Lang, p)
 }
 
@@ -300,6 +318,9 @@ type OTPPage struct {
 	Error Message
 	// Resent shows "a new code was sent" (otp.resent).
 	Resent bool
+	// ResendIn is how many seconds are left of the resend cooldown: the
+	// resend button is shown disabled with a countdown until then.
+	ResendIn int
 }
 
 // ChangePasswordPage is the forced password change after a sign-in,
@@ -311,6 +332,11 @@ type ChangePasswordPage struct {
 	Error         string    // catalog key, or empty
 	Violations    []Message // password rules broken
 	Rules         []Message // the rules, shown up front
+	// Account names the account for password managers (its account
+	// name, or its address).
+	Account string
+	// Password is set by RenderChangePassword.
+	Password NewPasswordFields
 }
 
 // SignInEntry is one recent sign-in on the account page.
@@ -384,6 +410,21 @@ type AccountPage struct {
 	Rules      []Message
 	Devices    []DeviceEntry
 	SignIns    []SignInEntry
+	// Account names the account for password managers (its account
+	// name, or its address), in the password form.
+	Account string
+	// Password is set by RenderAccount.
+	Password NewPasswordFields
+}
+
+// KeyWrongCurrentPassword is the account page's error of a wrong current
+// password, shown under the field of the form it was typed into.
+const KeyWrongCurrentPassword = "account.error.current_password"
+
+// CurrentPasswordError reports whether the password form's current
+// password was wrong.
+func (p AccountPage) CurrentPasswordError() bool {
+	return p.Section == "password" && p.Error.Key == KeyWrongCurrentPassword
 }
 
 // SectionAlerts are the messages of one section of the account page.
@@ -398,7 +439,11 @@ func (p AccountPage) Alerts(section string) SectionAlerts {
 	if p.Section != section {
 		return SectionAlerts{Section: section}
 	}
-	return SectionAlerts{Section: section, Notice: p.Notice, Error: p.Error}
+	a := SectionAlerts{Section: section, Notice: p.Notice, Error: p.Error}
+	if p.CurrentPasswordError() {
+		a.Error = Message{} // said under the field
+	}
+	return a
 }
 
 // MessagePage is a page with a title, a message and a link (the outcome
@@ -430,12 +475,24 @@ func (r *Renderer) RenderOTP(w http.ResponseWriter, status int, p OTPPage) error
 func (r *Renderer) RenderChangePassword(w http.ResponseWriter, status int, p ChangePasswordPage) error {
 	p.Base = p.Base.complete("change.title")
 	p.LangForm = "change-form"
+	p.Password, p.Error = newPasswordFields(p.Rules, p.Violations, p.Error)
+	p.Password.Focus = true
 	return r.render(w, status, pageChangePassword, p.Lang, p)
 }
 
 // RenderAccount writes the account page.
 func (r *Renderer) RenderAccount(w http.ResponseWriter, status int, p AccountPage) error {
 	p.Base = p.Base.complete("account.title")
+	var violations []Message
+	errKey := ""
+	if p.Section == "password" {
+		violations, errKey = p.Violations, p.Error.Key
+	}
+	p.Password, _ = newPasswordFields(p.Rules, violations, errKey)
+	p.Password.ID, p.Password.ConfirmID = "new-password", "confirm-password"
+	if p.Password.Mismatch {
+		p.Error = Message{}
+	}
 	return r.render(w, status, pageAccount, p.Lang, p)
 }
 
@@ -457,11 +514,15 @@ type InvitePage struct {
 	Error           string    // catalog key, or empty
 	Violations      []Message // password rules broken
 	Rules           []Message
+	// Password is set by RenderInvite.
+	Password NewPasswordFields
 }
 
 // RenderInvite writes the invitation page.
 func (r *Renderer) RenderInvite(w http.ResponseWriter, status int, p InvitePage) error {
 	p.Base = p.Base.complete("invite.title")
+	p.Password, p.Error = newPasswordFields(p.Rules, p.Violations, p.Error)
+	p.Password.Focus = true
 	return r.render(w, status, pageInvite, p.Lang, p)
 }
 

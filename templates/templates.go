@@ -14,7 +14,11 @@
 //	default-src 'none'; style-src 'self'; img-src 'self' data:;
 //	form-action 'self' <redirects>; frame-ancestors 'none'; base-uri 'none'
 //
-// which the caller sets.
+// which the caller sets. The pages with password fields or a resend
+// countdown (scriptPages) load static/forms.js, which adds the
+// show-password buttons and counts the cooldown down; their render appends
+// "script-src 'self'" to that header, so no other page may run a script.
+// Every such page works without the script.
 package templates
 
 import (
@@ -22,7 +26,6 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -67,6 +70,13 @@ var flowPages = []string{pageLogin, pageForgot, pageReset, pageError, pageLogout
 // and the console's.
 var requiredPages = append(slices.Clip(flowPages), adminPages...)
 
+// scriptPages are the pages that load static/forms.js (the show-password
+// buttons, the resend countdown) and so are served with script-src 'self'.
+var scriptPages = []string{pageLogin, pageReset, pageOTP, pageChangePassword, pageAccount, pageInvite, pageAdminNewMember}
+
+// scriptFile is the one script of the pages.
+const scriptFile = "forms.js"
+
 // StaticPrefix is the URL path under which StaticHandler must be mounted.
 const StaticPrefix = "/static/"
 
@@ -100,8 +110,10 @@ func New() (*Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("templates: static files: %w", err)
 	}
-	if _, ok := versions["style.css"]; !ok {
-		return nil, errors.New("templates: static/style.css is missing")
+	for _, name := range []string{"style.css", scriptFile} {
+		if _, ok := versions[name]; !ok {
+			return nil, fmt.Errorf("templates: static/%s is missing", name)
+		}
 	}
 	r := &Renderer{
 		pages:    make(map[string]map[string]*template.Template),
@@ -124,7 +136,7 @@ func New() (*Renderer, error) {
 			if slices.Contains(adminPages, page) {
 				patterns = append(patterns, adminPartials)
 			}
-			tmpl, err := template.New(page).Funcs(funcs).ParseFS(files, patterns...)
+			tmpl, err := template.New(page).Funcs(funcs).Funcs(passwordFuncs(printer, page)).ParseFS(files, patterns...)
 			if err != nil {
 				return nil, fmt.Errorf("templates: parse page %s: %w", page, err)
 			}
@@ -276,6 +288,9 @@ func (r *Renderer) execute(w http.ResponseWriter, status int, tmpl *template.Tem
 		return fmt.Errorf("templates: render %s: %w", page, err)
 	}
 	h := w.Header()
+	if csp := h.Get("Content-Security-Policy"); csp != "" && slices.Contains(scriptPages, page) && !strings.Contains(csp, "script-src") {
+		h.Set("Content-Security-Policy", csp+"; script-src 'self'")
+	}
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Language", code)
 	h.Set("Cache-Control", "no-store")

@@ -296,6 +296,7 @@ var (
 var testRules = []Message{
 	{"password.policy.too_short", []any{12}},
 	{"password.policy.need_digit", nil},
+	{"password.policy.too_long", []any{128}},
 }
 
 // testDevices are two signed-in browsers: this one, and another with
@@ -381,10 +382,16 @@ func checkCommon(t *testing.T, doc *html.Node, lang string) {
 	if h1 := htmltest.Find(doc, tagIs("h1")); len(h1) != 1 {
 		t.Errorf("<h1>: found %d, want 1", len(h1))
 	}
-	// CSP: no scripts, no inline styles, no event handlers.
+	// CSP: no inline scripts, no inline styles, no event handlers; the
+	// one script allowed is our own file.
 	for _, n := range htmltest.Find(doc, func(n *html.Node) bool { return n.Type == html.ElementNode }) {
-		if n.Data == "script" || n.Data == "style" {
+		if n.Data == "style" {
 			t.Errorf("found <%s> element", n.Data)
+		}
+		if n.Data == "script" {
+			if u, err := url.Parse(htmltest.Attr(n, "src")); err != nil || u.Path != "/static/forms.js" || u.Host != "" || n.FirstChild != nil {
+				t.Errorf("found <script src=%q> with content %v", htmltest.Attr(n, "src"), n.FirstChild != nil)
+			}
 		}
 		for _, a := range n.Attr {
 			if a.Key == "style" || strings.HasPrefix(a.Key, "on") {
@@ -412,6 +419,9 @@ func checkCommon(t *testing.T, doc *html.Node, lang string) {
 	for _, in := range htmltest.Find(doc, tagIs("input")) {
 		switch htmltest.Attr(in, "type") {
 		case "hidden", "submit":
+			continue
+		}
+		if htmltest.HasAttr(in, "hidden") {
 			continue
 		}
 		if id := htmltest.Attr(in, "id"); id == "" || !labels[id] {
@@ -1193,33 +1203,15 @@ func TestChangePassword(t *testing.T) {
 						t.Errorf("input %s is not required", htmltest.Attr(in, "name"))
 					}
 				}
-				pw := byID(doc, "password")
-				if got := htmltest.Attr(pw, "aria-describedby"); got != "password-rules" {
-					t.Errorf("password aria-describedby = %q", got)
-				}
-				if got, want := htmltest.HasAttr(pw, "aria-invalid"), tc.violations != nil; got != want {
-					t.Errorf("password aria-invalid = %v, want %v", got, want)
-				}
 				if got, want := labelText(doc, "password"), i18n.T(l.tag, "reset.new_password"); got != want {
 					t.Errorf("password label = %q, want %q", got, want)
 				}
 				if got, want := labelText(doc, "confirm"), i18n.T(l.tag, "reset.confirm"); got != want {
 					t.Errorf("confirm label = %q, want %q", got, want)
 				}
-				if diff := cmp.Diff(ruleTexts(l.tag, testRules), listItems(doc, "password-rules")); diff != "" {
-					t.Errorf("rules (-want +got):\n%s", diff)
-				}
-				wantErr := ""
-				if tc.err != "" {
-					wantErr = i18n.T(l.tag, tc.err)
-				}
-				checkText(t, doc, "change-error", wantErr)
-				if diff := cmp.Diff(ruleTexts(l.tag, tc.violations), listItems(doc, "change-violations")); diff != "" {
-					t.Errorf("violations (-want +got):\n%s", diff)
-				}
-				if (byID(doc, "change-violations") != nil) != (tc.violations != nil) {
-					t.Errorf("violations block shown = %v, want %v", byID(doc, "change-violations") != nil, tc.violations != nil)
-				}
+				// The rules and errors under the fields: TestNewPasswordFields.
+				checkNewPassword(t, doc, l.tag, "password", "confirm", testRules, tc.violations, tc.err == KeyPasswordMismatch)
+				checkText(t, doc, "change-error", "")
 			})
 		}
 	}
@@ -1377,24 +1369,20 @@ func TestAccount(t *testing.T) {
 						t.Errorf("#%s is not required", id)
 					}
 				}
-				if got := htmltest.Attr(byID(doc, "new-password"), "aria-describedby"); got != "account-password-rules" {
-					t.Errorf("new-password aria-describedby = %q", got)
-				}
-				if diff := cmp.Diff(ruleTexts(l.tag, testRules), listItems(doc, "account-password-rules")); diff != "" {
-					t.Errorf("rules (-want +got):\n%s", diff)
-				}
-				wantPwErr := ""
-				if p.Section == "password" && p.Error.Key != "" {
-					wantPwErr = T(p.Error.Key, p.Error.Args...)
-				}
-				checkText(t, pwSection, "password-error", wantPwErr)
-				var wantViolations []string
+				var violations []Message
 				if p.Section == "password" {
-					wantViolations = ruleTexts(l.tag, p.Violations)
+					violations = p.Violations
 				}
-				if diff := cmp.Diff(wantViolations, listItems(pwSection, "password-violations")); diff != "" {
-					t.Errorf("violations (-want +got):\n%s", diff)
+				checkNewPassword(t, pwSection, l.tag, "new-password", "confirm-password", testRules, violations, false)
+				wantCurrentErr := ""
+				if p.Section == "password" && p.Error.Key == KeyWrongCurrentPassword {
+					wantCurrentErr = T(p.Error.Key, p.Error.Args...)
 				}
+				checkText(t, pwSection, "current-password-error", wantCurrentErr)
+				if wantCurrentErr != "" && htmltest.Attr(byID(doc, "current-password"), "aria-describedby") != "current-password-error" {
+					t.Errorf("current-password aria-describedby = %q", htmltest.Attr(byID(doc, "current-password"), "aria-describedby"))
+				}
+				checkText(t, pwSection, "password-error", "")
 
 				// A message of no section shows at the top; one of a
 				// section only there.
@@ -1404,7 +1392,8 @@ func TestAccount(t *testing.T) {
 						prefix, where = "account", doc
 					}
 					wantErr, wantNotice := "", ""
-					if p.Section == s && p.Error.Key != "" {
+					// A wrong current password is said under its field.
+					if p.Section == s && p.Error.Key != "" && p.Error.Key != KeyWrongCurrentPassword {
 						wantErr = T(p.Error.Key, p.Error.Args...)
 					}
 					if p.Section == s && p.Notice.Key != "" {
@@ -1535,7 +1524,7 @@ func TestAccount(t *testing.T) {
 
 				// User-provided strings stay text (checkCommon would
 				// report a <script>; <b> must not appear either).
-				if len(htmltest.Find(doc, tagIs("b"))) != 0 || len(htmltest.Find(doc, tagIs("script"))) != 0 {
+				if main := htmltest.Find(doc, tagIs("main")); len(htmltest.Find(doc, tagIs("b"))) != 0 || len(htmltest.Find(main[0], tagIs("script"))) != 0 {
 					t.Errorf("a user-provided string was rendered as markup")
 				}
 			})
