@@ -229,6 +229,18 @@ func TestBrowserShowPassword(t *testing.T) {
 	if n := alice.count(`input[autocomplete="username"][hidden]`); n != 1 {
 		t.Errorf("the reset form has %d hidden username fields", n)
 	}
+	// A refused password: the code stays, the broken rules stand under
+	// the new password, and each field has its button again.
+	code := mailtest.Code(mailsTo(t, smtp, e.user.Email, "password reset code", 1)[0].Text)
+	alice.typeInto("#code", code)
+	alice.typeInto("#password", "short")
+	alice.typeInto("#confirm", "short")
+	alice.press(`form[action="/reset/verify"] button[type="submit"]`)
+	if got := js[string](alice, `document.getElementById("code").value`); got != code || alice.count("#password-violations li") < 3 ||
+		alice.count(".reveal") != 2 {
+		t.Errorf("after a refused password: code %q, %d broken rules, %d buttons", got, alice.count("#password-violations li"), alice.count(".reveal"))
+	}
+	alice.shootHere("reset-refused", "en")
 }
 
 // TestBrowserResendCountdown drives the code step in chromium with a 6 s
