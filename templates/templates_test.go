@@ -442,7 +442,7 @@ func checkCommon(t *testing.T, doc *html.Node, lang string) {
 	}
 }
 
-var keyPattern = regexp.MustCompile(`\b(lang|login|error|logout|signedout|demo|reset|password|otp|change|account|verify|admin|invite|home|legacy)\.[a-z_]+(\.[a-z_]+)*\b`)
+var keyPattern = regexp.MustCompile(`\b(lang|login|error|logout|signedout|demo|reset|password|otp|change|account|verify|admin|invite|home|legacy|locked|unlock)\.[a-z_]+(\.[a-z_]+)*\b`)
 
 func checkLangSwitch(t *testing.T, doc *html.Node, want map[string]string) {
 	t.Helper()
