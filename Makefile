@@ -44,11 +44,12 @@ lint:
 
 # screenshots: the console's pages, the invitation page, the lock's
 # sign-in pages, the account page, the emailed-code step, the sign-in form with the
-# password shown and the code step's resend countdown in Japanese and English, at desktop
-# (1280 px) and phone (390 px) widths, saved by the browser test into
+# password shown and the code step's resend countdown in Japanese and English, and a branded
+# deployment's sign-in page in Japanese, at desktop (1280 px) and phone
+# (390 px) widths, saved by the browser test into
 # docs/screenshots. Needs Debian's chromium and a
 # Japanese font (apt-get install -y chromium fonts-noto-cjk).
 screenshots:
 	@command -v chromium >/dev/null || { echo "make screenshots needs chromium (apt-get install -y chromium)" >&2; exit 1; }
 	@fc-list :lang=ja | grep -q . || { echo "make screenshots needs a Japanese font (apt-get install -y fonts-noto-cjk)" >&2; exit 1; }
-	SEKISHO_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestBrowser(Console|ConsoleLock|SignInLock|Account|Flows|ShowPassword|ResendCountdown)$$' ./e2e/
+	SEKISHO_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestBrowser(Console|ConsoleLock|SignInLock|Account|Flows|ShowPassword|ResendCountdown|Brand)$$' ./e2e/

@@ -14,7 +14,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+
+	"github.com/sekisho/sekisho/i18n"
 )
 
 // Config is the whole configuration file.
@@ -51,6 +54,7 @@ type Config struct {
 	Invitation     Invitation     `yaml:"invitation"`
 	Admin          Admin          `yaml:"admin"`
 	Lifecycle      Lifecycle      `yaml:"lifecycle"`
+	Branding       Branding       `yaml:"branding"`
 
 	// Secret is SEKISHO_SECRET (base64, at least 32 bytes decoded). It is
 	// never read from the file.
@@ -95,8 +99,10 @@ type SMTP struct {
 
 // Client is a relying application registered by the operator.
 type Client struct {
-	ID                     string   `yaml:"id"`
-	Name                   string   `yaml:"name"`
+	ID string `yaml:"id"`
+	// Name is what people see ("continue to …"): one string, or ja and
+	// en; empty shows the id.
+	Name                   Labels   `yaml:"name"`
 	Secret                 string   `yaml:"secret"`
 	SecretSHA256           string   `yaml:"secret_sha256"`
 	RedirectURIs           []string `yaml:"redirect_uris"`
@@ -259,8 +265,9 @@ type Notify struct {
 // Legacy configures the bridge for users imported from a legacy product.
 type Legacy struct {
 	Enabled bool `yaml:"enabled"`
-	// Name is how the product is named on pages and in mails.
-	Name string `yaml:"name"`
+	// Name is how the product is named on pages and in mails: one
+	// string, or ja and en.
+	Name Labels `yaml:"name"`
 	// WindowEndsAt ends the migration window (RFC 3339 with its offset);
 	// empty: no end yet.
 	WindowEndsAt string `yaml:"window_ends_at"`
@@ -345,11 +352,41 @@ const (
 	defaultLabelUsernameEN     = "Account name"
 )
 
-// Labels is a text in each page language (ja, en).
+// Labels is a text in each page language (ja, en). The file gives it as
+// a mapping with both keys, or as one string for both languages.
 type Labels struct {
 	JA string `yaml:"ja"`
 	EN string `yaml:"en"`
 }
+
+// UnmarshalYAML reads a string (the same text in both languages) or a
+// mapping of ja and en.
+func (l *Labels) UnmarshalYAML(n ast.Node) error {
+	switch v := n.(type) {
+	case *ast.NullNode:
+		return nil
+	case *ast.StringNode:
+		*l = Labels{JA: v.Value, EN: v.Value}
+		return nil
+	case *ast.MappingNode, *ast.MappingValueNode:
+		var m struct {
+			JA string `yaml:"ja"`
+			EN string `yaml:"en"`
+		}
+		if err := yaml.NodeToValue(n, &m, yaml.Strict()); err != nil {
+			return fmt.Errorf("%s (line %d): %w", keyPath(n), n.GetToken().Position.Line, oneLine(err))
+		}
+		*l = Labels(m)
+		return nil
+	}
+	return fmt.Errorf("%s (line %d): want a string, or a mapping of ja and en", keyPath(n), n.GetToken().Position.Line)
+}
+
+// Text is the text as the pages and mails take it.
+func (l Labels) Text() i18n.Text { return i18n.Text(l) }
+
+// Partial reports whether one language is given and the other is not.
+func (l Labels) Partial() bool { return (l.JA == "") != (l.EN == "") }
 
 // In returns the text for a language code ("ja" or anything else: en).
 func (l Labels) In(lang string) string {

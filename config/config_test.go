@@ -157,7 +157,7 @@ func TestDev(t *testing.T) {
 	}
 	want := Client{
 		ID:                     "demo",
-		Name:                   "Demo app",
+		Name:                   Labels{JA: "デモアプリ", EN: "Demo app"},
 		Secret:                 "demo-secret",
 		RedirectURIs:           []string{"http://localhost:8080/demo/callback"},
 		PostLogoutRedirectURIs: []string{"http://localhost:8080/demo/"},
@@ -186,8 +186,8 @@ func TestDev(t *testing.T) {
 }
 
 func TestClient(t *testing.T) {
-	c := &Config{Clients: []Client{{ID: "a", Name: "A"}, {ID: "b", Name: "B"}}}
-	if cl, ok := c.Client("b"); !ok || cl.Name != "B" {
+	c := &Config{Clients: []Client{{ID: "a", Name: Labels{JA: "A", EN: "A"}}, {ID: "b", Name: Labels{JA: "B", EN: "B"}}}}
+	if cl, ok := c.Client("b"); !ok || cl.Name != (Labels{JA: "B", EN: "B"}) {
 		t.Errorf("Client(b) = %+v, %v", cl, ok)
 	}
 	if _, ok := c.Client("c"); ok {

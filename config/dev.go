@@ -58,7 +58,7 @@ func Dev() *Config {
 		Log:      Log{Format: "text"},
 		Clients: []Client{{
 			ID:                     DevClientID,
-			Name:                   "Demo app",
+			Name:                   Labels{JA: "デモアプリ", EN: "Demo app"},
 			Secret:                 DevClientSecret,
 			RedirectURIs:           []string{DevRedirectURI},
 			PostLogoutRedirectURIs: []string{DevIssuer + "/demo/"},

@@ -51,7 +51,9 @@ func unknownKeys(n ast.Node) []error {
 		for t.Kind() == reflect.Pointer {
 			t = t.Elem()
 		}
-		if decodesItself(t) {
+		if decodesItself(t) && (t.Kind() != reflect.Struct || mappingValues(n) == nil) {
+			// A struct that also decodes from a scalar (Labels) is
+			// still checked key by key when written as a mapping.
 			return
 		}
 		switch v := n.(type) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -15,7 +16,7 @@ import (
 // Load reads the YAML file at path, replaces every ${NAME} in its string
 // values with the environment variable NAME, and decodes it strictly:
 // every unknown key is reported, each with its line and the nearest known
-// key.
+// key. A relative branding.logo is made relative to the file's directory.
 //
 // Load neither applies environment overrides nor defaults nor validates;
 // callers continue with ApplyEnv, ApplyDefaults and Validate, in that order.
@@ -27,6 +28,10 @@ func Load(path string) (*Config, error) {
 	c, err := parse(data, os.LookupEnv)
 	if err != nil {
 		return nil, fmt.Errorf("config: %s: %w", path, err)
+	}
+	// Files the configuration names are read from its own directory.
+	if c.Branding.Logo != "" && !filepath.IsAbs(c.Branding.Logo) {
+		c.Branding.Logo = filepath.Join(filepath.Dir(path), c.Branding.Logo)
 	}
 	return c, nil
 }

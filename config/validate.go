@@ -191,6 +191,8 @@ func (c *Config) Validate() error {
 	v.oneOf("password_policy.preset", c.PasswordPolicy.Preset, "default", "nist")
 	v.oneOf("otp.policy", c.OTP.Policy, OTPOff, OTPOptional, OTPNewDevice, OTPAlways)
 	v.oneOf("notify.login", c.Notify.Login, "off", "new_device", "always")
+	v.branding(c.Branding)
+	v.text("legacy.name", c.Legacy.Name)
 	if _, _, err := c.Legacy.WindowEnd(); err != nil {
 		v.add("legacy.window_ends_at", "must be an RFC 3339 time with its offset, like 2027-03-31T23:59:59+09:00")
 	}
@@ -351,6 +353,7 @@ func (v *validator) client(key string, cl Client) {
 	case strings.Contains(cl.ID, ":"):
 		v.add(key+".id", "must not contain ':'")
 	}
+	v.text(key+".name", cl.Name)
 	if cl.OTP != "" {
 		v.oneOf(key+".otp", cl.OTP, OTPAlways)
 	}

@@ -229,14 +229,7 @@ func TestValidate(t *testing.T) {
 				}
 				return
 			}
-			var verr *ValidationError
-			if !errors.As(err, &verr) {
-				t.Fatalf("Validate = %v, want a *ValidationError", err)
-			}
-			var keys []string
-			for _, p := range verr.Problems {
-				keys = append(keys, p.Key)
-			}
+			keys := problemKeys(t, err)
 			if diff := cmp.Diff([]string{tc.wantKey}, keys); diff != "" {
 				t.Errorf("problem keys mismatch (-want +got):\n%s\nerror: %v", diff, err)
 			}
@@ -245,6 +238,21 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// problemKeys returns the keys of the problems err (a *ValidationError)
+// lists.
+func problemKeys(t *testing.T, err error) []string {
+	t.Helper()
+	var verr *ValidationError
+	if !errors.As(err, &verr) {
+		t.Fatalf("Validate = %v, want a *ValidationError", err)
+	}
+	var keys []string
+	for _, p := range verr.Problems {
+		keys = append(keys, p.Key)
+	}
+	return keys
 }
 
 func TestValidateReportsEveryProblem(t *testing.T) {

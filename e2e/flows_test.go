@@ -321,7 +321,7 @@ func TestExpiredAndUnknownRequests(t *testing.T) {
 	}{
 		{"home ja", "ja", web, "「Web App」にもう一度ログインする", webHome},
 		{"home en", "en", web, "Sign in to Web App again", webHome},
-		{"initiate_login_uri ja", "ja", web2, "「" + e.cfg.Clients[1].Name + "」にもう一度ログインする", restart},
+		{"initiate_login_uri ja", "ja", web2, "「" + e.cfg.Clients[1].Name.JA + "」にもう一度ログインする", restart},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			vals, _ := formInputs(t, tc.p.doc, "/login")

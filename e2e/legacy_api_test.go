@@ -21,9 +21,9 @@ const productSecret = "product-back-end-secret-0123456789"
 // withProductAPI adds the legacy product's back end: a client-credentials
 // client with the API scope.
 func withProductAPI(c *config.Config) {
-	c.Clients = append(c.Clients, config.Client{ID: "product", Name: "Old Shop back end", Secret: productSecret,
+	c.Clients = append(c.Clients, config.Client{ID: "product", Name: config.Labels{JA: "Old Shop back end", EN: "Old Shop back end"}, Secret: productSecret,
 		GrantTypes: []string{"client_credentials"}, Scopes: []string{"legacy_api"}, AccessTokenFormat: "jwt"},
-		config.Client{ID: "product-opaque", Name: "Old Shop batch", Secret: productSecret,
+		config.Client{ID: "product-opaque", Name: config.Labels{JA: "Old Shop batch", EN: "Old Shop batch"}, Secret: productSecret,
 			GrantTypes: []string{"client_credentials"}, Scopes: []string{"legacy_api"}, AccessTokenFormat: "opaque"})
 }
 

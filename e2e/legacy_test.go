@@ -48,7 +48,7 @@ func (e *env) importLegacyHash(t *testing.T, id, email, hash string) storage.Use
 }
 
 func withLegacy(c *config.Config) {
-	c.Legacy = config.Legacy{Enabled: true, Name: "Old Shop", CheckFloor: config.Duration(150 * time.Millisecond)}
+	c.Legacy = config.Legacy{Enabled: true, Name: config.Labels{JA: "Old Shop", EN: "Old Shop"}, CheckFloor: config.Duration(150 * time.Millisecond)}
 	c.Clients[0].LegacyClaims = true
 }
 

@@ -99,7 +99,7 @@ var logoutCallbacks = map[string]string{"bc-a": bcaCB, "bc-b": bcbCB, "fc-c": fc
 func logoutClients(a, b *logoutRP, frontchannel string) func(*config.Config) {
 	return func(cfg *config.Config) {
 		app := func(id, cb string) config.Client {
-			return config.Client{ID: id, Name: strings.ToUpper(id), Secret: webSecret, RedirectURIs: []string{cb},
+			return config.Client{ID: id, Name: config.Labels{JA: strings.ToUpper(id), EN: strings.ToUpper(id)}, Secret: webSecret, RedirectURIs: []string{cb},
 				GrantTypes: []string{"authorization_code", "refresh_token"},
 				Scopes:     []string{"openid", "profile", "email", "offline_access"}, AccessTokenFormat: "jwt"}
 		}

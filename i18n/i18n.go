@@ -261,7 +261,46 @@ func (p Printer) T(key string, args ...any) string {
 	if len(args) == 0 {
 		return msg
 	}
+	copied := false
+	for i, a := range args {
+		if t, ok := a.(Text); ok {
+			if !copied {
+				args, copied = append([]any(nil), args...), true
+			}
+			args[i] = t.In(code)
+		}
+	}
 	return fmt.Sprintf(msg, args...)
+}
+
+// Text is a text the operator gives in each language, such as a product,
+// client or organization name: shown as it is, never looked up in a
+// catalog. As an argument of Printer.T it prints in the Printer's
+// language.
+type Text struct {
+	JA, EN string
+}
+
+// Plain is a text that reads the same in every language.
+func Plain(s string) Text { return Text{JA: s, EN: s} }
+
+// In returns the text for a language code ("ja", anything else English).
+func (t Text) In(code string) string {
+	if code == "ja" {
+		return t.JA
+	}
+	return t.EN
+}
+
+// IsZero reports whether the text is empty in every language.
+func (t Text) IsZero() bool { return t.JA == "" && t.EN == "" }
+
+// Or returns t, or def when t is empty.
+func (t Text) Or(def Text) Text {
+	if t.IsZero() {
+		return def
+	}
+	return t
 }
 
 // T returns the message for key in the language of tag; it is shorthand for

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/sekisho/sekisho/i18n"
 	"github.com/sekisho/sekisho/password"
 	"github.com/sekisho/sekisho/storage"
 )
@@ -39,18 +40,21 @@ type AccountView struct {
 // SignInView is one recent sign-in.
 type SignInView struct {
 	storage.AuditEvent
-	ClientName string
+	ClientName i18n.Text
 }
 
 // DeviceView is one browser signed in to the account.
 type DeviceView struct {
 	Device
-	Browser string   // from the User-Agent ("Firefox (Windows)")
-	Apps    []string // the clients' names
+	Browser string      // from the User-Agent ("Firefox (Windows)")
+	Apps    []i18n.Text // the clients' names
 }
 
 // BackLink is the account page's way back to an application.
-type BackLink struct{ URL, Name string }
+type BackLink struct {
+	URL  string
+	Name i18n.Text
+}
 
 // MessageView is the data of a message page.
 type MessageView struct {

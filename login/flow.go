@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/sekisho/sekisho/i18n"
 	"github.com/sekisho/sekisho/identifier"
 	"github.com/sekisho/sekisho/mail"
 	"github.com/sekisho/sekisho/password"
@@ -43,7 +44,7 @@ var (
 // product.
 type LegacyConfig struct {
 	Enabled bool
-	Name    string // the product's name on pages
+	Name    i18n.Text // the product's name on pages and in mails
 	// WindowEnd ends the migration window; zero: no end yet.
 	WindowEnd time.Time
 	// CheckFloor is the least time a failing password check, and a
@@ -62,9 +63,9 @@ func (f *Flow) LegacyWindow() bool {
 }
 
 // LegacyName is the legacy product's name, when the bridge is on.
-func (f *Flow) LegacyName() string {
+func (f *Flow) LegacyName() i18n.Text {
 	if !f.c.Legacy.Enabled {
-		return ""
+		return i18n.Text{}
 	}
 	return f.c.Legacy.Name
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
+	"github.com/sekisho/sekisho/i18n"
 	"github.com/sekisho/sekisho/op"
 	"github.com/sekisho/sekisho/storage"
 )
@@ -20,7 +21,7 @@ import (
 type OP interface {
 	Respond(w http.ResponseWriter, r *http.Request, a storage.AuthRequest)
 	RedirectError(w http.ResponseWriter, r *http.Request, a storage.AuthRequest, err *oidc.Error)
-	ClientDisplay(id string) (name, home string, ok bool)
+	ClientDisplay(id string) (name i18n.Text, home string, ok bool)
 	// RestartURL is where a person starts a sign-in to the client
 	// again (its initiate_login_uri, else its home): "" for an unknown
 	// client.
@@ -74,13 +75,13 @@ func postedName(r *http.Request) AccountName {
 type LoginView struct {
 	AuthRequestID string
 	Account       AccountForm
-	ClientName    string
+	ClientName    i18n.Text
 	ErrorKey      string   // catalog key, or empty
 	UILocales     []string // from the auth request
 	ForgotURL     string   // "Forgot your password?"
 	// LegacyName, during the migration window, shows the notice for users
 	// of the legacy product.
-	LegacyName string
+	LegacyName i18n.Text
 	// LegacyReset offers the password reset for Account: the legacy
 	// product's password was right, and the first unified sign-in is a
 	// reset.
@@ -128,8 +129,9 @@ type ExpiredView struct {
 	Unknown, Finished bool
 	// ClientName and RestartURL name the application that asked and
 	// where its sign-in starts again (RestartURL); empty: not known.
-	ClientName, RestartURL string
-	UILocales              []string
+	ClientName i18n.Text
+	RestartURL string
+	UILocales  []string
 }
 
 // LogoutView is the data of the sign-out confirmation.
@@ -141,7 +143,7 @@ type LogoutView struct {
 	Account AccountName
 	// Applications are the names of the applications the session
 	// signed in to.
-	Applications []string
+	Applications []i18n.Text
 	// CancelURL returns to the application without signing out: the
 	// validated post_logout_redirect_uri, else the client's registered
 	// home, else the account page; empty hides the cancel.
@@ -151,7 +153,7 @@ type LogoutView struct {
 // SignedOutView is the data of the page after a sign-out.
 type SignedOutView struct {
 	BackURL    string // a link back to the application, or empty
-	ClientName string
+	ClientName i18n.Text
 	// Frames are the front-channel logout URLs to load in iframes.
 	Frames []string
 	// ContinueURL, when set, is where the page goes once the frames have

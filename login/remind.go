@@ -219,13 +219,13 @@ func (f *Flow) reminder(u storage.User, name AccountName, loc *time.Location, r 
 	if !deadline.IsZero() {
 		deadline = deadline.In(loc)
 	}
-	subject, err := r.Subjects.render(lang, SubjectData{Name: u.Name, Email: u.Email, Product: f.c.Legacy.Name,
+	subject, err := r.Subjects.render(lang, SubjectData{Name: u.Name, Email: u.Email, Product: f.c.Legacy.Name.In(lang),
 		Deadline: formatDate(deadline, lang)})
 	if err != nil {
 		return storage.OutboxMail{}, fmt.Errorf("login: subject for user %s: %w", u.ID, err)
 	}
 	return f.c.Mailer.Compose(lang, templates.MailLegacyReminder, mail.Address{Name: u.Name, Email: u.Email},
-		&templates.LegacyReminderMail{Subject: subject, LegacyName: f.c.Legacy.Name, ResetURL: link, Deadline: deadline})
+		&templates.LegacyReminderMail{Subject: subject, LegacyName: f.c.Legacy.Name.In(lang), ResetURL: link, Deadline: deadline})
 }
 
 // formatDate writes a date the way a mail in lang does; "" for zero.

@@ -32,11 +32,16 @@ type Sealer interface {
 
 // OutboxConfig configures NewOutbox.
 type OutboxConfig struct {
-	Store       Store
-	Sender      Sender
-	Sealer      Sealer
-	From        Address
-	ProductName string // shown in mails
+	Store  Store
+	Sender Sender
+	Sealer Sealer
+	From   Address
+	// Product is the product's name (branding.name) and Support the
+	// contact line (branding.support), in each language; LogoURL, when
+	// set, is the absolute URL of the logo for HTML mails.
+	Product i18n.Text
+	Support i18n.Text
+	LogoURL string
 	// DefaultLang ("ja", "en"; ui.default_language) is the language of a
 	// mail composed with no language or one we have no catalog for (an
 	// account without a language of its own). Empty: English.
@@ -79,7 +84,8 @@ func NewOutbox(c OutboxConfig) *Outbox {
 func (o *Outbox) Compose(lang, name string, to Address, data any) (storage.OutboxMail, error) {
 	lang = i18n.CodeOr(lang, cmp.Or(o.c.DefaultLang, "en"))
 	if b, ok := data.(interface{ SetBase(templates.MailBase) }); ok {
-		b.SetBase(templates.MailBase{ProductName: o.c.ProductName, UserName: to.Name})
+		b.SetBase(templates.MailBase{ProductName: o.c.Product.In(lang), Support: o.c.Support.In(lang),
+			LogoURL: o.c.LogoURL, UserName: to.Name})
 	}
 	subject, text, html, err := templates.RenderMail(lang, name, data)
 	if err != nil {

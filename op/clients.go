@@ -14,6 +14,7 @@ import (
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/sekisho/sekisho/config"
+	"github.com/sekisho/sekisho/i18n"
 )
 
 // Client is a relying application from the configuration file, adapted to
@@ -67,12 +68,10 @@ func (cs *Clients) All() []*Client { return cs.list }
 // Config returns the client's configuration.
 func (c *Client) Config() config.Client { return c.cfg }
 
-// DisplayName is what users see ("Sign in to continue to ...").
-func (c *Client) DisplayName() string {
-	if c.cfg.Name != "" {
-		return c.cfg.Name
-	}
-	return c.cfg.ID
+// DisplayName is what users see ("Sign in to continue to ..."), in each
+// language: clients[].name, else the id.
+func (c *Client) DisplayName() i18n.Text {
+	return c.cfg.Name.Text().Or(i18n.Plain(c.cfg.ID))
 }
 
 // RestartURL is where a person starts a sign-in at the client again: its

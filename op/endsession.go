@@ -8,6 +8,8 @@ import (
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/sekisho/sekisho/i18n"
 )
 
 // ErrBadPostLogoutRedirect: post_logout_redirect_uri is not registered for
@@ -30,7 +32,7 @@ type EndSession struct {
 	// RedirectURI is the validated post_logout_redirect_uri with state,
 	// or empty.
 	RedirectURI string
-	ClientName  string
+	ClientName  i18n.Text
 	// Params are the request's end_session parameters in a fixed order,
 	// to be posted back by a confirmation form.
 	Params []Param

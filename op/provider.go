@@ -24,6 +24,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/sekisho/sekisho/config"
+	"github.com/sekisho/sekisho/i18n"
 	"github.com/sekisho/sekisho/storage"
 )
 
@@ -335,10 +336,10 @@ func serveJSON(w http.ResponseWriter, r *http.Request, body []byte, etag, cache 
 
 // ClientDisplay returns the client's name for pages and the link back to
 // it; ok is false for an unknown client.
-func (p *Provider) ClientDisplay(id string) (name, home string, ok bool) {
+func (p *Provider) ClientDisplay(id string) (name i18n.Text, home string, ok bool) {
 	c, ok := p.clients.Get(id)
 	if !ok {
-		return "", "", false
+		return i18n.Text{}, "", false
 	}
 	return c.DisplayName(), c.HomeURL(), true
 }

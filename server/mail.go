@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	netmail "net/mail"
+	"strings"
 
 	"github.com/sekisho/sekisho/config"
 	"github.com/sekisho/sekisho/mail"
@@ -15,7 +16,8 @@ import (
 // newMailOutbox builds the mail outbox on SMTP, or, under --dev without
 // smtp.host, on the development sink (the log and /dev/mail), which it
 // returns too.
-func newMailOutbox(cfg *config.Config, o Options, keys *secret.Keys, outcome func(string)) (*mail.Outbox, *mail.DevSender, error) {
+// logoPath is the path of the logo, linked under the issuer in HTML mails.
+func newMailOutbox(cfg *config.Config, o Options, keys *secret.Keys, logoPath string, outcome func(string)) (*mail.Outbox, *mail.DevSender, error) {
 	from, err := netmail.ParseAddress(cfg.SMTP.From)
 	if err != nil {
 		return nil, nil, fmt.Errorf("server: smtp.from: %w", err)
@@ -34,12 +36,13 @@ func newMailOutbox(cfg *config.Config, o Options, keys *secret.Keys, outcome fun
 			Username: cfg.SMTP.Username, Password: cfg.SMTP.Password, From: from.Address, Timeout: cfg.SMTP.Timeout.D(),
 			TLSConfig: o.SMTPTLS}, o.Logger)
 	}
-	product := from.Name
-	if product == "" {
-		product = "sekisho"
+	logoURL := ""
+	if logoPath != "" {
+		logoURL = strings.TrimSuffix(cfg.Issuer, "/") + logoPath
 	}
 	return mail.NewOutbox(mail.OutboxConfig{Store: o.Store, Sender: sender, Sealer: keys,
-		From: mail.Address{Name: from.Name, Email: from.Address}, ProductName: product, DefaultLang: cfg.UI.DefaultLanguage,
+		From: mail.Address{Name: from.Name, Email: from.Address}, Product: cfg.ProductName(),
+		Support: cfg.Branding.Support.Text(), LogoURL: logoURL, DefaultLang: cfg.UI.DefaultLanguage,
 		Parallel: 4, RetryDelay: cfg.SMTP.RetryDelay.D(), MaxAttempts: cfg.SMTP.MaxAttempts,
 		Timeout: 2 * cfg.SMTP.Timeout.D(), Poll: cfg.SMTP.PollInterval.D(), Now: o.Now, Logger: o.Logger,
 		Outcome: outcome}), dev, nil

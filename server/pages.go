@@ -74,8 +74,8 @@ func (p *pages) Login(w http.ResponseWriter, r *http.Request, status int, v logi
 	// The language switch posts the form again (templates.Base.LangForm).
 	b := p.base(w, r, v.UILocales)
 	p.logErr(r, p.r.RenderLogin(w, status, templates.LoginPage{Base: b, AuthRequestID: v.AuthRequestID,
-		Account: p.accountFields(b, v.Account), ClientName: v.ClientName, Error: v.ErrorKey, ForgotURL: v.ForgotURL, Notice: v.NoticeKey,
-		LegacyName: v.LegacyName, LegacyReset: v.LegacyReset, LegacyForm: v.LegacyForm, LegacyURL: v.LegacyURL,
+		Account: p.accountFields(b, v.Account), ClientName: v.ClientName.In(i18n.Code(b.Lang)), Error: v.ErrorKey, ForgotURL: v.ForgotURL, Notice: v.NoticeKey,
+		LegacyName: v.LegacyName.In(i18n.Code(b.Lang)), LegacyReset: v.LegacyReset, LegacyForm: v.LegacyForm, LegacyURL: v.LegacyURL,
 		LegacyDeadline: v.LegacyDeadline, OtherAccountURL: v.OtherAccountURL}))
 }
 
@@ -135,6 +135,7 @@ func (p *pages) RenderError(w http.ResponseWriter, r *http.Request, status int, 
 // application's sign-in start (a URI registered for it).
 func (p *pages) Expired(w http.ResponseWriter, r *http.Request, status int, v login.ExpiredView) {
 	page := templates.ErrorPage{Base: p.base(w, r, v.UILocales), Message: "error.expired"}
+	client := v.ClientName.In(i18n.Code(page.Lang))
 	page.Title = "error.expired.title"
 	if v.Finished {
 		page.Title, page.Message = "error.finished.title", "error.finished"
@@ -142,8 +143,8 @@ func (p *pages) Expired(w http.ResponseWriter, r *http.Request, status int, v lo
 	if v.Unknown {
 		page.Title, page.Message, page.BackURL, page.BackLabel = "error.unknown_request.title", "error.unknown_request", "/", "error.home"
 	} else if v.RestartURL != "" {
-		page.BackURL, page.BackLabel, page.ClientName = v.RestartURL, "error.restart", v.ClientName
-		if v.ClientName != "" {
+		page.BackURL, page.BackLabel, page.ClientName = v.RestartURL, "error.restart", client
+		if client != "" {
 			page.BackLabel = "error.restart_at"
 		}
 	}
@@ -156,7 +157,7 @@ func (p *pages) LogoutConfirm(w http.ResponseWriter, r *http.Request, v login.Lo
 		hidden = append(hidden, templates.HiddenField{Name: pr.Name, Value: pr.Value})
 	}
 	b := p.base(w, r, nil)
-	page := templates.LogoutConfirmPage{Base: b, Hidden: hidden, CancelURL: v.CancelURL, Applications: v.Applications,
+	page := templates.LogoutConfirmPage{Base: b, Hidden: hidden, CancelURL: v.CancelURL, Applications: textsIn(v.Applications, b),
 		Account: v.Account.Email}
 	if v.Account.Username != "" {
 		page.Account = v.Account.Username
@@ -176,8 +177,9 @@ func (p *pages) SignedOut(w http.ResponseWriter, r *http.Request, v login.Signed
 		h.Set("Content-Security-Policy", h.Get("Content-Security-Policy")+"; script-src 'self'; frame-src "+
 			strings.Join(origins(v.Frames), " "))
 	}
-	p.logErr(r, p.r.RenderSignedOut(w, templates.SignedOutPage{Base: p.base(w, r, nil), BackURL: v.BackURL,
-		ClientName: v.ClientName, Frames: v.Frames, ContinueURL: v.ContinueURL}))
+	b := p.base(w, r, nil)
+	p.logErr(r, p.r.RenderSignedOut(w, templates.SignedOutPage{Base: b, BackURL: v.BackURL,
+		ClientName: v.ClientName.In(i18n.Code(b.Lang)), Frames: v.Frames, ContinueURL: v.ContinueURL}))
 }
 
 // origins returns the distinct CSP sources of the URLs, in order:
@@ -221,18 +223,18 @@ func (p *pages) Account(w http.ResponseWriter, r *http.Request, status int, v lo
 	}
 	signIns := make([]templates.SignInEntry, len(v.SignIns))
 	for i, e := range v.SignIns {
-		signIns[i] = templates.SignInEntry{Time: e.Time.In(zone), IP: e.IP, Browser: e.Detail, Client: e.ClientName}
+		signIns[i] = templates.SignInEntry{Time: e.Time.In(zone), IP: e.IP, Browser: e.Detail, Client: e.ClientName.In(i18n.Code(b.Lang))}
 	}
 	devices := make([]templates.DeviceEntry, len(v.Devices))
 	for i, d := range v.Devices {
 		devices[i] = templates.DeviceEntry{ID: d.ID, Browser: d.Browser, IP: d.IP, SignedIn: d.AuthTime.In(zone),
-			LastActive: d.LastSeenAt.In(zone), Apps: d.Apps, Current: d.Current}
+			LastActive: d.LastSeenAt.In(zone), Apps: textsIn(d.Apps, b), Current: d.Current}
 	}
 	page := templates.AccountPage{Base: b, Name: v.User.Name, Email: v.User.Email,
 		EmailVerified: v.User.EmailVerified, OTPChoice: v.OTPChoice, OTPEnabled: v.User.OTPEnabled,
 		Notice: message(v.Notice), Error: message(v.Error), Section: v.Section,
 		Violations: messages(v.Violations), Rules: messages(v.Rules), Devices: devices, SignIns: signIns, Account: v.Account,
-		BackURL: v.Back.URL, BackName: v.Back.Name}
+		BackURL: v.Back.URL, BackName: v.Back.Name.In(i18n.Code(b.Lang))}
 	if len(v.Return) > 0 {
 		page.BackQuery = "?" + v.Return.Encode()
 	}
@@ -281,4 +283,13 @@ func (p *pages) home(dev bool) http.HandlerFunc {
 		}
 		p.logErr(r, p.r.RenderHome(w, page))
 	}
+}
+
+// textsIn are names given in each language, in the page's.
+func textsIn(ts []i18n.Text, b templates.Base) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.In(i18n.Code(b.Lang))
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/sekisho/sekisho/config"
 	"github.com/sekisho/sekisho/password"
@@ -9,8 +10,9 @@ import (
 
 // PasswordPolicy builds the policy for new passwords from its preset and
 // the keys that override it (the server and the CLI apply the same one),
-// with the legacy product's name (legacy.name) among the names of the
-// service that a password may not be built on.
+// with the product's name (branding.name) and the legacy product's
+// (legacy.name), in each language, among the names of the service that a
+// password may not be built on.
 func PasswordPolicy(cfg *config.Config) (password.Policy, error) {
 	pp := cfg.PasswordPolicy
 	p, err := password.PolicyPreset(pp.Preset)
@@ -33,8 +35,10 @@ func PasswordPolicy(cfg *config.Config) (password.Policy, error) {
 			*o.to = *o.set
 		}
 	}
-	if cfg.Legacy.Name != "" {
-		p.ServiceNames = []string{cfg.Legacy.Name}
+	for _, name := range []string{cfg.Legacy.Name.JA, cfg.Legacy.Name.EN, cfg.Branding.Name.JA, cfg.Branding.Name.EN} {
+		if name != "" && !slices.Contains(p.ServiceNames, name) {
+			p.ServiceNames = append(p.ServiceNames, name)
+		}
 	}
 	if err := p.Validate(); err != nil {
 		return p, fmt.Errorf("server: password_policy: %w", err)

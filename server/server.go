@@ -127,7 +127,11 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err := km.Init(ctx); err != nil {
 		return nil, err
 	}
-	renderer, err := templates.New()
+	branding, err := brandOf(cfg)
+	if err != nil {
+		return nil, err
+	}
+	renderer, err := templates.New(templates.WithBrand(branding))
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +152,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}); ok {
 		m.registry.MustRegister(collectors.NewDBStatsCollector(p.Pool(), p.Driver()))
 	}
-	outbox, devMail, err := newMailOutbox(cfg, o, keys, func(x string) { m.mails.WithLabelValues(x).Inc() })
+	outbox, devMail, err := newMailOutbox(cfg, o, keys, branding.LogoPath(), func(x string) { m.mails.WithLabelValues(x).Inc() })
 	if err != nil {
 		return nil, err
 	}
@@ -467,7 +471,7 @@ func newFlow(o Options, keys *secret.Keys, outbox login.Mailer, logout *op.Logou
 // checked even when the bridge is off (the users exist); the floor and
 // the pages' notices need it on.
 func legacyConfig(cfg *config.Config) login.LegacyConfig {
-	lc := login.LegacyConfig{Enabled: cfg.Legacy.Enabled, Name: cfg.Legacy.Name, Verify: legacy.Verify}
+	lc := login.LegacyConfig{Enabled: cfg.Legacy.Enabled, Name: cfg.Legacy.Name.Text(), Verify: legacy.Verify}
 	if cfg.Legacy.Enabled {
 		lc.CheckFloor = cfg.Legacy.CheckFloor.D()
 		lc.WindowEnd, _, _ = cfg.Legacy.WindowEnd()
@@ -486,7 +490,11 @@ func CLIFlow(o Options) (*login.Flow, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: SEKISHO_SECRET: %w", err)
 	}
-	outbox, _, err := newMailOutbox(o.Config, o, keys, nil)
+	branding, err := brandOf(o.Config)
+	if err != nil {
+		return nil, err
+	}
+	outbox, _, err := newMailOutbox(o.Config, o, keys, branding.LogoPath(), nil)
 	if err != nil {
 		return nil, err
 	}

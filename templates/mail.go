@@ -20,7 +20,7 @@ import (
 // Mail templates live in mail/<lang>/: layout.txt and layout.html, and per
 // mail <name>.txt, which defines "subject" and "body" (text/template), and
 // <name>.html, which defines "content" (html/template, inline styles only,
-// no external resources).
+// no external resource but the deployment's logo, at its absolute URL).
 //
 //go:embed mail
 var mailFiles embed.FS
@@ -80,8 +80,14 @@ var ErrUnknownMail = errors.New("templates: unknown mail template")
 
 // MailBase holds the fields every mail has. Embed it in the mail data.
 type MailBase struct {
-	// ProductName is the name shown to users, such as "sekisho".
+	// ProductName is the name shown to users, such as "sekisho"
+	// (branding.name in the mail's language).
 	ProductName string
+	// LogoURL, when set, is the absolute URL of the logo, shown at the
+	// top of HTML mails.
+	LogoURL string
+	// Support, when set, is the contact line at the foot of the mail.
+	Support string
 	// UserName is the recipient's display name; empty gives a generic
 	// greeting.
 	UserName string

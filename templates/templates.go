@@ -23,9 +23,7 @@ package templates
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -38,6 +36,7 @@ import (
 
 	"golang.org/x/text/language"
 
+	"github.com/sekisho/sekisho/brand"
 	"github.com/sekisho/sekisho/i18n"
 	"github.com/sekisho/sekisho/localtime"
 )
@@ -82,7 +81,7 @@ const StaticPrefix = "/static/"
 
 // staticCacheControl lets browsers keep static files for a year. Page links
 // carry a content hash (?v=...), so a changed file gets a new URL.
-const staticCacheControl = "public, max-age=31536000, immutable"
+const staticCacheControl = brand.CacheControl
 
 // Renderer renders the HTML pages. It is built once by New and is safe for
 // concurrent use.
@@ -94,11 +93,17 @@ type Renderer struct {
 	static fs.FS
 	// versions maps a static file name to the short hash of its content.
 	versions map[string]string
+	// brand is the deployment's branding (WithBrand); assets are the
+	// files it adds, by name (with their hash), and logoURL and
+	// brandCSSURL their URLs, or empty.
+	brand                Brand
+	assets               map[string]asset
+	logoURL, brandCSSURL string
 }
 
 // New parses every page for every supported language and checks that each
 // required page and the stylesheet exist. It is called once at start-up.
-func New() (*Renderer, error) {
+func New(opts ...Option) (*Renderer, error) {
 	if err := i18n.Check(); err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
@@ -119,6 +124,11 @@ func New() (*Renderer, error) {
 		pages:    make(map[string]map[string]*template.Template),
 		static:   static,
 		versions: versions,
+		brand:    Brand{Name: i18n.Plain(defaultProductName)},
+		assets:   make(map[string]asset),
+	}
+	for _, o := range opts {
+		o(r)
 	}
 	for _, tag := range i18n.Supported() {
 		code := i18n.Code(tag)
@@ -129,6 +139,7 @@ func New() (*Renderer, error) {
 			"static":   r.staticURL,
 			"datetime": func(t time.Time) string { return localtime.Format(code, t) },
 			"list":     func(xs ...string) []string { return xs },
+			"brand":    r.brandFunc(code),
 		}
 		r.pages[code] = make(map[string]*template.Template, len(requiredPages))
 		for _, page := range requiredPages {
@@ -162,8 +173,7 @@ func hashFiles(fsys fs.FS) (map[string]string, error) {
 		if err != nil {
 			return err
 		}
-		sum := sha256.Sum256(data)
-		versions[name] = hex.EncodeToString(sum[:6])
+		versions[name] = brand.Hash(data)
 		return nil
 	})
 	return versions, err
@@ -179,14 +189,19 @@ func (r *Renderer) staticURL(name string) (string, error) {
 	return StaticPrefix + name + "?v=" + v, nil
 }
 
-// StaticHandler serves the embedded static files (the stylesheet) under
-// StaticPrefix; mount it at "/static/". Responses may be cached for a year:
-// pages link to them with a content hash in the query. Directory listings are
-// not served.
+// StaticHandler serves the embedded static files (the stylesheet) and the
+// brand's files (logo, colours) under StaticPrefix; mount it at
+// "/static/". Responses may be cached for a year: pages link to them with
+// a content hash in the query or, for the brand's, in the name (another
+// hash answers 404). Directory listings are not served.
 func (r *Renderer) StaticHandler() http.Handler {
 	files := http.FileServerFS(r.static)
 	return http.StripPrefix(StaticPrefix, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		name := path.Clean("/" + req.URL.Path)[1:]
+		if a, ok := r.assets[name]; ok {
+			brand.Serve(w, req, a.mediaType, a.data)
+			return
+		}
 		if _, ok := r.versions[name]; !ok {
 			http.NotFound(w, req)
 			return
@@ -219,6 +234,9 @@ type Base struct {
 	// language: the handler shows the same step in it, with the non-secret
 	// fields that were typed. Empty: the switch is two links.
 	LangForm string
+	// Brand, on a page tied to an organization, shows its own name and
+	// logo instead of the deployment's.
+	Brand BrandOverride
 }
 
 // LangCode returns the two-letter code of the page language, "en" or "ja";

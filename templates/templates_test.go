@@ -623,7 +623,7 @@ func TestErrorPage(t *testing.T) {
 			if got, want := htmltest.Text(htmltest.Find(doc, tagIs("h1"))[0]), i18n.T(l.tag, "error.unavailable.title"); got != want {
 				t.Errorf("h1 = %q, want %q", got, want)
 			}
-			if got, want := htmltest.Text(htmltest.Find(doc, tagIs("title"))[0]), i18n.T(l.tag, "error.unavailable.title"); got != want {
+			if got, want := htmltest.Text(htmltest.Find(doc, tagIs("title"))[0]), i18n.T(l.tag, "page.title", i18n.T(l.tag, "error.unavailable.title"), "sekisho"); got != want {
 				t.Errorf("title = %q, want %q", got, want)
 			}
 			main := htmltest.Find(doc, tagIs("main"))[0]
