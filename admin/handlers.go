@@ -26,6 +26,9 @@ import (
 type Pages interface {
 	Base(w http.ResponseWriter, r *http.Request) templates.Base
 	Lang(w http.ResponseWriter, r *http.Request, uiLocales []string) string
+	// OrgBrand is the organization's own name and logo for a page in
+	// b's language.
+	OrgBrand(o storage.Organization, b templates.Base) templates.BrandOverride
 }
 
 // Notifier tells the clients of ended sessions (op.Logout).
@@ -206,6 +209,7 @@ func (h *Handlers) base(w http.ResponseWriter, r *http.Request, a Actor, nav str
 	if path != nil {
 		b.CurrentURL = path
 	}
+	b.Brand = h.c.Pages.OrgBrand(a.Org, b.Base)
 	orgs, err := h.c.Flow.Organizations(r.Context(), a)
 	if err != nil {
 		h.c.Logger.WarnContext(r.Context(), "list organizations", "err", err)

@@ -5,11 +5,15 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
 	"golang.org/x/net/html"
 
+	"github.com/sekisho/sekisho/brand"
 	"github.com/sekisho/sekisho/config"
 	"github.com/sekisho/sekisho/htmltest"
+	"github.com/sekisho/sekisho/storage"
 	"github.com/sekisho/sekisho/storage/gormstore/gormstoretest"
 )
 
@@ -111,4 +115,68 @@ func byClass(t *testing.T, doc *html.Node, class string) *html.Node {
 		t.Fatalf("%d elements of class %q, want 1", len(n), class)
 	}
 	return n[0]
+}
+
+// TestOrganizationBrand: an organization's own name and logo replace the
+// deployment's on the sign-in form of a request that names it, on its
+// members' account page and in its console; the logo is served from the database at its
+// hashed path, and any other hash answers 404.
+func TestOrganizationBrand(t *testing.T) {
+	e := newEnv(t, gormstoretest.NewSQLite(t), branded, withMode(config.IdentifierOrgEmail), withRoles)
+	ctx := t.Context()
+	org := e.addOrg(t, "SAKURA", "Sakura Hospital Group")
+	logo := []byte(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><circle cx="4" cy="4" r="4" fill="#c2185b"/></svg>`)
+	hash := brand.Hash(logo)
+	if err := e.store.SetOrganizationLogo(ctx, org.ID, logo, brand.TypeSVG, hash, storage.AuditEvent{Time: time.Now(),
+		Type: "organization_changed", OrganizationID: org.ID, Outcome: "success"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.UpdateOrganization(ctx, org.ID, func(o storage.Organization) (storage.Organization, []storage.AuditEvent, error) {
+		o.BrandNameJA, o.BrandNameEN = "さくら病院", "Sakura Hospital"
+		return o, nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	member := e.addMember(t, org, "nurse@example.com", "", deskPass, "owner", true)
+	logoPath := "/static/org/" + org.ID + "/logo-" + hash + ".svg"
+
+	b := e.browser()
+	a := newAuthz("web", webCB, "openid")
+	a.extra.Set("ui_locales", "ja")
+	a.extra.Set("organization", "SAKURA")
+	p := b.get(a.url(e.cfg.Issuer))
+	if got := tagText(p.doc, "title"); got != "ログイン｜さくら病院" {
+		t.Errorf("title %q", got)
+	}
+	if got := htmltest.Attr(byClass(t, p.doc, "brand-logo"), "src"); got != logoPath {
+		t.Errorf("logo %q, want %q", got, logoPath)
+	}
+	if r := b.get(e.cfg.Issuer + logoPath); r.status != http.StatusOK || r.header.Get("Content-Type") != brand.TypeSVG ||
+		r.body != string(logo) || !strings.Contains(r.header.Get("Cache-Control"), "immutable") {
+		t.Errorf("GET %s: %d %q %q", logoPath, r.status, r.header.Get("Content-Type"), r.header.Get("Cache-Control"))
+	}
+	for _, other := range []string{"/static/org/" + org.ID + "/logo-000000000000.svg", "/static/org/" + uuid.NewString() + "/logo-" + hash + ".svg"} {
+		if r := b.get(e.cfg.Issuer + other); r.status != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", other, r.status)
+		}
+	}
+
+	// A request that names no organization shows the deployment's brand.
+	plain := b.get(newAuthz("web", webCB, "openid").url(e.cfg.Issuer) + "&ui_locales=ja")
+	if got := htmltest.Text(byClass(t, plain.doc, "brand-name")); got != "関所運輸" {
+		t.Errorf("without an organization the header names %q", got)
+	}
+
+	vals, _ := formInputs(t, p.doc, "/login")
+	res := b.post(e.cfg.Issuer+"/login", url.Values{"id": {vals["id"]}, "organization": {"SAKURA"}, "email": {member.Email},
+		"password": {deskPass}}, e.cfg.Issuer)
+	e.code(t, res, a)
+	acct := b.get(e.cfg.Issuer + "/account?lang=en")
+	if got := htmltest.Text(byClass(t, acct.doc, "brand-name")); acct.status != http.StatusOK || got != "Sakura Hospital" {
+		t.Errorf("account page: %d, header names %q, want Sakura Hospital", acct.status, got)
+	}
+	console := b.get(e.cfg.Issuer + "/admin/members?lang=ja")
+	if got := htmltest.Text(byClass(t, console.doc, "brand-name")); console.status != http.StatusOK || got != "さくら病院" {
+		t.Errorf("console: %d, header names %q, want さくら病院", console.status, got)
+	}
 }

@@ -31,6 +31,9 @@ type pages struct {
 	// fallback is ui.default_language: the language when the request
 	// names none we have.
 	fallback language.Tag
+	// orgs gives the brand of the organization a page is tied to (nil:
+	// the deployment's brand everywhere).
+	orgs orgStore
 }
 
 const langCookie = "lang"
@@ -73,6 +76,9 @@ func (p *pages) logErr(r *http.Request, err error) {
 func (p *pages) Login(w http.ResponseWriter, r *http.Request, status int, v login.LoginView) {
 	// The language switch posts the form again (templates.Base.LangForm).
 	b := p.base(w, r, v.UILocales)
+	if v.Account.OrganizationLocked {
+		b.Brand = p.orgBrandByCode(r.Context(), v.Account.Organization, i18n.Code(b.Lang))
+	}
 	p.logErr(r, p.r.RenderLogin(w, status, templates.LoginPage{Base: b, AuthRequestID: v.AuthRequestID,
 		Account: p.accountFields(b, v.Account), ClientName: v.ClientName.In(i18n.Code(b.Lang)), Error: v.ErrorKey, ForgotURL: v.ForgotURL, Notice: v.NoticeKey,
 		LegacyName: v.LegacyName.In(i18n.Code(b.Lang)), LegacyReset: v.LegacyReset, LegacyForm: v.LegacyForm, LegacyURL: v.LegacyURL,
@@ -240,6 +246,7 @@ func (p *pages) Account(w http.ResponseWriter, r *http.Request, status int, v lo
 	}
 	lang := i18n.Code(b.Lang)
 	if v.Organization.ID != "" {
+		page.Base.Brand = orgBrand(v.Organization, lang)
 		page.OrganizationLabel, page.Organization = p.labels.Organization.In(lang), v.Organization.Name+" ("+v.Organization.Code+")"
 	}
 	if v.User.Username != "" {

@@ -136,7 +136,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	https := strings.HasPrefix(cfg.Issuer, "https://")
-	pg := &pages{r: renderer, secure: https, log: log, labels: cfg.Login.Labels, fallback: i18n.TagOf(cfg.UI.DefaultLanguage)}
+	pg := &pages{r: renderer, secure: https, log: log, labels: cfg.Login.Labels, fallback: i18n.TagOf(cfg.UI.DefaultLanguage),
+		orgs: o.Store}
 	m := newMetrics()
 	provider, err := op.New(op.Config{Config: cfg, Store: o.Store, Keys: km, Hasher: keys,
 		CryptoKey: keys.OPCryptoKey(), Pages: pg, LoginPath: "/login", Now: o.Now, Logger: log,
@@ -220,6 +221,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	r.HandleFunc("/logout", lh.LogoutPage).Methods(http.MethodGet)
 	r.HandleFunc("/", pg.home(cfg.Dev)).Methods(http.MethodGet, http.MethodHead)
 	api.New(provider, flow, log).Mount(r)
+	r.Handle(orgLogoRoute, orgLogo(o.Store, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pg.Error(w, r, http.StatusNotFound, "error.not_found", "")
+	}))).Methods(http.MethodGet, http.MethodHead)
 	r.PathPrefix(templates.StaticPrefix).Handler(renderer.StaticHandler())
 	if cfg.Dev {
 		if err := mountDemo(r, cfg, renderer, pg); err != nil {

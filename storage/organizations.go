@@ -35,8 +35,16 @@ type Organization struct {
 	// MaxMembers is the organization's own member limit; 0: the
 	// deployment's (organizations.max_members), if any.
 	MaxMembers int
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// BrandNameJA and BrandNameEN are the organization's own brand name,
+	// shown instead of the deployment's (branding.name) on its pages;
+	// empty: the deployment's.
+	BrandNameJA, BrandNameEN string
+	// LogoType and LogoHash describe the organization's own logo (its
+	// media type and the short hash of its content, which versions its
+	// URL), set by SetOrganizationLogo; empty: the deployment's.
+	LogoType, LogoHash string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 }
 
 // OrganizationStore keeps organizations.
@@ -54,6 +62,14 @@ type OrganizationStore interface {
 	// the audit events fn returns, in one transaction: never a change
 	// without its events, nor events without the change.
 	UpdateOrganization(ctx context.Context, id string, fn func(Organization) (Organization, []AuditEvent, error)) (Organization, error)
+	// SetOrganizationLogo stores the organization's logo (data of
+	// mediaType, versioned by hash), or removes it when data is nil, with
+	// the audit event, in one transaction; ErrNotFound for an unknown
+	// organization.
+	SetOrganizationLogo(ctx context.Context, id string, data []byte, mediaType, hash string, e AuditEvent) error
+	// GetOrganizationLogo returns the organization's logo and its media
+	// type; ErrNotFound when it has none.
+	GetOrganizationLogo(ctx context.Context, id string) (data []byte, mediaType string, err error)
 }
 
 // Member states of an address.

@@ -114,16 +114,20 @@ func newOrgAddCmd() *cobra.Command {
 
 func newOrgSetCmd() *cobra.Command {
 	var in orgInput
+	var b orgBrandInput
 	cmd := &cobra.Command{
-		Use:   "set CODE [--name N] [--time-zone TZ] [--max-members N]",
-		Short: "Change an organization's name, time zone or member limit",
+		Use:   "set CODE [--name N] [--time-zone TZ] [--max-members N] [--brand-name N] [--logo FILE | --no-logo]",
+		Short: "Change an organization's name, time zone, member limit or brand (name and logo on its pages)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := in.check(cmd); err != nil {
 				return err
 			}
-			if !cmd.Flags().Changed("name") && !cmd.Flags().Changed("time-zone") && !cmd.Flags().Changed("max-members") {
-				return errors.New("nothing to change: give --name, --time-zone or --max-members")
+			if err := b.check(cmd); err != nil {
+				return err
+			}
+			if !cmd.Flags().Changed("name") && !cmd.Flags().Changed("time-zone") && !cmd.Flags().Changed("max-members") && !b.changed(cmd) {
+				return errors.New("nothing to change: give --name, --time-zone, --max-members, --brand-name, --logo or --no-logo")
 			}
 			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, cfg *config.Config) error {
 				o, err := findOrganization(ctx, st, args[0])
@@ -131,7 +135,14 @@ func newOrgSetCmd() *cobra.Command {
 					return err
 				}
 				now := time.Now().UTC()
+				if b.logoChanged(cmd) {
+					if err := st.SetOrganizationLogo(ctx, o.ID, b.logo, b.logoType, b.logoHash, storage.AuditEvent{Time: now,
+						Type: "organization_changed", OrganizationID: o.ID, Outcome: "success", Detail: "cli: logo"}); err != nil {
+						return err
+					}
+				}
 				o, err = st.UpdateOrganization(ctx, o.ID, func(o storage.Organization) (storage.Organization, []storage.AuditEvent, error) {
+					b.apply(cmd, &o)
 					if cmd.Flags().Changed("name") {
 						o.Name = in.name
 					}
@@ -148,13 +159,14 @@ func newOrgSetCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "organization %s: name %q, time zone %s, member limit %s\n", o.Code, o.Name, o.TimeZone,
-					limitText(memberLimit(cfg, o)))
+				fmt.Fprintf(cmd.OutOrStdout(), "organization %s: name %q, time zone %s, member limit %s, brand %s\n", o.Code, o.Name, o.TimeZone,
+					limitText(memberLimit(cfg, o)), brandText(o))
 				return nil
 			})
 		},
 	}
 	in.addFlags(cmd)
+	b.addFlags(cmd)
 	return cmd
 }
 
@@ -181,16 +193,25 @@ type orgJSON struct {
 	TimeZone string `json:"time_zone"`
 	// MaxMembers is the organization's own limit (0: the deployment's);
 	// MemberLimit the one in force (0: none).
-	MaxMembers  int       `json:"max_members"`
-	MemberLimit int       `json:"member_limit"`
-	Members     *int      `json:"members,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	MaxMembers  int `json:"max_members"`
+	MemberLimit int `json:"member_limit"`
+	// BrandName is the organization's own brand name (empty: the
+	// deployment's); LogoType its own logo's media type (empty: none).
+	BrandName struct {
+		JA string `json:"ja"`
+		EN string `json:"en"`
+	} `json:"brand_name"`
+	LogoType  string    `json:"logo_type"`
+	Members   *int      `json:"members,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 func toOrgJSON(cfg *config.Config, o storage.Organization) orgJSON {
-	return orgJSON{ID: o.ID, Code: o.Code, Name: o.Name, TimeZone: o.TimeZone, MaxMembers: o.MaxMembers,
-		MemberLimit: memberLimit(cfg, o), CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+	j := orgJSON{ID: o.ID, Code: o.Code, Name: o.Name, TimeZone: o.TimeZone, MaxMembers: o.MaxMembers,
+		MemberLimit: memberLimit(cfg, o), LogoType: o.LogoType, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+	j.BrandName.JA, j.BrandName.EN = o.BrandNameJA, o.BrandNameEN
+	return j
 }
 
 // writeJSON writes v indented, with a final newline.
@@ -261,7 +282,7 @@ func newOrgShowCmd() *cobra.Command {
 				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 				for _, kv := range [][2]string{
 					{"code", o.Code}, {"name", o.Name}, {"id", o.ID}, {"time zone", o.TimeZone},
-					{"members", strconv.Itoa(p.Total)}, {"member limit", limitText(j.MemberLimit) + own},
+					{"members", strconv.Itoa(p.Total)}, {"member limit", limitText(j.MemberLimit) + own}, {"brand", brandText(o)},
 					{"created", o.CreatedAt.Format(time.RFC3339)}, {"updated", o.UpdatedAt.Format(time.RFC3339)},
 				} {
 					fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])

@@ -133,7 +133,7 @@ func (e *cliEnv) state(t *testing.T) string {
 	}
 	var b strings.Builder
 	for _, o := range orgs {
-		fmt.Fprintf(&b, "org %s %s %s %d\n", o.Code, o.Name, o.TimeZone, o.MaxMembers)
+		fmt.Fprintf(&b, "org %s %s %s %d %s %s %s\n", o.Code, o.Name, o.TimeZone, o.MaxMembers, o.BrandNameJA, o.BrandNameEN, o.LogoHash)
 	}
 	for _, m := range p.Members {
 		fmt.Fprintf(&b, "user %s %s %s %s %s %s %t %t %s\n", m.OrganizationID, m.Username, m.Email, m.Role, m.Status, m.EmailState,
@@ -207,7 +207,7 @@ func TestOrgCommands(t *testing.T) {
 		if err := json.Unmarshal([]byte(e.mustRun(t, "", "org", "list", "--json")), &list); err != nil || len(list) != 3 {
 			t.Fatalf("org list --json: %v %v", err, list)
 		}
-		wantKeys := []string{"code", "created_at", "id", "max_members", "member_limit", "name", "time_zone", "updated_at"}
+		wantKeys := []string{"brand_name", "code", "created_at", "id", "logo_type", "max_members", "member_limit", "name", "time_zone", "updated_at"}
 		if got := keys(list[1]); !slices.Equal(got, wantKeys) || list[1]["code"] != "H-1234" || list[1]["member_limit"] != 10.0 ||
 			list[2]["member_limit"] != 30.0 || list[2]["max_members"] != 0.0 {
 			t.Errorf("org list --json: keys %v, %v", got, list)

@@ -22,19 +22,34 @@ type organizationRow struct {
 	Name       string
 	TimeZone   string
 	MaxMembers int
-	CreatedAt  time.Time `gorm:"autoCreateTime:false"`
-	UpdatedAt  time.Time `gorm:"autoUpdateTime:false"`
+	// The organization's own brand (migration 00019).
+	BrandNameJA string `gorm:"column:brand_name_ja"`
+	BrandNameEN string `gorm:"column:brand_name_en"`
+	LogoType    string
+	LogoHash    string
+	CreatedAt   time.Time `gorm:"autoCreateTime:false"`
+	UpdatedAt   time.Time `gorm:"autoUpdateTime:false"`
 }
 
 func (organizationRow) TableName() string { return "organizations" }
 
+// organizationLogoRow is an organization's logo, apart from its row.
+type organizationLogoRow struct {
+	OrganizationID string `gorm:"primaryKey"`
+	Data           []byte
+}
+
+func (organizationLogoRow) TableName() string { return "organization_logos" }
+
 func toOrganizationRow(o storage.Organization) organizationRow {
 	return organizationRow{ID: o.ID, Code: canonicalUsername(o.Code), CodeKey: identifier.UsernameKey(o.Code), Name: o.Name,
-		TimeZone: o.TimeZone, MaxMembers: o.MaxMembers, CreatedAt: utc(o.CreatedAt), UpdatedAt: utc(o.UpdatedAt)}
+		TimeZone: o.TimeZone, MaxMembers: o.MaxMembers, BrandNameJA: o.BrandNameJA, BrandNameEN: o.BrandNameEN,
+		LogoType: o.LogoType, LogoHash: o.LogoHash, CreatedAt: utc(o.CreatedAt), UpdatedAt: utc(o.UpdatedAt)}
 }
 
 func (r organizationRow) organization() storage.Organization {
 	return storage.Organization{ID: r.ID, Code: r.Code, Name: r.Name, TimeZone: r.TimeZone, MaxMembers: r.MaxMembers,
+		BrandNameJA: r.BrandNameJA, BrandNameEN: r.BrandNameEN, LogoType: r.LogoType, LogoHash: r.LogoHash,
 		CreatedAt: fromDB(r.CreatedAt), UpdatedAt: fromDB(r.UpdatedAt)}
 }
 
@@ -92,6 +107,47 @@ func (s *Store) UpdateOrganization(ctx context.Context, id string, fn func(stora
 		return nil
 	})
 	return out, wrap("update organization", err)
+}
+
+func (s *Store) SetOrganizationLogo(ctx context.Context, id string, data []byte, mediaType, hash string, e storage.AuditEvent) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var row organizationRow
+		if err := s.forUpdate(tx).Take(&row, "id = ?", id).Error; err != nil {
+			return err
+		}
+		if err := tx.Where("organization_id = ?", id).Delete(&organizationLogoRow{}).Error; err != nil {
+			return err
+		}
+		row.LogoType, row.LogoHash = "", ""
+		if data != nil {
+			if err := tx.Create(&organizationLogoRow{OrganizationID: id, Data: data}).Error; err != nil {
+				return err
+			}
+			row.LogoType, row.LogoHash = mediaType, hash
+		}
+		if err := tx.Model(&organizationRow{}).Where("id = ?", id).
+			Updates(map[string]any{"logo_type": row.LogoType, "logo_hash": row.LogoHash}).Error; err != nil {
+			return err
+		}
+		return createAuditEvent(tx, e)
+	})
+	return wrap("set organization logo", err)
+}
+
+func (s *Store) GetOrganizationLogo(ctx context.Context, id string) ([]byte, string, error) {
+	var row struct {
+		Data     []byte
+		LogoType string
+	}
+	err := s.db.WithContext(ctx).Raw(`SELECT l.data, o.logo_type FROM organization_logos l
+JOIN organizations o ON o.id = l.organization_id WHERE l.organization_id = ?`, id).Scan(&row).Error
+	if err == nil && row.Data == nil {
+		err = gorm.ErrRecordNotFound
+	}
+	if err != nil {
+		return nil, "", wrap("get organization logo", err)
+	}
+	return row.Data, row.LogoType, nil
 }
 
 // memberOf loads a member of the organization (ErrNotFound for a member

@@ -33,6 +33,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"DatabaseTime", testDatabaseTime},
 		{"Users", testUsers},
 		{"Organizations", testOrganizations},
+		{"OrganizationBrand", testOrganizationBrand},
 		{"MemberScoping", testMemberScoping},
 		{"MemberList", testMemberList},
 		{"MemberRules", testMemberRules},
