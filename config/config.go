@@ -509,29 +509,14 @@ type HTTP struct {
 // RequestLimits bound what clients may send, and the process's memory.
 type RequestLimits struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
-	// MemoryMiB is the Go runtime's soft memory limit, so the garbage of
-	// concurrent password hashes is collected before the heap grows past
-	// what the hashing gate allows; 0: the default (MemoryLimitMiB).
+	// MemoryMiB is the Go runtime's soft memory limit in MiB; 0: none
+	// (the runtime's default). A limit close to the sign-in peak makes
+	// the runtime collect and return memory after nearly every password
+	// hash, whose next 19 MiB is then faulted in and zeroed again: on 2
+	// cores, 48 MiB plus one hash per gate slot cost 40 % of the sign-in
+	// rate. Set it only where memory is scarcer than CPU.
 	MemoryMiB int `yaml:"memory_mib"`
 }
-
-// MemoryLimitMiB is the soft memory limit in MiB: limits.memory_mib, or
-// a base for the rest of the process plus one argon2id hash (and a MiB
-// of slack) per slot of the hashing gate.
-func (c *Config) MemoryLimitMiB(gomaxprocs int) int {
-	if c.Limits.MemoryMiB > 0 {
-		return c.Limits.MemoryMiB
-	}
-	slots := c.Password.MaxConcurrent
-	if slots <= 0 {
-		slots = gomaxprocs
-	}
-	return memoryBaseMiB + slots*(int(c.Password.MemoryKiB/1024)+1)
-}
-
-// memoryBaseMiB is the default memory limit's allowance for everything
-// but password hashes (the idle process, caches, requests in flight).
-const memoryBaseMiB = 48
 
 // UI configures the languages of pages and mails.
 type UI struct {

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -52,13 +51,11 @@ func serve(parent context.Context, cfg *config.Config, stderr io.Writer, hup <-c
 	log := newLogger(cfg, stderr)
 	// zitadel/oidc logs only through the default logger.
 	slog.SetDefault(log)
-	// A soft memory limit, so the garbage of concurrent password hashes
-	// is collected before the heap outgrows what the hashing gate allows
-	// (GOMEMLIMIT, when set, was applied by the runtime and wins).
-	if os.Getenv("GOMEMLIMIT") == "" {
-		limit := cfg.MemoryLimitMiB(runtime.GOMAXPROCS(0))
-		debug.SetMemoryLimit(int64(limit) << 20)
-		log.Debug("soft memory limit", "mib", limit)
+	// limits.memory_mib sets a soft memory limit (GOMEMLIMIT, when set,
+	// was applied by the runtime and wins); by default there is none.
+	if mib := cfg.Limits.MemoryMiB; mib > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(mib) << 20)
+		log.Debug("soft memory limit", "mib", mib)
 	}
 	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
