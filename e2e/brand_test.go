@@ -62,6 +62,9 @@ func TestBranding(t *testing.T) {
 			if !strings.Contains(htmltest.Text(p.doc), want.client) {
 				t.Errorf("the page does not name the client as %q", want.client)
 			}
+			if home := b.get(e.cfg.Issuer + "/?lang=" + lang); home.status != http.StatusOK || heading(home) != want.name {
+				t.Errorf("landing page: %d, h1 %q, want %q", home.status, heading(home), want.name)
+			}
 			if csp := p.header.Get("Content-Security-Policy"); !strings.Contains(csp, "style-src 'self'") || !strings.Contains(csp, "img-src 'self'") {
 				t.Errorf("Content-Security-Policy %q", csp)
 			}

@@ -276,14 +276,11 @@ func (p *pages) Invite(w http.ResponseWriter, r *http.Request, status int, v log
 		Email: v.Email, Username: v.Username, Error: v.ErrorKey, Violations: messages(v.Violations), Rules: messages(v.Rules)}))
 }
 
-// productName names the deployment on the landing page.
-const productName = "sekisho"
-
 // home serves the landing page at /: the product's name, the account
 // page and, in development, the demo application.
 func (p *pages) home(dev bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		page := templates.HomePage{Base: p.base(w, r, nil), ProductName: productName}
+		page := templates.HomePage{Base: p.base(w, r, nil)}
 		page.CurrentURL = &url.URL{Path: "/"}
 		if dev {
 			page.DemoURL = demoPrefix

@@ -111,15 +111,20 @@ func TestStepKeepsTypedCode(t *testing.T) {
 	}
 }
 
-// TestHome: the landing page names the product and leads to the account
-// page, and to the demo application only when there is one.
+// TestHome: the landing page names the product (branding.name, in the
+// page's language) and leads to the account page, and to the demo
+// application only when there is one.
 func TestHome(t *testing.T) {
-	r := newRenderer(t)
+	r, err := New(WithBrand(Brand{Name: i18n.Text{JA: "関所運輸 ID", EN: "Acme ID"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]string{"ja": "関所運輸 ID", "en": "Acme ID"}
 	for _, l := range langs {
 		for _, demo := range []string{"", "/demo/"} {
 			t.Run(l.code+demo, func(t *testing.T) {
 				w := httptest.NewRecorder()
-				if err := r.RenderHome(w, HomePage{Base: Base{Lang: l.tag}, ProductName: "Acme ID", DemoURL: demo}); err != nil {
+				if err := r.RenderHome(w, HomePage{Base: Base{Lang: l.tag}, DemoURL: demo}); err != nil {
 					t.Fatal(err)
 				}
 				doc := parseHTML(t, w.Body.String())
@@ -127,7 +132,7 @@ func TestHome(t *testing.T) {
 				if a := byID(doc, "home-account"); a == nil || htmltest.Attr(a, "href") != "/account" {
 					t.Errorf("account link does not lead to /account")
 				}
-				if got := htmltest.Text(htmltest.Find(doc, tagIs("h1"))[0]); got != "Acme ID" {
+				if got := htmltest.Text(htmltest.Find(doc, tagIs("h1"))[0]); got != names[l.code] {
 					t.Errorf("h1 = %q, want the product name", got)
 				}
 				wantDemo := ""

@@ -526,12 +526,11 @@ func (r *Renderer) RenderInvite(w http.ResponseWriter, status int, p InvitePage)
 	return r.render(w, status, pageInvite, p.Lang, p)
 }
 
-// HomePage is the landing page at /: the product's name, the account
-// page and, in development, the demo application.
+// HomePage is the landing page at /: the product's name (branding.name,
+// or an organization's override in Base.Brand), the account page and,
+// in development, the demo application.
 type HomePage struct {
 	Base
-	// ProductName names the deployment (the heading and the title).
-	ProductName string
 	// DemoURL, when set, links to the demo application (--dev).
 	DemoURL string
 }

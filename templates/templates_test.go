@@ -154,10 +154,10 @@ var pageCases = []pageCase{
 			Violations: testRules[:1], Rules: testRules})
 	}},
 	{"home", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
-		return r.RenderHome(w, HomePage{Base: b, ProductName: "sekisho"})
+		return r.RenderHome(w, HomePage{Base: b})
 	}},
 	{"home dev", http.StatusOK, func(r *Renderer, w http.ResponseWriter, b Base) error {
-		return r.RenderHome(w, HomePage{Base: b, ProductName: "sekisho", DemoURL: "/demo/"})
+		return r.RenderHome(w, HomePage{Base: b, DemoURL: "/demo/"})
 	}},
 	{"error restart", http.StatusGone, func(r *Renderer, w http.ResponseWriter, b Base) error {
 		b.Title = "error.expired.title"
