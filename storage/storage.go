@@ -50,6 +50,7 @@ type Storage interface {
 	DeviceStore
 	AuditStore
 	CounterStore
+	PasskeyStore
 
 	// DeleteExpired removes rows whose lifetime ended before now (auth
 	// requests, tokens, sessions, counters, retired keys) and reports how

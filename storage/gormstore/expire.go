@@ -35,6 +35,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 		{&logoutDeliveryRow{}, "finished_at < ?", []any{utc(now.Add(-deliveryRetention))}},
 		{&mailRow{}, "finished_at < ?", []any{utc(now.Add(-deliveryRetention))}},
 		{&codeRow{}, "expires_at < ?", []any{t}},
+		{&ceremonyRow{}, "expires_at < ?", []any{t}},
 		{&deviceRow{}, "expires_at < ?", []any{t}},
 		{&counterRow{}, `"last" < ?`, []any{utc(now.Add(-counterRetention))}},
 		{&signingKeyRow{}, "retires_at < ?", []any{t}},

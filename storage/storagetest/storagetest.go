@@ -102,6 +102,10 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"TakeAttemptConcurrent", testTakeAttemptConcurrent},
 		{"NoticeAtLimit", testNoticeAtLimit},
 		{"CodeTries", testCodeTries},
+		{"PasskeyHandles", testPasskeyHandles},
+		{"Passkeys", testPasskeys},
+		{"UsePasskey", testUsePasskey},
+		{"Ceremonies", testCeremonies},
 		{"DeleteExpired", testDeleteExpired},
 	}
 	for _, tt := range tests {
