@@ -43,8 +43,11 @@ type Organization struct {
 	// media type and the short hash of its content, which versions its
 	// URL), set by SetOrganizationLogo; empty: the deployment's.
 	LogoType, LogoHash string
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// MFAPolicy is the organization's mfa.policy (off, optional,
+	// required); empty: the deployment's.
+	MFAPolicy string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // OrganizationStore keeps organizations.

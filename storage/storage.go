@@ -51,6 +51,7 @@ type Storage interface {
 	AuditStore
 	CounterStore
 	PasskeyStore
+	MFAStore
 
 	// DeleteExpired removes rows whose lifetime ended before now (auth
 	// requests, tokens, sessions, counters, retired keys) and reports how

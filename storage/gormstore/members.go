@@ -27,6 +27,7 @@ type organizationRow struct {
 	BrandNameEN string `gorm:"column:brand_name_en"`
 	LogoType    string
 	LogoHash    string
+	MFAPolicy   string    `gorm:"column:mfa_policy"` // migration 00020
 	CreatedAt   time.Time `gorm:"autoCreateTime:false"`
 	UpdatedAt   time.Time `gorm:"autoUpdateTime:false"`
 }
@@ -44,13 +45,13 @@ func (organizationLogoRow) TableName() string { return "organization_logos" }
 func toOrganizationRow(o storage.Organization) organizationRow {
 	return organizationRow{ID: o.ID, Code: canonicalUsername(o.Code), CodeKey: identifier.UsernameKey(o.Code), Name: o.Name,
 		TimeZone: o.TimeZone, MaxMembers: o.MaxMembers, BrandNameJA: o.BrandNameJA, BrandNameEN: o.BrandNameEN,
-		LogoType: o.LogoType, LogoHash: o.LogoHash, CreatedAt: utc(o.CreatedAt), UpdatedAt: utc(o.UpdatedAt)}
+		LogoType: o.LogoType, LogoHash: o.LogoHash, MFAPolicy: o.MFAPolicy, CreatedAt: utc(o.CreatedAt), UpdatedAt: utc(o.UpdatedAt)}
 }
 
 func (r organizationRow) organization() storage.Organization {
 	return storage.Organization{ID: r.ID, Code: r.Code, Name: r.Name, TimeZone: r.TimeZone, MaxMembers: r.MaxMembers,
 		BrandNameJA: r.BrandNameJA, BrandNameEN: r.BrandNameEN, LogoType: r.LogoType, LogoHash: r.LogoHash,
-		CreatedAt: fromDB(r.CreatedAt), UpdatedAt: fromDB(r.UpdatedAt)}
+		MFAPolicy: r.MFAPolicy, CreatedAt: fromDB(r.CreatedAt), UpdatedAt: fromDB(r.UpdatedAt)}
 }
 
 func (s *Store) CreateOrganization(ctx context.Context, o storage.Organization) error {

@@ -117,6 +117,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string, now time.Time) error 
 		if res.RowsAffected == 0 {
 			return storage.ErrNotFound
 		}
+		if err := deleteFactors(tx, id); err != nil {
+			return err
+		}
 		_, err := s.endSessions(tx, storage.SessionEnd{UserID: id, Now: now, Reason: storage.EndDeleted, RevokeAllTokens: true})
 		return err
 	})

@@ -106,6 +106,10 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"Passkeys", testPasskeys},
 		{"UsePasskey", testUsePasskey},
 		{"Ceremonies", testCeremonies},
+		{"TOTP", testTOTP},
+		{"TOTPReplayConcurrent", testTOTPReplayConcurrent},
+		{"RecoveryCodes", testRecoveryCodes},
+		{"OrganizationMFAPolicy", testOrganizationMFAPolicy},
 		{"DeleteExpired", testDeleteExpired},
 	}
 	for _, tt := range tests {
