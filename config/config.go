@@ -33,6 +33,7 @@ type Config struct {
 	Logout         Logout         `yaml:"logout"`
 	Reset          Reset          `yaml:"reset"`
 	OTP            OTP            `yaml:"otp"`
+	MFA            MFA            `yaml:"mfa"`
 	Notify         Notify         `yaml:"notify"`
 	Email          Email          `yaml:"email"`
 	Legacy         Legacy         `yaml:"legacy"`
@@ -122,6 +123,10 @@ type Client struct {
 	// OTP "always" requires the emailed sign-in step for this client,
 	// whatever otp.policy says; empty follows the policy.
 	OTP string `yaml:"otp"`
+	// MFA "required" requires a strong factor (authenticator app,
+	// passkey, recovery code) for this client, whatever mfa.policy says;
+	// empty follows the policy.
+	MFA string `yaml:"mfa"`
 	// LegacyClaims: tokens carry `legacy_id` when the client asks for
 	// scope `legacy`.
 	LegacyClaims      bool            `yaml:"legacy_claims"`
@@ -255,6 +260,23 @@ type OTP struct {
 	// RememberDevice is how long a browser that passed the step skips it
 	// under policy new_device (the device cookie's lifetime).
 	RememberDevice Duration `yaml:"remember_device"`
+}
+
+// MFA policies (mfa.policy, an organization's own, clients[].mfa): strong
+// factors (authenticator apps, passkeys, recovery codes). The strictest of
+// the deployment's, the organization's and the client's applies.
+const (
+	MFAOff      = "off"      // not offered, not asked (stored factors stay, unused)
+	MFAOptional = "optional" // users may enrol; one who did is asked at every password sign-in
+	MFARequired = "required" // a user without one enrols at the next sign-in
+)
+
+// MFA configures strong factors.
+type MFA struct {
+	Policy string `yaml:"policy"` // off | optional | required
+	// MaxAge is how recent a sign-in /account needs to add or remove a
+	// factor or renew the recovery codes; an older session signs in again.
+	MaxAge Duration `yaml:"max_age"`
 }
 
 // Notify configures mails about account activity.

@@ -110,6 +110,7 @@ func TestApplyDefaults(t *testing.T) {
 			ResponseFloor: d(400 * time.Millisecond)},
 		OTP: OTP{Policy: "off", CodeLifetime: d(5 * time.Minute), MaxFailures: 5, ResendCooldown: d(30 * time.Second),
 			MaxSendsPerHour: 5, MaxFailuresPerHour: 10, RememberDevice: d(720 * time.Hour)},
+		MFA:            MFA{Policy: "optional", MaxAge: d(15 * time.Minute)},
 		Notify:         Notify{Login: "off"},
 		Email:          Email{VerifyLifetime: d(10 * time.Minute)},
 		Legacy:         Legacy{CheckFloor: d(300 * time.Millisecond)},

@@ -62,6 +62,8 @@ const (
 	DefaultOTPMaxSends        = 5
 	DefaultOTPMaxFailuresHour = 10
 	DefaultOTPRememberDevice  = 30 * 24 * time.Hour
+	DefaultMFAPolicy          = MFAOptional
+	DefaultMFAMaxAge          = 15 * time.Minute
 	DefaultNotifyLogin        = "off"
 	DefaultVerifyLifetime     = 10 * time.Minute
 	DefaultLegacyCheckFloor   = 300 * time.Millisecond
@@ -155,6 +157,8 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&c.OTP.MaxSendsPerHour, DefaultOTPMaxSends)
 	setDefault(&c.OTP.MaxFailuresPerHour, DefaultOTPMaxFailuresHour)
 	setDuration(&c.OTP.RememberDevice, DefaultOTPRememberDevice)
+	setDefault(&c.MFA.Policy, DefaultMFAPolicy)
+	setDuration(&c.MFA.MaxAge, DefaultMFAMaxAge)
 	setDefault(&c.Notify.Login, DefaultNotifyLogin)
 	setDuration(&c.Email.VerifyLifetime, DefaultVerifyLifetime)
 	setDuration(&c.Legacy.CheckFloor, DefaultLegacyCheckFloor)

@@ -131,6 +131,7 @@ func (c *Config) Validate() error {
 		"otp.code_lifetime":                c.OTP.CodeLifetime,
 		"otp.resend_cooldown":              c.OTP.ResendCooldown,
 		"otp.remember_device":              c.OTP.RememberDevice,
+		"mfa.max_age":                      c.MFA.MaxAge,
 		"email.verify_lifetime":            c.Email.VerifyLifetime,
 		"legacy.check_floor":               c.Legacy.CheckFloor,
 		"logout.delivery_timeout":          c.Logout.DeliveryTimeout,
@@ -190,6 +191,7 @@ func (c *Config) Validate() error {
 	}
 	v.oneOf("password_policy.preset", c.PasswordPolicy.Preset, "default", "nist")
 	v.oneOf("otp.policy", c.OTP.Policy, OTPOff, OTPOptional, OTPNewDevice, OTPAlways)
+	v.oneOf("mfa.policy", c.MFA.Policy, MFAOff, MFAOptional, MFARequired)
 	v.oneOf("notify.login", c.Notify.Login, "off", "new_device", "always")
 	v.branding(c.Branding)
 	v.text("legacy.name", c.Legacy.Name)
@@ -356,6 +358,9 @@ func (v *validator) client(key string, cl Client) {
 	v.text(key+".name", cl.Name)
 	if cl.OTP != "" {
 		v.oneOf(key+".otp", cl.OTP, OTPAlways)
+	}
+	if cl.MFA != "" {
+		v.oneOf(key+".mfa", cl.MFA, MFARequired)
 	}
 	for j, code := range cl.Organizations {
 		if _, err := identifier.Username(code); err != nil {

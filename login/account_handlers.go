@@ -35,6 +35,9 @@ type AccountView struct {
 	Rules      []password.Rule
 	// Account names the account for password managers (managerName).
 	Account string
+	// MFA is the strong-factor section (nil: off for the user); handlers
+	// of the section fill what a change shows, showAccount the rest.
+	MFA *MFAView
 }
 
 // SignInView is one recent sign-in.
@@ -182,6 +185,15 @@ func (h *Handlers) showAccount(w http.ResponseWriter, r *http.Request, status in
 	v.User, v.Organization, v.OTPChoice, v.Rules = acct.User, acct.Organization, h.c.Flow.OTPChoice(), h.c.Flow.c.Policy.Rules()
 	v.Zone = h.c.Flow.Zone(ctx, acct.User)
 	v.Account = h.c.Flow.managerName(acct.User)
+	mv, err := h.mfaView(r, acct)
+	if err != nil {
+		h.requestError(w, r, storage.AuthRequest{}, err)
+		return
+	}
+	if mv != nil && v.MFA != nil {
+		mv.Enrol, mv.NewCodes, mv.ConfirmRemoval = v.MFA.Enrol, v.MFA.NewCodes, v.MFA.ConfirmRemoval
+	}
+	v.MFA = mv
 	h.c.Pages.Account(w, r, status, v)
 }
 

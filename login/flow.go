@@ -143,6 +143,15 @@ type Store interface {
 	GetDevice(ctx context.Context, tokenHash, userID string) (storage.Device, error)
 	EnqueueMail(ctx context.Context, ms ...storage.OutboxMail) error
 	ListMembers(ctx context.Context, f storage.MemberFilter) (storage.MemberPage, error)
+	CreateTOTP(ctx context.Context, t storage.TOTPFactor) error
+	GetTOTP(ctx context.Context, userID string) (storage.TOTPFactor, error)
+	ConfirmTOTP(ctx context.Context, id string, step int64, c storage.FactorChange) error
+	UseTOTPStep(ctx context.Context, userID string, step int64, now time.Time) error
+	DeleteTOTP(ctx context.Context, c storage.FactorChange) error
+	ReplaceRecoveryCodes(ctx context.Context, c storage.FactorChange) error
+	UseRecoveryCode(ctx context.Context, codeHash string, c storage.FactorChange) error
+	CountRecoveryCodes(ctx context.Context, userID string) (int, error)
+	ListPasskeys(ctx context.Context, userID string) ([]storage.Passkey, error)
 }
 
 // SessionEnder ends SSO sessions and tells the clients (op.Logout).
@@ -244,6 +253,7 @@ type FlowConfig struct {
 	Throttle        Throttle
 	Reset           ResetConfig
 	OTP             OTPConfig
+	MFA             MFAConfig
 	Account         AccountConfig
 	Legacy          LegacyConfig
 	Lock            LockConfig

@@ -33,6 +33,7 @@ const (
 	labelKeyEncryption = "sekisho/key-encryption"
 	labelOutbox        = "sekisho/outbox-encryption"
 	labelSuccessor     = "sekisho/refresh-successor"
+	labelTOTP          = "sekisho/totp-secret"
 )
 
 // Kinds passed to Keys.Hash by the packages that store hashed values. A kind
@@ -56,6 +57,7 @@ type Keys struct {
 	successor []byte
 	keys      sealer // encrypts signing keys at rest
 	outbox    sealer // encrypts outbox bodies at rest
+	totp      sealer // encrypts authenticator-app secrets at rest
 }
 
 // Parse decodes a base64 secret (standard or URL alphabet, with or without
@@ -71,7 +73,7 @@ func Parse(b64 string) (*Keys, error) {
 	}
 	var err error
 	k := &Keys{}
-	var opCrypto, keyEnc, outbox []byte
+	var opCrypto, keyEnc, outbox, totp []byte
 	for _, d := range []struct {
 		label string
 		dst   *[]byte
@@ -81,6 +83,7 @@ func Parse(b64 string) (*Keys, error) {
 		{labelKeyEncryption, &keyEnc},
 		{labelOutbox, &outbox},
 		{labelSuccessor, &k.successor},
+		{labelTOTP, &totp},
 	} {
 		if *d.dst, err = hkdf.Key(sha256.New, raw, nil, d.label, 32); err != nil {
 			return nil, fmt.Errorf("secret: deriving %s: %w", d.label, err)
@@ -91,6 +94,9 @@ func Parse(b64 string) (*Keys, error) {
 		return nil, err
 	}
 	if k.outbox, err = newSealer(outbox, labelOutbox); err != nil {
+		return nil, err
+	}
+	if k.totp, err = newSealer(totp, labelTOTP); err != nil {
 		return nil, err
 	}
 	return k, nil
@@ -150,6 +156,14 @@ func (k *Keys) SealOutbox(plaintext []byte) ([]byte, error) { return k.outbox.se
 // OpenOutbox decrypts what SealOutbox produced. It returns ErrDecrypt if the
 // data was not sealed by SealOutbox under the same secret or was altered.
 func (k *Keys) OpenOutbox(ciphertext []byte) ([]byte, error) { return k.outbox.open(ciphertext) }
+
+// SealTOTP encrypts an authenticator app's shared secret for storage: it
+// must be read back to check codes, so it cannot be hashed.
+func (k *Keys) SealTOTP(plaintext []byte) ([]byte, error) { return k.totp.seal(plaintext) }
+
+// OpenTOTP decrypts what SealTOTP produced. It returns ErrDecrypt if the
+// data was not sealed by SealTOTP under the same secret or was altered.
+func (k *Keys) OpenTOTP(ciphertext []byte) ([]byte, error) { return k.totp.open(ciphertext) }
 
 // sealer is AES-256-GCM with a random nonce stored in front of the
 // ciphertext and a fixed additional-data label naming the purpose.

@@ -149,10 +149,12 @@ func TestSealOpen(t *testing.T) {
 	pairs := map[string]pair{
 		"key":    {k.SealKey, k.OpenKey},
 		"outbox": {k.SealOutbox, k.OpenOutbox},
+		"totp":   {k.SealTOTP, k.OpenTOTP},
 	}
 	wrongOpen := map[string][]func([]byte) ([]byte, error){
 		"key":    {k.OpenOutbox, other.OpenKey},
 		"outbox": {k.OpenKey, other.OpenOutbox},
+		"totp":   {k.OpenOutbox, other.OpenTOTP},
 	}
 	for name, p := range pairs {
 		t.Run(name, func(t *testing.T) {

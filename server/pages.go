@@ -1,6 +1,7 @@
 package server
 
 import (
+	"html/template"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -243,6 +244,16 @@ func (p *pages) Account(w http.ResponseWriter, r *http.Request, status int, v lo
 		BackURL: v.Back.URL, BackName: v.Back.Name.In(i18n.Code(b.Lang))}
 	if len(v.Return) > 0 {
 		page.BackQuery = "?" + v.Return.Encode()
+	}
+	if m := v.MFA; m != nil {
+		page.MFA = &templates.MFASection{TOTP: m.Factors.TOTP != nil, Strong: m.Factors.Strong(), RecoveryLeft: m.Factors.RecoveryCodes,
+			NewCodes: m.NewCodes, ConfirmRemoval: m.ConfirmRemoval}
+		if t := m.Factors.TOTP; t != nil && t.LastUsedAt != nil {
+			page.MFA.TOTPLastUsed = t.LastUsedAt.In(zone)
+		}
+		if e := m.Enrol; e != nil {
+			page.MFA.Enrol = &templates.TOTPEnrol{QR: template.URL(e.QR), Secret: e.Secret, URI: template.URL(e.URI)}
+		}
 	}
 	lang := i18n.Code(b.Lang)
 	if v.Organization.ID != "" {

@@ -206,6 +206,10 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	r.HandleFunc("/account/email", lh.AccountEmail).Methods(http.MethodPost)
 	r.HandleFunc("/account/verify", lh.AccountVerify).Methods(http.MethodPost)
 	r.HandleFunc("/account/otp", lh.AccountOTP).Methods(http.MethodPost)
+	r.HandleFunc("/account/mfa/totp", lh.AccountTOTPStart).Methods(http.MethodPost)
+	r.HandleFunc("/account/mfa/totp/confirm", lh.AccountTOTPConfirm).Methods(http.MethodPost)
+	r.HandleFunc("/account/mfa/totp/remove", lh.AccountTOTPRemove).Methods(http.MethodPost)
+	r.HandleFunc("/account/mfa/recovery", lh.AccountRecoveryCodes).Methods(http.MethodPost)
 	r.HandleFunc("/account/logout-all", lh.AccountLogoutAll).Methods(http.MethodPost)
 	r.HandleFunc("/account/sessions/end", lh.AccountSessionEnd).Methods(http.MethodPost)
 	r.HandleFunc("/email/verify", lh.VerifyEmailLink).Methods(http.MethodGet)
@@ -458,6 +462,10 @@ func newFlow(o Options, keys *secret.Keys, outbox login.Mailer, logout *op.Logou
 		}, CodeTTL: cfg.OTP.CodeLifetime.D(), MaxFailures: cfg.OTP.MaxFailures, MaxFailuresPerHour: cfg.OTP.MaxFailuresPerHour,
 			Cooldown:        cfg.OTP.ResendCooldown.D(),
 			MaxSendsPerHour: cfg.OTP.MaxSendsPerHour, RememberDevice: cfg.OTP.RememberDevice.D(), NotifyLogin: cfg.Notify.Login},
+		MFA: login.MFAConfig{Policy: cfg.MFA.Policy, ClientRequires: func(id string) bool {
+			cl, ok := cfg.Client(id)
+			return ok && cl.MFA == config.MFARequired
+		}, Issuer: cfg.ProductName().In("en"), MaxAge: cfg.MFA.MaxAge.D(), Sealer: keys},
 		Account: login.AccountConfig{BaseURL: cfg.Issuer, VerifyTTL: cfg.Email.VerifyLifetime.D(),
 			RequestTTL: cfg.Lifetimes.AuthRequest.D(), PerHour: cfg.Reset.PerEmailPerHour, InviteTTL: cfg.Invitation.Lifetime.D()},
 		Legacy: legacyConfig(cfg),

@@ -66,6 +66,22 @@ const (
 	// a locked account was signed into with its password; data
 	// DormantAlertMail.
 	MailDormantAlert = "dormant_alert"
+	// MailFactorChanged tells that a strong factor (authenticator app,
+	// passkey, recovery codes) was added, removed or used; data
+	// FactorChangedMail.
+	MailFactorChanged = "factor_changed"
+)
+
+// Kinds and actions of FactorChangedMail.
+const (
+	FactorTOTP     = "totp"
+	FactorPasskey  = "passkey"
+	FactorRecovery = "recovery"
+
+	FactorAdded   = "added"
+	FactorRemoved = "removed"
+	FactorUsed    = "used"    // a recovery code signed in
+	FactorRenewed = "renewed" // new recovery codes (the old ones stop working)
 )
 
 // mailNames are the templates every language must provide.
@@ -73,6 +89,7 @@ var mailNames = []string{
 	MailLoginCode, MailResetCode, MailPasswordChanged,
 	MailVerifyEmail, MailEmailChangeNotice, MailLoginNotification, MailLegacyReminder, MailCodeFailures,
 	MailInvitation, MailResetRequest, MailAccountDeleted, MailUnlock, MailDormantAlert,
+	MailFactorChanged,
 }
 
 // ErrUnknownMail reports a template name RenderMail does not know.
@@ -110,6 +127,22 @@ type ResetCodeMail struct {
 	// Code is the verification code and ValidMinutes its lifetime.
 	Code         string
 	ValidMinutes int
+}
+
+// FactorChangedMail is the data of MailFactorChanged.
+type FactorChangedMail struct {
+	MailBase
+	// Kind is Factor* (totp, passkey, recovery) and Action what happened
+	// (added, removed, used, renewed).
+	Kind, Action string
+	// Name names the factor (a passkey's name), or empty.
+	Name string
+	// Time is when, in the organization's time zone; IP the client
+	// address.
+	Time time.Time
+	IP   string
+	// Left is how many recovery codes are left (Action used).
+	Left int
 }
 
 // PasswordChangedMail is the data of MailPasswordChanged.

@@ -68,6 +68,9 @@ var mailCases = []mailCase{
 		return DormantAlertMail{MailBase: b, OrganizationName: "Hotel Sakura", MemberName: "Taro Front", Account: "front01",
 			Time: mailTime, IP: "192.0.2.7", Device: "smartphone", URL: "https://id.example.com/admin/members/u1"}
 	}, []string{"Hotel Sakura", "Taro Front", "front01", "192.0.2.7", "https://id.example.com/admin/members/u1", "09:30"}},
+	{MailFactorChanged, func(b MailBase) any {
+		return FactorChangedMail{MailBase: b, Kind: FactorRecovery, Action: FactorUsed, Time: mailTime, IP: "192.0.2.8", Left: 7}
+	}, []string{"192.0.2.8", "7", "09:30"}},
 }
 
 func TestMailTemplatesParse(t *testing.T) {

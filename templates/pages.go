@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"html/template"
 	"net/http"
 	"time"
 )
@@ -367,7 +368,36 @@ type DeviceEntry struct {
 // AccountSections are the account page's sections, in order: their ids
 // are the anchors of its navigation, and the fragments its forms post to
 // (so an answer opens at the form that was sent).
-var AccountSections = []string{"profile", "email", "password", "otp", "sessions", "sign-ins"}
+var AccountSections = []string{"profile", "email", "password", "otp", "mfa", "sessions", "sign-ins"}
+
+// MFASection is the account page's strong factors: the authenticator
+// app (posted to /account/mfa/totp, …/confirm, …/remove) and the recovery
+// codes (/account/mfa/recovery).
+type MFASection struct {
+	TOTP bool // an authenticator app is set up
+	// TOTPLastUsed is when its code last signed in (zero: never).
+	TOTPLastUsed time.Time
+	// Enrol, when set, is an authenticator app waiting for its first code.
+	Enrol *TOTPEnrol
+	// Strong: the user has a strong factor (recovery codes may be made).
+	Strong       bool
+	RecoveryLeft int
+	// NewCodes are recovery codes shown once.
+	NewCodes []string
+	// ConfirmRemoval asks to confirm removing the last strong factor.
+	ConfirmRemoval bool
+}
+
+// TOTPEnrol is what adds an authenticator app: its QR code (a data: URL
+// of a PNG), the secret in groups for typing, and the otpauth URI.
+type TOTPEnrol struct {
+	// QR and URI are made by the server (a PNG it encoded, the otpauth
+	// URI of the key it made), never taken from a request: they are
+	// marked safe for src and href.
+	QR     template.URL
+	Secret string
+	URI    template.URL
+}
 
 // AccountPage is the signed-in user's account page at /account. Its forms
 // post to /account/password, /account/email, /account/verify,
@@ -413,6 +443,8 @@ type AccountPage struct {
 	// Account names the account for password managers (its account
 	// name, or its address), in the password form.
 	Account string
+	// MFA, when set, is the strong-factor section.
+	MFA *MFASection
 	// Password is set by RenderAccount.
 	Password NewPasswordFields
 }

@@ -1278,7 +1278,9 @@ func TestAccount(t *testing.T) {
 						t.Errorf("section %s: want one <h2>", htmltest.Attr(s, "id"))
 					}
 				}
-				wantSections := slices.DeleteFunc(slices.Clone(AccountSections), func(s string) bool { return s == "otp" && !p.OTPChoice })
+				wantSections := slices.DeleteFunc(slices.Clone(AccountSections), func(s string) bool {
+					return (s == "otp" && !p.OTPChoice) || (s == "mfa" && p.MFA == nil)
+				})
 				if diff := cmp.Diff(wantSections, sections); diff != "" {
 					t.Errorf("sections (-want +got):\n%s", diff)
 				}
