@@ -417,6 +417,8 @@ type TokenStore interface {
 	// claim fails nothing is written and ErrAlreadyUsed is returned.
 	IssueTokens(ctx context.Context, t TokenIssue) error
 	// CreateAccessToken inserts one access token (client_credentials).
+	// It need not be durable once it returns: a database crash may lose
+	// it (the token then introspects inactive), never a later write.
 	CreateAccessToken(ctx context.Context, t AccessToken) error
 	GetAccessToken(ctx context.Context, id string) (AccessToken, error)
 	RevokeAccessToken(ctx context.Context, id string, now time.Time) error

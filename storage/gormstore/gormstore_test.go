@@ -280,3 +280,32 @@ func TestDatabaseTimeByDriver(t *testing.T) {
 		})
 	}
 }
+
+// A machine token's commit skips the log flush for its own transaction
+// only: the connection it used commits durably again afterwards, and the
+// token reads back at once.
+func TestPostgresLazyTokenCommitStaysLocal(t *testing.T) {
+	s := gormstoretest.NewPostgres(t)
+	ctx := t.Context()
+	s.Pool().SetMaxOpenConns(1) // the next statement runs on the same connection
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	at := storage.AccessToken{ID: "lazy-1", ClientID: "svc", Subject: "svc", Scopes: []string{"a", "b"},
+		CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := s.CreateAccessToken(ctx, at); err != nil {
+		t.Fatal(err)
+	}
+	var setting string
+	if err := s.Pool().QueryRowContext(ctx, "SHOW synchronous_commit").Scan(&setting); err != nil {
+		t.Fatal(err)
+	}
+	if setting != "on" {
+		t.Errorf("synchronous_commit after CreateAccessToken = %q, want on", setting)
+	}
+	got, err := s.GetAccessToken(ctx, at.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.ExpiresAt.Equal(at.ExpiresAt) || strings.Join(got.Scopes, " ") != "a b" {
+		t.Errorf("GetAccessToken = %+v, want %+v", got, at)
+	}
+}
