@@ -66,7 +66,7 @@ func (p *Provider) APIClient(r *http.Request, scope string) (string, error) {
 // the `jti` (and no subject) of a JWT whose signature, issuer and expiry
 // check out.
 func (p *Provider) tokenID(ctx context.Context, token string) (id, subject string, ok bool) {
-	if s, err := p.zp.Crypto().Decrypt(token); err == nil {
+	if s, err := p.opaque.open(token); err == nil {
 		id, subject, ok = strings.Cut(s, ":")
 		return id, subject, ok && validTokenID(id)
 	}

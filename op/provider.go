@@ -53,6 +53,7 @@ type Config struct {
 // Provider is the OpenID provider.
 type Provider struct {
 	zp      *zop.Provider
+	opaque  *opaqueCodec
 	storage *opStorage
 	clients *Clients
 	keys    *KeyManager
@@ -96,7 +97,7 @@ func New(c Config) (*Provider, error) {
 	}
 	zcfg := &zop.Config{
 		CryptoKey:                c.CryptoKey,
-		CryptoKeyId:              "k1",
+		CryptoKeyId:              opaqueKeyID,
 		CodeMethodS256:           true,
 		AuthMethodPost:           true,
 		GrantTypeRefreshToken:    true,
@@ -114,7 +115,11 @@ func New(c Config) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("op: new provider: %w", err)
 	}
-	return &Provider{zp: zp, storage: st, clients: clients, keys: c.Keys, pages: c.Pages, cors: cors.New(*corsOptions(c.Config)),
+	opaque, err := newOpaqueCodec(c.CryptoKey)
+	if err != nil {
+		return nil, err
+	}
+	return &Provider{zp: zp, opaque: opaque, storage: st, clients: clients, keys: c.Keys, pages: c.Pages, cors: cors.New(*corsOptions(c.Config)),
 		issuer: c.Config.Issuer, organizations: c.Config.Login.HasOrganization(), dormantAfter: c.Config.Lifecycle.DormantAfterD(), now: c.Now, log: c.Logger}, nil
 }
 

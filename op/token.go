@@ -298,7 +298,7 @@ func (p *Provider) tokenResponse(ctx context.Context, req zop.IDTokenRequest, c 
 // as a JWT of type at+jwt (RFC 9068) with client_id and scope.
 func (p *Provider) accessToken(req zop.TokenRequest, c *Client, id string, exp time.Time) (string, error) {
 	if c.AccessTokenType() == zop.AccessTokenTypeBearer {
-		return zop.CreateBearerToken(id, req.GetSubject(), p.zp.Crypto())
+		return p.opaque.seal(id + ":" + req.GetSubject())
 	}
 	claims := oidc.NewAccessTokenClaims(p.issuer, req.GetSubject(), req.GetAudience(), exp, id, c.GetID(), 0)
 	claims.IssuedAt = oidc.FromTime(p.now())
