@@ -290,6 +290,10 @@ const (
 	Respond
 	// RedirectError: answer the client with OAuthError (prompt=none).
 	RedirectError
+	// StepUp: the session is the user's but does not satisfy what the
+	// request asks (acr_values, mfa.policy): the strong factor is asked
+	// again, not the password (Flow.StepUp).
+	StepUp
 )
 
 // Start is the outcome of opening the login page.
@@ -317,15 +321,20 @@ func (f *Flow) Start(ctx context.Context, id, sessionToken string) (Start, error
 	// or the emailed step is required and the session did not pass it.
 	interact := usable && (user.MustChangePassword ||
 		(!slices.Contains(sess.AMR, AMROTP) && f.otpRequired(a, user)))
+	stepUp := usable && !interact && f.mfaNeeded(ctx, a, user, sess.AMR)
 	if slices.Contains(a.Prompt, "none") {
 		switch {
 		case !usable:
 			st.Decision, st.OAuthError = RedirectError, "login_required"
 			return st, nil
-		case interact:
+		case interact || stepUp:
 			st.Decision, st.OAuthError = RedirectError, "interaction_required"
 			return st, nil
 		}
+	}
+	if stepUp {
+		st.Decision = StepUp
+		return st, nil
 	}
 	if !usable || interact {
 		if usable {
@@ -487,6 +496,10 @@ type SignedIn struct {
 	// Challenge, when set, is the emailed step that comes next; nothing
 	// else is done yet.
 	Challenge *Challenge
+	// MFA, when set, is the second-factor step (or the enrolment a
+	// sign-in requires) that comes next; with RecoveryCodes, the sign-in
+	// is done and the codes are shown before going on.
+	MFA *MFAChallenge
 	// ChangeTicket, when set, starts the forced password change that
 	// comes next.
 	ChangeTicket string

@@ -210,3 +210,14 @@ func TestLoginThrottleAndSameAnswer(t *testing.T) {
 		t.Error("a successful sign-in kept the account's failure count")
 	}
 }
+
+// The fake's accounts have no organization of their own and no strong
+// factors.
+func (f *fakeStore) GetOrganization(context.Context, string) (storage.Organization, error) {
+	return storage.Organization{}, storage.ErrNotFound
+}
+func (f *fakeStore) GetTOTP(context.Context, string) (storage.TOTPFactor, error) {
+	return storage.TOTPFactor{}, storage.ErrNotFound
+}
+func (f *fakeStore) ListPasskeys(context.Context, string) ([]storage.Passkey, error) { return nil, nil }
+func (f *fakeStore) CountRecoveryCodes(context.Context, string) (int, error)         { return 0, nil }

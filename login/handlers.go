@@ -112,6 +112,9 @@ type Pages interface {
 	Forgot(w http.ResponseWriter, r *http.Request, status int, v ForgotView)
 	Reset(w http.ResponseWriter, r *http.Request, status int, v ResetView)
 	OTP(w http.ResponseWriter, r *http.Request, status int, v OTPView)
+	// MFAStep is the second-factor step, the enrolment a sign-in
+	// requires, and the recovery codes shown after it.
+	MFAStep(w http.ResponseWriter, r *http.Request, status int, v MFAStepView)
 	ChangePassword(w http.ResponseWriter, r *http.Request, status int, v ChangeView)
 	Account(w http.ResponseWriter, r *http.Request, status int, v AccountView)
 	Message(w http.ResponseWriter, r *http.Request, status int, v MessageView)
@@ -229,6 +232,13 @@ func (h *Handlers) LoginPage(w http.ResponseWriter, r *http.Request) {
 	switch st.Decision {
 	case Respond:
 		h.respond(w, r, st.Request)
+	case StepUp:
+		res, err := h.c.Flow.StepUp(r.Context(), st.Request, h.getStep(w, r, st.Request))
+		if err != nil {
+			h.requestError(w, r, st.Request, err)
+			return
+		}
+		h.finish(w, r, res)
 	case RedirectError:
 		e := oidc.ErrLoginRequired()
 		if st.OAuthError == "interaction_required" {
@@ -320,6 +330,10 @@ func (h *Handlers) finish(w http.ResponseWriter, r *http.Request, res SignedIn) 
 	case res.Challenge != nil:
 		h.c.Pages.OTP(w, r, http.StatusOK, OTPView{AuthRequestID: a.ID, Challenge: *res.Challenge, UILocales: a.UILocales})
 		return
+	case res.MFA != nil && res.MFA.RecoveryCodes == nil:
+		h.c.Pages.MFAStep(w, r, http.StatusOK, MFAStepView{AuthRequestID: a.ID, MFAChallenge: *res.MFA,
+			Method: mfaMethod(*res.MFA, ""), UILocales: a.UILocales})
+		return
 	case res.ChangeTicket != "":
 		h.c.Pages.ChangePassword(w, r, http.StatusOK, h.changeView(a, res.ChangeTicket, res.ChangeAccount))
 		return
@@ -330,6 +344,13 @@ func (h *Handlers) finish(w http.ResponseWriter, r *http.Request, res SignedIn) 
 		c := &http.Cookie{Name: DeviceCookie, Value: res.DeviceToken, Path: "/", MaxAge: int(h.c.DeviceLifetime / time.Second),
 			HttpOnly: true, Secure: h.c.Secure, SameSite: http.SameSiteLaxMode}
 		http.SetCookie(w, c)
+	}
+	if res.MFA != nil {
+		// An authenticator app set up at this sign-in: its recovery codes,
+		// once, then on to the application (the session answers).
+		h.c.Pages.MFAStep(w, r, http.StatusOK, MFAStepView{AuthRequestID: a.ID, MFAChallenge: *res.MFA,
+			ContinueURL: "/login?id=" + url.QueryEscape(a.ID), UILocales: a.UILocales})
+		return
 	}
 	if a.ACR == ACRLegacy && !IsAccountRequest(a) {
 		if u, ok, _ := h.c.Flow.Account(r.Context(), res.SessionToken); ok {

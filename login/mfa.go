@@ -363,6 +363,7 @@ type FactorInput struct {
 	IP, Lang string
 	// Confirmed: the user confirmed removing the last strong factor.
 	Confirmed bool
+	left      int // recovery codes left, for the mail of a used one
 }
 
 // ConfirmTOTP confirms the waiting authenticator app with its first code
@@ -532,7 +533,7 @@ func (f *Flow) factorMail(ctx context.Context, u storage.User, kind, action stri
 		lang = u.Lang
 	}
 	m, err := f.c.Mailer.Compose(lang, templates.MailFactorChanged, mail.Address{Name: u.Name, Email: u.Email},
-		&templates.FactorChangedMail{Kind: kind, Action: action, Time: now.In(f.Zone(ctx, u)), IP: in.IP})
+		&templates.FactorChangedMail{Kind: kind, Action: action, Time: now.In(f.Zone(ctx, u)), IP: in.IP, Left: in.left})
 	if err != nil {
 		return c, err
 	}

@@ -111,3 +111,78 @@ func (h *Handlers) AccountRecoveryCodes(w http.ResponseWriter, r *http.Request) 
 	codes, err := h.c.Flow.RegenerateRecoveryCodes(r.Context(), acct, h.factorInput(w, r))
 	h.factorPage(w, r, acct, MFAView{NewCodes: codes}, err, "mfa.recovery_renewed")
 }
+
+// MFAStepView is the data of the second-factor step, of the enrolment a
+// sign-in requires, and of the recovery codes shown after it.
+type MFAStepView struct {
+	AuthRequestID string
+	MFAChallenge
+	// Method is the form shown: MethodTOTP, MethodRecovery, MethodEnrol
+	// (the passkey helper adds MethodPasskey).
+	Method string
+	Error  Msg
+	// ContinueURL, with RecoveryCodes, goes on to the application.
+	ContinueURL string
+	UILocales   []string
+}
+
+// mfaMethod is the form a step shows first: the app's code, else a
+// recovery code; an enrolment its own.
+func mfaMethod(ch MFAChallenge, asked string) string {
+	switch {
+	case ch.Enrol != nil:
+		return MethodEnrol
+	case asked == MethodRecovery && ch.Recovery, asked == MethodTOTP && ch.TOTP, asked == MethodPasskey && ch.Passkey:
+		return asked
+	case ch.TOTP:
+		return MethodTOTP
+	case ch.Passkey:
+		return MethodPasskey
+	}
+	return MethodRecovery
+}
+
+// showMFA shows the waiting step of ticket again.
+func (h *Handlers) showMFA(w http.ResponseWriter, r *http.Request, a storage.AuthRequest, ticket, method string, status int, e Msg) {
+	ch, err := h.c.Flow.MFAChallengeOf(r.Context(), a, ticket, h.stepToken(r))
+	if err != nil {
+		h.stepError(w, r, a, err)
+		return
+	}
+	h.c.Pages.MFAStep(w, r, status, MFAStepView{AuthRequestID: a.ID, MFAChallenge: ch, Method: mfaMethod(ch, method), Error: e,
+		UILocales: a.UILocales})
+}
+
+// MFASubmit serves POST /login/mfa: a code of the authenticator app, a
+// recovery code, or the first code of an app set up at sign-in; "show"
+// switches the form (another method) and "lang" the language, without
+// checking anything.
+func (h *Handlers) MFASubmit(w http.ResponseWriter, r *http.Request) {
+	a, err := h.c.Flow.Request(r.Context(), r.PostFormValue("id"))
+	if err != nil {
+		h.requestError(w, r, a, err)
+		return
+	}
+	ticket, method := r.PostFormValue("ticket"), r.PostFormValue("method")
+	if show := r.PostFormValue("show"); show != "" || switchingLanguage(r) {
+		if show != "" {
+			method = show
+		}
+		h.showMFA(w, r, a, ticket, method, http.StatusOK, Msg{})
+		return
+	}
+	res, err := h.c.Flow.VerifyMFA(r.Context(), a, MFAInput{Step: h.step(w, r, a), Method: method, Code: r.PostFormValue("code")})
+	h.c.Outcome(StepFactor, StepOutcome(err))
+	switch {
+	case err == nil:
+		h.finish(w, r, res)
+	case errors.Is(err, ErrWrongTOTP):
+		h.showMFA(w, r, a, ticket, method, http.StatusOK, Msg{Key: "mfa_step.error.code"})
+	case errors.Is(err, ErrWrongCode):
+		h.showMFA(w, r, a, ticket, method, http.StatusOK, Msg{Key: "mfa_step.error.recovery"})
+	case errors.Is(err, ErrTooManyAttempts):
+		h.showMFA(w, r, a, ticket, method, http.StatusTooManyRequests, Msg{Key: "otp.error.too_many_attempts"})
+	default:
+		h.stepError(w, r, a, err)
+	}
+}

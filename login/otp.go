@@ -123,6 +123,12 @@ func (s signIn) acrValue() string {
 
 // acr is the ACR value of what was proved.
 func acrOf(amr []string) string {
+	switch {
+	case hasAMR(amr, AMRHardwareKey, AMRSoftwareKey):
+		return ACRPasskey
+	case hasAMR(amr, AMRMFA):
+		return ACRMFA
+	}
 	if slices.Contains(amr, AMROTP) {
 		return ACRPasswordEmailCode
 	}
@@ -151,7 +157,7 @@ func (f *Flow) otpRequired(a storage.AuthRequest, u storage.User) bool {
 // otpDue reports whether the step runs for s (new_device: unless this
 // browser passed it for the user within RememberDevice).
 func (f *Flow) otpDue(s *signIn, now time.Time) bool {
-	if slices.Contains(s.amr, AMROTP) {
+	if hasAMR(s.amr, AMROTP, AMRMFA) {
 		return false
 	}
 	if f.otpRequired(s.a, s.u) {
@@ -190,6 +196,20 @@ func (f *Flow) loadDevice(ctx context.Context, s *signIn, now time.Time) {
 // bound to the browser (StepToken).
 func (f *Flow) next(ctx context.Context, s signIn, now time.Time) (SignedIn, error) {
 	f.loadDevice(ctx, &s, now)
+	// A strong factor, when due, replaces the emailed code.
+	due, fs, err := f.mfaDue(ctx, &s)
+	if err != nil {
+		return SignedIn{Request: s.a}, err
+	}
+	if due {
+		if s.claim != nil {
+			// The step that led here (a reset code) is spent now.
+			if err := f.c.Store.ClaimCode(ctx, *s.claim, now); err != nil {
+				return SignedIn{Request: s.a}, err
+			}
+		}
+		return f.mfaChallenge(ctx, &s, fs, now)
+	}
 	if f.otpDue(&s, now) {
 		if !f.mailable(s.u) {
 			// Only the administrators can register an address.

@@ -49,6 +49,13 @@ func (h *Handlers) step(w http.ResponseWriter, r *http.Request, a storage.AuthRe
 		Lang: h.c.Pages.Lang(w, r, a.UILocales)}
 }
 
+// getStep is step for a page opened with GET (no form): the browser's
+// cookies and address.
+func (h *Handlers) getStep(w http.ResponseWriter, r *http.Request, a storage.AuthRequest) Step {
+	return Step{IP: h.c.ClientIP(r), UserAgent: r.UserAgent(), SessionToken: h.sessionToken(w, r),
+		DeviceToken: h.cookie(r, DeviceCookie), StepToken: h.stepToken(r), Lang: h.c.Pages.Lang(w, r, a.UILocales)}
+}
+
 // OTPSubmit serves POST /login/otp: the emailed code.
 func (h *Handlers) OTPSubmit(w http.ResponseWriter, r *http.Request) {
 	a, err := h.c.Flow.Request(r.Context(), r.PostFormValue("id"))

@@ -9,6 +9,7 @@ const (
 	StepUnlock   = "unlock"          // the sign-in form, with an opened unlock link
 	StepLegacy   = "legacy"          // the legacy product's sign-in form
 	StepCode     = "code"            // the emailed sign-in code
+	StepFactor   = "factor"          // a strong factor (authenticator app, recovery code)
 	StepChange   = "change_password" // the password change required at sign-in
 	StepReset    = "reset"           // the reset code with the new password
 	StepInvite   = "invitation"      // an invitation's new password

@@ -290,7 +290,8 @@ func (p *Provider) discovery(ctx context.Context) ([]byte, string, error) {
 	d.CheckSessionIframe = ""
 	// Our own values (see login.ACR*): an emailed code proves a mailbox,
 	// not a device, so no NIST level is claimed.
-	d.ACRValuesSupported = []string{"urn:sekisho:acr:pwd", "urn:sekisho:acr:pwd+email-otp", "urn:sekisho:acr:legacy"}
+	d.ACRValuesSupported = []string{"urn:sekisho:acr:pwd", "urn:sekisho:acr:pwd+email-otp", "urn:sekisho:acr:mfa", "urn:sekisho:acr:passkey",
+		"urn:sekisho:acr:legacy"}
 	d.ClaimsSupported = []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp",
 		"at_hash", "c_hash", "sid", "name", "preferred_username", "email", "email_verified",
 		ClaimOrgID, ClaimOrgCode, ClaimOrgName, ClaimRoles}

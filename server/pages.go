@@ -215,6 +215,16 @@ func (p *pages) OTP(w http.ResponseWriter, r *http.Request, status int, v login.
 		Error: message(v.Error), Resent: v.Resent, ResendIn: v.ResendSeconds()}))
 }
 
+func (p *pages) MFAStep(w http.ResponseWriter, r *http.Request, status int, v login.MFAStepView) {
+	page := templates.MFAStepPage{Base: p.base(w, r, v.UILocales), AuthRequestID: v.AuthRequestID, Ticket: v.Ticket,
+		Method: v.Method, TOTP: v.TOTP, Passkey: v.Passkey, Recovery: v.Recovery, RecoveryCodes: v.RecoveryCodes,
+		ContinueURL: v.ContinueURL, Error: message(v.Error)}
+	if e := v.Enrol; e != nil {
+		page.Enrol = &templates.TOTPEnrol{QR: template.URL(e.QR), Secret: e.Secret, URI: template.URL(e.URI)}
+	}
+	p.logErr(r, p.r.RenderMFAStep(w, status, page))
+}
+
 func (p *pages) ChangePassword(w http.ResponseWriter, r *http.Request, status int, v login.ChangeView) {
 	p.logErr(r, p.r.RenderChangePassword(w, status, templates.ChangePasswordPage{Base: p.base(w, r, v.UILocales),
 		AuthRequestID: v.AuthRequestID, Ticket: v.Ticket, Error: v.ErrorKey, Violations: messages(v.Violations), Rules: messages(v.Rules),

@@ -206,6 +206,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	r.HandleFunc("/account/email", lh.AccountEmail).Methods(http.MethodPost)
 	r.HandleFunc("/account/verify", lh.AccountVerify).Methods(http.MethodPost)
 	r.HandleFunc("/account/otp", lh.AccountOTP).Methods(http.MethodPost)
+	r.HandleFunc("/login/mfa", lh.MFASubmit).Methods(http.MethodPost)
 	r.HandleFunc("/account/mfa/totp", lh.AccountTOTPStart).Methods(http.MethodPost)
 	r.HandleFunc("/account/mfa/totp/confirm", lh.AccountTOTPConfirm).Methods(http.MethodPost)
 	r.HandleFunc("/account/mfa/totp/remove", lh.AccountTOTPRemove).Methods(http.MethodPost)

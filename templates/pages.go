@@ -496,6 +496,41 @@ type MessagePage struct {
 	FormLabel  string
 }
 
+// MFAStepPage is the second-factor step after the password (or at a
+// step-up), posted to /login/mfa: the authenticator app's code, a
+// recovery code, or (the passkey helper's) a passkey; or the set-up of an
+// authenticator app a sign-in requires (Method "enrol"); or, with
+// RecoveryCodes, the codes of the app just set up and a Continue link.
+type MFAStepPage struct {
+	Base
+	AuthRequestID string
+	Ticket        string
+	// Method is the form shown: "totp", "recovery", "passkey", "enrol".
+	Method string
+	// TOTP, Passkey and Recovery offer the other methods.
+	TOTP, Passkey, Recovery bool
+	Enrol                   *TOTPEnrol
+	RecoveryCodes           []string
+	ContinueURL             string
+	Error                   Message
+}
+
+// RenderMFAStep writes the second-factor step.
+func (r *Renderer) RenderMFAStep(w http.ResponseWriter, status int, p MFAStepPage) error {
+	title := "mfa_step.title"
+	switch {
+	case p.RecoveryCodes != nil:
+		title = "mfa_enrol.codes_title"
+	case p.Method == "enrol":
+		title = "mfa_enrol.title"
+	}
+	p.Base = p.Base.complete(title)
+	if p.RecoveryCodes == nil {
+		p.LangForm = "mfa-form"
+	}
+	return r.render(w, status, pageMFAStep, p.Lang, p)
+}
+
 // RenderOTP writes the emailed sign-in step.
 func (r *Renderer) RenderOTP(w http.ResponseWriter, status int, p OTPPage) error {
 	p.Base = p.Base.complete("otp.title")

@@ -54,6 +54,7 @@ const (
 	pageSignedOut      = "signed_out"
 	pageDemo           = "demo"
 	pageOTP            = "otp"
+	pageMFAStep        = "mfa_step"
 	pageChangePassword = "change_password"
 	pageAccount        = "account"
 	pageMessage        = "message"
@@ -63,7 +64,7 @@ const (
 
 // flowPages are the pages of the sign-in flows.
 var flowPages = []string{pageLogin, pageForgot, pageReset, pageError, pageLogoutConfirm, pageSignedOut, pageDemo,
-	pageOTP, pageChangePassword, pageAccount, pageMessage, pageInvite, pageHome}
+	pageOTP, pageMFAStep, pageChangePassword, pageAccount, pageMessage, pageInvite, pageHome}
 
 // requiredPages are the pages New parses and checks: the sign-in flows'
 // and the console's.
