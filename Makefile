@@ -44,7 +44,8 @@ lint:
 
 # screenshots: the console's pages, the invitation page, the lock's
 # sign-in pages, the account page, the emailed-code step, the sign-in form with the
-# password shown and the code step's resend countdown in Japanese and English, and a branded
+# password shown and the code step's resend countdown in Japanese and English, the
+# authenticator app's set-up and the second-factor step, and a branded
 # deployment's sign-in page in Japanese, at desktop (1280 px) and phone
 # (390 px) widths, saved by the browser test into
 # docs/screenshots. Needs Debian's chromium and a
@@ -52,4 +53,4 @@ lint:
 screenshots:
 	@command -v chromium >/dev/null || { echo "make screenshots needs chromium (apt-get install -y chromium)" >&2; exit 1; }
 	@fc-list :lang=ja | grep -q . || { echo "make screenshots needs a Japanese font (apt-get install -y fonts-noto-cjk)" >&2; exit 1; }
-	SEKISHO_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestBrowser(Console|ConsoleLock|SignInLock|Account|Flows|ShowPassword|ResendCountdown|Brand)$$' ./e2e/
+	SEKISHO_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestBrowser(Console|ConsoleLock|SignInLock|Account|Flows|ShowPassword|ResendCountdown|Brand|MFA)$$' ./e2e/
