@@ -534,7 +534,7 @@ func testDiscovery(t *testing.T, e *env) {
 	if got := m["code_challenge_methods_supported"]; len(got.([]any)) != 1 || got.([]any)[0] != "S256" {
 		t.Errorf("code_challenge_methods_supported %v", got)
 	}
-	if got := fmt.Sprint(m["acr_values_supported"]); got != "[urn:sekisho:acr:pwd urn:sekisho:acr:pwd+email-otp urn:sekisho:acr:legacy]" {
+	if got := fmt.Sprint(m["acr_values_supported"]); got != "[urn:sekisho:acr:pwd urn:sekisho:acr:pwd+email-otp urn:sekisho:acr:mfa urn:sekisho:acr:passkey urn:sekisho:acr:legacy]" {
 		t.Errorf("acr_values_supported %s", got)
 	}
 	_, keys := getJSON(t, e.cfg.Issuer+"/keys")

@@ -238,17 +238,28 @@ func (f *Flow) VerifyMFA(ctx context.Context, a storage.AuthRequest, in MFAInput
 	if err := f.c.Store.ReturnAttempt(ctx, limit.Key); err != nil {
 		f.c.Logger.WarnContext(ctx, "return factor attempt", "err", err)
 	}
-	s := f.stepSignIn(ctx, a, u, mergeAMR(c.AMR, amr...), in.Step)
+	res, err := f.passFactorStep(ctx, a, c, u, amr, in.Step, now)
+	if err == nil && codes != nil {
+		res.MFA = &MFAChallenge{RecoveryCodes: codes}
+	}
+	return res, err
+}
+
+// passFactorStep goes on with the sign-in whose second-factor step c
+// (a ticket of mfaTicket, its try taken) u has passed with a factor that
+// proved amr (added to what the sign-in proved before): the sign-in
+// completes (or its next step starts), the ticket spent with it. A
+// passkey used as the second factor ends here too, with its amr.
+func (f *Flow) passFactorStep(ctx context.Context, a storage.AuthRequest, c storage.OneTimeCode, u storage.User, amr []string,
+	st Step, now time.Time) (SignedIn, error) {
+	s := f.stepSignIn(ctx, a, u, mergeAMR(c.AMR, amr...), st)
 	if s.acr = c.ACR; s.acr == ACRPasswordEmailCode {
 		s.acr = "" // the strong factor's level replaces it
 	}
 	s.claim = &storage.CodeClaim{ID: c.ID, UserID: u.ID, Purpose: c.Purpose, MaxFailures: f.c.OTP.MaxFailures, Tried: true}
 	res, err := f.next(ctx, s, now)
 	if errors.Is(err, storage.ErrAlreadyUsed) {
-		return fail, ErrStepExpired
-	}
-	if err == nil && codes != nil {
-		res.MFA = &MFAChallenge{RecoveryCodes: codes}
+		return SignedIn{Request: a}, ErrStepExpired
 	}
 	return res, err
 }
