@@ -10,6 +10,7 @@ import (
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
+	"github.com/zitadel/oidc/v3/pkg/client/rp"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"golang.org/x/net/html"
 
@@ -302,6 +303,37 @@ func TestMFASignIn(t *testing.T) {
 	})
 }
 
+// TestMFAAccountThrottle: wrong authenticator codes count per account
+// and hour, across steps, before they are checked: at the cap even the
+// right code is refused, and the owner gets one mail.
+func TestMFAAccountThrottle(t *testing.T) {
+	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+		smtp := startSMTP(t)
+		e := newEnvSMTP(t, newStore(t), smtp, func(c *config.Config) { c.OTP.MaxFailuresPerHour = 3 })
+		e.run()
+		b := e.browser()
+		p, a := e.startLogin(b, false)
+		e.tokensFor(t, p, a)
+		secret, _ := e.enrolTOTP(t, b)
+		e.clock.add(2 * time.Minute)
+		// Two wrong codes at one step, one at another: the cap.
+		step, _ := e.startLogin(b, true)
+		b.submitMFA(t, step, "000000")
+		b.submitMFA(t, step, "000000")
+		step, _ = e.startLogin(b, true)
+		if got := b.submitMFA(t, step, "000000"); got.status != http.StatusTooManyRequests {
+			t.Fatalf("the third wrong code of the hour: status %d", got.status)
+		}
+		if got := b.submitMFA(t, step, totpCode(t, secret, e.clock.now())); got.status != http.StatusTooManyRequests {
+			t.Fatalf("the right code at the cap: status %d", got.status)
+		}
+		mailsTo(t, smtp, e.user.Email, "Too many wrong codes", 1)
+		e.clock.add(time.Hour)
+		step, a = e.startLogin(b, true)
+		wantClaims(t, e.tokensFor(t, b.submitMFA(t, step, totpCode(t, secret, e.clock.now())), a), acrMFA, "pwd", "otp", "mfa")
+	})
+}
+
 // TestMFAPolicy: mfa.policy required (deployment, organization, client)
 // makes a user without a factor set up an authenticator app at sign-in,
 // see the recovery codes once and go on to the application; off asks
@@ -400,7 +432,7 @@ func TestMFAStepUp(t *testing.T) {
 			t.Errorf("prompt=none with an unsatisfied acr: %s", loc)
 		}
 
-		up := newAuthz("web", webCB, "openid")
+		up := newAuthz("web", webCB, "openid offline_access")
 		up.extra.Set("acr_values", "urn:example:unknown "+acrMFA)
 		p = b.get(up.url(e.cfg.Issuer))
 		if !isMFAStep(p) || p.hasLoginForm() {
@@ -408,6 +440,16 @@ func TestMFAStepUp(t *testing.T) {
 		}
 		tok := e.tokensFor(t, b.submitMFA(t, p, totpCode(t, secret, e.clock.now())), up)
 		wantClaims(t, tok, acrMFA, "pwd", "otp", "mfa")
+		// A refreshed ID token keeps them.
+		r := e.rp("web", webSecret, webCB, "openid", "offline_access")
+		next, err := rp.RefreshTokens[*oidc.IDTokenClaims](t.Context(), r, tok.RefreshToken, "", "")
+		if err != nil {
+			t.Fatalf("refresh: %v", err)
+		}
+		idt, err := rp.VerifyIDToken[*oidc.IDTokenClaims](t.Context(), next.Extra("id_token").(string), r.IDTokenVerifier())
+		if err != nil || idt.AuthenticationContextClassReference != acrMFA || !strings.Contains(strings.Join(idt.AuthenticationMethodsReferences, " "), "mfa") {
+			t.Errorf("refreshed ID token: acr %q amr %v (%v)", idt.AuthenticationContextClassReference, idt.AuthenticationMethodsReferences, err)
+		}
 
 		// The session holds the level now: another client gets it by SSO.
 		sso := newAuthz("web2", web2CB, "openid")
