@@ -72,7 +72,7 @@ func TestFormPages(t *testing.T) {
 	}
 	e.clock.add(12 * time.Second)
 	early := b.resendOTP(t, otp)
-	if early.status != http.StatusTooManyRequests || !strings.Contains(alertText(early), "wait 18 seconds") ||
+	if early.status != http.StatusTooManyRequests || !strings.Contains(alertText(early), "wait 18 s before") ||
 		htmltest.Attr(early.byID("resend"), "data-resend-in") != "18" {
 		t.Errorf("an early resend: %d %q, data-resend-in %q", early.status, alertText(early), htmltest.Attr(early.byID("resend"), "data-resend-in"))
 	}

@@ -270,7 +270,7 @@ func TestOTPCodes(t *testing.T) {
 				b.submitOTP(t, step, wrongFor(first))
 			}
 			// Too soon for another mail.
-			if r := b.resendOTP(t, step); r.status != http.StatusTooManyRequests || !strings.Contains(alertText(r), "seconds") {
+			if r := b.resendOTP(t, step); r.status != http.StatusTooManyRequests || !strings.Contains(alertText(r), "Please wait 30 s") {
 				t.Errorf("immediate resend: status %d %q, want 429 and the wait", r.status, alertText(r))
 			}
 			if got := countTo(smtp, e.user.Email, "sign-in code"); got != n {
