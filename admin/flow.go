@@ -51,6 +51,10 @@ type Store interface {
 	SetAlertRecipients(ctx context.Context, orgID string, userIDs []string, audit []storage.AuditEvent) error
 	ListAuditEvents(ctx context.Context, f storage.AuditFilter) ([]storage.AuditEvent, error)
 	AddAuditEvent(ctx context.Context, e storage.AuditEvent) error
+	// A member's strong factors, shown on their page.
+	GetTOTP(ctx context.Context, userID string) (storage.TOTPFactor, error)
+	ListPasskeys(ctx context.Context, userID string) ([]storage.Passkey, error)
+	CountRecoveryCodes(ctx context.Context, userID string) (int, error)
 }
 
 // Accounts is what the console needs from the sign-in flows (login.Flow):

@@ -231,7 +231,7 @@ var notices = map[string]string{
 	"require-change": "admin.notice.must_change", "reset-mail": "admin.notice.reset_mail_sent", "sign-out": "admin.notice.signed_out",
 	"disable": "admin.notice.disabled", "enable": "admin.notice.enabled", "deleted": "admin.notice.deleted",
 	"settings": "admin.notice.settings_saved", "unlocked": "admin.notice.unlocked",
-	"alerts": "admin.notice.alerts_saved",
+	"alerts": "admin.notice.alerts_saved", "reset-factors": "admin.notice.factors_reset",
 }
 
 func memberURL(id string) string { return "/admin/members/" + url.PathEscape(id) }
@@ -433,6 +433,12 @@ func (h *Handlers) showMember(w http.ResponseWriter, r *http.Request, a Actor, s
 		// keeps it unless another is chosen.
 		p.Roles = append([]templates.AdminOption{{Value: "", Label: i18n.T(language.Make(a.Lang), "admin.no_role"), Selected: true}}, p.Roles...)
 	}
+	fs, ferr := h.c.Flow.Factors(r.Context(), m)
+	if ferr != nil {
+		h.fail(w, r, ferr)
+		return
+	}
+	p.Factors = templates.AdminFactors{TOTP: fs.TOTP, Passkeys: fs.Passkeys, RecoveryCodes: fs.RecoveryCodes}
 	var prob *Problem
 	if errors.As(err, &prob) {
 		p.Error, p.Field = templates.Message{Key: prob.Key, Args: prob.Args}, prob.Field
@@ -472,6 +478,9 @@ var memberActions = map[string]struct {
 	}},
 	"reset-mail": {"password", func(h *Handlers, r *http.Request, a Actor, id string) (storage.SessionEndResult, string, error) {
 		return storage.SessionEndResult{}, "reset-mail", h.c.Flow.SendResetMail(r.Context(), a, id)
+	}},
+	"reset-factors": {"factors", func(h *Handlers, r *http.Request, a Actor, id string) (storage.SessionEndResult, string, error) {
+		return storage.SessionEndResult{}, "reset-factors", h.c.Flow.ResetFactors(r.Context(), a, id)
 	}},
 	"sign-out": {"sessions", func(h *Handlers, r *http.Request, a Actor, id string) (storage.SessionEndResult, string, error) {
 		ended, err := h.c.Flow.SignOutEverywhere(r.Context(), a, id)

@@ -179,10 +179,14 @@ type MemberChange struct {
 	// End, when set, ends sessions of the member (sign out everywhere,
 	// disable, delete), before the change, writing the back-channel
 	// deliveries it asks for.
-	End   *SessionEnd
-	Mails []OutboxMail
-	Audit []AuditEvent
-	Now   time.Time
+	End *SessionEnd
+	// ResetFactors removes the member's strong factors: the authenticator
+	// app, every passkey and the recovery codes (an administrator's reset
+	// for a member who lost them).
+	ResetFactors bool
+	Mails        []OutboxMail
+	Audit        []AuditEvent
+	Now          time.Time
 	// TopRoleFloor is checked when the change ends an active holder of
 	// Guard.TopRole (ErrLastOwner); it needs Guard.
 }

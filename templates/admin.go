@@ -143,7 +143,20 @@ type AdminMemberPage struct {
 	Section, Field string
 	AuditURL       string
 	VerifyMinutes  int
+	// Factors are the member's strong factors.
+	Factors AdminFactors
 }
+
+// AdminFactors are a member's strong factors on their console page.
+type AdminFactors struct {
+	TOTP bool
+	// Passkeys names the member's passkeys.
+	Passkeys      []string
+	RecoveryCodes int
+}
+
+// Any reports whether a reset has anything to remove.
+func (f AdminFactors) Any() bool { return f.TOTP || len(f.Passkeys) > 0 || f.RecoveryCodes > 0 }
 
 // AdminDeletePage asks to confirm a deletion.
 type AdminDeletePage struct {

@@ -77,11 +77,15 @@ const (
 	FactorTOTP     = "totp"
 	FactorPasskey  = "passkey"
 	FactorRecovery = "recovery"
+	// FactorAll with FactorReset: an administrator removed every strong
+	// factor of the account.
+	FactorAll = "all"
 
 	FactorAdded   = "added"
 	FactorRemoved = "removed"
 	FactorUsed    = "used"    // a recovery code signed in
 	FactorRenewed = "renewed" // new recovery codes (the old ones stop working)
+	FactorReset   = "reset"   // an administrator's reset (FactorAll)
 )
 
 // mailNames are the templates every language must provide.

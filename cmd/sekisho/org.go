@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -115,9 +116,10 @@ func newOrgAddCmd() *cobra.Command {
 func newOrgSetCmd() *cobra.Command {
 	var in orgInput
 	var b orgBrandInput
+	var mfaPolicy string
 	cmd := &cobra.Command{
-		Use:   "set CODE [--name N] [--time-zone TZ] [--max-members N] [--brand-name N] [--logo FILE | --no-logo]",
-		Short: "Change an organization's name, time zone, member limit or brand (name and logo on its pages)",
+		Use:   "set CODE [--name N] [--time-zone TZ] [--max-members N] [--mfa-policy P] [--brand-name N] [--logo FILE | --no-logo]",
+		Short: "Change an organization's name, time zone, member limit, second-factor policy or brand (name and logo on its pages)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := in.check(cmd); err != nil {
@@ -126,8 +128,14 @@ func newOrgSetCmd() *cobra.Command {
 			if err := b.check(cmd); err != nil {
 				return err
 			}
-			if !cmd.Flags().Changed("name") && !cmd.Flags().Changed("time-zone") && !cmd.Flags().Changed("max-members") && !b.changed(cmd) {
-				return errors.New("nothing to change: give --name, --time-zone, --max-members, --brand-name, --logo or --no-logo")
+			switch mfaPolicy {
+			case "", "deployment", config.MFAOff, config.MFAOptional, config.MFARequired:
+			default:
+				return fmt.Errorf("--mfa-policy %q: want off, optional, required or deployment (the deployment's mfa.policy)", mfaPolicy)
+			}
+			if !cmd.Flags().Changed("name") && !cmd.Flags().Changed("time-zone") && !cmd.Flags().Changed("max-members") &&
+				!cmd.Flags().Changed("mfa-policy") && !b.changed(cmd) {
+				return errors.New("nothing to change: give --name, --time-zone, --max-members, --mfa-policy, --brand-name, --logo or --no-logo")
 			}
 			return withStore(cmd, func(ctx context.Context, st *gormstore.Store, cfg *config.Config) error {
 				o, err := findOrganization(ctx, st, args[0])
@@ -152,6 +160,9 @@ func newOrgSetCmd() *cobra.Command {
 					if cmd.Flags().Changed("max-members") {
 						o.MaxMembers = in.maxMembers
 					}
+					if cmd.Flags().Changed("mfa-policy") {
+						o.MFAPolicy = strings.TrimPrefix(mfaPolicy, "deployment")
+					}
 					o.UpdatedAt = now
 					return o, []storage.AuditEvent{{Time: now, Type: "organization_changed", OrganizationID: o.ID,
 						Outcome: "success", Detail: "cli"}}, nil
@@ -159,14 +170,19 @@ func newOrgSetCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "organization %s: name %q, time zone %s, member limit %s, brand %s\n", o.Code, o.Name, o.TimeZone,
-					limitText(memberLimit(cfg, o)), brandText(o))
+				policy := o.MFAPolicy
+				if policy == "" {
+					policy = cfg.MFA.Policy + " (the deployment's)"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "organization %s: name %q, time zone %s, member limit %s, second factors %s, brand %s\n", o.Code, o.Name,
+					o.TimeZone, limitText(memberLimit(cfg, o)), policy, brandText(o))
 				return nil
 			})
 		},
 	}
 	in.addFlags(cmd)
 	b.addFlags(cmd)
+	cmd.Flags().StringVar(&mfaPolicy, "mfa-policy", "", "the organization's own mfa.policy: off, optional, required, or deployment (follow the deployment's); the strictest of it, the deployment's and the client's applies")
 	return cmd
 }
 

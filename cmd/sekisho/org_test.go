@@ -91,12 +91,19 @@ func (e *cliEnv) refused(t *testing.T, want, stdin string, args ...string) {
 }
 
 // members lists every member of the organization with the code.
-func (e *cliEnv) members(t *testing.T, code string) []storage.Member {
+// org reads the organization with the code.
+func (e *cliEnv) org(t *testing.T, code string) storage.Organization {
 	t.Helper()
 	o, err := e.st.GetOrganizationByCode(t.Context(), code)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return o
+}
+
+func (e *cliEnv) members(t *testing.T, code string) []storage.Member {
+	t.Helper()
+	o := e.org(t, code)
 	p, err := e.st.ListMembers(t.Context(), storage.MemberFilter{OrganizationID: o.ID, Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
@@ -190,7 +197,23 @@ func TestOrgCommands(t *testing.T) {
 		e.refused(t, "no organization", "", "org", "set", "nope", "--name", "X")
 		e.refused(t, "nothing to change", "", "org", "set", "shop")
 		e.refused(t, "--time-zone", "", "org", "set", "shop", "--time-zone", "Nowhere")
+		e.refused(t, "--mfa-policy", "", "org", "set", "shop", "--mfa-policy", "sometimes")
 		e.unchanged(t, before)
+
+		// An organization's own second-factor policy, and back to the
+		// deployment's.
+		if out := e.mustRun(t, "", "org", "set", "shop", "--mfa-policy", "required"); !strings.Contains(out, "second factors required") {
+			t.Errorf("org set --mfa-policy required: %q", out)
+		}
+		if o := e.org(t, "shop"); o.MFAPolicy != "required" {
+			t.Errorf("stored mfa policy %q, want required", o.MFAPolicy)
+		}
+		if out := e.mustRun(t, "", "org", "set", "shop", "--mfa-policy", "deployment"); !strings.Contains(out, "(the deployment's)") {
+			t.Errorf("org set --mfa-policy deployment: %q", out)
+		}
+		if o := e.org(t, "shop"); o.MFAPolicy != "" {
+			t.Errorf("stored mfa policy %q, want none (the deployment's)", o.MFAPolicy)
+		}
 
 		e.mustRun(t, "", "org", "set", "shop", "--max-members", "0", "--name", "Shop & Co")
 		e.mustRun(t, "S3cret-pass!\n", "user", "add", "--organization", "h-1234", "--username", "front01", "--password-stdin")

@@ -521,6 +521,13 @@ func (s *Store) ChangeMember(ctx context.Context, c storage.MemberChange) (stora
 		default:
 			out = old
 		}
+		if c.ResetFactors && !c.Delete {
+			for _, row := range []any{&totpRow{}, &passkeyRow{}, &recoveryCodeRow{}} {
+				if err := tx.Delete(row, "user_id = ?", old.ID).Error; err != nil {
+					return err
+				}
+			}
+		}
 		return s.memberEffects(tx, c.Code, nil, c.Mails, c.Audit)
 	})
 	return out, ended, wrap("change member", err)

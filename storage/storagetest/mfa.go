@@ -189,3 +189,52 @@ func testOrganizationMFAPolicy(t *testing.T, s storage.Storage) {
 		t.Errorf("default organization's mfa policy %q, want the deployment's", def.MFAPolicy)
 	}
 }
+
+// testResetFactors: an administrator's reset removes the member's
+// authenticator app, passkeys and recovery codes, with its mail and audit
+// event, in one change; another member's factors stay.
+func testResetFactors(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	for _, id := range []string{"u1", "u2"} {
+		must(t, s.CreateUser(ctx, newUser(id, id+"@example.com")))
+		must(t, s.CreateTOTP(ctx, newTOTP("f-"+id, id)))
+		must(t, s.ConfirmTOTP(ctx, "f-"+id, 100, storage.FactorChange{UserID: id, Now: t0, RecoveryCodes: newRecoveryCodes(id, 10)}))
+		must(t, s.CreatePasskey(ctx, storage.PasskeyChange{Passkey: newPasskey("p-"+id, id)}))
+	}
+	at := t0.Add(time.Hour)
+	_, _, err := s.ChangeMember(ctx, storage.MemberChange{OrganizationID: storage.DefaultOrganizationID, UserID: "u1", ResetFactors: true,
+		Mails: []storage.OutboxMail{*mailPtr("mail-reset", at)}, Audit: []storage.AuditEvent{*factorAudit("ev-reset", "u1", "mfa_reset", "", at)}, Now: at})
+	must(t, err)
+	_, err = s.GetTOTP(ctx, "u1")
+	wantErr(t, "GetTOTP(after reset)", err, storage.ErrNotFound)
+	if pks, err := s.ListPasskeys(ctx, "u1"); err != nil || len(pks) != 0 {
+		t.Errorf("passkeys after the reset: %v, %v", pks, err)
+	}
+	if n, err := s.CountRecoveryCodes(ctx, "u1"); err != nil || n != 0 {
+		t.Errorf("recovery codes after the reset: %d, %v", n, err)
+	}
+	if _, err := s.GetMail(ctx, "mail-reset"); err != nil {
+		t.Errorf("the reset's mail: %v", err)
+	}
+	if evs, err := s.ListAuditEvents(ctx, storage.AuditFilter{UserID: "u1", Type: "mfa_reset"}); err != nil || len(evs) != 1 {
+		t.Errorf("reset audit events = %v, %v; want one", evs, err)
+	}
+	// The other member keeps everything.
+	if _, err := s.GetTOTP(ctx, "u2"); err != nil {
+		t.Errorf("u2's authenticator app: %v", err)
+	}
+	if pks, _ := s.ListPasskeys(ctx, "u2"); len(pks) != 1 {
+		t.Errorf("u2's passkeys: %d", len(pks))
+	}
+	if n, _ := s.CountRecoveryCodes(ctx, "u2"); n != 10 {
+		t.Errorf("u2's recovery codes: %d", n)
+	}
+	// A member of another organization is not found, and keeps them.
+	_, _, err = s.ChangeMember(ctx, storage.MemberChange{OrganizationID: "elsewhere", UserID: "u2", ResetFactors: true, Now: at})
+	if err == nil {
+		t.Error("a reset naming another organization succeeded")
+	}
+	if pks, _ := s.ListPasskeys(ctx, "u2"); len(pks) != 1 {
+		t.Errorf("u2's passkeys after a refused reset: %d", len(pks))
+	}
+}

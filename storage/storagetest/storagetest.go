@@ -109,6 +109,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"TOTP", testTOTP},
 		{"TOTPReplayConcurrent", testTOTPReplayConcurrent},
 		{"RecoveryCodes", testRecoveryCodes},
+		{"ResetFactors", testResetFactors},
 		{"OrganizationMFAPolicy", testOrganizationMFAPolicy},
 		{"DeleteExpired", testDeleteExpired},
 	}
