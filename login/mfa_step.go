@@ -169,7 +169,11 @@ func (f *Flow) mfaTicket(ctx context.Context, a storage.AuthRequest, ticket, ste
 type MFAInput struct {
 	Step
 	Method string // Method*
-	Code   string
+	// Code is the code typed, or the passkey's answer (JSON).
+	Code string
+	// Ceremony, with MethodPasskey, is the token of the passkey's
+	// ceremony (BeginPasskeyFactor).
+	Ceremony string
 }
 
 // VerifyMFA checks the factor of the step and, when it is right, goes on
@@ -217,11 +221,18 @@ func (f *Flow) VerifyMFA(ctx context.Context, a storage.AuthRequest, in MFAInput
 	case in.Method == MethodRecovery:
 		err = f.useRecoveryCode(ctx, u, in.Code, fi, a.ClientID, now)
 		e.Detail = "wrong_recovery_code"
+	case in.Method == MethodPasskey:
+		var proved []string
+		if proved, err = f.usePasskeyFactor(ctx, a, u, in, now); err == nil {
+			amr = mergeAMR(proved, AMRMFA)
+		}
+		e.Detail = "wrong_passkey"
 	default:
 		err = f.useTOTP(ctx, u, in.Code, now)
 		e.Detail = "wrong_totp"
 	}
-	if errors.Is(err, ErrWrongTOTP) || errors.Is(err, ErrWrongCode) || errors.Is(err, ErrNoEnrolment) {
+	if errors.Is(err, ErrWrongTOTP) || errors.Is(err, ErrWrongCode) || errors.Is(err, ErrNoEnrolment) ||
+		errors.Is(err, ErrPasskeyFailed) || errors.Is(err, ErrCeremonyExpired) || errors.Is(err, ErrPasskeyCloned) {
 		f.audit(ctx, e, now)
 		if try.Counter.Count >= limit.Free {
 			f.noticeCodeFailures(ctx, limit, try.Counter, u.ID, in.Step, now)
