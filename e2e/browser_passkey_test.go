@@ -135,6 +135,13 @@ func (p *person) jsClick(sel string) {
 	}
 }
 
+// atCallback waits until the tab shows the relying party's page, loaded
+// (a navigation begun before it has would race with it).
+func (p *person) atCallback() {
+	p.t.Helper()
+	p.waitFor("the relying party's page", `location.pathname === "/callback" && document.readyState === "complete"`)
+}
+
 // keepAnswers makes the page keep what its forms submit (the cookie
 // "answer", which outlives the redirect to the relying party), for a
 // replay.
@@ -272,6 +279,7 @@ func testBrowserPasskeys(t *testing.T, e, replica *env, cb *callbacks) {
 	alice.keepAnswers()
 	alice.jsClick("#passkey-button")
 	code := cb.next(t, a)
+	alice.atCallback()
 
 	// The answer again, on the other replica: its ceremony was used.
 	answer := alice.keptAnswer()
@@ -316,7 +324,9 @@ func testBrowserPasskeys(t *testing.T, e, replica *env, cb *callbacks) {
 	}
 	alice.emulate(devices[0])
 	alice.jsClick("#mfa-passkey")
-	tok, err = e.exchange(t, e.rp("web", webSecret, cb.url, "openid"), cb.next(t, a2), a2)
+	code = cb.next(t, a2)
+	alice.atCallback()
+	tok, err = e.exchange(t, e.rp("web", webSecret, cb.url, "openid"), code, a2)
 	if err != nil {
 		t.Fatalf("exchange: %v", err)
 	}
