@@ -111,7 +111,7 @@ func (p *person) waitFor(what, js string) {
 	p.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		ok, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool]("!!(" + js + ")"))
+		ok, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool]("!!("+js+")"))
 		if err == nil && ok {
 			return
 		}
@@ -382,5 +382,54 @@ func testBrowserPasskeys(t *testing.T, e, replica *env, cb *callbacks) {
 	}
 	if after, _ := e.store.ListPasskeys(t.Context(), e.user.ID); len(after) != 1 || after[0].SignCount != pks[0].SignCount {
 		t.Errorf("the refused clone moved the counter: %+v, was %d", after, pks[0].SignCount)
+	}
+}
+
+// TestBrowserPasskeyEnrolment: under mfa.policy required, a user without
+// a factor may register a passkey at sign-in instead of an authenticator
+// app: the recovery codes are shown once, the application gets amr pwd,
+// hwk, user, mfa, and the app's unfinished set-up is gone.
+func TestBrowserPasskeyEnrolment(t *testing.T) {
+	cb := newCallbacks(t)
+	e := newEnv(t, gormstoretest.NewSQLite(t), withPasskeys(cb.url), func(cfg *config.Config) { cfg.MFA.Policy = "required" })
+	e.run()
+	browser := newChromium(t)
+	bob := newPerson(t, browser, e.cfg.Issuer)
+	bob.authenticator()
+	a := newAuthz("web", cb.url, "openid")
+	bob.open(a.url(e.cfg.Issuer))
+	bob.signIn(e.other.Email, otherPass)
+	titles := map[string]string{"ja": "または、代わりにパスキーを登録", "en": "Or add a passkey instead"}
+	for _, lang := range []string{"ja", "en"} {
+		bob.emulate(devices[1])
+		bob.press(`.lang-switch-form button[value="` + lang + `"]`)
+		if got := bob.text("#enrol-passkey-title"); got != titles[lang] {
+			t.Fatalf("%s: enrolment's passkey heading %q at %s: %q", lang, got, bob.path(), bob.text("main"))
+		}
+		bob.fitsWidth("the enrolment on a phone")
+		bob.shootHere("passkey-enrol", lang)
+	}
+	bob.emulate(devices[0])
+	bob.typeInto("#enrol-passkey-name", "Phone")
+	bob.jsClick("#mfa-enrol-passkey-form button[type=submit]")
+	bob.waitFor("the recovery codes", `document.getElementById("recovery-codes")`)
+	if got := bob.text("#recovery-codes"); strings.Count(got, "-") != 10 {
+		t.Errorf("recovery codes: %q", got)
+	}
+	bob.press("#mfa-continue")
+	code := cb.next(t, a)
+	bob.atCallback()
+	tok, err := e.exchange(t, e.rp("web", webSecret, cb.url, "openid"), code, a)
+	if err != nil {
+		t.Fatalf("exchange: %v", err)
+	}
+	if got := strings.Join(tok.IDTokenClaims.AuthenticationMethodsReferences, " "); got != "pwd hwk user mfa" {
+		t.Errorf("amr %q", got)
+	}
+	if pks, err := e.store.ListPasskeys(t.Context(), e.other.ID); err != nil || len(pks) != 1 || pks[0].Name != "Phone" {
+		t.Errorf("passkeys %+v (%v)", pks, err)
+	}
+	if _, err := e.store.GetTOTP(t.Context(), e.other.ID); err == nil {
+		t.Error("the unfinished authenticator app stayed")
 	}
 }

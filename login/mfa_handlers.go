@@ -186,7 +186,7 @@ func (h *Handlers) MFASubmit(w http.ResponseWriter, r *http.Request) {
 		code = r.PostFormValue("credential")
 	}
 	res, err := h.c.Flow.VerifyMFA(r.Context(), a, MFAInput{Step: h.step(w, r, a), Method: method, Code: code,
-		Ceremony: r.PostFormValue("ceremony")})
+		Ceremony: r.PostFormValue("ceremony"), Name: r.PostFormValue("name")})
 	h.c.Outcome(StepFactor, StepOutcome(err))
 	switch {
 	case err == nil:

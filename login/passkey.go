@@ -217,7 +217,34 @@ func (f *Flow) BeginPasskeyRegistration(ctx context.Context, acct Account, stepT
 	if err := f.factorChange(ctx, acct); err != nil {
 		return PasskeyCeremony{}, err
 	}
-	pu, err := f.passkeyUser(ctx, acct.User, true)
+	return f.beginRegistration(ctx, acct.User, "", stepToken)
+}
+
+// BeginPasskeyEnrolment begins registering a passkey in place of the
+// authenticator app a sign-in requires (the enrolment step ticket, in the
+// browser that started it).
+func (f *Flow) BeginPasskeyEnrolment(ctx context.Context, a storage.AuthRequest, ticket, stepToken string) (PasskeyCeremony, error) {
+	if f.rp == nil {
+		return PasskeyCeremony{}, ErrPasskeysOff
+	}
+	c, err := f.mfaTicket(ctx, a, ticket, stepToken)
+	if err != nil {
+		return PasskeyCeremony{}, err
+	}
+	if c.Purpose != storage.PurposeMFAEnrol {
+		return PasskeyCeremony{}, ErrStepExpired
+	}
+	u, err := f.c.Store.GetUser(ctx, c.UserID)
+	if err != nil {
+		return PasskeyCeremony{}, fmt.Errorf("login: load user: %w", err)
+	}
+	return f.beginRegistration(ctx, u, a.ID, stepToken)
+}
+
+// beginRegistration begins registering a passkey of u (for the sign-in
+// authRequestID, or the account page).
+func (f *Flow) beginRegistration(ctx context.Context, u storage.User, authRequestID, stepToken string) (PasskeyCeremony, error) {
+	pu, err := f.passkeyUser(ctx, u, true)
 	if err != nil {
 		return PasskeyCeremony{}, err
 	}
@@ -229,7 +256,7 @@ func (f *Flow) BeginPasskeyRegistration(ctx context.Context, acct Account, stepT
 	if err != nil {
 		return PasskeyCeremony{}, fmt.Errorf("login: begin passkey registration: %w", err)
 	}
-	return f.startCeremony(ctx, storage.CeremonyRegister, acct.User.ID, "", sd, creation, stepToken)
+	return f.startCeremony(ctx, storage.CeremonyRegister, u.ID, authRequestID, sd, creation, stepToken)
 }
 
 // FinishPasskeyRegistration checks the authenticator's answer and stores
@@ -243,37 +270,48 @@ func (f *Flow) FinishPasskeyRegistration(ctx context.Context, acct Account, name
 	if err := f.factorChange(ctx, acct); err != nil {
 		return nil, err
 	}
+	codes, _, err := f.registerPasskey(ctx, acct.User, name, "", "", in, fi)
+	return codes, err
+}
+
+// registerPasskey checks the answer of a registration begun for u (and
+// the sign-in authRequestID of clientID, or the account page: both
+// empty), stores the passkey named name, mails and audits it, and
+// returns the recovery codes of a first strong factor and what the
+// registration proved (hwk or swk, user).
+func (f *Flow) registerPasskey(ctx context.Context, u storage.User, name, authRequestID, clientID string, in PasskeyAnswer,
+	fi FactorInput) ([]string, []string, error) {
 	name, err := passkeyName(name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	u, now := acct.User, f.c.Now().UTC()
+	now := f.c.Now().UTC()
 	c, sd, err := f.claimCeremony(ctx, in, storage.CeremonyRegister)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if c.UserID != u.ID {
-		return nil, ErrCeremonyExpired
+	if c.UserID != u.ID || c.AuthRequestID != authRequestID {
+		return nil, nil, ErrCeremonyExpired
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes([]byte(in.Response))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrPasskeyFailed, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrPasskeyFailed, err)
 	}
 	pu, err := f.passkeyUser(ctx, u, false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cred, err := f.rp.CreateCredential(pu, sd, parsed)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrPasskeyFailed, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrPasskeyFailed, err)
 	}
 	fs, err := f.Factors(ctx, u.ID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	fc, err := f.factorMail(ctx, u, templates.FactorPasskey, templates.FactorAdded, fi, now)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p := storage.Passkey{ID: uuid.NewString(), UserID: u.ID, Name: name, CredentialID: cred.ID, PublicKey: cred.PublicKey,
 		SignCount: cred.Authenticator.SignCount, AAGUID: cred.Authenticator.AAGUID, BackupEligible: cred.Flags.BackupEligible,
@@ -282,22 +320,29 @@ func (f *Flow) FinishPasskeyRegistration(ctx context.Context, acct Account, name
 		p.Transports = append(p.Transports, string(t))
 	}
 	err = f.c.Store.CreatePasskey(ctx, storage.PasskeyChange{Passkey: p, Mail: fc.Mail,
-		Audit: f.factorEvent(u, "mfa_enrol", "passkey", "", fi.IP, now)})
+		Audit: f.factorEvent(u, "mfa_enrol", "passkey", clientID, fi.IP, now)})
 	switch {
 	case errors.Is(err, storage.ErrAlreadyExists):
-		return nil, ErrPasskeyExists
+		return nil, nil, ErrPasskeyExists
 	case err != nil:
-		return nil, fmt.Errorf("login: store passkey: %w", err)
+		return nil, nil, fmt.Errorf("login: store passkey: %w", err)
 	}
 	f.sendNow(ctx, fc.Mail)
+	amr := []string{AMRHardwareKey}
+	if cred.Flags.BackupEligible {
+		amr = []string{AMRSoftwareKey}
+	}
+	if cred.Flags.UserVerified {
+		amr = append(amr, AMRUserPresence)
+	}
 	if fs.Strong() {
-		return nil, nil
+		return nil, amr, nil
 	}
 	codes, stored := f.newRecoveryCodes()
 	if err := f.c.Store.ReplaceRecoveryCodes(ctx, storage.FactorChange{UserID: u.ID, Now: now, RecoveryCodes: stored}); err != nil {
-		return nil, fmt.Errorf("login: store recovery codes: %w", err)
+		return nil, nil, fmt.Errorf("login: store recovery codes: %w", err)
 	}
-	return codes, nil
+	return codes, amr, nil
 }
 
 // Passkeys lists the user's passkeys, oldest first.
@@ -577,4 +622,17 @@ func (f *Flow) usePasskeyFactor(ctx context.Context, a storage.AuthRequest, u st
 		return nil, err
 	}
 	return use.amr, nil
+}
+
+// dropPendingTOTP removes the authenticator app an enrolment at sign-in
+// set up and a passkey replaced (never a confirmed one).
+func (f *Flow) dropPendingTOTP(ctx context.Context, userID string) {
+	t, err := f.c.Store.GetTOTP(ctx, userID)
+	if err != nil || t.Confirmed() {
+		return
+	}
+	if err := f.c.Store.DeleteTOTP(ctx, storage.FactorChange{UserID: userID, Now: f.c.Now().UTC()}); err != nil &&
+		!errors.Is(err, storage.ErrNotFound) {
+		f.c.Logger.WarnContext(ctx, "remove the authenticator app a passkey replaced", "user_id", userID, "err", err)
+	}
 }

@@ -151,6 +151,19 @@ func (h *Handlers) MFAPasskeyBegin(w http.ResponseWriter, r *http.Request) {
 	h.passkeyBegun(w, r, c, err)
 }
 
+// MFAPasskeyEnrolBegin serves POST /login/mfa/passkey/enrol/begin
+// (fetch; id, ticket): the options of a passkey registered in place of
+// the authenticator app a sign-in requires.
+func (h *Handlers) MFAPasskeyEnrolBegin(w http.ResponseWriter, r *http.Request) {
+	a, err := h.c.Flow.Request(r.Context(), r.PostFormValue("id"))
+	if err != nil {
+		h.passkeyBegun(w, r, PasskeyCeremony{}, err)
+		return
+	}
+	c, err := h.c.Flow.BeginPasskeyEnrolment(r.Context(), a, r.PostFormValue("ticket"), h.stepToken(r))
+	h.passkeyBegun(w, r, c, err)
+}
+
 // passkeysView is the account page's list of passkeys.
 func (h *Handlers) passkeysView(r *http.Request, acct Account, mv *MFAView) error {
 	if !h.c.Flow.PasskeysOn() {

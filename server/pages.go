@@ -219,7 +219,7 @@ func (p *pages) OTP(w http.ResponseWriter, r *http.Request, status int, v login.
 
 func (p *pages) MFAStep(w http.ResponseWriter, r *http.Request, status int, v login.MFAStepView) {
 	page := templates.MFAStepPage{Base: p.base(w, r, v.UILocales), AuthRequestID: v.AuthRequestID, Ticket: v.Ticket,
-		Method: v.Method, TOTP: v.TOTP, Passkey: v.Passkey, Recovery: v.Recovery, RecoveryCodes: v.RecoveryCodes,
+		Method: v.Method, TOTP: v.TOTP, Passkey: v.Passkey, PasskeyEnrol: v.PasskeyEnrol, Recovery: v.Recovery, RecoveryCodes: v.RecoveryCodes,
 		ContinueURL: v.ContinueURL, Error: message(v.Error)}
 	if e := v.Enrol; e != nil {
 		page.Enrol = &templates.TOTPEnrol{QR: template.URL(e.QR), Secret: e.Secret, URI: template.URL(e.URI)}

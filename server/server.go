@@ -218,6 +218,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	r.HandleFunc("/login/passkey/begin", lh.PasskeySignInBegin).Methods(http.MethodPost)
 	r.HandleFunc("/login/passkey", lh.PasskeySignIn).Methods(http.MethodPost)
 	r.HandleFunc("/login/mfa/passkey/begin", lh.MFAPasskeyBegin).Methods(http.MethodPost)
+	r.HandleFunc("/login/mfa/passkey/enrol/begin", lh.MFAPasskeyEnrolBegin).Methods(http.MethodPost)
 	r.HandleFunc("/account/logout-all", lh.AccountLogoutAll).Methods(http.MethodPost)
 	r.HandleFunc("/account/sessions/end", lh.AccountSessionEnd).Methods(http.MethodPost)
 	r.HandleFunc("/email/verify", lh.VerifyEmailLink).Methods(http.MethodGet)

@@ -539,14 +539,20 @@ type MFAStepPage struct {
 	// TOTP, Passkey and Recovery offer the other methods.
 	TOTP, Passkey, Recovery bool
 	Enrol                   *TOTPEnrol
-	RecoveryCodes           []string
-	ContinueURL             string
-	Error                   Message
+	// PasskeyEnrol, with Method "enrol", offers registering a passkey
+	// instead (posted to /login/mfa, begun at
+	// /login/mfa/passkey/enrol/begin).
+	PasskeyEnrol  bool
+	RecoveryCodes []string
+	ContinueURL   string
+	Error         Message
 }
 
 // PasskeyScript reports whether the page loads static/passkey.js: the
 // passkey form ("mfa-passkey") is shown.
-func (p MFAStepPage) PasskeyScript() bool { return p.Method == "passkey" && p.RecoveryCodes == nil }
+func (p MFAStepPage) PasskeyScript() bool {
+	return p.RecoveryCodes == nil && (p.Method == "passkey" || p.Method == "enrol" && p.PasskeyEnrol)
+}
 
 // RenderMFAStep writes the second-factor step.
 func (r *Renderer) RenderMFAStep(w http.ResponseWriter, status int, p MFAStepPage) error {

@@ -41,6 +41,16 @@ func TestPasskeyPages(t *testing.T) {
 			w := recorder(base)
 			return w, r.RenderMFAStep(w, 200, MFAStepPage{Base: b, AuthRequestID: "r1", Ticket: "t", Method: "passkey", Passkey: true})
 		}, true, "mfa-passkey-form"},
+		{"enrolment", func(b Base) (*httptest.ResponseRecorder, error) {
+			w := recorder(base)
+			return w, r.RenderMFAStep(w, 200, MFAStepPage{Base: b, AuthRequestID: "r1", Ticket: "t", Method: "enrol",
+				Enrol: &TOTPEnrol{QR: "data:image/png;base64,AA", Secret: "ABCD", URI: "otpauth://totp/x"}, PasskeyEnrol: true})
+		}, true, "mfa-enrol-passkey-form"},
+		{"enrolment without passkeys", func(b Base) (*httptest.ResponseRecorder, error) {
+			w := recorder(base)
+			return w, r.RenderMFAStep(w, 200, MFAStepPage{Base: b, AuthRequestID: "r1", Ticket: "t", Method: "enrol",
+				Enrol: &TOTPEnrol{QR: "data:image/png;base64,AA", Secret: "ABCD", URI: "otpauth://totp/x"}})
+		}, false, ""},
 	} {
 		for _, l := range langs {
 			t.Run(tc.name+"/"+l.code, func(t *testing.T) {
