@@ -432,4 +432,49 @@ func TestBrowserPasskeyEnrolment(t *testing.T) {
 	if _, err := e.store.GetTOTP(t.Context(), e.other.ID); err == nil {
 		t.Error("the unfinished authenticator app stayed")
 	}
+
+	// On /account: renamed, then removed (the last strong factor: asked
+	// first); the recovery codes go with it.
+	bob.open("/account#mfa")
+	bob.waitFor("the passkey listed", `document.querySelectorAll("#passkeys li").length === 1`)
+	id := e.passkeyID(t, e.other.ID)
+	bob.setValue("passkey-name-"+id, "My phone")
+	bob.press(".passkey-rename button[type=submit]")
+	if got := bob.text("#passkeys"); !strings.Contains(got, "My phone") || !strings.Contains(bob.text("#mfa-notice"), "renamed") {
+		t.Errorf("after renaming: %q / %q", got, bob.text("#mfa-notice"))
+	}
+	bob.press(".passkey-remove button[type=submit]")
+	if bob.count(".passkey-remove-confirm") != 1 {
+		t.Fatalf("removing the last strong factor was not asked to be confirmed: %q", bob.text("#mfa"))
+	}
+	bob.press(".passkey-remove-confirm button[type=submit]")
+	if bob.count("#passkeys-none") != 1 || !strings.Contains(bob.text("#mfa-notice"), "removed") {
+		t.Errorf("after removing: %q", bob.text("#mfa"))
+	}
+	if n, _ := e.store.CountRecoveryCodes(t.Context(), e.other.ID); n != 0 {
+		t.Errorf("%d recovery codes left after the last factor went", n)
+	}
+	if events, _ := e.store.ListAuditEvents(t.Context(), storage.AuditFilter{UserID: e.other.ID, Type: "mfa_remove"}); len(events) != 1 ||
+		events[0].Detail != "passkey" {
+		t.Errorf("audit of the removal: %+v", events)
+	}
+}
+
+// passkeyID is the id of the user's one passkey.
+func (e *env) passkeyID(t *testing.T, userID string) string {
+	t.Helper()
+	pks, err := e.store.ListPasskeys(t.Context(), userID)
+	if err != nil || len(pks) != 1 {
+		t.Fatalf("passkeys %+v (%v)", pks, err)
+	}
+	return pks[0].ID
+}
+
+// setValue sets the value of the input with the id, as typed.
+func (p *person) setValue(id, value string) {
+	p.t.Helper()
+	if _, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](fmt.Sprintf(
+		`(e => (e.value = %q, true))(document.getElementById(%q))`, value, id))); err != nil {
+		p.t.Fatalf("set %s: %v", id, err)
+	}
 }
