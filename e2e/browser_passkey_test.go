@@ -85,6 +85,21 @@ func withPasskeys(cb string) func(*config.Config) {
 // resident keys, user verification that succeeds, presence simulated).
 func (p *person) authenticator() webauthn.AuthenticatorID {
 	p.t.Helper()
+	id := p.virtualAuthenticator()
+	// The virtual authenticator answers a conditional (autofill) request
+	// at once, which would sign in as soon as the page loads: the test
+	// presses the button instead, and sees the page first.
+	if _, err := chromedp.Call(p.ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `if (window.PublicKeyCredential) PublicKeyCredential.isConditionalMediationAvailable = () => Promise.resolve(false);`}); err != nil {
+		p.t.Fatalf("Page.addScriptToEvaluateOnNewDocument: %v", err)
+	}
+	return id
+}
+
+// virtualAuthenticator is authenticator with conditional requests left
+// as they are.
+func (p *person) virtualAuthenticator() webauthn.AuthenticatorID {
+	p.t.Helper()
 	if _, err := chromedp.Call(p.ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
 		p.t.Fatalf("WebAuthn.enable: %v", err)
 	}
@@ -94,13 +109,6 @@ func (p *person) authenticator() webauthn.AuthenticatorID {
 			HasResidentKey: true, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true}})
 	if err != nil {
 		p.t.Fatalf("WebAuthn.addVirtualAuthenticator: %v", err)
-	}
-	// The virtual authenticator answers a conditional (autofill) request
-	// at once, which would sign in as soon as the page loads: the test
-	// presses the button instead, and sees the page first.
-	if _, err := chromedp.Call(p.ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{
-		Source: `if (window.PublicKeyCredential) PublicKeyCredential.isConditionalMediationAvailable = () => Promise.resolve(false);`}); err != nil {
-		p.t.Fatalf("Page.addScriptToEvaluateOnNewDocument: %v", err)
 	}
 	return res.AuthenticatorID
 }
@@ -347,28 +355,8 @@ func testBrowserPasskeys(t *testing.T, e, replica *env, cb *callbacks) {
 	if err != nil || len(creds.Credentials) != 1 {
 		t.Fatalf("credentials of the authenticator: %v (%v)", creds, err)
 	}
-	orig := creds.Credentials[0]
-	// The credential as this chromium takes it (its protocol has no CMTG
-	// fields yet), with the counter back at zero.
-	type clonedCredential struct {
-		CredentialID         []byte `json:"credentialId"`
-		IsResidentCredential bool   `json:"isResidentCredential"`
-		RpID                 string `json:"rpId"`
-		PrivateKey           []byte `json:"privateKey"`
-		UserHandle           []byte `json:"userHandle"`
-		SignCount            int    `json:"signCount"`
-	}
-	type addCredential struct {
-		AuthenticatorID webauthn.AuthenticatorID `json:"authenticatorId"`
-		Credential      clonedCredential         `json:"credential"`
-	}
 	mallory := newPerson(t, browser, e.cfg.Issuer)
-	add := cdp.Command[addCredential, cdp.Empty]{Method: webauthn.CommandAddCredential}
-	if _, err := chromedp.Call(mallory.ctx, add, addCredential{AuthenticatorID: mallory.authenticator(), Credential: clonedCredential{
-		CredentialID: orig.CredentialID, IsResidentCredential: true, RpID: orig.RpID, PrivateKey: orig.PrivateKey,
-		UserHandle: orig.UserHandle}}); err != nil {
-		t.Fatalf("WebAuthn.addCredential: %v", err)
-	}
+	mallory.addCredential(mallory.authenticator(), creds.Credentials[0], 0)
 	a3 := newAuthz("web", cb.url, "openid")
 	mallory.open(a3.url(e.cfg.Issuer))
 	mallory.jsClick("#passkey-button")
@@ -388,14 +376,17 @@ func testBrowserPasskeys(t *testing.T, e, replica *env, cb *callbacks) {
 // TestBrowserPasskeyEnrolment: under mfa.policy required, a user without
 // a factor may register a passkey at sign-in instead of an authenticator
 // app: the recovery codes are shown once, the application gets amr pwd,
-// hwk, user, mfa, and the app's unfinished set-up is gone.
+// hwk, user, mfa, and the app's unfinished set-up is gone. In another
+// browser holding the passkey, the sign-in page's autofill request
+// (conditional UI) signs in without a press. On /account the passkey is
+// renamed, then removed after a confirmation.
 func TestBrowserPasskeyEnrolment(t *testing.T) {
 	cb := newCallbacks(t)
 	e := newEnv(t, gormstoretest.NewSQLite(t), withPasskeys(cb.url), func(cfg *config.Config) { cfg.MFA.Policy = "required" })
 	e.run()
 	browser := newChromium(t)
 	bob := newPerson(t, browser, e.cfg.Issuer)
-	bob.authenticator()
+	bobKey := bob.authenticator()
 	a := newAuthz("web", cb.url, "openid")
 	bob.open(a.url(e.cfg.Issuer))
 	bob.signIn(e.other.Email, otherPass)
@@ -432,6 +423,19 @@ func TestBrowserPasskeyEnrolment(t *testing.T) {
 	if _, err := e.store.GetTOTP(t.Context(), e.other.ID); err == nil {
 		t.Error("the unfinished authenticator app stayed")
 	}
+
+	// The same passkey in another browser whose autofill offers it
+	// (conditional UI): the sign-in page signs in without a press.
+	creds, err := chromedp.Call(bob.ctx, webauthn.GetCredentials, webauthn.GetCredentialsParams{AuthenticatorID: bobKey})
+	if err != nil || len(creds.Credentials) != 1 {
+		t.Fatalf("credentials of the authenticator: %v (%v)", creds, err)
+	}
+	carol := newPerson(t, browser, e.cfg.Issuer)
+	carol.addCredential(carol.virtualAuthenticator(), creds.Credentials[0], int(creds.Credentials[0].SignCount))
+	a2 := newAuthz("web", cb.url, "openid")
+	carol.open(a2.url(e.cfg.Issuer))
+	cb.next(t, a2)
+	carol.atCallback()
 
 	// On /account: renamed, then removed (the last strong factor: asked
 	// first); the recovery codes go with it.
@@ -476,5 +480,29 @@ func (p *person) setValue(id, value string) {
 	if _, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](fmt.Sprintf(
 		`(e => (e.value = %q, true))(document.getElementById(%q))`, value, id))); err != nil {
 		p.t.Fatalf("set %s: %v", id, err)
+	}
+}
+
+// addCredential adds a copy of c, its counter at signCount, to the tab's
+// authenticator key (as this chromium takes it: its protocol has no CMTG
+// fields yet).
+func (p *person) addCredential(key webauthn.AuthenticatorID, c *webauthn.Credential, signCount int) {
+	p.t.Helper()
+	type credential struct {
+		CredentialID         []byte `json:"credentialId"`
+		IsResidentCredential bool   `json:"isResidentCredential"`
+		RpID                 string `json:"rpId"`
+		PrivateKey           []byte `json:"privateKey"`
+		UserHandle           []byte `json:"userHandle"`
+		SignCount            int    `json:"signCount"`
+	}
+	type params struct {
+		AuthenticatorID webauthn.AuthenticatorID `json:"authenticatorId"`
+		Credential      credential               `json:"credential"`
+	}
+	add := cdp.Command[params, cdp.Empty]{Method: webauthn.CommandAddCredential}
+	if _, err := chromedp.Call(p.ctx, add, params{AuthenticatorID: key, Credential: credential{CredentialID: c.CredentialID,
+		IsResidentCredential: true, RpID: c.RpID, PrivateKey: c.PrivateKey, UserHandle: c.UserHandle, SignCount: signCount}}); err != nil {
+		p.t.Fatalf("WebAuthn.addCredential: %v", err)
 	}
 }
