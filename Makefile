@@ -53,4 +53,4 @@ lint:
 screenshots:
 	@command -v chromium >/dev/null || { echo "make screenshots needs chromium (apt-get install -y chromium)" >&2; exit 1; }
 	@fc-list :lang=ja | grep -q . || { echo "make screenshots needs a Japanese font (apt-get install -y fonts-noto-cjk)" >&2; exit 1; }
-	SEKISHO_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestBrowser(Console|ConsoleLock|SignInLock|Account|Flows|ShowPassword|ResendCountdown|Brand|MFA)$$' ./e2e/
+	SEKISHO_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestBrowser(Console|ConsoleLock|SignInLock|Account|Flows|ShowPassword|ResendCountdown|Brand|MFA|Passkeys)$$' ./e2e/

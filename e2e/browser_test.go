@@ -166,7 +166,7 @@ func (p *person) path() string {
 // tokens, as a browser's password manager would, and submits it.
 func (p *person) signIn(email, pw string) int64 {
 	p.t.Helper()
-	p.typeInto(`input[autocomplete="username"]`, email)
+	p.typeInto(`input[autocomplete~="username"]`, email)
 	p.typeInto(`input[autocomplete="current-password"]`, pw)
 	return p.press(`form[action="/login"] button[type="submit"]`)
 }

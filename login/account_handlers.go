@@ -191,7 +191,7 @@ func (h *Handlers) showAccount(w http.ResponseWriter, r *http.Request, status in
 		return
 	}
 	if mv != nil && v.MFA != nil {
-		mv.Enrol, mv.NewCodes, mv.ConfirmRemoval = v.MFA.Enrol, v.MFA.NewCodes, v.MFA.ConfirmRemoval
+		mv.Enrol, mv.NewCodes, mv.ConfirmRemoval, mv.ConfirmPasskey = v.MFA.Enrol, v.MFA.NewCodes, v.MFA.ConfirmRemoval, v.MFA.ConfirmPasskey
 	}
 	v.MFA = mv
 	h.c.Pages.Account(w, r, status, v)

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/google/uuid"
 
 	"github.com/sekisho/sekisho/i18n"
@@ -151,7 +152,7 @@ type Store interface {
 	ReplaceRecoveryCodes(ctx context.Context, c storage.FactorChange) error
 	UseRecoveryCode(ctx context.Context, codeHash string, c storage.FactorChange) error
 	CountRecoveryCodes(ctx context.Context, userID string) (int, error)
-	ListPasskeys(ctx context.Context, userID string) ([]storage.Passkey, error)
+	storage.PasskeyStore
 }
 
 // SessionEnder ends SSO sessions and tells the clients (op.Logout).
@@ -267,7 +268,12 @@ type FlowConfig struct {
 }
 
 // Flow is the sign-in flow.
-type Flow struct{ c FlowConfig }
+type Flow struct {
+	c FlowConfig
+	// rp is the WebAuthn relying party of the issuer; nil when its host
+	// cannot be one (passkeys are not offered then).
+	rp *webauthn.WebAuthn
+}
 
 // NewFlow returns a flow.
 func NewFlow(c FlowConfig) *Flow {
@@ -277,7 +283,15 @@ func NewFlow(c FlowConfig) *Flow {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Flow{c: c}
+	f := &Flow{c: c}
+	if c.Account.BaseURL != "" {
+		rp, err := newRelyingParty(c.Account.BaseURL, f.issuer())
+		if err != nil {
+			c.Logger.Warn("passkeys are off", "err", err)
+		}
+		f.rp = rp
+	}
+	return f
 }
 
 // Decision says what the login page does with an auth request.
@@ -606,6 +620,7 @@ type attempt struct {
 	limits  []storage.Limit // the account's, the client address's
 	taken   bool            // the check may run
 	audit   storage.AuditEvent
+	amr     []string // what the sign-in proved (nil: a password)
 }
 
 // attempt loads the request of a submission.
@@ -723,7 +738,11 @@ func (t *attempt) succeed(u storage.User, acr string) (SignedIn, error) {
 	}
 	audit := t.audit
 	audit.OrganizationID = u.OrganizationID
-	s := signIn{a: t.a, u: u, amr: []string{AMRPassword}, acr: acr, ip: t.in.IP, ua: t.in.UserAgent, lang: lang,
+	amr := t.amr
+	if amr == nil {
+		amr = []string{AMRPassword}
+	}
+	s := signIn{a: t.a, u: u, amr: amr, acr: acr, ip: t.in.IP, ua: t.in.UserAgent, lang: lang,
 		deviceToken: t.in.DeviceToken, stepToken: t.in.StepToken, notify: true, audit: &audit}
 	if o, ok := t.f.Session(t.ctx, t.in.SessionToken); ok {
 		s.old = &o

@@ -98,6 +98,8 @@ type LoginView struct {
 	// OtherAccountURL, with LegacyReset, is the sign-in form for another
 	// account.
 	OtherAccountURL string
+	// Passkey offers a passwordless sign-in with a passkey.
+	Passkey bool
 }
 
 // Pages renders the pages of the browser flows in the request's language.
@@ -272,7 +274,13 @@ func (h *Handlers) LoginSubmit(w http.ResponseWriter, r *http.Request) {
 		step = StepUnlock
 	}
 	h.c.Outcome(step, StepOutcome(err))
-	name := in.name()
+	h.signedIn(w, r, res, err, in.name())
+}
+
+// signedIn answers a sign-in form (password or passkey) that named the
+// account name: the form again with the one error, the legacy reset, the
+// lock's page, or the next step.
+func (h *Handlers) signedIn(w http.ResponseWriter, r *http.Request, res SignedIn, err error, name AccountName) {
 	var locked *LockedError
 	switch {
 	case err == nil:
@@ -394,7 +402,7 @@ func (h *Handlers) formView(r *http.Request, a storage.AuthRequest, n AccountNam
 func (h *Handlers) loginView(a storage.AuthRequest, n AccountName, errKey string) LoginView {
 	name, _, _ := h.c.OP.ClientDisplay(a.ClientID)
 	v := LoginView{AuthRequestID: a.ID, Account: h.accountForm(a, n), ClientName: name,
-		ErrorKey: errKey, UILocales: a.UILocales, ForgotURL: "/reset?id=" + url.QueryEscape(a.ID)}
+		ErrorKey: errKey, UILocales: a.UILocales, ForgotURL: "/reset?id=" + url.QueryEscape(a.ID), Passkey: h.c.Flow.PasskeysOn()}
 	if h.c.Flow.LegacyWindow() {
 		v.LegacyName, v.LegacyURL = h.c.Flow.LegacyName(), "/login/legacy?id="+url.QueryEscape(a.ID)
 	}

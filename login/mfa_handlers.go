@@ -18,6 +18,13 @@ type MFAView struct {
 	NewCodes []string
 	// ConfirmRemoval asks to confirm removing the last strong factor.
 	ConfirmRemoval bool
+	// PasskeysOn: passkeys can be used with this issuer; Passkeys are
+	// the user's, oldest first.
+	PasskeysOn bool
+	Passkeys   []storage.Passkey
+	// ConfirmPasskey, when set, asks to confirm removing that passkey
+	// (the last strong factor).
+	ConfirmPasskey string
 }
 
 // mfaView loads the section of acct (nil when the policy is off).
@@ -29,7 +36,8 @@ func (h *Handlers) mfaView(r *http.Request, acct Account) (*MFAView, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &MFAView{Factors: fs}, nil
+	mv := &MFAView{Factors: fs}
+	return mv, h.passkeysView(r, acct, mv)
 }
 
 // factorPage shows the account page after a change of factors, at its
@@ -51,7 +59,9 @@ func (h *Handlers) factorPage(w http.ResponseWriter, r *http.Request, acct Accou
 			mv.Enrol = &e
 		}
 	case errors.Is(err, ErrConfirmRemoval):
-		mv.ConfirmRemoval = true
+		mv.ConfirmRemoval = mv.ConfirmPasskey == ""
+	case passkeyError(err).Key != "":
+		v.Error = passkeyError(err)
 	case errors.Is(err, ErrFactorExists), errors.Is(err, ErrNoEnrolment), errors.Is(err, ErrNoFactor), errors.Is(err, ErrMFAOff):
 		v.Error = Msg{Key: "mfa.error.state"}
 	case err != nil:
@@ -171,7 +181,12 @@ func (h *Handlers) MFASubmit(w http.ResponseWriter, r *http.Request) {
 		h.showMFA(w, r, a, ticket, method, http.StatusOK, Msg{})
 		return
 	}
-	res, err := h.c.Flow.VerifyMFA(r.Context(), a, MFAInput{Step: h.step(w, r, a), Method: method, Code: r.PostFormValue("code")})
+	code := r.PostFormValue("code")
+	if method == MethodPasskey {
+		code = r.PostFormValue("credential")
+	}
+	res, err := h.c.Flow.VerifyMFA(r.Context(), a, MFAInput{Step: h.step(w, r, a), Method: method, Code: code,
+		Ceremony: r.PostFormValue("ceremony"), Name: r.PostFormValue("name")})
 	h.c.Outcome(StepFactor, StepOutcome(err))
 	switch {
 	case err == nil:
@@ -180,6 +195,8 @@ func (h *Handlers) MFASubmit(w http.ResponseWriter, r *http.Request) {
 		h.showMFA(w, r, a, ticket, method, http.StatusOK, Msg{Key: "mfa_step.error.code"})
 	case errors.Is(err, ErrWrongCode):
 		h.showMFA(w, r, a, ticket, method, http.StatusOK, Msg{Key: "mfa_step.error.recovery"})
+	case passkeyError(err).Key != "":
+		h.showMFA(w, r, a, ticket, method, http.StatusOK, passkeyError(err))
 	case errors.Is(err, ErrTooManyAttempts):
 		h.showMFA(w, r, a, ticket, method, http.StatusTooManyRequests, Msg{Key: "otp.error.too_many_attempts"})
 	default:

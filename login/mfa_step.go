@@ -36,6 +36,8 @@ type MFAChallenge struct {
 	// Enrol, when set, is the authenticator app to set up before the
 	// sign-in may go on (mfa.policy required, no factor yet).
 	Enrol *TOTPEnrolment
+	// PasskeyEnrol, with Enrol, offers registering a passkey instead.
+	PasskeyEnrol bool
 	// RecoveryCodes, after an enrolment at sign-in, are shown once; the
 	// sign-in is complete then and Continue goes on to the application.
 	RecoveryCodes []string
@@ -109,7 +111,7 @@ func (f *Flow) mfaChallenge(ctx context.Context, s *signIn, fs Factors, now time
 		if err != nil {
 			return SignedIn{Request: s.a}, err
 		}
-		ch = MFAChallenge{Enrol: &e}
+		ch = MFAChallenge{Enrol: &e, PasskeyEnrol: f.rp != nil}
 	}
 	ch.Ticket = secret.RandomToken(32)
 	exp := now.Add(mfaStepTTL)
@@ -144,7 +146,7 @@ func (f *Flow) MFAChallengeOf(ctx context.Context, a storage.AuthRequest, ticket
 		if err != nil {
 			return MFAChallenge{}, ErrStepExpired
 		}
-		return MFAChallenge{Ticket: ticket, Enrol: &e}, nil
+		return MFAChallenge{Ticket: ticket, Enrol: &e, PasskeyEnrol: f.rp != nil}, nil
 	}
 	fs, err := f.Factors(ctx, c.UserID)
 	if err != nil {
@@ -169,7 +171,12 @@ func (f *Flow) mfaTicket(ctx context.Context, a storage.AuthRequest, ticket, ste
 type MFAInput struct {
 	Step
 	Method string // Method*
-	Code   string
+	// Code is the code typed, or the passkey's answer (JSON).
+	Code string
+	// Ceremony, with MethodPasskey, is the token of the passkey's
+	// ceremony (BeginPasskeyFactor, BeginPasskeyEnrolment), and Name the
+	// name of a passkey registered at an enrolment.
+	Ceremony, Name string
 }
 
 // VerifyMFA checks the factor of the step and, when it is right, goes on
@@ -211,17 +218,33 @@ func (f *Flow) VerifyMFA(ctx context.Context, a storage.AuthRequest, in MFAInput
 	amr := []string{AMROTP, AMRMFA}
 	fi := FactorInput{IP: in.IP, Lang: in.Lang}
 	switch {
+	case c.Purpose == storage.PurposeMFAEnrol && in.Method == MethodPasskey:
+		var proved []string
+		codes, proved, err = f.registerPasskey(ctx, u, in.Name, a.ID, a.ClientID,
+			PasskeyAnswer{Ceremony: in.Ceremony, Response: in.Code, StepToken: in.StepToken}, fi)
+		if err == nil {
+			amr = mergeAMR(proved, AMRMFA)
+			f.dropPendingTOTP(ctx, u.ID)
+		}
+		e.Detail = "wrong_passkey"
 	case c.Purpose == storage.PurposeMFAEnrol:
 		codes, err = f.confirmTOTP(ctx, u, in.Code, fi, a.ClientID)
 		e.Detail = "wrong_totp"
 	case in.Method == MethodRecovery:
 		err = f.useRecoveryCode(ctx, u, in.Code, fi, a.ClientID, now)
 		e.Detail = "wrong_recovery_code"
+	case in.Method == MethodPasskey:
+		var proved []string
+		if proved, err = f.usePasskeyFactor(ctx, a, u, in, now); err == nil {
+			amr = mergeAMR(proved, AMRMFA)
+		}
+		e.Detail = "wrong_passkey"
 	default:
 		err = f.useTOTP(ctx, u, in.Code, now)
 		e.Detail = "wrong_totp"
 	}
-	if errors.Is(err, ErrWrongTOTP) || errors.Is(err, ErrWrongCode) || errors.Is(err, ErrNoEnrolment) {
+	if errors.Is(err, ErrWrongTOTP) || errors.Is(err, ErrWrongCode) || errors.Is(err, ErrNoEnrolment) ||
+		errors.Is(err, ErrPasskeyFailed) || errors.Is(err, ErrCeremonyExpired) || errors.Is(err, ErrPasskeyCloned) {
 		f.audit(ctx, e, now)
 		if try.Counter.Count >= limit.Free {
 			f.noticeCodeFailures(ctx, limit, try.Counter, u.ID, in.Step, now)

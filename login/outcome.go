@@ -13,6 +13,7 @@ const (
 	StepChange   = "change_password" // the password change required at sign-in
 	StepReset    = "reset"           // the reset code with the new password
 	StepInvite   = "invitation"      // an invitation's new password
+	StepPasskey  = "passkey"         // a passwordless sign-in with a passkey
 )
 
 // Outcomes of a step, as metrics name them: a fixed, small set, whatever
@@ -36,7 +37,8 @@ func StepOutcome(err error) string {
 	switch {
 	case err == nil:
 		return OutcomeSuccess
-	case errors.Is(err, ErrInvalidCredentials), errors.Is(err, ErrWrongCode), errors.Is(err, ErrNoAddress):
+	case errors.Is(err, ErrInvalidCredentials), errors.Is(err, ErrWrongCode), errors.Is(err, ErrNoAddress),
+		errors.Is(err, ErrPasskeyFailed), errors.Is(err, ErrPasskeyCloned):
 		return OutcomeFailure
 	case errors.As(err, &locked):
 		return OutcomeLocked
@@ -44,7 +46,8 @@ func StepOutcome(err error) string {
 		errors.As(err, &cooldown):
 		return OutcomeLimited
 	case errors.Is(err, ErrExpired), errors.Is(err, ErrStepExpired), errors.Is(err, ErrCodeExpired),
-		errors.Is(err, ErrInvitationExpired), errors.Is(err, ErrLegacyClosed), errors.Is(err, ErrUnlockExpired):
+		errors.Is(err, ErrInvitationExpired), errors.Is(err, ErrLegacyClosed), errors.Is(err, ErrUnlockExpired),
+		errors.Is(err, ErrCeremonyExpired):
 		return OutcomeExpired
 	case errors.Is(err, ErrPasswordMismatch), errors.As(err, &policy):
 		return OutcomeRejected

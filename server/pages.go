@@ -80,10 +80,12 @@ func (p *pages) Login(w http.ResponseWriter, r *http.Request, status int, v logi
 	if v.Account.OrganizationLocked {
 		b.Brand = p.orgBrandByCode(r.Context(), v.Account.Organization, i18n.Code(b.Lang))
 	}
+	fields := p.accountFields(b, v.Account)
+	fields.Webauthn = v.Passkey && !v.LegacyForm && !v.LegacyReset
 	p.logErr(r, p.r.RenderLogin(w, status, templates.LoginPage{Base: b, AuthRequestID: v.AuthRequestID,
-		Account: p.accountFields(b, v.Account), ClientName: v.ClientName.In(i18n.Code(b.Lang)), Error: v.ErrorKey, ForgotURL: v.ForgotURL, Notice: v.NoticeKey,
+		Account: fields, ClientName: v.ClientName.In(i18n.Code(b.Lang)), Error: v.ErrorKey, ForgotURL: v.ForgotURL, Notice: v.NoticeKey,
 		LegacyName: v.LegacyName.In(i18n.Code(b.Lang)), LegacyReset: v.LegacyReset, LegacyForm: v.LegacyForm, LegacyURL: v.LegacyURL,
-		LegacyDeadline: v.LegacyDeadline, OtherAccountURL: v.OtherAccountURL}))
+		LegacyDeadline: v.LegacyDeadline, OtherAccountURL: v.OtherAccountURL, Passkey: v.Passkey}))
 }
 
 // accountFields are the account fields of a form in the page's language.
@@ -217,7 +219,7 @@ func (p *pages) OTP(w http.ResponseWriter, r *http.Request, status int, v login.
 
 func (p *pages) MFAStep(w http.ResponseWriter, r *http.Request, status int, v login.MFAStepView) {
 	page := templates.MFAStepPage{Base: p.base(w, r, v.UILocales), AuthRequestID: v.AuthRequestID, Ticket: v.Ticket,
-		Method: v.Method, TOTP: v.TOTP, Passkey: v.Passkey, Recovery: v.Recovery, RecoveryCodes: v.RecoveryCodes,
+		Method: v.Method, TOTP: v.TOTP, Passkey: v.Passkey, PasskeyEnrol: v.PasskeyEnrol, Recovery: v.Recovery, RecoveryCodes: v.RecoveryCodes,
 		ContinueURL: v.ContinueURL, Error: message(v.Error)}
 	if e := v.Enrol; e != nil {
 		page.Enrol = &templates.TOTPEnrol{QR: template.URL(e.QR), Secret: e.Secret, URI: template.URL(e.URI)}
@@ -260,6 +262,14 @@ func (p *pages) Account(w http.ResponseWriter, r *http.Request, status int, v lo
 			NewCodes: m.NewCodes, ConfirmRemoval: m.ConfirmRemoval}
 		if t := m.Factors.TOTP; t != nil && t.LastUsedAt != nil {
 			page.MFA.TOTPLastUsed = t.LastUsedAt.In(zone)
+		}
+		page.MFA.PasskeysOn, page.MFA.ConfirmPasskey = m.PasskeysOn, m.ConfirmPasskey
+		for _, pk := range m.Passkeys {
+			e := templates.PasskeyEntry{ID: pk.ID, Name: pk.Name, Created: pk.CreatedAt.In(zone), Synced: pk.BackupEligible}
+			if pk.LastUsedAt != nil {
+				e.LastUsed = pk.LastUsedAt.In(zone)
+			}
+			page.MFA.Passkeys = append(page.MFA.Passkeys, e)
 		}
 		if e := m.Enrol; e != nil {
 			page.MFA.Enrol = &templates.TOTPEnrol{QR: template.URL(e.QR), Secret: e.Secret, URI: template.URL(e.URI)}

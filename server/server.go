@@ -211,6 +211,14 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	r.HandleFunc("/account/mfa/totp/confirm", lh.AccountTOTPConfirm).Methods(http.MethodPost)
 	r.HandleFunc("/account/mfa/totp/remove", lh.AccountTOTPRemove).Methods(http.MethodPost)
 	r.HandleFunc("/account/mfa/recovery", lh.AccountRecoveryCodes).Methods(http.MethodPost)
+	r.HandleFunc("/account/passkeys/begin", lh.AccountPasskeyBegin).Methods(http.MethodPost)
+	r.HandleFunc("/account/passkeys", lh.AccountPasskeyAdd).Methods(http.MethodPost)
+	r.HandleFunc("/account/passkeys/rename", lh.AccountPasskeyRename).Methods(http.MethodPost)
+	r.HandleFunc("/account/passkeys/remove", lh.AccountPasskeyRemove).Methods(http.MethodPost)
+	r.HandleFunc("/login/passkey/begin", lh.PasskeySignInBegin).Methods(http.MethodPost)
+	r.HandleFunc("/login/passkey", lh.PasskeySignIn).Methods(http.MethodPost)
+	r.HandleFunc("/login/mfa/passkey/begin", lh.MFAPasskeyBegin).Methods(http.MethodPost)
+	r.HandleFunc("/login/mfa/passkey/enrol/begin", lh.MFAPasskeyEnrolBegin).Methods(http.MethodPost)
 	r.HandleFunc("/account/logout-all", lh.AccountLogoutAll).Methods(http.MethodPost)
 	r.HandleFunc("/account/sessions/end", lh.AccountSessionEnd).Methods(http.MethodPost)
 	r.HandleFunc("/email/verify", lh.VerifyEmailLink).Methods(http.MethodGet)
@@ -268,7 +276,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 // account's right password as a failure).
 func (m *metrics) signInStep(step, outcome string) {
 	m.steps.WithLabelValues(step, outcome).Inc()
-	if step != login.StepPassword && step != login.StepUnlock && step != login.StepLegacy {
+	if step != login.StepPassword && step != login.StepUnlock && step != login.StepLegacy && step != login.StepPasskey {
 		return
 	}
 	switch outcome {

@@ -45,7 +45,14 @@ type LoginPage struct {
 	// the legacy first sign-in (LegacyReset), whose one action is sending
 	// the code.
 	OtherAccountURL string
+	// Passkey offers "Sign in with a passkey" (a form posted to
+	// /login/passkey by static/passkey.js, begun at /login/passkey/begin)
+	// and passkeys in the account field's autofill (conditional UI).
+	Passkey bool
 }
+
+// PasskeyScript reports whether the page loads static/passkey.js.
+func (p LoginPage) PasskeyScript() bool { return p.Passkey && !p.LegacyForm && !p.LegacyReset }
 
 // AccountFields are the fields that name an account on the sign-in and
 // "forgot your password" forms, as the sign-in mode (login.identifier)
@@ -65,6 +72,9 @@ type AccountFields struct {
 	UsernameLabel string
 	Username      string
 	Email         string
+	// Webauthn adds "webauthn" to the account field's autocomplete
+	// ("username webauthn"): the browser offers passkeys in its autofill.
+	Webauthn bool
 	// Focus and ErrorID are set by the render methods: the field that
 	// takes autofocus ("" for none: the password field takes it on the
 	// sign-in form), and the id of the error the fields are described by.
@@ -386,6 +396,22 @@ type MFASection struct {
 	NewCodes []string
 	// ConfirmRemoval asks to confirm removing the last strong factor.
 	ConfirmRemoval bool
+	// PasskeysOn shows the passkeys (posted to /account/passkeys, begun at
+	// /account/passkeys/begin, …/rename, …/remove); ConfirmPasskey, when
+	// set, asks to confirm removing that one (the last strong factor).
+	PasskeysOn     bool
+	Passkeys       []PasskeyEntry
+	ConfirmPasskey string
+}
+
+// PasskeyEntry is one of the user's passkeys.
+type PasskeyEntry struct {
+	ID, Name string
+	Created  time.Time
+	// LastUsed is when it last signed in (zero: never).
+	LastUsed time.Time
+	// Synced: a backup-eligible passkey (synced between devices).
+	Synced bool
 }
 
 // TOTPEnrol is what adds an authenticator app: its QR code (a data: URL
@@ -449,6 +475,9 @@ type AccountPage struct {
 	Password NewPasswordFields
 }
 
+// PasskeyScript reports whether the page loads static/passkey.js.
+func (p AccountPage) PasskeyScript() bool { return p.MFA != nil && p.MFA.PasskeysOn }
+
 // KeyWrongCurrentPassword is the account page's error of a wrong current
 // password, shown under the field of the form it was typed into.
 const KeyWrongCurrentPassword = "account.error.current_password"
@@ -510,9 +539,19 @@ type MFAStepPage struct {
 	// TOTP, Passkey and Recovery offer the other methods.
 	TOTP, Passkey, Recovery bool
 	Enrol                   *TOTPEnrol
-	RecoveryCodes           []string
-	ContinueURL             string
-	Error                   Message
+	// PasskeyEnrol, with Method "enrol", offers registering a passkey
+	// instead (posted to /login/mfa, begun at
+	// /login/mfa/passkey/enrol/begin).
+	PasskeyEnrol  bool
+	RecoveryCodes []string
+	ContinueURL   string
+	Error         Message
+}
+
+// PasskeyScript reports whether the page loads static/passkey.js: the
+// passkey form ("mfa-passkey") is shown.
+func (p MFAStepPage) PasskeyScript() bool {
+	return p.RecoveryCodes == nil && (p.Method == "passkey" || p.Method == "enrol" && p.PasskeyEnrol)
 }
 
 // RenderMFAStep writes the second-factor step.
@@ -525,7 +564,11 @@ func (r *Renderer) RenderMFAStep(w http.ResponseWriter, status int, p MFAStepPag
 		title = "mfa_enrol.title"
 	}
 	p.Base = p.Base.complete(title)
-	if p.RecoveryCodes == nil {
+	switch {
+	case p.RecoveryCodes != nil:
+	case p.Method == "passkey":
+		p.LangForm = "mfa-passkey-form"
+	default:
 		p.LangForm = "mfa-form"
 	}
 	return r.render(w, status, pageMFAStep, p.Lang, p)

@@ -74,6 +74,10 @@ var requiredPages = append(slices.Clip(flowPages), adminPages...)
 // buttons, the resend countdown) and so are served with script-src 'self'.
 var scriptPages = []string{pageLogin, pageReset, pageOTP, pageChangePassword, pageAccount, pageInvite, pageAdminNewMember}
 
+// passkeyPage is a page that may load static/passkey.js (the passkey
+// forms): its render adds script-src and connect-src 'self' to the CSP.
+type passkeyPage interface{ PasskeyScript() bool }
+
 // scriptFile is the one script of the pages.
 const scriptFile = "forms.js"
 
@@ -307,8 +311,17 @@ func (r *Renderer) execute(w http.ResponseWriter, status int, tmpl *template.Tem
 		return fmt.Errorf("templates: render %s: %w", page, err)
 	}
 	h := w.Header()
-	if csp := h.Get("Content-Security-Policy"); csp != "" && slices.Contains(scriptPages, page) && !strings.Contains(csp, "script-src") {
-		h.Set("Content-Security-Policy", csp+"; script-src 'self'")
+	if csp := h.Get("Content-Security-Policy"); csp != "" {
+		ps, ok := data.(passkeyPage)
+		passkeys := ok && ps.PasskeyScript()
+		if (passkeys || slices.Contains(scriptPages, page)) && !strings.Contains(csp, "script-src") {
+			csp += "; script-src 'self'"
+		}
+		if passkeys {
+			// static/passkey.js asks the begin URLs for a ceremony's options.
+			csp += "; connect-src 'self'"
+		}
+		h.Set("Content-Security-Policy", csp)
 	}
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Language", code)
