@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/sekisho/sekisho/htmltest"
 	"github.com/sekisho/sekisho/storage"
 )
 
@@ -115,6 +116,34 @@ func TestConsoleResetFactors(t *testing.T) {
 		}
 		if p := signInStaff(); isMFAStep(p) {
 			t.Error("the next sign-in still asks for a second factor")
+		}
+	})
+}
+
+// TestInvitationUnderRequiredMFA: an invitation link proves the mailbox as
+// a reset code does; where the organization requires a second factor, the
+// new member sets one up before the account page opens.
+func TestInvitationUnderRequiredMFA(t *testing.T) {
+	backends(t, func(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+		c := newConsole(t, newStore(t))
+		c.run()
+		b := c.signedIn(t, c.admin)
+		if _, err := c.store.UpdateOrganization(t.Context(), hotelID, func(o storage.Organization) (storage.Organization, []storage.AuditEvent, error) {
+			o.MFAPolicy = "required"
+			return o, nil, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if p := b.form("/admin/members/new", url.Values{"name": {"Mika Mori"}, "email": {"mika@hotel.example"}, "role": {"staff"}}); p.status != http.StatusOK {
+			t.Fatalf("add: %d %q", p.status, alertText(p))
+		}
+		member := c.browser()
+		p := member.acceptInvitation(t, c.invitationLink(t, "mika@hotel.example", 1), "Tsuki-akari-83!")
+		if !isMFAStep(p) || byID(p, "totp-secret") == "" {
+			t.Fatalf("an accepted invitation under mfa.policy required: status %d at %s, no authenticator set-up: %.400s", p.status, p.url, htmltest.Text(p.doc))
+		}
+		if acct := member.get(c.cfg.Issuer + "/account"); acct.url.Path == "/account" && acct.status == http.StatusOK && !acct.hasLoginForm() {
+			t.Error("the account page opened before a second factor was set up")
 		}
 	})
 }

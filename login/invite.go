@@ -147,5 +147,5 @@ func (f *Flow) AcceptInvitation(ctx context.Context, in InvitationInput) (Signed
 	s := f.stepSignIn(ctx, a, u, []string{AMRPassword, AMROTP}, Step{IP: in.IP, UserAgent: in.UserAgent,
 		SessionToken: in.SessionToken, DeviceToken: in.DeviceToken, Lang: in.Lang})
 	s.notify = false
-	return f.completeSignIn(ctx, s, now)
+	return f.completeAfterMailbox(ctx, s, now)
 }

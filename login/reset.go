@@ -140,7 +140,8 @@ type ResetInput struct {
 // Reset checks the code and the new password and, when both are right,
 // sets the password, ends every session of the user (their clients are
 // told, every refresh token is revoked) and signs the user in to the
-// request they came from, with a new session.
+// request they came from, with a new session, after the strong factor
+// when one is due.
 // a is the sign-in the user came from, loaded with Request.
 func (f *Flow) Reset(ctx context.Context, a storage.AuthRequest, in ResetInput) (SignedIn, storage.SessionEndResult, error) {
 	var ended storage.SessionEndResult
@@ -205,8 +206,24 @@ func (f *Flow) Reset(ctx context.Context, a storage.AuthRequest, in ResetInput) 
 	s := f.stepSignIn(ctx, a, u, []string{AMRPassword, AMROTP}, in.Step)
 	s.notify = false // the "password changed" mail says it
 	s.unlockBy = "reset"
-	res, err := f.completeSignIn(ctx, s, now)
+	res, err := f.completeAfterMailbox(ctx, s, now)
 	return res, ended, err
+}
+
+// completeAfterMailbox completes a sign-in that a mailed code or link
+// proved (a reset, an accepted invitation), after the strong factor when
+// one is due: the mailbox is not the device, so a factor the user has is
+// still asked (a reset never removes one) and mfa.policy required sets
+// one up first.
+func (f *Flow) completeAfterMailbox(ctx context.Context, s signIn, now time.Time) (SignedIn, error) {
+	due, fs, err := f.mfaDue(ctx, &s)
+	if err != nil {
+		return SignedIn{Request: s.a}, err
+	}
+	if due {
+		return f.mfaChallenge(ctx, &s, fs, now)
+	}
+	return f.completeSignIn(ctx, s, now)
 }
 
 // sleepUntil waits until t (or ctx ends).
