@@ -463,9 +463,13 @@ func (f *Flow) usePasskey(ctx context.Context, u storage.User, parsed *protocol.
 	return passkeyUse{passkey: p, amr: amr}, nil
 }
 
+// maxPasskeyBegins bounds the passwordless ceremonies one sign-in (auth
+// request) may begin: a page load, the button and retries need a few.
+const maxPasskeyBegins = 30
+
 // BeginPasskeySignIn begins a passwordless sign-in for the auth request
 // id: a discoverable credential (the authenticator names the account),
-// with user verification.
+// with user verification; ErrTooManyAttempts beyond maxPasskeyBegins.
 func (f *Flow) BeginPasskeySignIn(ctx context.Context, id, stepToken string) (PasskeyCeremony, error) {
 	if f.rp == nil {
 		return PasskeyCeremony{}, ErrPasskeysOff
@@ -473,6 +477,15 @@ func (f *Flow) BeginPasskeySignIn(ctx context.Context, id, stepToken string) (Pa
 	a, err := f.request(ctx, id)
 	if err != nil {
 		return PasskeyCeremony{}, err
+	}
+	// Anyone may ask, and each ceremony is a row: a sign-in gets a
+	// bounded number (counted atomically, on any replica).
+	ok, err := f.withinHourlyCap(ctx, "passkey_begin:"+a.ID, maxPasskeyBegins, f.c.Now().UTC())
+	if err != nil {
+		return PasskeyCeremony{}, err
+	}
+	if !ok {
+		return PasskeyCeremony{}, ErrTooManyAttempts
 	}
 	assertion, sd, err := f.rp.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
 	if err != nil {

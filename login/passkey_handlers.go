@@ -38,6 +38,8 @@ func (h *Handlers) passkeyBegun(w http.ResponseWriter, r *http.Request, c Passke
 		status, body = http.StatusGone, ceremonyBegun{Error: "expired"}
 	case errors.Is(err, ErrPasskeysOff):
 		status, body = http.StatusNotFound, ceremonyBegun{Error: "off"}
+	case errors.Is(err, ErrTooManyAttempts):
+		status, body = http.StatusTooManyRequests, ceremonyBegun{Error: "expired"}
 	default:
 		h.c.Logger.ErrorContext(r.Context(), "begin passkey ceremony", "err", err)
 		status, body = http.StatusInternalServerError, ceremonyBegun{Error: "failed"}

@@ -3,12 +3,14 @@ package login
 import (
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/sekisho/sekisho/storage"
+	"github.com/sekisho/sekisho/storage/gormstore"
 	"github.com/sekisho/sekisho/storage/gormstore/gormstoretest"
 )
 
@@ -98,5 +100,51 @@ func TestPasskeyName(t *testing.T) {
 		if _, err := passkeyName(in); (err == nil) != ok {
 			t.Errorf("passkeyName(%q): %v", in, err)
 		}
+	}
+}
+
+// TestPasskeyBeginCap: fifty passwordless begins of one sign-in at once,
+// on two replicas sharing the database, store at most maxPasskeyBegins
+// ceremonies; the rest are refused.
+func TestPasskeyBeginCap(t *testing.T) {
+	for _, b := range []struct {
+		name string
+		open func(testing.TB) *gormstore.Store
+	}{{"sqlite", func(t testing.TB) *gormstore.Store { return gormstoretest.NewSQLite(t) }},
+		{"postgres", func(t testing.TB) *gormstore.Store { return gormstoretest.NewPostgres(t) }}} {
+		t.Run(b.name, func(t *testing.T) {
+			st := b.open(t)
+			now := time.Now().UTC()
+			a := storage.AuthRequest{ID: "ar-1", ClientID: "web", RedirectURI: "http://localhost/cb", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+			if err := st.CreateAuthRequest(t.Context(), a); err != nil {
+				t.Fatal(err)
+			}
+			replicas := make([]*Flow, 2)
+			for i := range replicas {
+				replicas[i] = NewFlow(FlowConfig{Store: st, Hasher: plainHasher{}, Now: time.Now, Account: AccountConfig{BaseURL: "http://localhost:8080"}})
+			}
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			ok, refused := 0, 0
+			for i := range 50 {
+				wg.Go(func() {
+					_, err := replicas[i%2].BeginPasskeySignIn(t.Context(), a.ID, "")
+					mu.Lock()
+					defer mu.Unlock()
+					switch {
+					case err == nil:
+						ok++
+					case errors.Is(err, ErrTooManyAttempts):
+						refused++
+					default:
+						t.Errorf("begin: %v", err)
+					}
+				})
+			}
+			wg.Wait()
+			if ok != maxPasskeyBegins || refused != 50-maxPasskeyBegins {
+				t.Errorf("%d begun, %d refused; want %d and %d", ok, refused, maxPasskeyBegins, 50-maxPasskeyBegins)
+			}
+		})
 	}
 }
