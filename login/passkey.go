@@ -319,8 +319,15 @@ func (f *Flow) registerPasskey(ctx context.Context, u storage.User, name, authRe
 	for _, t := range cred.Transport {
 		p.Transports = append(p.Transports, string(t))
 	}
-	err = f.c.Store.CreatePasskey(ctx, storage.PasskeyChange{Passkey: p, Mail: fc.Mail,
-		Audit: f.factorEvent(u, "mfa_enrol", "passkey", clientID, fi.IP, now)})
+	// A first strong factor brings its recovery codes, in one transaction.
+	var codes []string
+	change := storage.PasskeyChange{Passkey: p, Mail: fc.Mail, Audit: f.factorEvent(u, "mfa_enrol", "passkey", clientID, fi.IP, now)}
+	if !fs.Strong() {
+		var stored []storage.RecoveryCode
+		codes, stored = f.newRecoveryCodes()
+		change.Codes = &storage.FactorChange{Now: now, RecoveryCodes: stored}
+	}
+	err = f.c.Store.CreatePasskey(ctx, change)
 	switch {
 	case errors.Is(err, storage.ErrAlreadyExists):
 		return nil, nil, ErrPasskeyExists
@@ -334,13 +341,6 @@ func (f *Flow) registerPasskey(ctx context.Context, u storage.User, name, authRe
 	}
 	if cred.Flags.UserVerified {
 		amr = append(amr, AMRUserPresence)
-	}
-	if fs.Strong() {
-		return nil, amr, nil
-	}
-	codes, stored := f.newRecoveryCodes()
-	if err := f.c.Store.ReplaceRecoveryCodes(ctx, storage.FactorChange{UserID: u.ID, Now: now, RecoveryCodes: stored}); err != nil {
-		return nil, nil, fmt.Errorf("login: store recovery codes: %w", err)
 	}
 	return codes, amr, nil
 }
@@ -403,8 +403,12 @@ func (f *Flow) RemovePasskey(ctx context.Context, acct Account, id string, in Fa
 	if err != nil {
 		return err
 	}
-	err = f.c.Store.DeletePasskey(ctx, storage.PasskeyChange{Passkey: *p, Mail: fc.Mail,
-		Audit: f.factorEvent(u, "mfa_remove", "passkey", "", in.IP, now)})
+	change := storage.PasskeyChange{Passkey: *p, Mail: fc.Mail, Audit: f.factorEvent(u, "mfa_remove", "passkey", "", in.IP, now)}
+	if last {
+		// The recovery codes go with the last strong factor.
+		change.Codes = &storage.FactorChange{Now: now, DropRecoveryCodes: true}
+	}
+	err = f.c.Store.DeletePasskey(ctx, change)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return ErrNoFactor
@@ -412,11 +416,6 @@ func (f *Flow) RemovePasskey(ctx context.Context, acct Account, id string, in Fa
 		return fmt.Errorf("login: remove passkey: %w", err)
 	}
 	f.sendNow(ctx, fc.Mail)
-	if last {
-		if err := f.c.Store.ReplaceRecoveryCodes(ctx, storage.FactorChange{UserID: u.ID, Now: now, DropRecoveryCodes: true}); err != nil {
-			return fmt.Errorf("login: drop recovery codes: %w", err)
-		}
-	}
 	return nil
 }
 

@@ -83,6 +83,9 @@ type PasskeyChange struct {
 	Passkey Passkey
 	Mail    *OutboxMail
 	Audit   *AuditEvent
+	// Codes, when set, changes the user's recovery codes in the same
+	// transaction (a first strong factor's new set; the last one's drop).
+	Codes *FactorChange
 }
 
 // PasskeyStore keeps passkeys, the users' WebAuthn handles and the

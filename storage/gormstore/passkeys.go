@@ -135,7 +135,7 @@ func (s *Store) CreatePasskey(ctx context.Context, c storage.PasskeyChange) erro
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
-		return mailAndAudit(tx, c.Mail, c.Audit)
+		return passkeyEffects(tx, c)
 	})
 	return wrap("create passkey", err)
 }
@@ -174,9 +174,22 @@ func (s *Store) DeletePasskey(ctx context.Context, c storage.PasskeyChange) erro
 		if res.RowsAffected == 0 {
 			return storage.ErrNotFound
 		}
-		return mailAndAudit(tx, c.Mail, c.Audit)
+		return passkeyEffects(tx, c)
 	})
 	return wrap("delete passkey", err)
+}
+
+// passkeyEffects writes what goes with a passkey's change: its recovery
+// codes' change, mail and audit event.
+func passkeyEffects(tx *gorm.DB, c storage.PasskeyChange) error {
+	if c.Codes != nil {
+		codes := *c.Codes
+		codes.UserID, codes.Mail, codes.Audit = c.Passkey.UserID, nil, nil
+		if err := applyFactorChange(tx, codes); err != nil {
+			return err
+		}
+	}
+	return mailAndAudit(tx, c.Mail, c.Audit)
 }
 
 // UsePasskey is one conditional UPDATE: of concurrent assertions with one

@@ -212,3 +212,26 @@ func testCeremonies(t *testing.T, s storage.Storage) {
 	_, err = s.ClaimCeremony(ctx, storage.CeremonyClaim{TokenHash: "token-c3", Purpose: storage.CeremonyStepUp, BrowserHash: "browser-c3", Now: now})
 	wantErr(t, "ClaimCeremony(swept)", err, storage.ErrNotFound)
 }
+
+// testPasskeyCodes: a passkey's change carries its recovery codes' change
+// in its transaction: written with a first passkey, left alone when the
+// passkey is refused, dropped with the last one.
+func testPasskeyCodes(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	must(t, s.CreateUser(ctx, newUser("u1", "u1@example.com")))
+	p1 := newPasskey("p1", "u1")
+	must(t, s.CreatePasskey(ctx, storage.PasskeyChange{Passkey: p1, Codes: &storage.FactorChange{Now: t0, RecoveryCodes: newRecoveryCodes("a", 10)}}))
+	if n, err := s.CountRecoveryCodes(ctx, "u1"); err != nil || n != 10 {
+		t.Errorf("codes with the first passkey: %d, %v; want 10", n, err)
+	}
+	dup := newPasskey("p2", "u1")
+	dup.CredentialID = p1.CredentialID
+	wantErr(t, "CreatePasskey(same credential, new codes)", s.CreatePasskey(ctx, storage.PasskeyChange{Passkey: dup,
+		Codes: &storage.FactorChange{Now: t0, RecoveryCodes: newRecoveryCodes("b", 10)}}), storage.ErrAlreadyExists)
+	wantErr(t, "UseRecoveryCode(refused set)", s.UseRecoveryCode(ctx, "hash-b-0", storage.FactorChange{UserID: "u1", Now: t0}), storage.ErrNotFound)
+	must(t, s.UseRecoveryCode(ctx, "hash-a-0", storage.FactorChange{UserID: "u1", Now: t0}))
+	must(t, s.DeletePasskey(ctx, storage.PasskeyChange{Passkey: p1, Codes: &storage.FactorChange{Now: t0, DropRecoveryCodes: true}}))
+	if n, err := s.CountRecoveryCodes(ctx, "u1"); err != nil || n != 0 {
+		t.Errorf("codes after the last passkey: %d, %v; want 0", n, err)
+	}
+}

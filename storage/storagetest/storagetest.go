@@ -104,6 +104,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"CodeTries", testCodeTries},
 		{"PasskeyHandles", testPasskeyHandles},
 		{"Passkeys", testPasskeys},
+		{"PasskeyCodes", testPasskeyCodes},
 		{"UsePasskey", testUsePasskey},
 		{"Ceremonies", testCeremonies},
 		{"TOTP", testTOTP},
