@@ -14,7 +14,8 @@ import (
 	"sync/atomic"
 
 	"github.com/go-jose/go-jose/v4"
-	"golang.org/x/crypto/argon2"
+
+	"github.com/sekisho/sekisho/password"
 )
 
 // scenario is one row of the benchmark: how to prepare it, the Op the load
@@ -381,17 +382,15 @@ func setupUserinfo(ctx context.Context, e *env) (*prepared, error) {
 }
 
 // setupArgon2 is S8: argon2id at the server's parameters in this process,
-// one worker per GOMAXPROCS; the ceiling for S6.
+// as this build's server hashes (password.Hasher: its implementation, its
+// gate of GOMAXPROCS slots and the memory it keeps between hashes), one
+// worker per GOMAXPROCS; the ceiling for S6.
 func setupArgon2(_ context.Context, e *env) (*prepared, error) {
 	p := e.argon
-	pw := []byte("Bench-password-1!")
-	return &prepared{Op: func(context.Context, *Worker) error {
-		salt := make([]byte, 16)
-		for i := range salt {
-			salt[i] = byte(rand.Uint32())
-		}
-		argon2.IDKey(pw, salt, p.Iterations, p.MemoryKiB, p.Parallelism, 32)
-		return nil
+	h := password.New(password.Params{MemoryKiB: p.MemoryKiB, Iterations: p.Iterations, Parallelism: p.Parallelism}, 0)
+	return &prepared{Op: func(ctx context.Context, _ *Worker) error {
+		_, err := h.Hash(ctx, "Bench-password-1!")
+		return err
 	}}, nil
 }
 

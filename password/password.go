@@ -68,7 +68,12 @@ type Hasher struct {
 	params Params
 	sem    chan struct{}
 	dummy  phc // what VerifyDummy checks against
-	// idKey is argon2.IDKey; tests replace it to observe concurrency.
+	// free holds the memory of finished hashes for the next ones, at most
+	// one hash's worth per slot, so that the memory of hashing stays at
+	// what the slots use at once instead of a fresh allocation per hash
+	// for the collector to reclaim.
+	free chan []block
+	// idKey is h.key; tests replace it to observe concurrency.
 	idKey func(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte
 }
 
@@ -85,7 +90,8 @@ func New(p Params, maxConcurrent int) *Hasher {
 	if maxConcurrent <= 0 {
 		maxConcurrent = runtime.GOMAXPROCS(0)
 	}
-	h := &Hasher{params: p, sem: make(chan struct{}, maxConcurrent), idKey: argon2.IDKey}
+	h := &Hasher{params: p, sem: make(chan struct{}, maxConcurrent), free: make(chan []block, maxConcurrent)}
+	h.idKey = h.key
 	// VerifyDummy spends the time of computing a hash with these
 	// parameters; what it compares the result with does not matter, so
 	// the dummy is random bytes rather than a hash computed at start-up
@@ -189,6 +195,46 @@ func (h *Hasher) derive(ctx context.Context, pw string, p phc) ([]byte, error) {
 		key = h.idKey([]byte(pw), p.salt, p.Iterations, p.MemoryKiB, p.Parallelism, p.KeyLen)
 	})
 	return key, err
+}
+
+// key is argon2id in memory kept from an earlier hash when there is
+// some. Memory is kept only in the size of the configured parameters,
+// at most one per slot (hashMemory): a stored hash with other parameters
+// borrows memory of the heap once.
+func (h *Hasher) key(pw, salt []byte, t, memKiB uint32, lanes uint8, keyLen uint32) []byte {
+	need := int(argonMemory(memKiB, lanes))
+	kept := int(argonMemory(h.params.MemoryKiB, h.params.Parallelism))
+	var mem []block
+	select {
+	case mem = <-h.free:
+	default:
+		if need == kept {
+			mem = hashMemory(kept)
+		}
+	}
+	borrowed := cap(mem) < need
+	if borrowed {
+		h.keep(mem) // a slot's memory stays for the next hash
+		mem = make([]block, need)
+	}
+	key := argon2idKey(mem, pw, salt, nil, nil, t, memKiB, lanes, keyLen)
+	if !borrowed {
+		h.keep(mem)
+	}
+	return key
+}
+
+// keep puts mem back for the next hash. The gate lets at most cap(free)
+// hashes run, so there is always room; were there none, mem is dropped
+// rather than the hash made to wait.
+func (h *Hasher) keep(mem []block) {
+	if mem == nil {
+		return
+	}
+	select {
+	case h.free <- mem:
+	default:
+	}
 }
 
 func randomBytes(n uint32) []byte {

@@ -286,3 +286,65 @@ func TestGate(t *testing.T) {
 		t.Errorf("Hash with a free slot: %v, %d hashes", err, calls.Load())
 	}
 }
+
+// TestHashMemoryReused: once the slots have hashed, hashing allocates
+// nothing of the size of a hash's memory (x/crypto/argon2 allocated
+// MemoryKiB per hash), whether the hash is made or verified, and a hash
+// of other parameters (a stored one of more memory) does not leave its
+// memory kept.
+func TestHashMemoryReused(t *testing.T) {
+	p := Params{MemoryKiB: 4096, Iterations: 1, Parallelism: 1}
+	h := New(p, 2)
+	ctx := t.Context()
+	encoded, err := h.Hash(ctx, "warm up the slots")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.free) != 1 {
+		t.Fatalf("after one hash %d memories kept, want 1", len(h.free))
+	}
+	first := <-h.free
+	h.free <- first
+	allocated := func(f func()) uint64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		f()
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	const rounds = 5
+	got := allocated(func() {
+		for range rounds {
+			if _, err := h.Hash(ctx, "correct horse"); err != nil {
+				t.Fatal(err)
+			}
+			if ok, _, err := h.Verify(ctx, encoded, "warm up the slots"); !ok || err != nil {
+				t.Fatalf("Verify = %v, %v", ok, err)
+			}
+		}
+	})
+	if limit := uint64(p.MemoryKiB) << 10 / 4; got > limit {
+		t.Errorf("%d hashes allocated %d bytes, want at most %d (a hash uses %d KiB)", 2*rounds, got, limit, p.MemoryKiB)
+	}
+	if len(h.free) != 1 {
+		t.Fatalf("after hashing one at a time %d memories kept, want 1", len(h.free))
+	}
+	if m := <-h.free; &m[0] != &first[0] {
+		t.Error("hashing one at a time took new memory instead of the kept one")
+	} else {
+		h.free <- m
+	}
+	bigger := New(Params{MemoryKiB: 8192, Iterations: 1, Parallelism: 1}, 1)
+	big, err := bigger.Hash(ctx, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, rehash, err := h.Verify(ctx, big, "pw"); !ok || !rehash || err != nil {
+		t.Fatalf("Verify(hash of 8 MiB) = %v, %v, %v; want true, true, nil", ok, rehash, err)
+	}
+	for len(h.free) > 0 {
+		if m := <-h.free; cap(m) != int(argonMemory(p.MemoryKiB, p.Parallelism)) {
+			t.Errorf("kept memory of %d blocks, want only the configured %d", cap(m), p.MemoryKiB)
+		}
+	}
+}
