@@ -152,6 +152,7 @@ type Store interface {
 	ReplaceRecoveryCodes(ctx context.Context, c storage.FactorChange) error
 	UseRecoveryCode(ctx context.Context, codeHash string, c storage.FactorChange) error
 	CountRecoveryCodes(ctx context.Context, userID string) (int, error)
+	GetFactors(ctx context.Context, userID string) (storage.UserFactors, error)
 	storage.PasskeyStore
 }
 

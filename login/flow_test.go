@@ -216,8 +216,6 @@ func TestLoginThrottleAndSameAnswer(t *testing.T) {
 func (f *fakeStore) GetOrganization(context.Context, string) (storage.Organization, error) {
 	return storage.Organization{}, storage.ErrNotFound
 }
-func (f *fakeStore) GetTOTP(context.Context, string) (storage.TOTPFactor, error) {
-	return storage.TOTPFactor{}, storage.ErrNotFound
+func (f *fakeStore) GetFactors(context.Context, string) (storage.UserFactors, error) {
+	return storage.UserFactors{}, nil
 }
-func (f *fakeStore) ListPasskeys(context.Context, string) ([]storage.Passkey, error) { return nil, nil }
-func (f *fakeStore) CountRecoveryCodes(context.Context, string) (int, error)         { return 0, nil }

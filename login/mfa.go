@@ -172,25 +172,18 @@ func (fs Factors) count() int {
 	return n
 }
 
-// Factors loads u's strong factors.
+// Factors loads u's strong factors, in one read.
 func (f *Flow) Factors(ctx context.Context, userID string) (Factors, error) {
-	var fs Factors
-	t, err := f.c.Store.GetTOTP(ctx, userID)
-	switch {
-	case err == nil && t.Confirmed():
-		fs.TOTP = &t
-	case err == nil:
-		fs.PendingTOTP = true
-	case !errors.Is(err, storage.ErrNotFound):
-		return fs, fmt.Errorf("login: load authenticator app: %w", err)
-	}
-	pks, err := f.c.Store.ListPasskeys(ctx, userID)
+	uf, err := f.c.Store.GetFactors(ctx, userID)
 	if err != nil {
-		return fs, fmt.Errorf("login: list passkeys: %w", err)
+		return Factors{}, fmt.Errorf("login: load second factors: %w", err)
 	}
-	fs.Passkeys = len(pks)
-	if fs.RecoveryCodes, err = f.c.Store.CountRecoveryCodes(ctx, userID); err != nil {
-		return fs, fmt.Errorf("login: count recovery codes: %w", err)
+	fs := Factors{Passkeys: uf.Passkeys, RecoveryCodes: uf.RecoveryCodes}
+	switch t := uf.TOTP; {
+	case t != nil && t.Confirmed():
+		fs.TOTP = t
+	case t != nil:
+		fs.PendingTOTP = true
 	}
 	return fs, nil
 }

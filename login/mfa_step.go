@@ -74,7 +74,11 @@ func Satisfies(amr []string, acr string) bool {
 // client's) requires one, or acr_values asks for a level amr does not
 // satisfy. Under policy off nothing is asked (acr_values is voluntary).
 func (f *Flow) mfaNeeded(ctx context.Context, a storage.AuthRequest, u storage.User, amr []string) bool {
-	p := f.requestMFAPolicy(ctx, a, u)
+	return mfaNeededUnder(f.requestMFAPolicy(ctx, a, u), a, amr)
+}
+
+// mfaNeededUnder is mfaNeeded under the request's policy p.
+func mfaNeededUnder(p string, a storage.AuthRequest, amr []string) bool {
 	if p == MFAOff || hasAMR(amr, AMRMFA) {
 		return false
 	}
@@ -88,14 +92,18 @@ func (f *Flow) mfaNeeded(ctx context.Context, a storage.AuthRequest, u storage.U
 // needed (mfaNeeded), or the user has a strong factor and the policy is
 // not off.
 func (f *Flow) mfaDue(ctx context.Context, s *signIn) (bool, Factors, error) {
-	if hasAMR(s.amr, AMRMFA) || f.requestMFAPolicy(ctx, s.a, s.u) == MFAOff {
+	if hasAMR(s.amr, AMRMFA) {
+		return false, Factors{}, nil
+	}
+	p := f.requestMFAPolicy(ctx, s.a, s.u)
+	if p == MFAOff {
 		return false, Factors{}, nil
 	}
 	fs, err := f.Factors(ctx, s.u.ID)
 	if err != nil {
 		return false, fs, err
 	}
-	return fs.Strong() || f.mfaNeeded(ctx, s.a, s.u, s.amr), fs, nil
+	return fs.Strong() || mfaNeededUnder(p, s.a, s.amr), fs, nil
 }
 
 // mfaChallenge starts the second-factor step of s (or, for a user without

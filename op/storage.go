@@ -150,16 +150,7 @@ func (s *opStorage) AuthRequestByCode(ctx context.Context, code string) (zop.Aut
 }
 
 func (s *opStorage) SaveAuthCode(ctx context.Context, id, code string) error {
-	now := s.now().UTC()
-	_, err := s.store.UpdateAuthRequest(ctx, id, func(a storage.AuthRequest) (storage.AuthRequest, error) {
-		if a.CodeUsedAt != nil {
-			return a, storage.ErrAlreadyUsed
-		}
-		a.CodeHash = s.hasher.Hash(hashCode, code)
-		a.CodeExpiresAt = now.Add(s.lifetimes.Code.D())
-		return a, nil
-	})
-	return err
+	return s.store.SetAuthCode(ctx, id, s.hasher.Hash(hashCode, code), s.now().UTC().Add(s.lifetimes.Code.D()))
 }
 
 // DeleteAuthRequest keeps the row: a replayed code must still find it so

@@ -98,4 +98,15 @@ type MFAStore interface {
 	UseRecoveryCode(ctx context.Context, codeHash string, c FactorChange) error
 	// CountRecoveryCodes counts the user's unused recovery codes.
 	CountRecoveryCodes(ctx context.Context, userID string) (int, error)
+	// GetFactors returns the user's authenticator app (confirmed or not),
+	// number of passkeys and number of unused recovery codes, in one read:
+	// what every sign-in asks before the factor step.
+	GetFactors(ctx context.Context, userID string) (UserFactors, error)
+}
+
+// UserFactors is a user's second factors, as GetFactors reads them.
+type UserFactors struct {
+	TOTP          *TOTPFactor // confirmed or not; nil when there is none
+	Passkeys      int
+	RecoveryCodes int // unused
 }

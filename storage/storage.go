@@ -259,6 +259,11 @@ type AuthRequestStore interface {
 	// UpdateAuthRequest loads the request, calls fn and stores the result
 	// in one transaction.
 	UpdateAuthRequest(ctx context.Context, id string, fn func(AuthRequest) (AuthRequest, error)) (AuthRequest, error)
+	// SetAuthCode gives the request the code of codeHash, valid until
+	// expiresAt, in one conditional UPDATE: ErrAlreadyUsed, and nothing
+	// changed, when its code was exchanged already; ErrNotFound when there
+	// is no such request.
+	SetAuthCode(ctx context.Context, id, codeHash string, expiresAt time.Time) error
 	// CompleteLogin records a finished sign-in in one transaction: it
 	// creates or renews NewSession (when not nil), ends EndSession (when
 	// not nil), marks the auth request done with the given user and

@@ -56,6 +56,13 @@ func (s *Store) UpdateAuthRequest(ctx context.Context, id string, fn func(storag
 	return out, wrap("update auth request", err)
 }
 
+func (s *Store) SetAuthCode(ctx context.Context, id, codeHash string, expiresAt time.Time) error {
+	db := s.db.WithContext(ctx)
+	res := db.Exec("UPDATE auth_requests SET code_hash = ?, code_expires_at = ? WHERE id = ? AND code_used_at IS NULL",
+		codeHash, utc(expiresAt), id)
+	return wrap("set auth code", claimed(db, res, "auth_requests", "id", id))
+}
+
 // CompleteLogin returns ErrNotFound, and changes nothing, when the auth
 // request does not exist. An EndSession naming no session is ignored.
 func (s *Store) CompleteLogin(ctx context.Context, c storage.LoginCompletion) error {

@@ -141,6 +141,37 @@ func (s *Store) CountRecoveryCodes(ctx context.Context, userID string) (int, err
 	return int(n), wrap("count recovery codes", err)
 }
 
+// factorsRow is a row of GetFactors: the app's columns are NULL when the
+// user has none.
+type factorsRow struct {
+	ID            *string
+	SecretSealed  []byte
+	ConfirmedAt   *time.Time
+	CreatedAt     *time.Time
+	LastUsedAt    *time.Time
+	LastStep      *int64
+	Passkeys      int64
+	RecoveryCodes int64
+}
+
+func (s *Store) GetFactors(ctx context.Context, userID string) (storage.UserFactors, error) {
+	var row factorsRow
+	err := s.db.WithContext(ctx).Raw(`SELECT t.id, t.secret_sealed, t.confirmed_at, t.created_at, t.last_used_at, t.last_step,
+		(SELECT count(*) FROM passkeys WHERE user_id = ?) AS passkeys,
+		(SELECT count(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL) AS recovery_codes
+		FROM (SELECT 1 AS one) AS one LEFT JOIN totp_factors t ON t.user_id = ?`, userID, userID, userID).Scan(&row).Error
+	if err != nil {
+		return storage.UserFactors{}, wrap("get factors", err)
+	}
+	out := storage.UserFactors{Passkeys: int(row.Passkeys), RecoveryCodes: int(row.RecoveryCodes)}
+	if row.ID != nil && row.CreatedAt != nil && row.LastStep != nil {
+		t := totpRow{ID: *row.ID, UserID: userID, SecretSealed: row.SecretSealed, ConfirmedAt: row.ConfirmedAt,
+			CreatedAt: *row.CreatedAt, LastUsedAt: row.LastUsedAt, LastStep: *row.LastStep}.factor()
+		out.TOTP = &t
+	}
+	return out, nil
+}
+
 // applyFactorChange writes what goes with a change of strong factors:
 // the new set of recovery codes (or none), the mail and the audit event.
 func applyFactorChange(tx *gorm.DB, c storage.FactorChange) error {

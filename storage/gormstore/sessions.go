@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/sekisho/sekisho/storage"
 )
@@ -51,7 +52,13 @@ func (s *Store) TouchSession(ctx context.Context, id string, now, idleExpiresAt 
 func createOrRenewSession(tx *gorm.DB, sess storage.Session) (string, error) {
 	row := toSessionRow(sess)
 	row.OldCookieName = false // a sign-in's cookie goes out under the new name
-	res := tx.Model(&sessionRow{}).Where("id = ? AND user_id = ? AND ended_at IS NULL", row.ID, row.UserID).
+	// Most sign-ins start a session: one INSERT, which does nothing when
+	// the id is taken (a renewal, or a spent sid).
+	res := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoNothing: true}).Create(&row)
+	if res.Error != nil || res.RowsAffected > 0 {
+		return row.ID, res.Error
+	}
+	res = tx.Model(&sessionRow{}).Where("id = ? AND user_id = ? AND ended_at IS NULL", row.ID, row.UserID).
 		Updates(map[string]any{
 			"token_hash": row.TokenHash, "auth_time": row.AuthTime, "amr": row.AMR, "acr": row.ACR,
 			"ip": row.IP, "user_agent": row.UserAgent, "last_seen_at": row.LastSeenAt,

@@ -85,6 +85,32 @@ func testAuthRequestLookups(t *testing.T, s storage.Storage) {
 	}
 }
 
+func testSetAuthCode(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	a := newAuthRequest("ar1")
+	must(t, s.CreateAuthRequest(ctx, a))
+	exp := t0.Add(time.Minute)
+	must(t, s.SetAuthCode(ctx, "ar1", "code-1", exp))
+	got, err := s.GetAuthRequestByCode(ctx, "code-1")
+	must(t, err)
+	want := a
+	want.CodeHash, want.CodeExpiresAt = "code-1", exp
+	diff(t, "request with its code", want, got)
+	wantErr(t, "SetAuthCode(unknown request)", s.SetAuthCode(ctx, "nope", "code-2", exp), storage.ErrNotFound)
+
+	// Once the code is exchanged, no other code is given.
+	used := t0.Add(30 * time.Second)
+	_, err = s.UpdateAuthRequest(ctx, "ar1", func(a storage.AuthRequest) (storage.AuthRequest, error) {
+		a.CodeUsedAt = &used
+		return a, nil
+	})
+	must(t, err)
+	wantErr(t, "SetAuthCode(exchanged)", s.SetAuthCode(ctx, "ar1", "code-3", exp.Add(time.Hour)), storage.ErrAlreadyUsed)
+	if _, err := s.GetAuthRequestByCode(ctx, "code-3"); err == nil {
+		t.Error("a refused SetAuthCode stored its code")
+	}
+}
+
 func testUpdateAuthRequest(t *testing.T, s storage.Storage) {
 	ctx := t.Context()
 	a := newAuthRequest("ar1")

@@ -24,6 +24,48 @@ func factorAudit(id, user, typ, detail string, at time.Time) *storage.AuditEvent
 	return &storage.AuditEvent{ID: id, Time: at, Type: typ, UserID: user, Outcome: "success", Detail: detail}
 }
 
+// testGetFactors: the one read of a sign-in gives what GetTOTP,
+// ListPasskeys and CountRecoveryCodes give, for the user asked only.
+func testGetFactors(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	must(t, s.CreateUser(ctx, newUser("u1", "u1@example.com")))
+	must(t, s.CreateUser(ctx, newUser("u2", "u2@example.com")))
+	check := func(what, user string) {
+		t.Helper()
+		got, err := s.GetFactors(ctx, user)
+		must(t, err)
+		var want storage.UserFactors
+		if f, err := s.GetTOTP(ctx, user); err == nil {
+			want.TOTP = &f
+		}
+		pks, err := s.ListPasskeys(ctx, user)
+		must(t, err)
+		want.Passkeys = len(pks)
+		want.RecoveryCodes, err = s.CountRecoveryCodes(ctx, user)
+		must(t, err)
+		diff(t, what, want, got)
+	}
+	check("no factor", "u1")
+	if got, _ := s.GetFactors(ctx, "u1"); got != (storage.UserFactors{}) {
+		t.Errorf("GetFactors(no factor) = %+v, want zero", got)
+	}
+	must(t, s.CreateTOTP(ctx, newTOTP("f1", "u1")))
+	check("unconfirmed app", "u1")
+	at := t0.Add(time.Minute)
+	must(t, s.ConfirmTOTP(ctx, "f1", 100, storage.FactorChange{UserID: "u1", Now: at, RecoveryCodes: newRecoveryCodes("a", 10)}))
+	must(t, s.UseRecoveryCode(ctx, "hash-a-3", storage.FactorChange{UserID: "u1", Now: at}))
+	must(t, s.CreatePasskey(ctx, storage.PasskeyChange{Passkey: newPasskey("p1", "u1")}))
+	p2 := newPasskey("p2", "u1")
+	p2.CreatedAt = at
+	must(t, s.CreatePasskey(ctx, storage.PasskeyChange{Passkey: p2}))
+	check("app, two passkeys, nine codes", "u1")
+	if got, _ := s.GetFactors(ctx, "u1"); got.TOTP == nil || !got.TOTP.Confirmed() || got.Passkeys != 2 || got.RecoveryCodes != 9 {
+		t.Errorf("GetFactors = %+v, want a confirmed app, 2 passkeys, 9 codes", got)
+	}
+	check("another user's factors are not counted", "u2")
+	check("unknown user", "nobody")
+}
+
 func testTOTP(t *testing.T, s storage.Storage) {
 	ctx := t.Context()
 	must(t, s.CreateUser(ctx, newUser("u1", "u1@example.com")))
