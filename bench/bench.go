@@ -69,6 +69,10 @@ type Report struct {
 	Settings Settings    `json:"settings"`
 	// IdleRSSMiB is the server's RSS after start-up and seeding.
 	IdleRSSMiB float64 `json:"idle_rss_mib,omitempty"`
+	// IdleAnonMiB and IdleFileMiB split it: the server's own memory, and
+	// the pages of its binary (and other files) it has touched.
+	IdleAnonMiB float64 `json:"idle_rss_anon_mib,omitempty"`
+	IdleFileMiB float64 `json:"idle_rss_file_mib,omitempty"`
 	// DatabaseCPU says what the "server + database" figures count.
 	DatabaseCPU string `json:"database_cpu"`
 	// DBStats says where the per-request database statistics come from,
@@ -241,8 +245,8 @@ func Run(ctx context.Context, o Options, out, log io.Writer) (*Report, error) {
 	rep.DatabaseCPU = describeDBCPU(e)
 	rep.DBStats = describeDBStats(&o, e, statsErr)
 	if len(e.pids) > 0 {
-		rss, _ := sumMem(e.pids)
-		rep.IdleRSSMiB = float64(rss) / mib
+		m := sumMemInfo(e.pids)
+		rep.IdleRSSMiB, rep.IdleAnonMiB, rep.IdleFileMiB = float64(m.RSS)/mib, float64(m.Anon)/mib, float64(m.File)/mib
 	}
 
 	for _, id := range ids {

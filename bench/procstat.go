@@ -57,16 +57,34 @@ func procCPU(pid int) (time.Duration, error) {
 type memInfo struct {
 	RSS uint64 // VmRSS, bytes
 	HWM uint64 // VmHWM (peak RSS), bytes
+	// Anon and File split RSS (RssAnon, RssFile; 0 on kernels before
+	// 4.5): the process's own memory, and the pages of files it maps (the
+	// binary's code and read-only data, shared and dropped by the kernel
+	// under pressure).
+	Anon, File uint64
 }
 
-// parseStatus reads VmRSS and VmHWM (given in kB) from /proc/<pid>/status.
+// parseStatus reads VmRSS and VmHWM (given in kB), and RssAnon and
+// RssFile where the kernel gives them, from /proc/<pid>/status.
 func parseStatus(s string) (memInfo, error) {
 	var m memInfo
 	var found int
 	sc := bufio.NewScanner(strings.NewReader(s))
 	for sc.Scan() {
-		key, val, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (key != "VmRSS" && key != "VmHWM") {
+		key, val, _ := strings.Cut(sc.Text(), ":")
+		var dst *uint64
+		switch key {
+		case "VmRSS":
+			dst = &m.RSS
+			found++
+		case "VmHWM":
+			dst = &m.HWM
+			found++
+		case "RssAnon":
+			dst = &m.Anon
+		case "RssFile":
+			dst = &m.File
+		default:
 			continue
 		}
 		f := strings.Fields(val)
@@ -77,12 +95,7 @@ func parseStatus(s string) (memInfo, error) {
 		if err != nil {
 			return m, fmt.Errorf("procstat: %s: %w", key, err)
 		}
-		if key == "VmRSS" {
-			m.RSS = kb * 1024
-		} else {
-			m.HWM = kb * 1024
-		}
-		found++
+		*dst = kb * 1024
 	}
 	if found < 2 {
 		return m, errors.New("procstat: VmRSS or VmHWM missing")

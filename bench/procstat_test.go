@@ -25,12 +25,12 @@ func TestParseProcStat(t *testing.T) {
 }
 
 func TestParseStatus(t *testing.T) {
-	s := "Name:\tsekisho\nVmPeak:\t  900000 kB\nVmHWM:\t   40960 kB\nVmRSS:\t   20480 kB\nThreads:\t8\n"
+	s := "Name:\tsekisho\nVmPeak:\t  900000 kB\nVmHWM:\t   40960 kB\nVmRSS:\t   20480 kB\nRssAnon:\t    8192 kB\nRssFile:\t   12288 kB\nThreads:\t8\n"
 	m, err := parseStatus(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.RSS != 20*mib || m.HWM != 40*mib {
+	if m.RSS != 20*mib || m.HWM != 40*mib || m.Anon != 8*mib || m.File != 12*mib {
 		t.Errorf("got %+v", m)
 	}
 	if _, err := parseStatus("Name:\tx\n"); err == nil {

@@ -179,7 +179,11 @@ func writeTable(w io.Writer, rep *Report, markdown bool) {
 		rep.Settings.Concurrency, rep.Settings.SignInConcurrency, rep.Settings.WarmupSeconds,
 		rep.Settings.Runs, rep.Settings.DurationSeconds, rep.Settings.Users)
 	if rep.IdleRSSMiB > 0 {
-		fmt.Fprintf(w, "server idle RSS: %.1f MiB\n", rep.IdleRSSMiB)
+		fmt.Fprintf(w, "server idle RSS: %.1f MiB", rep.IdleRSSMiB)
+		if rep.IdleAnonMiB > 0 {
+			fmt.Fprintf(w, " (anonymous %.1f MiB, file pages of the binary and others %.1f MiB)", rep.IdleAnonMiB, rep.IdleFileMiB)
+		}
+		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "req/CPU-s server: per CPU-second of the server process (in-process ceilings S8…: of the benchmark process)\n")
 	fmt.Fprintf(w, "req/CPU-s server+db: %s\n", rep.DatabaseCPU)

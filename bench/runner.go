@@ -290,13 +290,22 @@ type memWatch struct {
 }
 
 func sumMem(pids []int) (rss, hwm uint64) {
+	m := sumMemInfo(pids)
+	return m.RSS, m.HWM
+}
+
+// sumMemInfo adds up the memory of pids.
+func sumMemInfo(pids []int) memInfo {
+	var sum memInfo
 	for _, pid := range pids {
 		if m, err := procMem(pid); err == nil {
-			rss += m.RSS
-			hwm += m.HWM
+			sum.RSS += m.RSS
+			sum.HWM += m.HWM
+			sum.Anon += m.Anon
+			sum.File += m.File
 		}
 	}
-	return rss, hwm
+	return sum
 }
 
 func watchMemory(pids []int) *memWatch {
