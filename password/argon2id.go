@@ -25,6 +25,8 @@ const (
 
 type block [blockWords]uint64
 
+const blockBytes = 8 * blockWords
+
 // argonMemory is the number of blocks a hash with memKiB and lanes uses:
 // a multiple of 4 × lanes, at least 8 × lanes (RFC 9106, 3.2 step 3).
 func argonMemory(memKiB uint32, lanes uint8) uint32 {

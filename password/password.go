@@ -92,6 +92,9 @@ func New(p Params, maxConcurrent int) *Hasher {
 	}
 	h := &Hasher{params: p, sem: make(chan struct{}, maxConcurrent), free: make(chan []block, maxConcurrent)}
 	h.idKey = h.key
+	// The memory a Hasher keeps lives outside the heap: give it back when
+	// the Hasher is collected (one made for a single hash at start-up).
+	runtime.AddCleanup(h, releaseKept, h.free)
 	// VerifyDummy spends the time of computing a hash with these
 	// parameters; what it compares the result with does not matter, so
 	// the dummy is random bytes rather than a hash computed at start-up
@@ -224,6 +227,18 @@ func (h *Hasher) key(pw, salt []byte, t, memKiB uint32, lanes uint8, keyLen uint
 	return key
 }
 
+// releaseKept unmaps the memory kept in free.
+func releaseKept(free chan []block) {
+	for {
+		select {
+		case m := <-free:
+			unmapHashMemory(m)
+		default:
+			return
+		}
+	}
+}
+
 // keep puts mem back for the next hash. The gate lets at most cap(free)
 // hashes run, so there is always room; were there none, mem is dropped
 // rather than the hash made to wait.
@@ -234,6 +249,7 @@ func (h *Hasher) keep(mem []block) {
 	select {
 	case h.free <- mem:
 	default:
+		unmapHashMemory(mem)
 	}
 }
 
