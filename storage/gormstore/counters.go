@@ -86,6 +86,12 @@ func (s *Store) takeAttempt(tx *gorm.DB, now time.Time, limits []storage.Limit) 
 const lockCounterTries = 20
 
 // lockCounter creates the counter row when it is missing and locks it.
+// Keys go one at a time, each created and locked before the next: with
+// the missing rows of all keys created first (one INSERT instead of one
+// per key), a taker holding a lower key's lock that re-created a vanished
+// higher key waited for the taker that had just created it, itself
+// waiting for the lower lock, and PostgreSQL found deadlocks under 50
+// sign-ins at once (TestConcurrentLimitsTwoReplicas).
 // A row can vanish between the two (ResetCounters, the expiry sweep):
 // then it is created again. Many right passwords of one account at once
 // each reset its counter, so a taker may lose the row several times in a
