@@ -5,7 +5,6 @@ import (
 	"errors"
 	"regexp"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -343,7 +342,8 @@ func TestHashMemoryReused(t *testing.T) {
 	if ok, rehash, err := h.Verify(ctx, big, "pw"); !ok || !rehash || err != nil {
 		t.Fatalf("Verify(hash of 8 MiB) = %v, %v, %v; want true, true, nil", ok, rehash, err)
 	}
-	for _, m := range slices.Collect(kept(h.free)) {
+	for range len(h.free) {
+		m := <-h.free
 		if cap(m) != int(argonMemory(p.MemoryKiB, p.Parallelism)) {
 			t.Errorf("kept memory of %d blocks, want only the configured %d", cap(m), p.MemoryKiB)
 		}
@@ -353,21 +353,5 @@ func TestHashMemoryReused(t *testing.T) {
 	releaseKept(h.free)
 	if len(h.free) != 0 {
 		t.Errorf("%d memories kept after releaseKept", len(h.free))
-	}
-}
-
-// kept drains free.
-func kept(free chan []block) func(func([]block) bool) {
-	return func(yield func([]block) bool) {
-		for {
-			select {
-			case m := <-free:
-				if !yield(m) {
-					return
-				}
-			default:
-				return
-			}
-		}
 	}
 }
