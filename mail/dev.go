@@ -57,9 +57,12 @@ func NewDevSender(logger *slog.Logger, keep int) *DevSender {
 }
 
 // Send parses msg, logs the recipients, subject and text part at info
-// level, and stores the message. It never fails: a message that cannot be
-// parsed is stored and logged raw.
+// level, and stores the message. It fails only when the mail expired
+// (withSendCheck): a message that cannot be parsed is stored and logged raw.
 func (d *DevSender) Send(ctx context.Context, from string, to []string, msg []byte) error {
+	if err := sendCheck(ctx); err != nil {
+		return err
+	}
 	now := time.Now
 	if d.Now != nil {
 		now = d.Now

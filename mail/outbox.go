@@ -138,9 +138,40 @@ func (o *Outbox) send(ctx context.Context, m storage.OutboxMail) error {
 	if err != nil {
 		return outbox.Final(fmt.Errorf("open sealed body: %w", err))
 	}
+	if m.ExpiresAt != nil {
+		expires := *m.ExpiresAt
+		ctx = withSendCheck(ctx, func() error {
+			if !o.c.Now().Before(expires) {
+				return outbox.ErrExpired
+			}
+			return nil
+		})
+	}
 	err = o.c.Sender.Send(ctx, o.c.From.Email, []string{m.Recipient}, raw)
-	if err != nil && IsPermanent(err) {
+	switch {
+	case errors.Is(err, outbox.ErrExpired):
+		return err
+	case err != nil && IsPermanent(err):
 		return outbox.Final(err)
 	}
 	return err
+}
+
+type sendCheckKey struct{}
+
+// withSendCheck returns ctx carrying check, which a Sender calls as late
+// as it can before it hands the message over (SMTPSender: once the server
+// has greeted it, before MAIL FROM) and which stops the send with check's
+// error: a code mail whose code expired while the connection was being
+// opened is never sent.
+func withSendCheck(ctx context.Context, check func() error) context.Context {
+	return context.WithValue(ctx, sendCheckKey{}, check)
+}
+
+// sendCheck runs the check withSendCheck put in ctx, if any.
+func sendCheck(ctx context.Context) error {
+	if check, ok := ctx.Value(sendCheckKey{}).(func() error); ok {
+		return check()
+	}
+	return nil
 }

@@ -276,6 +276,10 @@ func (s *SMTPSender) send(ctx context.Context, from string, to []string, msg []b
 		}
 	}
 
+	if err := sendCheck(ctx); err != nil {
+		_ = c.Quit()
+		return &SendError{Kind: KindPermanent, Op: opMail, Err: err}
+	}
 	if err := c.Mail(from, nil); err != nil {
 		return classify(ctx, opMail, err)
 	}

@@ -22,6 +22,12 @@ import (
 // receiver refused it). Wrap it: fmt.Errorf("%w: HTTP 400", outbox.ErrFinal).
 var ErrFinal = errors.New("final")
 
+// ErrExpired marks an attempt that found its row expired when it was
+// about to hand it over (Send checks as late as it can, since a claim
+// can wait on a slow connection): the row is finished as expired
+// (Config.Expire), never as failed. Wrap it like ErrFinal.
+var ErrExpired = errors.New("expired before it could be sent")
+
 // Outcomes passed to Config.Outcome.
 const (
 	OutcomeDelivered = "delivered"
@@ -228,6 +234,10 @@ func (q *Queue[T]) attempt(ctx context.Context, it T, lease time.Time) {
 		o.Delivered = true
 		q.c.Outcome(OutcomeDelivered)
 		log.DebugContext(ctx, "delivered")
+	case errors.Is(err, ErrExpired):
+		// Released for Expire below, which finishes and counts it.
+		o.Error, o.NextAttemptAt = err.Error(), now
+		log.DebugContext(ctx, "expired while it was being sent")
 	case errors.Is(err, ErrFinal) || attempts >= q.c.MaxAttempts:
 		o.Final, o.Error = true, err.Error()
 		q.c.Outcome(OutcomeFailed)
@@ -242,6 +252,9 @@ func (q *Queue[T]) attempt(ctx context.Context, it T, lease time.Time) {
 		log.WarnContext(ctx, "attempt outlived its lease; another worker owns the row now")
 	case err != nil:
 		log.ErrorContext(ctx, "record delivery outcome", "err", err)
+	}
+	if errors.Is(err, ErrExpired) {
+		q.expire(ctx)
 	}
 }
 
