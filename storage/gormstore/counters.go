@@ -3,7 +3,6 @@ package gormstore
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -17,10 +16,22 @@ import (
 // nothing it wrote (counter rows it created) stays.
 var errRefused = errors.New("gormstore: attempt refused")
 
-// createCounter makes sure a counter row exists, so it can be locked: an
-// empty one (no attempt counted yet) when it is new.
-const createCounter = `INSERT INTO counters ("key", "count", window_start, "last") VALUES (?, 0, ?, ?)
-ON CONFLICT ("key") DO NOTHING`
+// takeCounter counts one attempt on a counter in one statement: it
+// creates the row with the attempt counted when it is missing, else counts
+// it there when the counter allows an attempt at now (next_allowed_at has
+// come), starting a new window when the old one is over (count 0, or
+// window_start before the cutoff), and returns the row as it is after. A
+// refused attempt returns no row and changes nothing. On PostgreSQL the
+// conflicting row is locked even when the WHERE refuses it, and a row
+// deleted meanwhile (ResetCounters, the expiry sweep) is inserted again.
+// Arguments: key, now, now, cutoff, cutoff, now, now, now.
+const takeCounter = `INSERT INTO counters ("key", "count", window_start, "last") VALUES (?, 1, ?, ?)
+ON CONFLICT ("key") DO UPDATE SET
+	"count" = CASE WHEN counters."count" = 0 OR counters.window_start < ? THEN 1 ELSE counters."count" + 1 END,
+	window_start = CASE WHEN counters."count" = 0 OR counters.window_start < ? THEN ? ELSE counters.window_start END,
+	"last" = ?, next_allowed_at = NULL
+WHERE counters.next_allowed_at IS NULL OR counters.next_allowed_at <= ?
+RETURNING "key", "count", window_start, "last", next_allowed_at, notice_at`
 
 // TakeAttempt takes the attempt in one transaction (see takeAttempt).
 func (s *Store) TakeAttempt(ctx context.Context, now time.Time, limits ...storage.Limit) (bool, error) {
@@ -37,79 +48,44 @@ func (s *Store) TakeAttempt(ctx context.Context, now time.Time, limits ...storag
 	return err == nil, wrap("take attempt", err)
 }
 
-// takeAttempt creates the missing counter rows and locks them all in key
-// order (FOR UPDATE on PostgreSQL, so concurrent takers on any replica
-// queue, and overlapping key sets cannot deadlock; SQLite's transaction
-// already holds the write lock), then counts the attempt on every key
-// when each allows it at now. It returns the counters as they are after.
-// When it reports false the caller rolls the transaction back.
+// takeAttempt counts the attempt on every key in key order, one
+// statement each (takeCounter), so concurrent takers on any replica queue
+// on the row locks and overlapping key sets cannot deadlock (SQLite's
+// transaction already holds the write lock); a key whose rule now delays
+// the next attempt gets its next_allowed_at in a second statement. It
+// returns the counters as they are after. At the first key that refuses
+// it stops and reports false with that counter as it is, and the caller
+// rolls the transaction back, so the keys counted before it are not.
 func (s *Store) takeAttempt(tx *gorm.DB, now time.Time, limits []storage.Limit) (bool, map[string]counterRow, error) {
 	limits = slices.Clone(limits)
 	slices.SortStableFunc(limits, func(a, b storage.Limit) int { return strings.Compare(a.Key, b.Key) })
 	limits = slices.CompactFunc(limits, func(a, b storage.Limit) bool { return a.Key == b.Key })
 	rows := make(map[string]counterRow, len(limits))
 	for _, l := range limits {
-		r, err := s.lockCounter(tx, l.Key, now)
-		if err != nil {
+		cutoff := utc(now.Add(-l.Window))
+		var got []counterRow
+		if err := tx.Raw(takeCounter, l.Key, now, now, cutoff, cutoff, now, now, now).Scan(&got).Error; err != nil {
 			return false, rows, err
 		}
-		rows[l.Key] = r
-	}
-	for _, l := range limits {
-		if r := rows[l.Key]; r.NextAllowedAt != nil && now.Before(*r.NextAllowedAt) {
+		if len(got) == 0 {
+			var r counterRow
+			if err := tx.Take(&r, `"key" = ?`, l.Key).Error; err != nil {
+				return false, rows, err
+			}
+			rows[l.Key] = r
 			return false, rows, nil
 		}
-	}
-	for _, l := range limits {
-		r := rows[l.Key]
-		if r.Count == 0 || r.WindowStart.Before(now.Add(-l.Window)) {
-			r.Count, r.WindowStart = 0, now
-		}
-		r.Count++
-		r.Last, r.NextAllowedAt = now, nil
+		r := got[0]
 		if next, ok := l.NextAllowed(r.Count, now, r.WindowStart); ok {
 			next = utc(next)
 			r.NextAllowedAt = &next
-		}
-		err := tx.Model(&counterRow{}).Where(`"key" = ?`, r.Key).Updates(map[string]any{
-			"count": r.Count, "window_start": utc(r.WindowStart), "last": r.Last, "next_allowed_at": r.NextAllowedAt,
-		}).Error
-		if err != nil {
-			return false, rows, err
+			if err := tx.Model(&counterRow{}).Where(`"key" = ?`, l.Key).Update("next_allowed_at", next).Error; err != nil {
+				return false, rows, err
+			}
 		}
 		rows[l.Key] = r
 	}
 	return true, rows, nil
-}
-
-// lockCounterTries bounds lockCounter's attempts.
-const lockCounterTries = 20
-
-// lockCounter creates the counter row when it is missing and locks it.
-// Keys go one at a time, each created and locked before the next: with
-// the missing rows of all keys created first (one INSERT instead of one
-// per key), a taker holding a lower key's lock that re-created a vanished
-// higher key waited for the taker that had just created it, itself
-// waiting for the lower lock, and PostgreSQL found deadlocks under 50
-// sign-ins at once (TestConcurrentLimitsTwoReplicas).
-// A row can vanish between the two (ResetCounters, the expiry sweep):
-// then it is created again. Many right passwords of one account at once
-// each reset its counter, so a taker may lose the row several times in a
-// row (seen with 40 at once on PostgreSQL).
-func (s *Store) lockCounter(tx *gorm.DB, key string, now time.Time) (counterRow, error) {
-	for range lockCounterTries {
-		if err := tx.Exec(createCounter, key, now, now).Error; err != nil {
-			return counterRow{}, err
-		}
-		var rows []counterRow
-		if err := s.forUpdate(tx).Where(`"key" = ?`, key).Limit(1).Find(&rows).Error; err != nil {
-			return counterRow{}, err
-		}
-		if len(rows) == 1 {
-			return rows[0], nil
-		}
-	}
-	return counterRow{}, fmt.Errorf("counter %q vanished while it was being locked", key)
 }
 
 // ReturnAttempt is one UPDATE: the count never goes below zero.
