@@ -75,6 +75,9 @@ const (
 	opMail     = "mail"
 	opRcpt     = "rcpt"
 	opData     = "data"
+	// opCheck: the send's own check (withSendCheck) stopped it before
+	// MAIL FROM; nothing was refused.
+	opCheck = "check"
 )
 
 // SendError is the error of SMTPSender.Send.

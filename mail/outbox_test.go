@@ -3,6 +3,7 @@ package mail_test
 import (
 	"context"
 	"encoding/base64"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -64,7 +65,7 @@ func TestOutboxExpiresWhileConnecting(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			st := gormstoretest.NewSQLite(t)
 			srv := mailtest.Start(t, mailtest.Options{})
-			logger, _ := newLogger(t)
+			logger, logs := newLogger(t)
 			keys, err := secret.Parse(base64.StdEncoding.EncodeToString(make([]byte, secret.MinSecretBytes)))
 			if err != nil {
 				t.Fatal(err)
@@ -97,6 +98,9 @@ func TestOutboxExpiresWhileConnecting(t *testing.T) {
 			}
 			if n := len(srv.Messages()); n != tt.wantSent {
 				t.Errorf("server received %d messages, want %d", n, tt.wantSent)
+			}
+			if strings.Contains(logs.String(), "delivery failed") {
+				t.Errorf("an expiry logged as a failed delivery:\n%s", logs)
 			}
 			mu.Lock()
 			defer mu.Unlock()

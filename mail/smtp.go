@@ -217,6 +217,11 @@ func (s *SMTPSender) Send(ctx context.Context, from string, to []string, msg []b
 	}
 	domains := recipientDomains(to)
 	if err := s.send(ctx, from, to, msg); err != nil {
+		if err.Op == opCheck {
+			s.logger.InfoContext(ctx, "mail: not handed over", "smtp_host", s.cfg.Host,
+				"recipient_domains", domains, "reason", err.Err.Error())
+			return err
+		}
 		s.logFailure(ctx, err, domains)
 		return err
 	}
@@ -278,7 +283,7 @@ func (s *SMTPSender) send(ctx context.Context, from string, to []string, msg []b
 
 	if err := sendCheck(ctx); err != nil {
 		_ = c.Quit()
-		return &SendError{Kind: KindPermanent, Op: opMail, Err: err}
+		return &SendError{Kind: KindPermanent, Op: opCheck, Err: err}
 	}
 	if err := c.Mail(from, nil); err != nil {
 		return classify(ctx, opMail, err)
